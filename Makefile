@@ -1,0 +1,20 @@
+# Every target calls a script in scripts/, so CI runs exactly what a newcomer runs.
+.PHONY: setup run test lint migrate ingest bench eval clean
+
+setup:           ## create .venv and install everything
+	scripts/setup
+
+run:             ## set up, start the embedded database, load the sample hotels, serve on :8000
+	scripts/run
+
+test:            ## set up, then lint, type-check and run the whole test suite
+	scripts/test
+
+lint:            ## ruff and mypy only
+	scripts/lint
+
+migrate:         ## apply database migrations (embedded default or RAG_DATABASE_URL)
+	scripts/setup && .venv/bin/python -m app migrate
+
+clean:           ## remove the virtual environment and the embedded database
+	rm -rf .venv .data

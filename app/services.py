@@ -1,0 +1,91 @@
+"""Builds the hot path's collaborators at start-up and closes them in reverse order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+
+from app.batcher import MicroBatcher
+from app.cache import AnswerCache
+from app.config import Settings
+from app.database import database_url
+from app.db import create_pool
+from app.embedding import Encoder, load_encoder
+from app.extractive import ExtractiveWriter
+from app.properties import PropertyRegistry
+from app.rag import AskResult, CacheKey, RagService
+from app.retrieval import Retriever
+from app.schema import check_schema
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Services:
+    """Everything a request handler may need, created once per process."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    encoder: Encoder
+    batcher: MicroBatcher
+    registry: PropertyRegistry
+    rag: RagService
+    schema_head: str
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings, encoder: Encoder | None = None
+) -> AsyncIterator[Services]:
+    """Open the pool, check the schema, load and warm the model, start the batcher and registry."""
+    # The model loads on a thread while the database starts and the pool opens.
+    encoder_task = (
+        asyncio.ensure_future(asyncio.to_thread(load_encoder, settings))
+        if encoder is None
+        else None
+    )
+    url = await asyncio.to_thread(database_url, settings)
+    pool = await create_pool(url, settings)
+    batcher: MicroBatcher | None = None
+    registry: PropertyRegistry | None = None
+    try:
+        if encoder_task is not None:
+            encoder = await encoder_task
+        assert encoder is not None
+        async with pool.acquire() as conn:
+            head = await check_schema(conn, encoder.dim, url)
+        batcher = MicroBatcher(
+            encoder.encode,
+            max_batch=settings.batch_max_size,
+            max_queue=settings.batch_queue_size,
+            max_wait_ms=settings.batch_max_wait_ms,
+            retry_after_s=settings.retry_after_s,
+        )
+        batcher.start()
+        for size in (1, settings.batch_max_size):  # warm-up: first calls are slow
+            await asyncio.gather(*(batcher.embed("What time is check-out?") for _ in range(size)))
+        registry = PropertyRegistry(pool, url, settings.registry_refresh_s)
+        await registry.start()
+        cache: AnswerCache[CacheKey, AskResult] = AnswerCache(
+            settings.cache_max_entries, settings.cache_ttl_s
+        )
+        writer = ExtractiveWriter(
+            settings.answer_min_score, settings.answer_max_sentences, settings.answer_max_sources
+        )
+        rag = RagService(
+            registry, batcher, Retriever(pool, settings.exact_search_max_chunks), writer, cache
+        )
+        yield Services(settings, pool, encoder, batcher, registry, rag, head)
+    finally:
+        if encoder_task is not None and not encoder_task.done():
+            encoder_task.cancel()
+        if registry is not None:
+            await registry.close()
+        if batcher is not None:
+            await asyncio.to_thread(batcher.close)
+        await pool.close()

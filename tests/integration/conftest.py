@@ -1,0 +1,67 @@
+"""Integration fixtures: the sample hotels ingested with the real model, and an app client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+
+from app.config import Settings
+from app.db import create_pool
+from app.embedding import Encoder
+from app.main import create_app
+from ingestion.chunking import TokenCounter
+from ingestion.documents import load_paths
+from ingestion.pipeline import Ingestor
+
+pytestmark = pytest.mark.integration
+
+
+@pytest_asyncio.fixture(scope="session")
+async def pool(db_url: str, settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(db_url, settings)
+    yield pool
+    await pool.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def ingestor(pool: asyncpg.Pool, encoder: Encoder, count_tokens: TokenCounter) -> Ingestor:
+    return Ingestor(pool, encoder, count_tokens)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def sample_loaded(ingestor: Ingestor, sample_dir: Path) -> list[str]:
+    """Ingest the sample hotels once; returns their property ids."""
+    entries = json.loads((sample_dir / "properties.json").read_text())
+    for entry in entries:
+        documents, skipped = load_paths([sample_dir / entry["folder"]])
+        assert not skipped
+        await ingestor.ingest(entry["id"], documents, name=entry["name"])
+    return [e["id"] for e in entries]
+
+
+async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+@pytest_asyncio.fixture(scope="session")
+async def app(
+    settings: Settings, encoder: Encoder, db_url: str, sample_loaded: list[str]
+) -> FastAPI:
+    return create_app(settings, encoder=encoder)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client bound to the app, with its lifespan (pool, batcher, registry) running."""
+    async for c in _client(app):
+        yield c

@@ -1,0 +1,91 @@
+"""Retrieval against the real embedded PostgreSQL + pgvector with the real packaged model."""
+
+from __future__ import annotations
+
+import asyncpg
+import numpy as np
+import pytest
+
+from app.embedding import Encoder
+from app.properties import PropertyRegistry
+from app.retrieval import Retriever
+
+pytestmark = pytest.mark.integration
+
+PLAIN_QUESTIONS = [
+    ("harbour-grand", "What time is check-out?", "check-in-check-out.md"),
+    ("harbour-grand", "How much does parking cost?", "parking.md"),
+    ("harbour-grand", "Can I bring my dog?", "pets.md"),
+    ("sunset-cove", "What are the kids club opening hours?", "kids-club.md"),
+    ("sunset-cove", "Can I rent a paddle board?", "water-sports.md"),
+    ("alpine-lodge", "Is there a shuttle to the ski lifts?", "shuttle-and-lifts.md"),
+    ("alpine-lodge", "Where can I store my skis?", "ski-room-and-rentals.md"),
+]
+
+
+@pytest.fixture
+async def registry(pool: asyncpg.Pool, db_url: str, sample_loaded: list[str]) -> PropertyRegistry:
+    registry = PropertyRegistry(pool, db_url)
+    await registry.reload()
+    return registry
+
+
+@pytest.mark.parametrize(("property_id", "question", "expected"), PLAIN_QUESTIONS)
+async def test_plain_questions_find_their_document(
+    pool: asyncpg.Pool,
+    registry: PropertyRegistry,
+    encoder: Encoder,
+    property_id: str,
+    question: str,
+    expected: str,
+) -> None:
+    prop = await registry.get(property_id)
+    hits = await Retriever(pool, 20_000).search(prop, encoder.encode([question])[0], 5)
+    assert expected in [h.document_id for h in hits[:3]], [h.document_id for h in hits]
+
+
+async def test_results_never_leave_the_property(
+    pool: asyncpg.Pool, registry: PropertyRegistry, encoder: Encoder, sample_loaded: list[str]
+) -> None:
+    vector = encoder.encode(["What is the wifi password?"])[0]
+    for property_id in sample_loaded:
+        prop = await registry.get(property_id)
+        for exact_limit in (20_000, 0):  # exact search and the HNSW path
+            hits = await Retriever(pool, exact_limit).search(prop, vector, 20)
+            owners = await pool.fetch(
+                "SELECT DISTINCT property_id FROM chunks WHERE id = ANY($1::bigint[])",
+                [h.chunk_id for h in hits],
+            )
+            assert [r["property_id"] for r in owners] == [property_id]
+
+
+@pytest.mark.parametrize("k", [1, 5, 20, 50])
+async def test_k_rows_come_back_on_both_paths(
+    pool: asyncpg.Pool, registry: PropertyRegistry, encoder: Encoder, k: int
+) -> None:
+    prop = await registry.get("alpine-lodge")
+    assert prop.chunk_count >= 50
+    vector = encoder.encode(["breakfast"])[0]
+    for exact_limit in (20_000, 0):
+        hits = await Retriever(pool, exact_limit).search(prop, vector, k)
+        assert len(hits) == k
+
+
+async def test_search_equals_brute_force_over_the_property(
+    pool: asyncpg.Pool, registry: PropertyRegistry, encoder: Encoder
+) -> None:
+    prop = await registry.get("harbour-grand")
+    rows = await pool.fetch(
+        "SELECT id, embedding FROM chunks WHERE version_id = $1", prop.version_id
+    )
+    ids = np.array([r["id"] for r in rows])
+    matrix = np.stack([r["embedding"].to_numpy().astype(np.float32) for r in rows])
+    retriever = Retriever(pool, 20_000)
+    assert retriever.uses_exact(prop)
+    for question in ("late check-out", "vegetarian dishes", "airport train", "spa massage"):
+        vector = encoder.encode([question])[0]
+        expected = ids[np.argsort(-(matrix @ vector))[:10]].tolist()
+        hits = await retriever.search(prop, vector, 10)
+        assert [h.chunk_id for h in hits] == expected
+        scores = [h.score for h in hits]
+        assert scores == sorted(scores, reverse=True)

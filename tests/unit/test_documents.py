@@ -1,0 +1,59 @@
+"""Loading staff files: ids, titles, normalisation, and skipping what cannot be read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ingestion.documents import load_paths, normalise_text
+
+
+def test_folder_documents_are_keyed_by_relative_path(tmp_path: Path) -> None:
+    (tmp_path / "dining").mkdir()
+    (tmp_path / "dining" / "breakfast.md").write_text("# Breakfast\n\nFrom 07:00.\n")
+    (tmp_path / "wifi.txt").write_text("Network: Guest\nPassword: sea-breeze\n")
+    (tmp_path / "image.png").write_bytes(b"\x89PNG")
+    documents, skipped = load_paths([tmp_path])
+    by_key = {d.doc_key: d for d in documents}
+    assert set(by_key) == {"dining/breakfast.md", "wifi.txt"}
+    assert by_key["dining/breakfast.md"].title == "Breakfast"
+    assert by_key["wifi.txt"].title == "Wifi"
+    assert skipped == []
+
+
+def test_jsonl_lines_are_documents(tmp_path: Path) -> None:
+    lines = [
+        {"id": "faq-1", "title": "Pets", "text": "Dogs welcome.", "metadata": {"lang": "en"}},
+        {"id": 7, "text": "# Spa\n\nOpen daily."},
+    ]
+    path = tmp_path / "docs.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n\n")
+    documents, skipped = load_paths([path])
+    assert [(d.doc_key, d.title) for d in documents] == [("faq-1", "Pets"), ("7", "Spa")]
+    assert documents[0].metadata == {"lang": "en"}
+    assert skipped == []
+
+
+def test_unreadable_files_are_skipped_with_a_reason(tmp_path: Path) -> None:
+    (tmp_path / "good.md").write_text("# Good\n\nFine.")
+    (tmp_path / "latin1.txt").write_bytes("Caf\xe9 ouvert".encode("latin-1"))
+    (tmp_path / "empty.md").write_text("   \n")
+    (tmp_path / "broken.jsonl").write_text('{"id": "a", "text": "ok"}\n{not json\n')
+    documents, skipped = load_paths([tmp_path])
+    assert [d.doc_key for d in documents] == ["good.md"]
+    reasons = {Path(s.name).name: s.reason for s in skipped}
+    assert reasons["latin1.txt"] == "not UTF-8 text"
+    assert reasons["empty.md"] == "empty file"
+    assert reasons["broken.jsonl"].startswith("line 2: invalid JSON")
+
+
+def test_normalisation_composes_unicode_and_drops_control_characters() -> None:
+    assert normalise_text("Cafe\u0301\r\nline\x00 two  \n") == "Café\nline two"
+
+
+def test_content_hash_changes_with_content_only(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("# A\n\nOne.")
+    first = load_paths([tmp_path])[0][0].content_hash
+    assert load_paths([tmp_path])[0][0].content_hash == first
+    (tmp_path / "a.md").write_text("# A\n\nTwo.")
+    assert load_paths([tmp_path])[0][0].content_hash != first

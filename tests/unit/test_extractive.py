@@ -1,0 +1,73 @@
+"""Extractive answers: the right sentence, its citation, and escalation when nothing fits."""
+
+from __future__ import annotations
+
+from app.answers import FALLBACK_MESSAGE, Source
+from app.extractive import ExtractiveWriter, content_terms, split_units
+from app.retrieval import Hit
+
+
+def source(n: int, text: str, score: float, doc: str = "doc.md") -> Source:
+    return Source(n, Hit(n * 10, doc, doc.removesuffix(".md").title(), "", text, score))
+
+
+CHECKOUT = source(
+    1,
+    "Check-in starts at 15:00.\nCheck-out is until 11:00 on the day of departure.\n"
+    "Late check-out until 14:00 costs EUR 30.",
+    0.71,
+    "check-in-check-out.md",
+)
+PARKING = source(
+    2, "The garage is on level -1. Parking costs EUR 28 per night.", 0.42, "parking.md"
+)
+
+
+async def test_picks_the_sentence_that_answers_and_cites_it() -> None:
+    writer = ExtractiveWriter(min_score=0.3, max_sentences=1)
+    answer = await writer.write("What time is check-out?", [CHECKOUT, PARKING])
+    assert answer.text == "Check-out is until 11:00 on the day of departure. [1]"
+    assert answer.citations == (1,)
+    assert not answer.escalate
+
+
+async def test_cites_every_source_it_quotes() -> None:
+    writer = ExtractiveWriter(min_score=0.3, max_sentences=3)
+    answer = writer.compose("how much is parking per night", [PARKING, CHECKOUT])
+    assert "EUR 28 per night. [2]" in answer.text or "EUR 28 per night. [1]" in answer.text
+    assert all(f"[{n}]" in answer.text for n in answer.citations)
+
+
+async def test_escalates_when_no_source_is_similar_enough() -> None:
+    writer = ExtractiveWriter(min_score=0.5)
+    answer = await writer.write("Do you have a casino?", [PARKING])
+    assert answer.escalate
+    assert answer.text == FALLBACK_MESSAGE
+    assert answer.citations == ()
+
+
+async def test_escalates_on_a_loose_match_sharing_no_word() -> None:
+    writer = ExtractiveWriter(min_score=0.3, confident_score=0.55)
+    answer = await writer.write("helipad?", [PARKING])
+    assert answer.escalate
+
+
+async def test_a_confident_match_answers_even_in_other_words() -> None:
+    writer = ExtractiveWriter(min_score=0.3, confident_score=0.55)
+    answer = await writer.write("when do I need to leave my room", [CHECKOUT])
+    assert not answer.escalate
+    assert answer.citations == (1,)
+
+
+async def test_no_sources_means_escalation() -> None:
+    answer = await ExtractiveWriter(min_score=0.3).write("anything", [])
+    assert answer.escalate
+
+
+def test_units_strip_markdown_and_split_sentences() -> None:
+    units = split_units("## Hours\n- **Pool:** 07:00-22:00\n1. First. Second one here.")
+    assert units == ["Pool: 07:00-22:00", "First.", "Second one here."]
+
+
+def test_content_terms_drop_stopwords_and_stem() -> None:
+    assert content_terms("What are the opening hours of the pools?") == ["open", "hour", "pool"]
