@@ -1,16 +1,34 @@
-"""Loading staff files (.md, .txt, .jsonl) into plain documents with stable ids."""
+"""Loading staff files into plain documents with stable ids.
+
+Markdown and text are read as they are; HTML, PDF, DOCX and FAQ tables (CSV or JSON) go
+through :mod:`ingestion.loaders`, which turn them into Markdown-flavoured text first.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".jsonl")
+from ingestion.loaders import (
+    LoadError,
+    csv_faq,
+    docx_to_text,
+    faq_to_markdown,
+    html_to_text,
+    json_faq,
+    pdf_to_text,
+)
+
+PROPERTY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SUPPORTED_SUFFIXES = (
+    ".md", ".markdown", ".txt", ".jsonl", ".html", ".htm", ".pdf", ".docx", ".csv", ".json",
+)  # fmt: skip
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
@@ -23,6 +41,8 @@ class Document:
     text: str
     source: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Set by JSONL lines that name their property; None means "the property being ingested".
+    property_id: str | None = None
 
     @property
     def content_hash(self) -> str:
@@ -38,6 +58,8 @@ class Skipped:
 
     name: str
     reason: str
+    # The document id the file would have had: a sync keeps what is indexed under it.
+    key: str | None = None
 
 
 def normalise_text(text: str) -> str:
@@ -69,32 +91,72 @@ def iter_files(paths: list[Path]) -> Iterator[tuple[Path, str]]:
             yield path, path.name
 
 
-def load_paths(paths: list[Path]) -> tuple[list[Document], list[Skipped]]:
+def load_paths(
+    paths: list[Path], max_bytes: int = MAX_FILE_BYTES
+) -> tuple[list[Document], list[Skipped]]:
     """Read every file; unreadable ones are reported and skipped, the rest still load."""
     documents: list[Document] = []
     skipped: list[Skipped] = []
     for file, key in iter_files(paths):
         try:
-            documents.extend(load_file(file, key))
+            if file.stat().st_size > max_bytes:
+                raise LoadError(f"file larger than {_size(max_bytes)}")
+            documents.extend(load_bytes(file.read_bytes(), key, str(file)))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
-            skipped.append(Skipped(str(file), _reason(exc)))
+            skipped.append(Skipped(str(file), _reason(exc), key))
+        except Exception as exc:  # a parser choking on a malformed file must not stop the batch
+            skipped.append(Skipped(str(file), f"could not be read ({type(exc).__name__})", key))
     return documents, skipped
 
 
 def load_file(file: Path, key: str) -> list[Document]:
     """Documents in one file (a JSONL file holds many)."""
-    suffix = file.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise ValueError(f"unsupported file type {suffix or '(none)'}")
     if file.stat().st_size > MAX_FILE_BYTES:
-        raise ValueError(f"file larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
-    raw = file.read_bytes().decode("utf-8")
+        raise LoadError(f"file larger than {_size(MAX_FILE_BYTES)}")
+    return load_bytes(file.read_bytes(), key, str(file))
+
+
+def load_bytes(raw: bytes, key: str, source: str) -> list[Document]:
+    """Documents in one file's bytes; ``key`` (a relative path) picks the format by suffix.
+
+    Raises :class:`LoadError` (a ``ValueError``) or ``UnicodeDecodeError`` for unusable files.
+    """
+    suffix = Path(key).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise LoadError(f"unsupported file type {suffix or '(none)'}")
+    if not raw.strip():
+        raise LoadError("empty file")
+    stem = Path(key).stem
+    title: str | None = None
     if suffix == ".jsonl":
-        return list(_jsonl_documents(raw, str(file)))
-    text = normalise_text(raw)
+        return list(_jsonl_documents(raw.decode("utf-8"), source))
+    if suffix in (".html", ".htm"):
+        title, text = html_to_text(raw)
+    elif suffix == ".pdf":
+        title, text = pdf_to_text(raw)
+    elif suffix == ".docx":
+        title, text = docx_to_text(raw)
+    elif suffix == ".csv":
+        text = faq_to_markdown(csv_faq(_decode(raw)))
+    elif suffix == ".json":
+        title, pairs = json_faq(_decode(raw))
+        text = faq_to_markdown(pairs)
+    else:
+        text = _decode(raw)
+    text = normalise_text(text)
     if not text:
-        raise ValueError("empty file")
-    return [Document(key, title_from(text, file.stem), text, str(file))]
+        raise LoadError("no text in the file")
+    title = normalise_text(title or "") or title_from(text, stem)
+    return [Document(key, title, text, source)]
+
+
+def _decode(raw: bytes) -> str:
+    # utf-8-sig: spreadsheet exports often start with a byte-order mark.
+    return raw.decode("utf-8-sig")
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MiB" if n >= 1024 * 1024 else f"{n} bytes"
 
 
 def _jsonl_documents(raw: str, source: str) -> Iterator[Document]:
@@ -115,9 +177,16 @@ def _jsonl_documents(raw: str, source: str) -> Iterator[Document]:
         metadata = record.get("metadata") or {}
         if not isinstance(metadata, dict):
             raise ValueError(f"line {number}: 'metadata' must be an object")
+        property_id = record.get("property_id")
+        if property_id is not None and (
+            not isinstance(property_id, str) or not PROPERTY_ID.match(property_id)
+        ):
+            raise LoadError(f"line {number}: 'property_id' is not a valid property id")
         text = normalise_text(text)
         title = str(record.get("title") or title_from(text, str(doc_id)))
-        yield Document(str(doc_id), normalise_text(title), text, source, metadata)
+        yield Document(
+            str(doc_id), normalise_text(title), text, source, metadata, property_id=property_id
+        )
 
 
 def _reason(exc: Exception) -> str:
