@@ -71,6 +71,23 @@ class Settings(BaseSettings):
     # Sample data loaded by ``make run`` into an empty database.
     sample_data_dir: Path = PROJECT_ROOT / "data" / "sample"
 
+    # --- ingestion, index versions and the admin API ---
+    # ``development`` lets the admin API run without RAG_ADMIN_TOKEN (a fixed local token).
+    env: Literal["development", "production"] = "production"
+    admin_token: SecretStr | None = None
+    admin_max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    ingest_max_file_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    ingest_embed_batch: int = Field(64, ge=1, le=4096)
+    # Jobs inside a server: small batches, and the encoder busy at most this share of the time.
+    job_embed_batch: int = Field(8, ge=1, le=1024)
+    job_duty_cycle: float = Field(0.5, gt=0, le=1)
+    job_heartbeat_s: float = Field(2.0, gt=0)
+    job_stale_after_s: float = Field(30.0, gt=0)
+    job_poll_s: float = Field(2.0, gt=0)
+    job_worker_enabled: bool = True
+    # A retired version is deleted this long after the switch (covers in-flight requests).
+    retire_grace_s: float = Field(15.0, ge=0)
+
     @cached_property
     def model_threads(self) -> int:
         """Threads for the embedding model: leave a core for the event loop and PostgreSQL."""

@@ -1,6 +1,6 @@
-"""Staff command line: ``python -m ingestion ingest --property ID [--name NAME] PATH...``.
+"""Staff command line: ``python -m ingestion ingest|sync|reindex|delete|status|sample``.
 
-Exit status: 0 all files ingested, 3 some files were skipped (listed), 1 failure, 2 bad usage.
+Exit status: 0 done, 1 failed, 2 bad usage, 3 done but some files were skipped (listed).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 import asyncpg
@@ -21,12 +22,17 @@ from app.db import create_pool
 from app.embedding import default_model_path, load_encoder
 from app.errors import ConciergeError
 from app.schema import check_schema
+from ingestion import jobs, store
 from ingestion.chunking import tokenizer_counter
-from ingestion.documents import load_paths
-from ingestion.pipeline import Ingestor, IngestReport
+from ingestion.documents import Document, load_paths
+from ingestion.embedder import BatchEmbedder
+from ingestion.pipeline import Ingestor, IngestReport, Progress
+from ingestion.reindex import purge_versions, versions
+from ingestion.runner import JobRunner, worker_name
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
 _PROPERTY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_FORMATS = ".md .markdown .txt .html .htm .pdf .docx .csv .json (FAQ) .jsonl"
 
 
 def _property_id(value: str) -> str:
@@ -39,19 +45,66 @@ def _property_id(value: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ingestion", description="Load hotel knowledge into the concierge's index."
+        prog="python -m ingestion",
+        description="Load hotel knowledge into the concierge's index.",
+        epilog="Exit status: 0 done, 1 failed, 2 bad usage, 3 done but some files were skipped.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    ingest = commands.add_parser(
-        "ingest",
-        help="ingest files or folders (.md, .txt, .jsonl) into one property",
-        description="Ingest files or folders into a property. A document whose id already "
-        "exists is replaced; unchanged documents are skipped without re-embedding.",
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help_text, description=description)
+
+    for name, sync in (("ingest", False), ("sync", True)):
+        cmd = add(
+            name,
+            "add or update files and folders" if not sync else "make a property match a folder",
+            f"Read files or folders ({_FORMATS}) into a property. Unchanged documents cost "
+            "nothing; a changed one re-embeds only its changed chunks."
+            + (" Documents no longer in the folder are removed." if sync else ""),
+        )
+        cmd.add_argument("--property", required=True, type=_property_id, help="property id")
+        cmd.add_argument("--name", help="the property's display name (creates or renames it)")
+        if not sync:
+            cmd.add_argument(
+                "--sync", action="store_true", help="also remove documents no longer present"
+            )
+        cmd.add_argument(
+            "--dry-run", action="store_true", help="show what would change, write nothing"
+        )
+        cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+        if sync:
+            cmd.set_defaults(sync=True)
+
+    reindex = add(
+        "reindex",
+        "rebuild a property's index beside the live one and switch to it",
+        "Build a new index version (current model, chunking settings below) while guests are "
+        "answered from the live one; switch in one transaction; delete the old version after "
+        "a grace period. A failed or killed re-index leaves the live version as it was; "
+        "--retry JOB resumes it.",
     )
-    ingest.add_argument("--property", required=True, type=_property_id, help="property id")
-    ingest.add_argument("--name", help="the property's display name (creates or renames it)")
-    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    sample = commands.add_parser("sample", help="load the sample hotels shipped in data/sample")
+    reindex.add_argument("--property", required=True, type=_property_id, help="property id")
+    reindex.add_argument("--max-tokens", type=int, help="chunk size limit (default: the model's)")
+    reindex.add_argument("--retry", type=int, metavar="JOB", help="resume a failed re-index job")
+    reindex.add_argument("--dry-run", action="store_true", help="show the plan, build nothing")
+
+    delete = add(
+        "delete",
+        "delete documents, or a whole property",
+        "Delete documents by id from a property's live index, or the property itself.",
+    )
+    delete.add_argument("--property", required=True, type=_property_id, help="property id")
+    delete.add_argument("--everything", action="store_true", help="delete the property itself")
+    delete.add_argument("--dry-run", action="store_true", help="show what would be deleted")
+    delete.add_argument("doc_ids", nargs="*", metavar="DOC_ID")
+
+    status = add(
+        "status", "show properties, index versions and jobs", "Show the index and recent jobs."
+    )
+    status.add_argument("--property", type=_property_id, help="only this property")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sample = add("sample", "load the sample hotels shipped in data/sample", "Load sample hotels.")
     sample.add_argument(
         "--if-empty", action="store_true", help="do nothing when any property already exists"
     )
@@ -59,25 +112,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     try:
-        if args.command == "ingest":
+        if args.command in ("ingest", "sync"):
             missing = [str(p) for p in args.paths if not p.exists()]
             if missing:
                 print(f"error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
                 return EXIT_USAGE
-            return asyncio.run(_ingest(settings, args.property, args.name, args.paths))
+            return asyncio.run(_ingest(settings, args))
+        if args.command == "reindex":
+            return asyncio.run(_reindex(settings, args))
+        if args.command == "delete":
+            if not args.everything and not args.doc_ids:
+                parser.error("delete needs DOC_ID... or --everything")
+            return asyncio.run(_delete(settings, args))
+        if args.command == "status":
+            return asyncio.run(_status(settings, args.property, args.json))
         return asyncio.run(_sample(settings, args.if_empty))
     except ConciergeError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted: the live index is unchanged by what did not finish", file=sys.stderr)
+        return EXIT_FAILED
+
+
+async def _pool(settings: Settings) -> tuple[asyncpg.Pool, str]:
+    url = await asyncio.to_thread(database_url, settings)
+    return await create_pool(url, settings), url
 
 
 async def _open(settings: Settings) -> Ingestor:
-    url = await asyncio.to_thread(database_url, settings)
-    pool = await create_pool(url, settings)
+    pool, url = await _pool(settings)
     try:
         encoder = await asyncio.to_thread(load_encoder, settings)
         async with pool.acquire() as conn:
@@ -86,23 +155,195 @@ async def _open(settings: Settings) -> Ingestor:
         await pool.close()
         raise
     counter = tokenizer_counter(settings.embedding_model_path or default_model_path())
-    return Ingestor(pool, encoder, counter, progress=_progress)
+    embedder = BatchEmbedder(encoder, batch_size=settings.ingest_embed_batch)
+    return Ingestor(pool, count_tokens=counter, progress=_progress, embedder=embedder)
 
 
-def _progress(message: str) -> None:
+def _progress(state: Progress) -> None:
     if sys.stderr.isatty():
-        print(f"\r  {message}", end="", file=sys.stderr, flush=True)
+        print(
+            f"\r  documents {state.documents_done}/{state.documents_total} · "
+            f"chunks {state.chunks_done}/{state.chunks_total} · "
+            f"{state.chunks_per_s:.0f} chunks/s   ",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
-async def _ingest(settings: Settings, property_id: str, name: str | None, paths: list[Path]) -> int:
-    documents, skipped = load_paths(paths)
+def _by_property(documents: list[Document], default: str) -> dict[str, list[Document]]:
+    groups: dict[str, list[Document]] = defaultdict(list)
+    groups[default] = []
+    for document in documents:
+        groups[document.property_id or default].append(document)
+    return groups
+
+
+async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
+    documents, skipped = load_paths(args.paths, settings.ingest_max_file_bytes)
     ingestor = await _open(settings)
+    status = EXIT_OK
     try:
-        report = await ingestor.ingest(property_id, documents, name=name, skipped=skipped)
+        for property_id, group in _by_property(documents, args.property).items():
+            main_property = property_id == args.property
+            report = await ingestor.ingest(
+                property_id,
+                group,
+                name=args.name if main_property else None,
+                skipped=skipped if main_property else (),
+                # Lines of a JSONL file naming another property add to it, never prune it.
+                sync=args.sync and main_property,
+                dry_run=args.dry_run,
+            )
+            _print_report(report)
+            status = EXIT_SKIPPED if report.skipped else status
     finally:
         await ingestor.pool.close()
-    _print_report(report)
-    return EXIT_SKIPPED if report.skipped else EXIT_OK
+    return status
+
+
+async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
+    ingestor = await _open(settings)
+    pool = ingestor.pool
+    worker = worker_name("cli")
+    try:
+        async with pool.acquire() as conn:
+            await jobs.reap_stale(conn, settings.job_stale_after_s)
+            live = await store.live_version(conn, args.property)
+            if live is None:
+                print(f"error: {args.property} has no index yet: ingest first", file=sys.stderr)
+                return EXIT_FAILED
+            if args.dry_run:
+                docs = len(await store.stored_documents(conn, live.id))
+                print(
+                    f"{args.property}: would rebuild version {live.id} ({live.model}, "
+                    f"{json.dumps(live.chunking)}, {docs} documents) with "
+                    f"{ingestor.encoder.name} and max_tokens "
+                    f"{args.max_tokens or ingestor.encoder.max_tokens}"
+                )
+                return EXIT_OK
+            async with conn.transaction():
+                if args.retry is not None:
+                    previous = await jobs.get(conn, args.retry)
+                    if previous.property_id != args.property or previous.kind != "reindex":
+                        print(f"error: job {args.retry} is not a re-index of {args.property}",
+                              file=sys.stderr)  # fmt: skip
+                        return EXIT_USAGE
+                    job_id = (await jobs.retry(conn, args.retry)).id
+                else:
+                    params = {"max_tokens": args.max_tokens} if args.max_tokens else {}
+                    job_id = await jobs.enqueue(
+                        conn, "reindex", args.property, params, requested_by=worker
+                    )
+                job = await jobs.claim(conn, worker, job_id)
+            if job is None:
+                print(f"error: another job is running for {args.property}", file=sys.stderr)
+                return EXIT_FAILED
+        print(f"job {job.id}: re-indexing {args.property}", file=sys.stderr)
+        runner = JobRunner(
+            pool,
+            lambda: ingestor,
+            worker,
+            heartbeat_s=settings.job_heartbeat_s,
+            retire_grace_s=settings.retire_grace_s,
+        )
+        ingestor.progress = _progress
+        done = await runner.run(job)
+    finally:
+        await pool.close()
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    if done.state != "succeeded":
+        print(f"job {done.id} failed: {done.error}", file=sys.stderr)
+        print(f"  retry with: python -m ingestion reindex --property {args.property} "
+              f"--retry {done.id}", file=sys.stderr)  # fmt: skip
+        return EXIT_FAILED
+    print(
+        f"{args.property}: version {done.target_version} is live "
+        f"({done.progress.get('documents_total', 0)} documents, "
+        f"{done.progress.get('chunks_done', 0)} chunks, {done.progress.get('embedded', 0)} "
+        f"embedded) [job {done.id}]"
+    )
+    return EXIT_OK
+
+
+async def _delete(settings: Settings, args: argparse.Namespace) -> int:
+    pool, _ = await _pool(settings)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            exists = await conn.fetchval(
+                "SELECT 1 FROM properties WHERE id = $1 FOR UPDATE", args.property
+            )
+            if not exists:
+                print(f"error: no property {args.property}", file=sys.stderr)
+                return EXIT_FAILED
+            if args.everything:
+                if not args.dry_run:
+                    await conn.execute("DELETE FROM properties WHERE id = $1", args.property)
+                    await conn.execute("SELECT pg_notify($1, $2)", "concierge_index", args.property)
+                verb = "would delete" if args.dry_run else "deleted"
+                print(f"{verb} property {args.property} and all its versions")
+                return EXIT_OK
+            live = await store.live_version(conn, args.property)
+            present = await store.stored_documents(conn, live.id) if live else {}
+            found = [k for k in args.doc_ids if k in present]
+            for k in args.doc_ids:
+                if k not in present:
+                    print(f"  not found: {k}", file=sys.stderr)
+            if args.dry_run or live is None:
+                print(f"{args.property}: would delete {len(found)} documents")
+                return EXIT_OK if len(found) == len(args.doc_ids) else EXIT_FAILED
+            deleted = await store.delete_documents(conn, live.id, found)
+            if deleted:
+                await store.announce_change(conn, args.property)
+            print(f"{args.property}: deleted {deleted} documents")
+            return EXIT_OK if len(found) == len(args.doc_ids) else EXIT_FAILED
+    finally:
+        await pool.close()
+
+
+async def _status(settings: Settings, property_id: str | None, as_json: bool) -> int:
+    pool, _ = await _pool(settings)
+    try:
+        async with pool.acquire() as conn:
+            await jobs.reap_stale(conn, settings.job_stale_after_s)
+            rows = await conn.fetch(
+                "SELECT id, name, live_version, revision FROM properties "
+                "WHERE $1::text IS NULL OR id = $1 ORDER BY id",
+                property_id,
+            )
+            if property_id is not None and not rows:
+                print(f"error: no property {property_id}", file=sys.stderr)
+                return EXIT_FAILED
+            out = []
+            for r in rows:
+                out.append(
+                    {
+                        "property_id": r["id"],
+                        "name": r["name"],
+                        "live_version": r["live_version"],
+                        "revision": r["revision"],
+                        "versions": await versions(conn, r["id"]),
+                        "jobs": [j.public() for j in await jobs.recent(conn, r["id"], 5)],
+                    }
+                )
+    finally:
+        await pool.close()
+    if as_json:
+        print(json.dumps(out, indent=2, default=str))
+        return EXIT_OK
+    for prop in out:
+        print(f"{prop['property_id']} ({prop['name']}), revision {prop['revision']}")
+        for v in prop["versions"]:
+            print(
+                f"  version {v['id']:>4} {v['state']:<8} {v['model']} {v['dim']}-d "
+                f"max_tokens={v['chunking'].get('max_tokens')} "
+                f"{v['documents']} documents, {v['chunks']} chunks"
+            )
+        for j in prop["jobs"]:
+            line = f"  job {j['job_id']:>4} {j['kind']:<7} {j['state']:<9} {j['progress']}"
+            print(line + (f" error: {j['error']}" if j["error"] else ""))
+    return EXIT_OK
 
 
 async def _has_properties(settings: Settings) -> bool:
@@ -129,6 +370,9 @@ async def _sample(settings: Settings, if_empty: bool) -> int:
             )
             _print_report(report)
             status = EXIT_SKIPPED if report.skipped else status
+        async with ingestor.pool.acquire() as conn:
+            for entry in entries:
+                await purge_versions(conn, entry["id"], settings.retire_grace_s)
     finally:
         await ingestor.pool.close()
     return status
@@ -137,10 +381,12 @@ async def _sample(settings: Settings, if_empty: bool) -> int:
 def _print_report(report: IngestReport) -> None:
     if sys.stderr.isatty():
         print(file=sys.stderr)
+    verb = "would be " if report.dry_run else ""
     print(
-        f"{report.property_id}: {report.added} added, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {len(report.skipped)} skipped; "
-        f"{report.chunks} chunks written, {report.embedded} embedded in {report.seconds:.1f}s"
+        f"{report.property_id}: {report.added} {verb}added, {report.updated} {verb}updated, "
+        f"{report.unchanged} unchanged, {report.removed} {verb}removed, "
+        f"{len(report.skipped)} skipped; {report.chunks} chunks, "
+        f"{report.embedded} {verb}embedded, {report.reused} reused, in {report.seconds:.1f}s"
     )
     for item in report.skipped:
         print(f"  skipped {item.name}: {item.reason}", file=sys.stderr)

@@ -1,18 +1,22 @@
-"""Writes to the index: properties, the live index version, documents and their chunks.
+"""Writes to the index: properties, index versions' documents and their chunks.
 
-Each batch is one transaction that locks the property row, so two ingestions of the same
-property run one after the other, and guests see either all of a batch or none of it. The
-change is announced on the registry's NOTIFY channel when the transaction commits.
+Each batch is one transaction that locks the property row, so two writers of the same
+property run one after the other, and guests see either all of a batch or none of it. Chunk
+rows are streamed with COPY. Changes to the live content are announced on the registry's
+NOTIFY channel, delivered when the transaction commits.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import numpy as np
 
+from app.errors import ConciergeError
 from app.properties import CHANNEL
 from ingestion.chunking import Chunk
 from ingestion.documents import Document
@@ -29,28 +33,93 @@ _CHUNK_COLUMNS = (
 )
 
 
-async def ensure_property(conn: asyncpg.Connection, property_id: str, name: str | None) -> None:
-    """Create the property (named ``name`` or its id) or rename it when a name is given."""
-    await conn.execute(
+class IndexMismatch(ConciergeError):
+    """The live index was built by another model than the one loaded: re-index first."""
+
+    code = "index_mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    """One index version and the settings that built it."""
+
+    id: int
+    model: str
+    dim: int
+    chunking: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    """A document as indexed: its hash decides whether it changed."""
+
+    doc_key: str
+    content_hash: str
+    source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedDocument:
+    """A document chunked and embedded, ready to be written to one version."""
+
+    document: Document
+    content_hash: str
+    chunks: Sequence[Chunk]
+    vectors: np.ndarray
+
+
+async def ensure_property(conn: asyncpg.Connection, property_id: str, name: str | None) -> bool:
+    """Create the property (named ``name`` or its id) or rename it; True when it was created."""
+    created = await conn.fetchval(
         """
         INSERT INTO properties (id, name) VALUES ($1, coalesce($2, $1))
         ON CONFLICT (id) DO UPDATE
             SET name = coalesce($2, properties.name),
                 updated_at = CASE WHEN $2 IS NULL THEN properties.updated_at ELSE now() END
+        RETURNING (xmax = 0)
         """,
         property_id,
         name,
     )
+    return bool(created)
+
+
+async def live_version(conn: asyncpg.Connection, property_id: str) -> VersionInfo | None:
+    """The property's live version with its model and chunking settings (None if empty)."""
+    row = await conn.fetchrow(
+        """
+        SELECT v.id, v.model, v.dim, v.chunking FROM properties p
+        JOIN index_versions v ON v.id = p.live_version WHERE p.id = $1
+        """,
+        property_id,
+    )
+    return _version(row) if row is not None else None
+
+
+def _version(row: asyncpg.Record) -> VersionInfo:
+    chunking = row["chunking"]
+    if isinstance(chunking, str):
+        chunking = json.loads(chunking)
+    return VersionInfo(int(row["id"]), row["model"], int(row["dim"]), dict(chunking))
 
 
 async def lock_live_version(
     conn: asyncpg.Connection, property_id: str, model: str, dim: int, chunking: dict[str, object]
 ) -> int:
-    """Lock the property row and return its live version, creating the first one if needed."""
+    """Lock the property row and return its live version, creating the first one if needed.
+
+    Refuses to mix vectors of two models in one version.
+    """
     live = await conn.fetchval(
         "SELECT live_version FROM properties WHERE id = $1 FOR UPDATE", property_id
     )
     if live is not None:
+        row = await conn.fetchrow("SELECT model, dim FROM index_versions WHERE id = $1", live)
+        if row is not None and (row["model"], row["dim"]) != (model, dim):
+            raise IndexMismatch(
+                f"{property_id}'s live index was built with {row['model']} ({row['dim']}-d), "
+                f"not {model} ({dim}-d): re-index the property with the new model first"
+            )
         return int(live)
     version = await conn.fetchval(
         """
@@ -68,50 +137,102 @@ async def lock_live_version(
     return int(version)
 
 
+async def stored_documents(conn: asyncpg.Connection, version_id: int) -> dict[str, StoredDocument]:
+    """Every document of a version by id, with its content hash and source."""
+    rows = await conn.fetch(
+        "SELECT doc_key, content_hash, source FROM documents WHERE version_id = $1", version_id
+    )
+    return {
+        r["doc_key"]: StoredDocument(r["doc_key"], r["content_hash"], r["source"]) for r in rows
+    }
+
+
 async def document_hashes(conn: asyncpg.Connection, property_id: str) -> dict[str, str]:
     """Content hash of every document in the property's live version."""
+    live = await live_version(conn, property_id)
+    if live is None:
+        return {}
+    return {k: d.content_hash for k, d in (await stored_documents(conn, live.id)).items()}
+
+
+async def reusable_embeddings(
+    conn: asyncpg.Connection, property_id: str, model: str, dim: int, hashes: Iterable[str]
+) -> dict[str, np.ndarray]:
+    """Stored vectors of chunks with these content hashes, embedded by the same model."""
+    wanted = sorted(set(hashes))
+    if not wanted:
+        return {}
     rows = await conn.fetch(
         """
-        SELECT d.doc_key, d.content_hash FROM documents d
-        JOIN properties p ON p.live_version = d.version_id
-        WHERE p.id = $1
+        SELECT DISTINCT ON (c.content_hash) c.content_hash, c.embedding
+        FROM chunks c JOIN index_versions v ON v.id = c.version_id
+        WHERE c.property_id = $1 AND c.content_hash = ANY($2::text[])
+          AND v.model = $3 AND v.dim = $4
         """,
         property_id,
+        wanted,
+        model,
+        dim,
     )
-    return {r["doc_key"]: r["content_hash"] for r in rows}
+    return {r["content_hash"]: _as_array(r["embedding"]) for r in rows}
 
 
-async def replace_document(
+def _as_array(value: Any) -> np.ndarray:
+    # pgvector's codec returns a Vector object (or an array, depending on its version).
+    to_numpy = getattr(value, "to_numpy", None)
+    return np.asarray(to_numpy() if to_numpy is not None else value, dtype=np.float32)
+
+
+async def write_documents(
     conn: asyncpg.Connection,
     property_id: str,
     version_id: int,
-    document: Document,
-    chunks: Sequence[Chunk],
-    vectors: np.ndarray,
-) -> None:
-    """Put ``document`` in the version in place of any document with the same id."""
-    await conn.execute(
-        "DELETE FROM documents WHERE version_id = $1 AND doc_key = $2", version_id, document.doc_key
-    )
-    document_id = await conn.fetchval(
+    prepared: Sequence[PreparedDocument],
+) -> int:
+    """Put each document in the version in place of any with the same id; returns chunk rows."""
+    if not prepared:
+        return 0
+    await delete_documents(conn, version_id, [p.document.doc_key for p in prepared])
+    rows = await conn.fetch(
         """
         INSERT INTO documents
-            (property_id, version_id, doc_key, title, source, metadata, content_hash)
-        VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7) RETURNING id
+            (property_id, version_id, doc_key, title, source, metadata, content_hash, body)
+        SELECT $1, $2, k, t, s, m::jsonb, h, b
+        FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+             AS u(k, t, s, m, h, b)
+        RETURNING id, doc_key
         """,
         property_id,
         version_id,
-        document.doc_key,
-        document.title,
-        document.source,
-        json.dumps(document.metadata),
-        document.content_hash,
+        [p.document.doc_key for p in prepared],
+        [p.document.title for p in prepared],
+        [p.document.source for p in prepared],
+        [json.dumps(p.document.metadata) for p in prepared],
+        [p.content_hash for p in prepared],
+        [p.document.text for p in prepared],
     )
+    ids = {r["doc_key"]: r["id"] for r in rows}
     records = [
-        (document_id, property_id, version_id, c.ord, c.heading, c.text, c.content_hash, v)
-        for c, v in zip(chunks, vectors, strict=True)
-    ]
+        (ids[p.document.doc_key], property_id, version_id, c.ord, c.heading, c.text,
+         c.content_hash, v)
+        for p in prepared
+        for c, v in zip(p.chunks, p.vectors, strict=True)
+    ]  # fmt: skip
     await conn.copy_records_to_table("chunks", records=records, columns=_CHUNK_COLUMNS)
+    return len(records)
+
+
+async def delete_documents(conn: asyncpg.Connection, version_id: int, keys: Sequence[str]) -> int:
+    """Remove documents (and, by cascade, their chunks) from a version; returns how many."""
+    if not keys:
+        return 0
+    deleted = await conn.fetchval(
+        "WITH d AS (DELETE FROM documents WHERE version_id = $1 AND doc_key = ANY($2::text[]) "
+        "RETURNING 1) SELECT count(*) FROM d",
+        version_id,
+        list(keys),
+    )
+    return int(deleted)
 
 
 async def announce_change(conn: asyncpg.Connection, property_id: str) -> int:

@@ -1,0 +1,235 @@
+"""Ingestion jobs stored in PostgreSQL: enqueue, claim, heartbeat, finish, detect the dead.
+
+A job is claimed with ``FOR UPDATE SKIP LOCKED``, so with several server processes (or a
+staff command beside them) exactly one worker runs it; a partial unique index allows one
+running job per property. A running job's worker refreshes ``heartbeat_at``; a job whose
+heartbeat is older than the stale limit was left by a dead process and is marked failed, and
+a failed job can be retried (a re-index then resumes the version it was building).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from app.errors import ConciergeError
+
+JOB_KINDS = ("reindex", "ingest")
+
+
+class JobConflict(ConciergeError):
+    """The job cannot be created or retried in its current state."""
+
+    code = "conflict"
+
+
+class JobNotFound(ConciergeError):
+    """No job with this id."""
+
+    code = "not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A job row."""
+
+    id: int
+    kind: str
+    property_id: str
+    state: str
+    params: dict[str, Any]
+    progress: dict[str, Any]
+    target_version: int | None
+    error: str | None
+    attempts: int
+    worker: str | None
+    requested_by: str | None
+    created_at: datetime
+    started_at: datetime | None
+    heartbeat_at: datetime | None
+    finished_at: datetime | None
+
+    def public(self) -> dict[str, Any]:
+        """The job as shown to operators (parameters left out: they may hold whole documents)."""
+        return {
+            "job_id": self.id,
+            "kind": self.kind,
+            "property_id": self.property_id,
+            "state": self.state,
+            "progress": self.progress,
+            "target_version": self.target_version,
+            "error": self.error,
+            "attempts": self.attempts,
+            "created_at": _iso(self.created_at),
+            "started_at": _iso(self.started_at),
+            "heartbeat_at": _iso(self.heartbeat_at),
+            "finished_at": _iso(self.finished_at),
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _job(row: asyncpg.Record) -> Job:
+    values = dict(row)
+    for key in ("params", "progress"):
+        if isinstance(values[key], str):
+            values[key] = json.loads(values[key])
+    return Job(**values)
+
+
+_COLUMNS = (
+    "id, kind, property_id, state, params, progress, target_version, error, attempts, worker, "
+    "requested_by, created_at, started_at, heartbeat_at, finished_at"
+)
+
+
+async def enqueue(
+    conn: asyncpg.Connection,
+    kind: str,
+    property_id: str,
+    params: dict[str, Any],
+    requested_by: str | None = None,
+) -> int:
+    """Queue a job; returns its id."""
+    if kind not in JOB_KINDS:
+        raise ValueError(f"unknown job kind {kind!r}")
+    return int(
+        await conn.fetchval(
+            "INSERT INTO ingest_jobs (kind, property_id, params, requested_by) "
+            "VALUES ($1, $2, $3::jsonb, $4) RETURNING id",
+            kind,
+            property_id,
+            json.dumps(params),
+            requested_by,
+        )
+    )
+
+
+async def claim(conn: asyncpg.Connection, worker: str, job_id: int | None = None) -> Job | None:
+    """Take the oldest queued job (or job ``job_id``) whose property has none running.
+
+    Two workers never get the same job: the row is locked with SKIP LOCKED, and the unique
+    index on running jobs per property turns a lost race into "nothing to claim".
+    """
+    try:
+        row = await conn.fetchrow(
+            f"""
+            UPDATE ingest_jobs SET state = 'running', worker = $1, attempts = attempts + 1,
+                   started_at = now(), heartbeat_at = now(), finished_at = NULL, error = NULL
+            WHERE id = (
+                SELECT j.id FROM ingest_jobs j
+                WHERE j.state = 'queued' AND ($2::bigint IS NULL OR j.id = $2)
+                  AND NOT EXISTS (SELECT 1 FROM ingest_jobs r
+                                  WHERE r.property_id = j.property_id AND r.state = 'running')
+                ORDER BY j.id
+                FOR UPDATE SKIP LOCKED
+                LIMIT 1
+            )
+            RETURNING {_COLUMNS}
+            """,
+            worker,
+            job_id,
+        )
+    except asyncpg.UniqueViolationError:
+        return None
+    return _job(row) if row is not None else None
+
+
+async def heartbeat(
+    conn: asyncpg.Connection, job_id: int, worker: str, progress: dict[str, Any]
+) -> bool:
+    """Record that the worker is alive and how far it got; False if the job is no longer its."""
+    updated = await conn.fetchval(
+        "UPDATE ingest_jobs SET heartbeat_at = now(), progress = $3::jsonb "
+        "WHERE id = $1 AND worker = $2 AND state = 'running' RETURNING id",
+        job_id,
+        worker,
+        json.dumps(progress),
+    )
+    return updated is not None
+
+
+async def set_target_version(conn: asyncpg.Connection, job_id: int, version_id: int) -> None:
+    await conn.execute(
+        "UPDATE ingest_jobs SET target_version = $2 WHERE id = $1", job_id, version_id
+    )
+
+
+async def finish(
+    conn: asyncpg.Connection,
+    job_id: int,
+    worker: str,
+    error: str | None = None,
+    progress: dict[str, Any] | None = None,
+) -> None:
+    """Mark the worker's job succeeded (or failed with ``error``)."""
+    await conn.execute(
+        """
+        UPDATE ingest_jobs
+           SET state = CASE WHEN $3::text IS NULL THEN 'succeeded' ELSE 'failed' END,
+               error = $3, finished_at = now(), progress = coalesce($4::jsonb, progress)
+        WHERE id = $1 AND worker = $2 AND state = 'running'
+        """,
+        job_id,
+        worker,
+        error,
+        json.dumps(progress) if progress is not None else None,
+    )
+
+
+async def reap_stale(conn: asyncpg.Connection, stale_after_s: float) -> list[int]:
+    """Mark failed every running job whose worker stopped sending heartbeats."""
+    rows = await conn.fetch(
+        """
+        WITH stale AS (
+            UPDATE ingest_jobs SET state = 'failed', finished_at = now(),
+                   error = 'the worker stopped (no heartbeat since '
+                           || to_char(heartbeat_at, 'YYYY-MM-DD HH24:MI:SS TZ')
+                           || '); retry the job'
+            WHERE state = 'running' AND heartbeat_at < now() - make_interval(secs => $1)
+            RETURNING id, target_version
+        ), versions AS (
+            UPDATE index_versions SET state = 'failed'
+            WHERE id IN (SELECT target_version FROM stale) AND state = 'building'
+        )
+        SELECT id FROM stale
+        """,
+        stale_after_s,
+    )
+    return [int(r["id"]) for r in rows]
+
+
+async def retry(conn: asyncpg.Connection, job_id: int) -> Job:
+    """Queue a failed job again; a re-index resumes the version it was building."""
+    row = await conn.fetchrow(
+        f"UPDATE ingest_jobs SET state = 'queued', error = NULL, finished_at = NULL "
+        f"WHERE id = $1 AND state = 'failed' RETURNING {_COLUMNS}",
+        job_id,
+    )
+    if row is None:
+        job = await get(conn, job_id)
+        raise JobConflict(f"job {job_id} is {job.state}; only a failed job can be retried")
+    return _job(row)
+
+
+async def get(conn: asyncpg.Connection, job_id: int) -> Job:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM ingest_jobs WHERE id = $1", job_id)
+    if row is None:
+        raise JobNotFound(f"no job {job_id}")
+    return _job(row)
+
+
+async def recent(conn: asyncpg.Connection, property_id: str | None, limit: int = 10) -> list[Job]:
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM ingest_jobs WHERE $1::text IS NULL OR property_id = $1 "
+        "ORDER BY id DESC LIMIT $2",
+        property_id,
+        limit,
+    )
+    return [_job(r) for r in rows]
