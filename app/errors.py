@@ -51,3 +51,39 @@ class InvalidRequest(ConciergeError):
     """The request is well-formed JSON but asks for something outside the limits."""
 
     code = "invalid_request"
+
+
+class NotFound(ConciergeError):
+    """The addressed resource (a job, a document) does not exist."""
+
+    code = "not_found"
+
+
+class Conflict(ConciergeError):
+    """The request conflicts with the current state (e.g. a job that cannot be retried)."""
+
+    code = "conflict"
+
+
+class Unauthorized(ConciergeError):
+    """No credentials were sent for a protected route."""
+
+    code = "unauthorized"
+
+
+class Forbidden(ConciergeError):
+    """The credentials sent are not valid for this route."""
+
+    code = "forbidden"
+
+
+class AdminDisabled(ConciergeError):
+    """The admin API has no token configured, so it refuses every request."""
+
+    code = "admin_disabled"
+
+
+class PayloadTooLarge(ConciergeError):
+    """An uploaded file is larger than allowed."""
+
+    code = "payload_too_large"

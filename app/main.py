@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.api import admin
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.api.routes import router
@@ -26,8 +27,13 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_services(settings, encoder) as services:
             app.state.services = services
-            log.info("ready: schema %s, model on %s", services.schema_head, services.encoder.device)
-            yield
+            factory = getattr(app.state, "job_encoder_factory", None)
+            async with admin.job_worker(settings, services, factory) as worker:
+                app.state.job_worker = worker
+                log.info(
+                    "ready: schema %s, model on %s", services.schema_head, services.encoder.device
+                )
+                yield
 
     app = FastAPI(
         title="Hotel Concierge API",
@@ -37,6 +43,11 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     )
     install_error_handlers(app)
     app.include_router(router)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.include_router(admin.router)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        prefix_limits={"/admin": settings.admin_max_upload_bytes},
+    )
     app.add_middleware(RequestIdMiddleware)  # added last = outermost
     return app

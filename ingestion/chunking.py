@@ -38,7 +38,10 @@ def tokenizer_counter(model_path: Path) -> TokenCounter:
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+    # The shipped tokenizer pads every input to 128 tokens: counting needs neither that nor
+    # truncation.
     tokenizer.no_truncation()
+    tokenizer.no_padding()
 
     def count(text: str) -> int:
         return len(tokenizer.encode(text).ids)
@@ -82,7 +85,7 @@ Piece = tuple[str, str]
 
 def _split_long(unit: str, fits: Callable[[str], bool], sep: str = "\n\n") -> list[Piece]:
     """Break a unit that does not fit into lines, then sentences, then word runs, then halves."""
-    if fits(unit):
+    if fits(unit) or len(unit) <= 1:  # a lone character cannot be split further
         return [(unit, sep)]
     if "\n" in unit:
         parts, inner = unit.split("\n"), "\n"

@@ -246,6 +246,7 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
             worker,
             heartbeat_s=settings.job_heartbeat_s,
             retire_grace_s=settings.retire_grace_s,
+            wait_to_retire=True,
         )
         ingestor.progress = _progress
         done = await runner.run(job)

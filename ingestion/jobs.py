@@ -16,21 +16,17 @@ from typing import Any
 
 import asyncpg
 
-from app.errors import ConciergeError
+from app.errors import Conflict, NotFound
 
 JOB_KINDS = ("reindex", "ingest")
 
 
-class JobConflict(ConciergeError):
+class JobConflict(Conflict):
     """The job cannot be created or retried in its current state."""
 
-    code = "conflict"
 
-
-class JobNotFound(ConciergeError):
+class JobNotFound(NotFound):
     """No job with this id."""
-
-    code = "not_found"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,10 @@ from typing import Any
 
 import asyncpg
 
-from app.errors import ConciergeError
+from app.errors import Conflict
 from ingestion import jobs, store
 from ingestion.documents import Document
-from ingestion.pipeline import WRITE_GROUP_CHUNKS, Ingestor, Pending, Progress, chunking_settings
+from ingestion.pipeline import Ingestor, Pending, Progress, chunking_settings
 
 CATCH_UP_PASSES = 3
 
@@ -37,7 +37,7 @@ FROM documents d WHERE d.version_id = $1 AND d.doc_key = ANY($2::text[])
 """
 
 
-class ReindexError(ConciergeError):
+class ReindexError(Conflict):
     """The re-index cannot run (no live index to rebuild, a concurrent switch, a bad setting)."""
 
     code = "reindex_failed"
@@ -118,9 +118,10 @@ async def _load(
 class Reindexer:
     """Builds and switches index versions with one ingestor's model and tokenizer."""
 
-    def __init__(self, ingestor: Ingestor, group_chunks: int = WRITE_GROUP_CHUNKS) -> None:
+    def __init__(self, ingestor: Ingestor, group_documents: int = 32) -> None:
         self.ingestor = ingestor
-        self.group_chunks = group_chunks
+        # Documents written per transaction: what a resumed job does not have to redo.
+        self.group_documents = group_documents
 
     async def run(
         self,
@@ -151,8 +152,8 @@ class Reindexer:
                 progress.documents_total = total
                 progress.documents_done = total - len(build)
                 await store.delete_documents(conn, target, drop)
-            for start in range(0, len(build), 64):
-                keys = build[start : start + 64]
+            for start in range(0, len(build), self.group_documents):
+                keys = build[start : start + self.group_documents]
                 async with pool.acquire() as conn:
                     sources = await _load(conn, live.id, keys)
                 pending = await self.ingestor.embedder.call(

@@ -42,6 +42,8 @@ class JobRunner:
         *,
         heartbeat_s: float = 2.0,
         retire_grace_s: float = 15.0,
+        wait_to_retire: bool = False,
+        group_documents: int = 32,
     ) -> None:
         self.pool = pool
         self._factory = ingestor_factory
@@ -49,6 +51,10 @@ class JobRunner:
         self.worker = worker
         self.heartbeat_s = heartbeat_s
         self.retire_grace_s = retire_grace_s
+        # A staff command waits out the grace period and deletes the old version itself; a
+        # server's worker leaves that to its periodic purge and moves on to the next job.
+        self.wait_to_retire = wait_to_retire
+        self.group_documents = group_documents
 
     @property
     def ingestor(self) -> Ingestor:
@@ -84,7 +90,7 @@ class JobRunner:
 
     async def _dispatch(self, job: jobs.Job, progress: Progress) -> None:
         if job.kind == "reindex":
-            result = await Reindexer(self.ingestor).run(
+            result = await Reindexer(self.ingestor, self.group_documents).run(
                 job, progress, lambda: self._beat(job.id, progress)
             )
             log.info(
@@ -92,7 +98,7 @@ class JobRunner:
                 job.id, job.property_id, result.old_version, result.new_version, result.embedded,
             )  # fmt: skip
             await self._beat(job.id, progress, phase="retiring")
-            if self.retire_grace_s > 0:
+            if self.wait_to_retire and self.retire_grace_s > 0:
                 # In-flight requests may still read the old version for up to their timeout.
                 await asyncio.sleep(self.retire_grace_s)
             async with self.pool.acquire() as conn:
@@ -175,6 +181,16 @@ class JobWorker:
         if ingestor is not None:
             await asyncio.to_thread(ingestor.embedder.close)
 
+    async def _purge(self) -> None:
+        """Delete retired versions whose grace period is over (cheap when there are none)."""
+        async with self.pool.acquire() as conn:
+            props = await conn.fetch(
+                "SELECT DISTINCT property_id FROM index_versions "
+                "WHERE state IN ('retired', 'failed')"
+            )
+            for row in props:
+                await purge_versions(conn, row["property_id"], self.runner.retire_grace_s)
+
     async def _loop(self) -> None:
         while True:
             try:
@@ -184,6 +200,7 @@ class JobWorker:
                 if job is not None:
                     await self.runner.run(job)
                     continue
+                await self._purge()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

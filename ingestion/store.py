@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import numpy as np
 
-from app.errors import ConciergeError
+from app.errors import Conflict
 from app.properties import CHANNEL
 from ingestion.chunking import Chunk
 from ingestion.documents import Document
@@ -33,7 +33,7 @@ _CHUNK_COLUMNS = (
 )
 
 
-class IndexMismatch(ConciergeError):
+class IndexMismatch(Conflict):
     """The live index was built by another model than the one loaded: re-index first."""
 
     code = "index_mismatch"

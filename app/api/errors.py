@@ -12,13 +12,19 @@ from starlette.responses import Response
 from app.api.middleware import request_id_of
 from app.api.responses import error_response
 from app.errors import (
+    AdminDisabled,
     ConciergeError,
+    Conflict,
     DependencyUnavailable,
+    Forbidden,
     InvalidRequest,
+    NotFound,
     Overloaded,
+    PayloadTooLarge,
     PropertyNotFound,
     RequestTimedOut,
     SchemaMismatch,
+    Unauthorized,
 )
 
 log = logging.getLogger(__name__)
@@ -30,6 +36,12 @@ STATUS: dict[type[ConciergeError], int] = {
     DependencyUnavailable: 503,
     SchemaMismatch: 503,
     RequestTimedOut: 504,
+    NotFound: 404,
+    Conflict: 409,
+    Unauthorized: 401,
+    Forbidden: 403,
+    AdminDisabled: 503,
+    PayloadTooLarge: 413,
 }
 
 _HTTP_CODES = {
@@ -55,6 +67,10 @@ def _domain_error(request: Request, exc: Exception) -> Response:
     headers = None
     if isinstance(exc, Overloaded):
         headers = {"retry-after": str(exc.retry_after_s)}
+    elif isinstance(exc, Unauthorized):
+        headers = {"www-authenticate": "Bearer"}
+    elif isinstance(exc, AdminDisabled):
+        headers = None
     elif status == 503:
         headers = {"retry-after": "2"}
     if status >= 500:

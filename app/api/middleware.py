@@ -45,21 +45,32 @@ class RequestIdMiddleware:
 class BodyLimitMiddleware:
     """Answers 413 to any request whose body exceeds ``max_bytes`` (declared or streamed).
 
+    ``prefix_limits`` gives other limits to paths under a prefix (uploads under ``/admin``).
     A streamed body that grows past the limit gets the 413 at once; the application then sees
     a disconnect and whatever it tries to send is dropped.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, prefix_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.prefix_limits = sorted((prefix_limits or {}).items(), key=lambda kv: -len(kv[0]))
+
+    def limit_for(self, path: str) -> int:
+        for prefix, limit in self.prefix_limits:
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope.get("path", ""))
         declared = _header(scope, b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._reject(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+            await self._reject(scope, receive, send, max_bytes)
             return
         received = 0
         started = False
@@ -70,10 +81,10 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request" and not rejected:
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     rejected = True
                     if not started:
-                        await self._reject(scope, receive, send)
+                        await self._reject(scope, receive, send, max_bytes)
                     return {"type": "http.disconnect"}
             return message
 
@@ -87,11 +98,11 @@ class BodyLimitMiddleware:
 
         await self.app(scope, limited_receive, guarded_send)
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         response = error_response(
             413,
             "payload_too_large",
-            f"request body larger than {self.max_bytes} bytes",
+            f"request body larger than {max_bytes} bytes",
             request_id_of(scope),
             headers={"connection": "close"},
         )

@@ -75,3 +75,21 @@ def test_text_without_headings_is_one_section() -> None:
     assert len(chunks) == 1
     assert chunks[0].heading == ""
     assert chunks[0].text == "Plain text.\n\nSecond paragraph."
+
+
+def test_the_token_counter_counts_without_padding(count_tokens: TokenCounter) -> None:
+    assert count_tokens("") == 2  # [CLS] and [SEP]
+    assert count_tokens("check-out") == 5
+    assert count_tokens("word " * 300) == 302  # nor truncated
+
+
+def test_small_windows_split_by_section_and_sentence(count_tokens: TokenCounter) -> None:
+    body = "\n\n".join(
+        f"## Topic {j}\n\nRoom detail {j}: towels are changed daily at {j}:00. "
+        "Extra towels are at the desk." * 3
+        for j in range(3)
+    )
+    chunks = chunk_document("Housekeeping", "# Housekeeping\n\n" + body, count_tokens, 32)
+    assert len(chunks) > 3
+    assert all(count_tokens(c.embed_text) <= 32 for c in chunks)
+    assert {c.heading for c in chunks} == {"Topic 0", "Topic 1", "Topic 2"}

@@ -1,0 +1,296 @@
+"""Admin API under ``/admin``: properties, documents, re-index jobs. Bearer token required.
+
+Every change is written to the ``concierge.audit`` log (who, what, when; never a secret).
+Work that embeds text (uploads, re-indexes) is queued as a job in PostgreSQL and run by the
+job worker of one server process, off the request path; the route answers 202 with the id.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from pathlib import PurePosixPath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import Path as PathParam
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.deps import ServicesDep
+from app.api.middleware import request_id_of
+from app.api.responses import JSONBytes
+from app.api.schemas import PROPERTY_ID_PATTERN, ErrorResponse
+from app.config import Settings
+from app.embedding import Encoder, default_model_path, load_encoder
+from app.errors import (
+    AdminDisabled,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    PropertyNotFound,
+    Unauthorized,
+)
+from app.services import Services
+from ingestion import jobs, store
+from ingestion.chunking import tokenizer_counter
+from ingestion.documents import load_bytes
+from ingestion.embedder import BatchEmbedder
+from ingestion.pipeline import Ingestor
+from ingestion.runner import JobRunner, JobWorker, worker_name
+
+audit = logging.getLogger("concierge.audit")
+
+DEVELOPMENT_TOKEN = "dev-admin-token"
+_ACTOR = re.compile(r"^[A-Za-z0-9._@:-]{1,64}$")
+
+PropertyId = Annotated[str, PathParam(pattern=PROPERTY_ID_PATTERN)]
+
+
+def expected_token(settings: Settings) -> str | None:
+    """The token admin requests must carry; None when the admin API is disabled."""
+    if settings.admin_token is not None:
+        return settings.admin_token.get_secret_value()
+    return DEVELOPMENT_TOKEN if settings.env == "development" else None
+
+
+async def require_admin(request: Request, services: ServicesDep) -> str:
+    """Check the bearer token (constant-time) and return the actor name for the audit log."""
+    expected = expected_token(services.settings)
+    if not expected:
+        raise AdminDisabled("the admin API is disabled: set RAG_ADMIN_TOKEN")
+    header = request.headers.get("authorization", "")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        raise Unauthorized("send 'Authorization: Bearer <admin token>'")
+    if not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        raise Forbidden("the admin token is not valid")
+    actor = request.headers.get("x-admin-actor", "admin")
+    return actor if _ACTOR.match(actor) else "admin"
+
+
+AdminDep = Annotated[str, Depends(require_admin)]
+
+router = APIRouter(
+    prefix="/admin",
+    tags=["admin"],
+    responses={code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 413, 422, 503)},
+)
+
+
+def _audit(request: Request, actor: str, action: str, **details: object) -> None:
+    client = request.client.host if request.client else "-"
+    fields = " ".join(f"{k}={v}" for k, v in details.items())
+    audit.info(
+        "actor=%s client=%s action=%s %s request_id=%s",
+        actor,
+        client,
+        action,
+        fields,
+        request_id_of(request.scope),
+    )
+
+
+class PropertyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ReindexIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    property_id: str = Field(pattern=PROPERTY_ID_PATTERN)
+    max_tokens: int | None = Field(None, ge=16, le=512)
+
+
+async def _require_property(services: Services, property_id: str) -> None:
+    async with services.pool.acquire() as conn:
+        if not await conn.fetchval("SELECT 1 FROM properties WHERE id = $1", property_id):
+            raise PropertyNotFound(f"unknown property {property_id!r}")
+
+
+def _wake(request: Request) -> None:
+    worker: JobWorker | None = getattr(request.app.state, "job_worker", None)
+    if worker is not None:
+        worker.wake()
+
+
+@router.put("/properties/{property_id}")
+async def put_property(
+    property_id: PropertyId,
+    body: PropertyIn,
+    request: Request,
+    services: ServicesDep,
+    actor: AdminDep,
+) -> JSONBytes:
+    """Create a property or rename it."""
+    async with services.pool.acquire() as conn, conn.transaction():
+        created = await store.ensure_property(conn, property_id, body.name)
+        await store.announce_change(conn, property_id)
+    _audit(
+        request, actor, "property.create" if created else "property.rename", property=property_id
+    )
+    return JSONBytes(
+        {"property_id": property_id, "name": body.name}, status_code=201 if created else 200
+    )
+
+
+@router.get("/properties/{property_id}/documents")
+async def list_documents(
+    property_id: PropertyId, services: ServicesDep, actor: AdminDep
+) -> JSONBytes:
+    """The documents of the property's live index version."""
+    await _require_property(services, property_id)
+    async with services.pool.acquire() as conn:
+        rows = await conn.fetch(
+            """
+            SELECT d.doc_key, d.title, d.source, d.content_hash, d.updated_at,
+                   (SELECT count(*) FROM chunks c WHERE c.document_id = d.id) AS chunks
+            FROM documents d JOIN properties p ON p.live_version = d.version_id
+            WHERE p.id = $1 ORDER BY d.doc_key
+            """,
+            property_id,
+        )
+    documents = [{**dict(r), "updated_at": r["updated_at"].isoformat()} for r in rows]
+    return JSONBytes({"property_id": property_id, "documents": documents})
+
+
+@router.post("/properties/{property_id}/documents", status_code=202)
+async def upload_documents(
+    property_id: PropertyId,
+    request: Request,
+    services: ServicesDep,
+    actor: AdminDep,
+    files: Annotated[list[UploadFile], File(description="documents to add or replace")],
+) -> JSONBytes:
+    """Upload files (any format the staff command reads); they are ingested by a job."""
+    await _require_property(services, property_id)
+    settings = services.settings
+    accepted: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
+    for upload in files:
+        name = PurePosixPath((upload.filename or "").replace("\\", "/")).name
+        if not name:
+            raise InvalidRequest("every uploaded file needs a file name")
+        raw = await upload.read(settings.ingest_max_file_bytes + 1)
+        if len(raw) > settings.ingest_max_file_bytes:
+            raise PayloadTooLarge(f"{name}: larger than {settings.ingest_max_file_bytes} bytes")
+        try:
+            documents = load_bytes(raw, name, f"upload:{name}")
+        except (ValueError, UnicodeDecodeError) as exc:
+            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+            skipped.append({"name": name, "reason": reason})
+            continue
+        for document in documents:
+            if document.property_id not in (None, property_id):
+                skipped.append({"name": name, "reason": "a line names another property"})
+                continue
+            accepted.append(asdict(document) | {"property_id": None})
+    if not accepted:
+        detail = "; ".join(f"{s['name']}: {s['reason']}" for s in skipped) or "no documents"
+        raise InvalidRequest(f"nothing to ingest ({detail})")
+    async with services.pool.acquire() as conn:
+        job_id = await jobs.enqueue(
+            conn, "ingest", property_id, {"documents": accepted}, requested_by=actor
+        )
+    _wake(request)
+    _audit(
+        request, actor, "documents.upload", property=property_id, job=job_id,
+        documents=",".join(d["doc_key"] for d in accepted), skipped=len(skipped),
+    )  # fmt: skip
+    return JSONBytes(
+        {"job_id": job_id, "documents": [d["doc_key"] for d in accepted], "skipped": skipped},
+        status_code=202,
+    )
+
+
+@router.delete("/properties/{property_id}/documents/{doc_key:path}")
+async def delete_document(
+    property_id: PropertyId, doc_key: str, request: Request, services: ServicesDep, actor: AdminDep
+) -> JSONBytes:
+    """Remove a document from the live index (guests stop seeing it at once)."""
+    await _require_property(services, property_id)
+    async with services.pool.acquire() as conn, conn.transaction():
+        live = await conn.fetchval(
+            "SELECT live_version FROM properties WHERE id = $1 FOR UPDATE", property_id
+        )
+        deleted = await store.delete_documents(conn, live, [doc_key]) if live else 0
+        if not deleted:
+            raise NotFound(f"no document {doc_key!r} in {property_id}")
+        revision = await store.announce_change(conn, property_id)
+    _audit(request, actor, "documents.delete", property=property_id, document=doc_key)
+    return JSONBytes({"property_id": property_id, "deleted": doc_key, "revision": revision})
+
+
+@router.post("/reindex", status_code=202)
+async def reindex(
+    body: ReindexIn, request: Request, services: ServicesDep, actor: AdminDep
+) -> JSONBytes:
+    """Queue a re-index of a property; poll ``GET /admin/jobs/{job_id}``."""
+    await _require_property(services, body.property_id)
+    params = {"max_tokens": body.max_tokens} if body.max_tokens else {}
+    async with services.pool.acquire() as conn:
+        job_id = await jobs.enqueue(conn, "reindex", body.property_id, params, requested_by=actor)
+    _wake(request)
+    _audit(request, actor, "reindex", property=body.property_id, job=job_id, **params)
+    return JSONBytes({"job_id": job_id}, status_code=202)
+
+
+@router.get("/jobs/{job_id}")
+async def get_job(job_id: int, services: ServicesDep, actor: AdminDep) -> JSONBytes:
+    """A job's state (queued, running, succeeded, failed), progress and error."""
+    async with services.pool.acquire() as conn:
+        await jobs.reap_stale(conn, services.settings.job_stale_after_s)
+        job = await jobs.get(conn, job_id)
+    return JSONBytes(job.public())
+
+
+@router.post("/jobs/{job_id}/retry", status_code=202)
+async def retry_job(
+    job_id: int, request: Request, services: ServicesDep, actor: AdminDep
+) -> JSONBytes:
+    """Queue a failed job again (a re-index resumes the version it was building)."""
+    async with services.pool.acquire() as conn:
+        await jobs.reap_stale(conn, services.settings.job_stale_after_s)
+        job = await jobs.retry(conn, job_id)
+    _wake(request)
+    _audit(request, actor, "job.retry", property=job.property_id, job=job_id)
+    return JSONBytes({"job_id": job_id}, status_code=202)
+
+
+@asynccontextmanager
+async def job_worker(
+    settings: Settings, services: Services, encoder_factory: Any = None
+) -> AsyncIterator[JobWorker | None]:
+    """Run this process's job worker for the app's lifetime (when enabled).
+
+    The worker loads its own copy of the model on its first job (a tokenizer must not be
+    shared across threads) and embeds in small, paced batches so guests keep their latency.
+    """
+    if not settings.job_worker_enabled:
+        yield None
+        return
+
+    def make_ingestor() -> Ingestor:
+        encoder: Encoder = encoder_factory() if encoder_factory else load_encoder(settings)
+        embedder = BatchEmbedder(encoder, settings.job_embed_batch, settings.job_duty_cycle)
+        counter = tokenizer_counter(settings.embedding_model_path or default_model_path())
+        return Ingestor(services.pool, count_tokens=counter, embedder=embedder)
+
+    runner = JobRunner(
+        services.pool,
+        make_ingestor,
+        worker_name("server"),
+        heartbeat_s=settings.job_heartbeat_s,
+        retire_grace_s=settings.retire_grace_s,
+        group_documents=max(1, settings.job_embed_batch),
+    )
+    worker = JobWorker(services.pool, runner, settings.job_poll_s, settings.job_stale_after_s)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        await worker.close()

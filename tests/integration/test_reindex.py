@@ -1,0 +1,204 @@
+"""Index versions: re-index beside the live version, atomic switch, failure and resume, jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import asyncpg
+import numpy as np
+import pytest
+
+from ingestion import jobs, store
+from ingestion.chunking import TokenCounter
+from ingestion.documents import load_paths
+from ingestion.embedder import BatchEmbedder
+from ingestion.pipeline import Ingestor
+from ingestion.reindex import purge_versions, versions
+from ingestion.runner import JobRunner
+from tests.fakes import HashingEncoder
+
+pytestmark = pytest.mark.integration
+
+
+class FailingEncoder(HashingEncoder):
+    """Breaks after ``fail_after`` calls, like a worker that dies half-way."""
+
+    def __init__(self, fail_after: int) -> None:
+        super().__init__()
+        self.fail_after = fail_after
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if len(self.calls) >= self.fail_after:
+            raise RuntimeError("model crashed")
+        return super().encode(texts)
+
+
+def folder_of(tmp_path: Path, count: int) -> Path:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    for i in range(count):
+        body = "\n\n".join(
+            f"## Topic {i}.{j}\n\nRoom {i} detail {j}: towels are changed daily at {j}:00."
+            for j in range(3)
+        )
+        (folder / f"doc-{i:02d}.md").write_text(f"# Document {i}\n\n{body}\n")
+    return folder
+
+
+async def seeded(pool: asyncpg.Pool, count_tokens: TokenCounter, tmp_path: Path, n: int) -> str:
+    prop = f"test-{uuid.uuid4().hex[:10]}"
+    ingestor = Ingestor(pool, HashingEncoder(), count_tokens)
+    report = await ingestor.ingest(prop, load_paths([folder_of(tmp_path, n)])[0])
+    assert report.added == n
+    return prop
+
+
+def runner_for(
+    pool: asyncpg.Pool, encoder: HashingEncoder, count_tokens: TokenCounter
+) -> JobRunner:
+    ingestor = Ingestor(pool, count_tokens=count_tokens, embedder=BatchEmbedder(encoder, 4))
+    return JobRunner(
+        pool,
+        lambda: ingestor,
+        f"test-{uuid.uuid4().hex[:6]}",
+        retire_grace_s=0,
+        wait_to_retire=True,
+        group_documents=2,
+    )
+
+
+async def start_job(pool: asyncpg.Pool, runner: JobRunner, prop: str, **params: object) -> jobs.Job:
+    async with pool.acquire() as conn:
+        job_id = await jobs.enqueue(conn, "reindex", prop, dict(params))
+        job = await jobs.claim(conn, runner.worker, job_id)
+    assert job is not None
+    return job
+
+
+async def test_reindex_builds_a_new_version_and_switches_atomically(
+    pool: asyncpg.Pool, count_tokens: TokenCounter, tmp_path: Path
+) -> None:
+    prop = await seeded(pool, count_tokens, tmp_path, 5)
+    async with pool.acquire() as conn:
+        old = await store.live_version(conn, prop)
+        revision = await conn.fetchval("SELECT revision FROM properties WHERE id = $1", prop)
+    assert old is not None
+    encoder = HashingEncoder()
+    runner = runner_for(pool, encoder, count_tokens)
+    done = await runner.run(await start_job(pool, runner, prop, max_tokens=64))
+    assert done.state == "succeeded", done.error
+    async with pool.acquire() as conn:
+        new = await store.live_version(conn, prop)
+        assert new is not None
+        assert new.id == done.target_version != old.id
+        assert new.chunking == {"max_tokens": 64, "strategy": "markdown-sections-v1"}
+        assert (new.model, new.dim) == ("hashing-test-encoder", 384)
+        assert await conn.fetchval("SELECT revision FROM properties WHERE id = $1", prop) == (
+            revision + 1
+        )
+        assert set(await store.document_hashes(conn, prop)) == {f"doc-{i:02d}.md" for i in range(5)}
+        # The old version was retired, then deleted (grace 0 here), chunks included.
+        assert await conn.fetchval("SELECT count(*) FROM chunks WHERE version_id = $1", old.id) == 0
+        states = {v["id"]: v["state"] for v in await versions(conn, prop)}
+    assert states == {new.id: "live"}
+    # Same model and same chunk texts: every vector was reused, none embedded again.
+    assert encoder.calls == []
+
+
+async def test_a_failed_reindex_leaves_live_untouched_and_a_retry_resumes(
+    pool: asyncpg.Pool, count_tokens: TokenCounter, tmp_path: Path
+) -> None:
+    prop = await seeded(pool, count_tokens, tmp_path, 8)
+    async with pool.acquire() as conn:
+        old = await store.live_version(conn, prop)
+    assert old is not None
+    broken = FailingEncoder(fail_after=3)
+    broken.name = "another-model"  # a new model: every chunk must be embedded again
+    runner = runner_for(pool, broken, count_tokens)
+    failed = await runner.run(await start_job(pool, runner, prop))
+    assert failed.state == "failed"
+    assert "model crashed" in (failed.error or "")
+    async with pool.acquire() as conn:
+        live = await store.live_version(conn, prop)
+        assert live == old
+        target = await conn.fetchrow(
+            "SELECT state, (SELECT count(*) FROM documents WHERE version_id = v.id) AS docs "
+            "FROM index_versions v WHERE id = $1",
+            failed.target_version,
+        )
+        assert target["state"] == "failed"
+        assert 0 < target["docs"] < 8  # some documents were built before the crash
+        await jobs.retry(conn, failed.id)
+        again = await jobs.claim(conn, runner.worker, failed.id)
+    assert again is not None
+    healthy = HashingEncoder()
+    healthy.name = "another-model"
+    retry_runner = runner_for(pool, healthy, count_tokens)
+    retry_runner.worker = runner.worker
+    done = await retry_runner.run(again)
+    assert done.state == "succeeded", done.error
+    assert done.target_version == failed.target_version  # resumed, not rebuilt
+    assert done.attempts == 2
+    async with pool.acquire() as conn:
+        live = await store.live_version(conn, prop)
+    assert live is not None
+    assert (live.id, live.model) == (failed.target_version, "another-model")
+    # Only documents not built before the crash were embedded on the retry.
+    assert sum(healthy.calls) < 8 * 3
+
+
+async def test_only_one_worker_claims_a_job_and_stale_jobs_are_detected(
+    pool: asyncpg.Pool, count_tokens: TokenCounter, tmp_path: Path
+) -> None:
+    prop = await seeded(pool, count_tokens, tmp_path, 1)
+    async with pool.acquire() as conn:
+        job_id = await jobs.enqueue(conn, "reindex", prop, {})
+
+    async def claim(worker: str) -> jobs.Job | None:
+        async with pool.acquire() as conn:
+            return await jobs.claim(conn, worker, job_id)
+
+    claimed = await asyncio.gather(*(claim(f"worker-{i}") for i in range(6)))
+    winners = [c for c in claimed if c is not None]
+    assert len(winners) == 1
+    async with pool.acquire() as conn:
+        # A second job for the same property waits while one runs.
+        second = await jobs.enqueue(conn, "reindex", prop, {})
+        assert await jobs.claim(conn, "worker-x", second) is None
+        assert await jobs.reap_stale(conn, 60) == []
+        await conn.execute(
+            "UPDATE ingest_jobs SET heartbeat_at = now() - interval '5 minutes' WHERE id = $1",
+            job_id,
+        )
+        assert await jobs.reap_stale(conn, 60) == [job_id]
+        stale = await jobs.get(conn, job_id)
+        assert stale.state == "failed"
+        assert "no heartbeat" in (stale.error or "")
+        assert not await jobs.heartbeat(conn, job_id, winners[0].worker or "", {})
+        assert (await jobs.claim(conn, "worker-x", second)) is not None
+        with pytest.raises(jobs.JobConflict):
+            await jobs.retry(conn, second)
+
+
+async def test_purge_keeps_recently_retired_versions(
+    pool: asyncpg.Pool, count_tokens: TokenCounter, tmp_path: Path
+) -> None:
+    prop = await seeded(pool, count_tokens, tmp_path, 2)
+    runner = runner_for(pool, HashingEncoder(), count_tokens)
+    runner.retire_grace_s = 0
+    async with pool.acquire() as conn:
+        old = await store.live_version(conn, prop)
+    assert old is not None
+    job = await start_job(pool, runner, prop, max_tokens=100)
+    runner.retire_grace_s = 3600  # the switch happens; the purge must keep the old version
+    runner.wait_to_retire = False
+    done = await runner.run(job)
+    assert done.state == "succeeded"
+    async with pool.acquire() as conn:
+        states = {v["id"]: v["state"] for v in await versions(conn, prop)}
+        assert states[old.id] == "retired"
+        assert await purge_versions(conn, prop, 0) == 1
+        assert old.id not in {v["id"] for v in await versions(conn, prop)}
