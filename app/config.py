@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     admin_max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     ingest_max_file_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     ingest_embed_batch: int = Field(64, ge=1, le=4096)
+    # Share of the time the staff command may keep the model busy (lower it on a shared box).
+    ingest_duty_cycle: float = Field(1.0, gt=0, le=1)
     # Jobs inside a server: small batches, and the encoder busy at most this share of the time.
     job_embed_batch: int = Field(8, ge=1, le=1024)
     job_duty_cycle: float = Field(0.5, gt=0, le=1)

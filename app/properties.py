@@ -117,9 +117,16 @@ class PropertyRegistry:
                 backoff = min(backoff * 2, 10.0)
 
     async def _listen(self) -> None:
-        conn: asyncpg.Connection = await asyncpg.connect(self._listen_url, timeout=5)
-        await conn.add_listener(CHANNEL, self._on_notify)
+        # Shielded: a close() that cancels us mid-connect must not leave the connection open.
+        connecting = asyncio.ensure_future(asyncpg.connect(self._listen_url, timeout=5))
+        try:
+            conn: asyncpg.Connection = await asyncio.shield(connecting)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await (await connecting).close(timeout=1)
+            raise
         self._listener = conn
+        await conn.add_listener(CHANNEL, self._on_notify)
 
     async def _drop_listener(self) -> None:
         conn, self._listener = self._listener, None

@@ -21,6 +21,7 @@ from app.database import database_url
 from app.db import create_pool
 from app.embedding import default_model_path, load_encoder
 from app.errors import ConciergeError
+from app.properties import CHANNEL
 from app.schema import check_schema
 from ingestion import jobs, store
 from ingestion.chunking import tokenizer_counter
@@ -155,7 +156,7 @@ async def _open(settings: Settings) -> Ingestor:
         await pool.close()
         raise
     counter = tokenizer_counter(settings.embedding_model_path or default_model_path())
-    embedder = BatchEmbedder(encoder, batch_size=settings.ingest_embed_batch)
+    embedder = BatchEmbedder(encoder, settings.ingest_embed_batch, settings.ingest_duty_cycle)
     return Ingestor(pool, count_tokens=counter, progress=_progress, embedder=embedder)
 
 
@@ -247,6 +248,7 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
             heartbeat_s=settings.job_heartbeat_s,
             retire_grace_s=settings.retire_grace_s,
             wait_to_retire=True,
+            group_documents=8,
         )
         ingestor.progress = _progress
         done = await runner.run(job)
@@ -281,7 +283,7 @@ async def _delete(settings: Settings, args: argparse.Namespace) -> int:
             if args.everything:
                 if not args.dry_run:
                     await conn.execute("DELETE FROM properties WHERE id = $1", args.property)
-                    await conn.execute("SELECT pg_notify($1, $2)", "concierge_index", args.property)
+                    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, args.property)
                 verb = "would delete" if args.dry_run else "deleted"
                 print(f"{verb} property {args.property} and all its versions")
                 return EXIT_OK
