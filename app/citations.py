@@ -65,6 +65,10 @@ class StreamingCitationFilter:
                 start -= 1
             self._pending = text[start:]
             text = text[:start]
+        elif text.endswith(" "):
+            # A marker may follow: the space goes with it if it is removed.
+            self._pending = " "
+            text = text[:-1]
         return _MARKER.sub(self._fix, text)
 
     def flush(self) -> str:
@@ -121,16 +125,16 @@ def figures_supported(answer: str, sources: Sequence[Source]) -> bool:
 
     Small models state times and prices that no source gives; such an answer is not shown.
     """
-    corpus = " ".join(s.hit.text for s in sources)
-    return all(f in corpus for f in _FIGURE.findall(_MARKER.sub("", answer)))
+    known = set(_FIGURE.findall(" ".join(s.hit.text for s in sources)))
+    return all(f in known for f in _FIGURE.findall(_MARKER.sub("", answer)))
 
 
 def words_supported(answer: str, sources: Sequence[Source], max_unsupported: float = 0.34) -> bool:
     """Are most content words of ``answer`` found in the sources?
 
-    For answers that cite nothing: a model that affirms what the sources never mention
-    ("Yes, there is a casino") fails this check. (An answer with valid citations, possibly in
-    another language than the sources, is not held to it.)
+    A model that affirms what the sources never mention ("Yes, there is a casino") fails this
+    check. It is applied to base models' answers and to answers that cite nothing; an instruct
+    model's cited answer may be in another language than the sources and is not held to it.
     """
     words = set(content_terms(_MARKER.sub("", answer)))
     if not words:

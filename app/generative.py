@@ -131,7 +131,7 @@ class GenerativeWriter:
                     self.breaker.failure()
                     settled = True
                     reason = exc.reason if isinstance(exc, LLMError) else "timeout"
-                    log.warning("answer model failed (%s); answering extractively", exc or reason)
+                    log.warning("answer model failed (%s); answering extractively", reason)
                     async for event in self._fall_back(question, sources, reason, sent):
                         yield event
                     return
@@ -150,6 +150,7 @@ class GenerativeWriter:
         }
         checked = self._finish("".join(pieces), relevant, extra)
         if checked is None:
+            log.info("generated answer rejected as ungrounded: %r", "".join(pieces)[:300])
             async for event in self._fall_back(question, sources, "ungrounded", sent, extra):
                 yield event
             return
@@ -166,9 +167,12 @@ class GenerativeWriter:
             return Answer(text, (), escalate=True, answer_source=self.name, extra=extra)
         if not figures_supported(text, sources):
             return None
+        # Base models copy the citation pattern without meaning it: hold them to the words.
+        if (not cited or self._prompts.style == "completions") and not words_supported(
+            text, sources
+        ):
+            return None
         if not cited:
-            if not words_supported(text, sources):
-                return None
             best = attribute(text, sources)
             if best is None:
                 return None

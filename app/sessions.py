@@ -68,18 +68,23 @@ _CONNECTOR = re.compile(
     r"et|und|y|e|ou|oder|o)\b",
     re.I,
 )
-_BACK_REFERENCE = re.compile(r"\b(it|its|that|this|those|these|them|there|they|one)\b", re.I)
+_OPENER = re.compile(
+    r"^(is|are|do|does|did|can|could|may|will|would|should|what|when|where|which|who|how|why|"
+    r"where's|what's|how's|have|has)\b",
+    re.I,
+)
+_BACK_REFERENCE = re.compile(r"\b(it|its|that|this|those|these|them|they)\b", re.I)
 
 
 def is_follow_up(question: str) -> bool:
     """Does the question lean on an earlier one? (Starts with a connector, refers back with a
-    pronoun while saying little, or is only a word or two.)"""
+    pronoun while saying little, or is a bare word or two that is not a question of its own.)"""
     text = question.strip()
     if _CONNECTOR.match(text):
         return True
     terms = content_terms(text)
-    if len(terms) <= 1:
-        return True
+    if not terms or (len(terms) == 1 and not _OPENER.match(text)):
+        return True  # "Sundays?", "and the price?"; but "Is there a gym?" stands alone
     return len(terms) <= 3 and bool(_BACK_REFERENCE.search(text))
 
 

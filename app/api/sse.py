@@ -42,6 +42,8 @@ class EventStreamResponse(Response):
 
     def __init__(self, events: AsyncGenerator[bytes, None]) -> None:
         super().__init__(None, 200, SSE_HEADERS)
+        # The length is unknown: the body is streamed.
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
         self._events = events
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
