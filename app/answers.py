@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -26,18 +26,41 @@ class Answer:
     escalate: bool = False
     answer_source: str = "extractive"
     extra: dict[str, float] = field(default_factory=dict)
+    fallback_reason: str | None = None
+
+    @property
+    def is_fallback(self) -> bool:
+        """True when a generative writer failed and the extractive answer stands in for it."""
+        return self.fallback_reason is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """A piece of answer text as it is generated (streamed to the guest as it comes)."""
+
+    text: str
+
+
+AnswerEvent = Delta | Answer
+"""What :meth:`AnswerWriter.stream` yields: text deltas, then exactly one final ``Answer``."""
+
+AnswerStream = AsyncGenerator[AnswerEvent, None]
 
 
 class AnswerWriter(Protocol):
     """Writes an answer grounded only in ``sources``; sets ``escalate`` when they do not answer.
 
     Generative writers (an OpenAI-compatible server, an in-process model) implement the same
-    method and keep the extractive writer as their fallback.
+    methods and keep the extractive writer as their fallback. ``stream`` yields the text as it
+    is written and ends with the final, checked ``Answer`` (whose text is authoritative: it may
+    differ from the concatenated deltas, e.g. when a failure mid-stream falls back).
     """
 
     name: str
 
     async def write(self, question: str, sources: Sequence[Source]) -> Answer: ...
+
+    def stream(self, question: str, sources: Sequence[Source]) -> AnswerStream: ...
 
 
 def number_sources(hits: Sequence[Hit]) -> list[Source]:

@@ -33,9 +33,16 @@ class AnswerCache(Generic[K, V]):
     """``get_or_compute`` gives ``(value, cached)``; False for the caller that computed it."""
 
     def __init__(
-        self, maxsize: int, ttl: float, timer: Callable[[], float] = time.monotonic
+        self,
+        maxsize: int,
+        ttl: float,
+        timer: Callable[[], float] = time.monotonic,
+        should_store: Callable[[V], bool] | None = None,
     ) -> None:
         self._enabled = maxsize > 0
+        # A value it rejects is returned to its callers but not kept (e.g. a fallback answer,
+        # so that the next question tries the recovered model again).
+        self._should_store = should_store
         self._cache: TTLCache[K, V] = TTLCache(maxsize=max(1, maxsize), ttl=ttl, timer=timer)
         self._inflight: dict[K, asyncio.Task[V]] = {}
         self._owner: int | None = None
@@ -80,11 +87,24 @@ class AnswerCache(Generic[K, V]):
         try:
             self.stats.computations += 1
             value = await compute()
-            if self._enabled:
-                self._cache[key] = value
+            self.put(key, value)
             return value
         finally:
             self._inflight.pop(key, None)
+
+    def get(self, key: K) -> V | None:
+        """The cached value, without computing (None when absent or expired)."""
+        self._check_thread()
+        value = self._cache.get(key) if self._enabled else None
+        if value is not None:
+            self.stats.hits += 1
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        """Store a value computed elsewhere (e.g. a streamed answer, once complete)."""
+        self._check_thread()
+        if self._enabled and (self._should_store is None or self._should_store(value)):
+            self._cache[key] = value
 
     def clear(self) -> None:
         self._cache.clear()

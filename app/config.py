@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = Field(100, ge=10, le=1000)
 
     # Answers.
-    answer_writer: Literal["extractive"] = "extractive"
+    answer_writer: Literal["extractive", "openai", "local"] = "extractive"
     answer_min_score: float = Field(0.30, ge=-1, le=1)
     answer_max_sentences: int = Field(3, ge=1, le=10)
     answer_max_sources: int = Field(3, ge=1, le=10)
@@ -89,6 +89,35 @@ class Settings(BaseSettings):
     job_worker_enabled: bool = True
     # A retired version is deleted this long after the switch (covers in-flight requests).
     retire_grace_s: float = Field(15.0, ge=0)
+
+    # --- answer writers: LLMs, streaming, fallback, follow-ups ---
+    # ``llm_api``: "chat" (chat-completions, for instruct models) or "completions" (a plain
+    # prompt, for base models such as the packaged Gemma-3-270M); "auto" picks "chat" for an
+    # OpenAI-compatible server and "completions" for the in-process packaged model.
+    llm_api: Literal["auto", "chat", "completions"] = "auto"
+    llm_base_url: str = "http://127.0.0.1:8080/v1"
+    llm_model: str = "default"
+    llm_api_key: SecretStr | None = None
+    llm_model_path: Path | None = None
+    llm_threads: int = Field(1, ge=1)
+    llm_context_tokens: int = Field(2048, ge=256)
+    llm_max_tokens: int = Field(160, ge=8, le=4096)
+    llm_temperature: float = Field(0.0, ge=0, le=2)
+    llm_connect_timeout_s: float = Field(1.0, gt=0)
+    llm_ttft_timeout_s: float = Field(4.0, gt=0)
+    llm_stall_timeout_s: float = Field(3.0, gt=0)
+    llm_total_timeout_s: float = Field(8.0, gt=0)
+    llm_retries: int = Field(1, ge=0, le=3)
+    llm_max_concurrency: int = Field(4, ge=1)
+    llm_queue_wait_s: float = Field(0.5, ge=0)
+    llm_breaker_failures: int = Field(3, ge=1)
+    llm_breaker_reset_s: float = Field(30.0, gt=0)
+    llm_prompt_sources: int = Field(3, ge=1, le=20)
+    llm_source_chars: int = Field(1200, ge=100)
+    llm_rewrite_timeout_s: float = Field(1.5, gt=0)
+    session_max: int = Field(10_000, ge=1)
+    session_turns: int = Field(4, ge=1, le=20)
+    session_ttl_s: float = Field(1800.0, gt=0)
 
     @cached_property
     def model_threads(self) -> int:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.answers import FALLBACK_MESSAGE, Answer, Source
+from app.answers import FALLBACK_MESSAGE, Answer, AnswerStream, Delta, Source
 
 _WORD = re.compile(r"[0-9a-zà-ÿ€£$]+", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(€£$])")
@@ -106,6 +106,12 @@ class ExtractiveWriter:
 
     async def write(self, question: str, sources: Sequence[Source]) -> Answer:
         return self.compose(question, sources)
+
+    async def stream(self, question: str, sources: Sequence[Source]) -> AnswerStream:
+        """The whole answer as one delta (it is ready at once), then the answer itself."""
+        answer = self.compose(question, sources)
+        yield Delta(answer.text)
+        yield answer
 
     def compose(self, question: str, sources: Sequence[Source]) -> Answer:
         """Synchronous core of :meth:`write` (pure, cheap: microseconds per source)."""

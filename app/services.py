@@ -16,11 +16,12 @@ from app.config import Settings
 from app.database import database_url
 from app.db import create_pool
 from app.embedding import Encoder, load_encoder
-from app.extractive import ExtractiveWriter
 from app.properties import PropertyRegistry
-from app.rag import AskResult, CacheKey, RagService
+from app.rag import AskResult, CacheKey, RagService, is_storable
 from app.retrieval import Retriever
 from app.schema import check_schema
+from app.sessions import SessionStore
+from app.writers import open_writers
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +73,22 @@ async def open_services(
         registry = PropertyRegistry(pool, url, settings.registry_refresh_s)
         await registry.start()
         cache: AnswerCache[CacheKey, AskResult] = AnswerCache(
-            settings.cache_max_entries, settings.cache_ttl_s
+            settings.cache_max_entries, settings.cache_ttl_s, should_store=is_storable
         )
-        writer = ExtractiveWriter(
-            settings.answer_min_score, settings.answer_max_sentences, settings.answer_max_sources
-        )
-        rag = RagService(
-            registry, batcher, Retriever(pool, settings.exact_search_max_chunks), writer, cache
-        )
-        yield Services(settings, pool, encoder, batcher, registry, rag, head)
+        async with open_writers(settings) as writers:
+            sessions = SessionStore(
+                settings.session_max, settings.session_turns, settings.session_ttl_s
+            )
+            rag = RagService(
+                registry,
+                batcher,
+                Retriever(pool, settings.exact_search_max_chunks),
+                writers.writer,
+                cache,
+                sessions,
+                writers.rewriter,
+            )
+            yield Services(settings, pool, encoder, batcher, registry, rag, head)
     finally:
         if encoder_task is not None and not encoder_task.done():
             encoder_task.cancel()

@@ -6,13 +6,15 @@ import asyncio
 import time
 
 from fastapi import APIRouter, Request
+from starlette.responses import Response
 
 from app.api.deps import RagDep, ServicesDep, SettingsDep
 from app.api.middleware import request_id_of
+from app.api.render import render_answer
 from app.api.responses import JSONBytes
 from app.api.schemas import AskRequest, AskResponse, ErrorResponse
+from app.api.streaming import stream_answer
 from app.errors import InvalidRequest, RequestTimedOut
-from app.rag import AskResult
 from app.schema import current_revision
 
 router = APIRouter()
@@ -22,9 +24,20 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.post("/ask", response_model=AskResponse, responses=_ERRORS, tags=["guest"])
-async def ask(body: AskRequest, request: Request, rag: RagDep, settings: SettingsDep) -> JSONBytes:
-    """Answer a guest's question from the property's knowledge base, with cited sources."""
+_STREAM_DOC: dict[int | str, dict[str, object]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "the answer, or its event stream"}
+}
+
+
+@router.post(
+    "/ask", response_model=AskResponse, responses={**_STREAM_DOC, **_ERRORS}, tags=["guest"]
+)
+async def ask(body: AskRequest, request: Request, rag: RagDep, settings: SettingsDep) -> Response:
+    """Answer a guest's question from the property's knowledge base, with cited sources.
+
+    With ``"stream": true`` or ``Accept: text/event-stream`` the answer streams as Server-Sent
+    Events (``sources``, ``delta``…, ``done`` or ``error``).
+    """
     started = time.perf_counter()
     if len(body.question) > settings.max_question_chars:
         raise InvalidRequest(
@@ -33,44 +46,15 @@ async def ask(body: AskRequest, request: Request, rag: RagDep, settings: Setting
     top_k = body.top_k or settings.top_k
     if top_k > settings.max_top_k:
         raise InvalidRequest(f"top_k: at most {settings.max_top_k}")
+    if body.stream or "text/event-stream" in request.headers.get("accept", ""):
+        return await stream_answer(body, top_k, request, rag, settings, started)
     try:
         async with asyncio.timeout(settings.request_timeout_s):
-            result, cached = await rag.ask(body.property_id, body.question, top_k)
+            result, cached = await rag.ask(body.property_id, body.question, top_k, body.session_id)
     except TimeoutError:
         raise RequestTimedOut("the answer took too long, please try again") from None
     total = (time.perf_counter() - started) * 1000
     return JSONBytes(render_answer(result, cached, request_id_of(request.scope), total))
-
-
-def render_answer(
-    result: AskResult, cached: bool, request_id: str, total_ms: float
-) -> dict[str, object]:
-    """The ``/ask`` response body. Stage timings are zero when the answer came from the cache."""
-    return {
-        "answer": result.answer,
-        "sources": [
-            {
-                "n": s.n,
-                "document_id": s.hit.document_id,
-                "title": s.hit.title,
-                "chunk_id": s.hit.chunk_id,
-                "score": round(s.hit.score, 4),
-                "text": s.hit.text,
-            }
-            for s in result.sources
-        ],
-        "citations": list(result.citations),
-        "cached": cached,
-        "escalate": result.escalate,
-        "answer_source": result.answer_source,
-        "request_id": request_id,
-        "timings_ms": {
-            "embed": 0.0 if cached else round(result.embed_ms, 2),
-            "search": 0.0 if cached else round(result.search_ms, 2),
-            "answer": 0.0 if cached else round(result.answer_ms, 2),
-            "total": round(total_ms, 2),
-        },
-    }
 
 
 @router.get("/healthz", tags=["operations"])

@@ -16,6 +16,7 @@ class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=4000, examples=["What time is check-out?"])
     session_id: str | None = Field(None, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
     top_k: int | None = Field(None, ge=1, le=100)
+    stream: bool = Field(False, description="answer as Server-Sent Events")
 
 
 class SourceOut(BaseModel):
@@ -25,6 +26,7 @@ class SourceOut(BaseModel):
     chunk_id: int
     score: float
     text: str
+    cited: bool | None = None
 
 
 class Timings(BaseModel):
@@ -32,16 +34,22 @@ class Timings(BaseModel):
     search: float
     answer: float
     total: float
+    ttft: float | None = None
+    generation: float | None = None
 
 
 class AskResponse(BaseModel):
     answer: str
     sources: list[SourceOut]
+    citations: list[int]
     cached: bool
     escalate: bool
     answer_source: str
     request_id: str
     timings_ms: Timings
+    tokens: int | None = None
+    fallback_reason: str | None = None
+    standalone_question: str | None = None
 
 
 class ErrorDetail(BaseModel):

@@ -1,0 +1,69 @@
+"""The streamed ``/ask``: errors before the first byte stay plain JSON errors; after that,
+the answer and any failure travel as events (see :mod:`app.api.sse`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncGenerator
+
+from fastapi import Request
+
+from app.answers import Delta
+from app.api.middleware import request_id_of
+from app.api.render import render_answer, render_sources
+from app.api.schemas import AskRequest
+from app.api.sse import EventStreamResponse, sse_event
+from app.config import Settings
+from app.errors import RequestTimedOut
+from app.rag import AnswerStream, RagService
+
+log = logging.getLogger(__name__)
+
+
+async def stream_answer(
+    body: AskRequest,
+    top_k: int,
+    request: Request,
+    rag: RagService,
+    settings: Settings,
+    started: float,
+) -> EventStreamResponse:
+    """Find the sources (raising the usual errors), then stream the answer as events."""
+    request_id = request_id_of(request.scope)
+    try:
+        async with asyncio.timeout(settings.request_timeout_s):
+            stream = await rag.ask_stream(body.property_id, body.question, top_k, body.session_id)
+    except TimeoutError:
+        raise RequestTimedOut("the answer took too long, please try again") from None
+    return EventStreamResponse(_events(stream, request_id, started))
+
+
+async def _events(
+    stream: AnswerStream, request_id: str, started: float
+) -> AsyncGenerator[bytes, None]:
+    # A cached answer's citations are known before any text is sent.
+    citations = stream.cached_result.citations if stream.cached_result is not None else None
+    yield sse_event(
+        "sources",
+        {"sources": render_sources(stream.sources, citations), "request_id": request_id},
+    )
+    try:
+        async with contextlib.aclosing(stream.events):
+            async for event in stream.events:
+                if isinstance(event, Delta):
+                    yield sse_event("delta", {"text": event.text})
+                else:
+                    total = (time.perf_counter() - started) * 1000
+                    body = render_answer(event.result, event.cached, request_id, total)
+                    yield sse_event("done", body)
+    except Exception:
+        log.exception("answer stream failed")
+        error = {
+            "code": "internal_error",
+            "message": "something went wrong on our side",
+            "request_id": request_id,
+        }
+        yield sse_event("error", {"error": error})

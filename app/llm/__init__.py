@@ -1,0 +1,1 @@
+"""Generative answer writers: the backends that talk to a language model, and their guards."""

@@ -1,0 +1,97 @@
+"""Follow-up detection and rewriting, and the bounded, expiring, per-property session store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import pytest
+
+from app.llm.backend import LLMError, Prompt
+from app.prompts import PromptBuilder
+from app.sessions import FollowUpRewriter, SessionStore, Turn, is_follow_up
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("and on Sundays?", True),
+        ("What about the spa?", True),
+        ("How much is it?", True),
+        ("Sundays?", True),
+        ("When is breakfast served?", False),
+        ("Can I bring my dog to the restaurant?", False),
+    ],
+)
+def test_follow_ups_are_recognised(question: str, expected: bool) -> None:
+    assert is_follow_up(question) is expected
+
+
+def test_store_keeps_the_last_turns_per_property_and_session() -> None:
+    store = SessionStore(max_sessions=10, max_turns=2, ttl_s=60)
+    for i in range(3):
+        store.record("harbour", "s1", Turn(f"q{i}", f"a{i}"))
+    assert [t.question for t in store.history("harbour", "s1")] == ["q1", "q2"]
+    # The same session id at another property is another conversation.
+    assert store.history("sunset", "s1") == []
+
+
+def test_store_is_bounded_and_sessions_expire() -> None:
+    now = [0.0]
+    store = SessionStore(max_sessions=2, max_turns=4, ttl_s=10, timer=lambda: now[0])
+    for sid in ("a", "b", "c"):
+        store.record("p", sid, Turn("q", "a"))
+    assert len(store) == 2
+    now[0] = 9.0
+    store.record("p", "c", Turn("q2", "a2"))  # a new turn renews the session
+    now[0] = 15.0
+    assert store.history("p", "b") == []
+    assert [t.question for t in store.history("p", "c")] == ["q", "q2"]
+
+
+class ScriptedBackend:
+    """Answers every prompt with the given pieces (or raises), recording the prompts."""
+
+    name = "scripted"
+    style = "chat"
+
+    def __init__(self, pieces: list[str], error: LLMError | None = None) -> None:
+        self.pieces = pieces
+        self.error = error
+        self.prompts: list[Prompt] = []
+
+    async def generate(self, prompt: Prompt, max_tokens: int) -> AsyncGenerator[str, None]:
+        self.prompts.append(prompt)
+        for piece in self.pieces:
+            yield piece
+        if self.error is not None:
+            raise self.error
+
+    async def aclose(self) -> None:
+        return None
+
+
+HISTORY = [Turn("When is breakfast served?", "From 07:00 [1].")]
+
+
+async def test_rule_rewrite_carries_the_previous_topic() -> None:
+    rewriter = FollowUpRewriter()
+    assert (
+        await rewriter.standalone(HISTORY, "and on Sundays?")
+        == "When is breakfast served? and on Sundays?"
+    )
+    assert await rewriter.standalone(HISTORY, "Is there a gym?") == "Is there a gym?"
+    assert await rewriter.standalone([], "and on Sundays?") == "and on Sundays?"
+
+
+async def test_model_rewrite_is_used_and_falls_back_to_the_rule_on_failure() -> None:
+    good = ScriptedBackend(["When is breakfast", " served on Sundays?"])
+    rewriter = FollowUpRewriter(good, PromptBuilder("chat"))  # type: ignore[arg-type]
+    assert await rewriter.standalone(HISTORY, "and on Sundays?") == (
+        "When is breakfast served on Sundays?"
+    )
+    assert "When is breakfast served?" in good.prompts[0].messages[1][1]
+    broken = ScriptedBackend(["When"], LLMError("http_error"))
+    rewriter = FollowUpRewriter(broken, PromptBuilder("chat"))  # type: ignore[arg-type]
+    assert await rewriter.standalone(HISTORY, "and on Sundays?") == (
+        "When is breakfast served? and on Sundays?"
+    )
