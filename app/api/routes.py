@@ -7,7 +7,7 @@ import time
 
 from fastapi import APIRouter, Request
 
-from app.api.deps import RagDep, ServicesDep, SettingsDep
+from app.api.deps import ServicesDep
 from app.api.middleware import request_id_of
 from app.api.responses import JSONBytes
 from app.api.schemas import AskRequest, AskResponse, ErrorResponse
@@ -23,9 +23,11 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 
 @router.post("/ask", response_model=AskResponse, responses=_ERRORS, tags=["guest"])
-async def ask(body: AskRequest, request: Request, rag: RagDep, settings: SettingsDep) -> JSONBytes:
+async def ask(body: AskRequest, request: Request, services: ServicesDep) -> JSONBytes:
     """Answer a guest's question from the property's knowledge base, with cited sources."""
     started = time.perf_counter()
+    # One dependency, not one per collaborator: each costs a resolution on every request.
+    rag, settings = services.rag, services.settings
     if len(body.question) > settings.max_question_chars:
         raise InvalidRequest(
             f"question: at most {settings.max_question_chars} characters are accepted"

@@ -417,8 +417,11 @@ async def _service(
     text = await asyncio.to_thread(log_file.read_text)
     out["backend"] = "onnx" if "with onnx" in text else "torch" if "with torch" in text else "?"
     try:
-        await loadgen.closed_loop(port, asks, 4, max(1.0, plan.warmup / 100))
+        # Warm-up at the run's concurrency, so batches (and the runtime's buffers) reach their
+        # working size before memory is read.
+        await loadgen.closed_loop(port, asks, plan.clients, max(1.0, plan.warmup / 100))
         out["rss_warm_mb"] = round(rss_mb(proc.pid), 1)
+        rss_series = out["rss_series_mb"] = {"warm": out["rss_warm_mb"]}
         cpu0 = cpu_seconds(proc.pid)
         log(
             f"  cold start {cold:.2f}s, RSS {out['rss_warm_mb']} MB; "
@@ -426,7 +429,9 @@ async def _service(
         )
         out["uncached_rate"] = await _phase_rate(port, asks, plan.rate, plan.rate_s)
         log(f"  {plan.clients} clients for {plan.clients_s:.0f}s")
+        rss_series["after_rate"] = round(rss_mb(proc.pid), 1)
         out["uncached_clients"] = await _phase_clients(port, asks, plan.clients, plan.clients_s)
+        rss_series["after_clients"] = round(rss_mb(proc.pid), 1)
         out["unexpected_cache_hits"] = (
             out["uncached_rate"]["cached_answers"] + out["uncached_clients"]["cached_answers"]
         )

@@ -241,6 +241,10 @@ def markdown(r: dict[str, Any], table: list[Row]) -> str:
         f"Top-k by path: exact {tk.get('exact')}, HNSW {tk.get('hnsw')}; "
         f"minimum recall of one query {tk.get('min_recall')}.",
         "",
+        f"Service RSS through the run (MB): {svc.get('rss_series_mb')}, "
+        f"{svc.get('rss_end_mb')} at the end; the answer cache is bounded by "
+        "`RAG_CACHE_MAX_ENTRIES`.",
+        "",
         f"Service CPU seconds over the load phases: {svc.get('cpu_s')}; "
         f"cached answers seen in uncached phases: {svc.get('unexpected_cache_hits')}.",
         "",
