@@ -18,3 +18,6 @@ migrate:         ## apply database migrations (embedded default or RAG_DATABASE_
 
 clean:           ## remove the virtual environment and the embedded database
 	rm -rf .venv .data
+
+bench:           ## the benchmark harness: every figure of BENCHMARKS.md (--small / --smoke via ARGS)
+	scripts/bench $(ARGS)

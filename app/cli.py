@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.database import database_url, redact
 from app.errors import ConciergeError
 from app.schema import ensure_database, upgrade_to_head
@@ -19,11 +20,18 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="create the database if needed and apply migrations")
     serve = commands.add_parser("serve", help="serve the API with uvicorn")
     serve.add_argument("--workers", type=int, default=1)
+    export = commands.add_parser(
+        "export-model", help="export the embedding model to ONNX for the CPU backend"
+    )
+    export.add_argument("--model", type=Path, help="model folder (default: the packaged one)")
+    export.add_argument("--out", type=Path, help="ONNX file (default: in RAG_MODEL_CACHE_DIR)")
     args = parser.parse_args(argv)
     settings = get_settings()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.command == "export-model":
+        return _export_model(settings, args.model, args.out)
     if args.command == "migrate":
         asyncio.run(ensure_database(settings))
         url = database_url(settings)
@@ -48,4 +56,18 @@ def main(argv: list[str] | None = None) -> int:
     except ConciergeError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _export_model(settings: Settings, model: Path | None, out: Path | None) -> int:
+    from app.embedding import default_model_path
+    from app.onnx_export import export_onnx, onnx_model_file
+
+    model_path = model or settings.embedding_model_path or default_model_path()
+    target = out or onnx_model_file(
+        model_path, settings.model_cache_dir, settings.embedding_model_name
+    )
+    existed = target.exists()
+    export_onnx(model_path, target)
+    print(f"ONNX model {'already at' if existed else 'exported to'} {target}")
     return 0

@@ -119,6 +119,13 @@ class Settings(BaseSettings):
     session_turns: int = Field(4, ge=1, le=20)
     session_ttl_s: float = Field(1800.0, gt=0)
 
+    # --- performance ---
+    # auto: ONNX Runtime on CPU (exported once into model_cache_dir), torch fp16 on CUDA.
+    embedding_backend: Literal["auto", "torch", "onnx"] = "auto"
+    model_cache_dir: Path = PROJECT_ROOT / ".data" / "models"
+    # Move start-up objects out of the collector's reach so later collections stay short.
+    gc_freeze: bool = True
+
     @cached_property
     def model_threads(self) -> int:
         """Threads for the embedding model: leave a core for the event loop and PostgreSQL."""

@@ -95,19 +95,68 @@ class SentenceTransformerEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def load_encoder(settings: Settings) -> Encoder:
-    """Load the configured model on the best available device."""
+def cuda_probably_present() -> bool:
+    """A cheap look for an NVIDIA driver, so a CPU-only host never imports torch to find out."""
+    return Path("/proc/driver/nvidia/version").exists() or Path("/dev/nvidiactl").exists()
+
+
+def torch_cuda_available() -> bool:
+    """Whether torch sees a usable CUDA device (imports torch only where a driver is present)."""
+    if not cuda_probably_present():
+        return False
     import torch
 
-    device = select_device(settings.embedding_device, torch.cuda.is_available)
+    return bool(torch.cuda.is_available())
+
+
+def select_backend(requested: str, device: str, onnx_available: Callable[[], bool]) -> str:
+    """Pick the runtime: ONNX Runtime on CPU when it is installed, torch on CUDA.
+
+    ``onnx`` on a CUDA device is refused: the exported graph is the CPU path; the GPU runs torch
+    in fp16 with large batches.
+    """
+    if requested == "torch":
+        return "torch"
+    if requested == "onnx":
+        if device != "cpu":
+            raise RuntimeError("RAG_EMBEDDING_BACKEND=onnx runs on CPU; use torch for CUDA")
+        if not onnx_available():
+            raise RuntimeError("RAG_EMBEDDING_BACKEND=onnx but onnxruntime is not installed")
+        return "onnx"
+    if requested == "auto":
+        return "onnx" if device == "cpu" and onnx_available() else "torch"
+    raise ValueError(f"unknown embedding backend {requested!r}")
+
+
+def onnxruntime_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def load_encoder(settings: Settings) -> Encoder:
+    """Load the configured model with the best runtime for the device found."""
+    device = select_device(settings.embedding_device, torch_cuda_available)
+    backend = select_backend(settings.embedding_backend, device, onnxruntime_installed)
     path = settings.embedding_model_path or default_model_path()
-    encoder = SentenceTransformerEncoder(
-        path, device, settings.model_threads, settings.embedding_model_name
-    )
+    encoder: Encoder
+    if backend == "onnx":
+        from app.onnx_encoder import OnnxEncoder
+        from app.onnx_export import export_in_child, onnx_model_file
+
+        model_file = onnx_model_file(path, settings.model_cache_dir, settings.embedding_model_name)
+        export_in_child(path, model_file)
+        threads = settings.model_threads
+        encoder = OnnxEncoder(model_file, path, threads, settings.embedding_model_name)
+    else:
+        encoder = SentenceTransformerEncoder(
+            path, device, settings.model_threads, settings.embedding_model_name
+        )
     log.info(
-        "embedding model %s loaded on %s (dim %d, %d threads)",
+        "embedding model %s loaded on %s with %s (dim %d, %d threads)",
         encoder.name,
         device,
+        backend,
         encoder.dim,
         settings.model_threads,
     )

@@ -28,7 +28,10 @@ def normalise_question(question: str) -> str:
 
 def clean_question(question: str) -> str:
     """The question as sent to the model: control characters removed, spaces collapsed."""
-    kept = "".join(ch for ch in question if unicodedata.category(ch)[0] != "C" or ch in "\t\n")
+    if question.isprintable():  # the common case: nothing to strip, skip the per-character scan
+        kept = question
+    else:
+        kept = "".join(ch for ch in question if unicodedata.category(ch)[0] != "C" or ch in "\t\n")
     return _SPACES.sub(" ", unicodedata.normalize("NFC", kept)).strip()
 
 

@@ -16,12 +16,17 @@ from app.errors import DependencyUnavailable
 from app.properties import PropertyState
 
 # ``+ 0`` keeps the planner from walking the HNSW index: the sort is over the filtered rows only.
+# The k nearest are picked from chunks alone; only those k are joined to their documents.
 _EXACT_SQL = """
-SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - (c.embedding <=> $2) AS score
-FROM chunks c JOIN documents d ON d.id = c.document_id
-WHERE c.version_id = $1 AND c.property_id = $4
-ORDER BY (c.embedding <=> $2) + 0
-LIMIT $3
+SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - c.distance AS score
+FROM (
+    SELECT id, document_id, heading, text, embedding <=> $2 AS distance
+    FROM chunks
+    WHERE version_id = $1 AND property_id = $4
+    ORDER BY (embedding <=> $2) + 0
+    LIMIT $3
+) c JOIN documents d ON d.id = c.document_id
+ORDER BY c.distance
 """
 
 # relaxed_order iterative scans may return rows slightly out of order: sort the k rows again.

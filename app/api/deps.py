@@ -11,17 +11,23 @@ from app.rag import RagService
 from app.services import Services
 
 
-def get_services(request: Request) -> Services:
+def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def get_rag(request: Request) -> RagService:
-    return get_services(request).rag
+# Async on purpose: FastAPI runs a plain ``def`` dependency on the thread pool, which would
+# cost a thread hop per dependency per request.
+async def get_services(request: Request) -> Services:
+    return _services(request)
 
 
-def get_settings(request: Request) -> Settings:
-    return get_services(request).settings
+async def get_rag(request: Request) -> RagService:
+    return _services(request).rag
+
+
+async def get_settings(request: Request) -> Settings:
+    return _services(request).settings
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

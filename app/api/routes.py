@@ -8,7 +8,7 @@ import time
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from app.api.deps import RagDep, ServicesDep, SettingsDep
+from app.api.deps import ServicesDep
 from app.api.middleware import request_id_of
 from app.api.render import render_answer
 from app.api.responses import JSONBytes
@@ -32,13 +32,15 @@ _STREAM_DOC: dict[int | str, dict[str, object]] = {
 @router.post(
     "/ask", response_model=AskResponse, responses={**_STREAM_DOC, **_ERRORS}, tags=["guest"]
 )
-async def ask(body: AskRequest, request: Request, rag: RagDep, settings: SettingsDep) -> Response:
+async def ask(body: AskRequest, request: Request, services: ServicesDep) -> Response:
     """Answer a guest's question from the property's knowledge base, with cited sources.
 
     With ``"stream": true`` or ``Accept: text/event-stream`` the answer streams as Server-Sent
     Events (``sources``, ``delta``…, ``done`` or ``error``).
     """
     started = time.perf_counter()
+    # One dependency, not one per collaborator: each costs a resolution on every request.
+    rag, settings = services.rag, services.settings
     if len(body.question) > settings.max_question_chars:
         raise InvalidRequest(
             f"question: at most {settings.max_question_chars} characters are accepted"

@@ -1,0 +1,72 @@
+"""The CPU encoder on ONNX Runtime and ``tokenizers``: no torch in the serving process.
+
+Compared with sentence-transformers on torch it starts in a fraction of the time, needs less
+than half the memory and encodes a single question about three times faster, with the same
+normalised vectors (the exported graph pools and normalises).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class OnnxEncoder:
+    """Encodes with an exported model; intra-op threads pinned, no spinning between batches."""
+
+    def __init__(self, model_file: Path, model_path: Path, threads: int, name: str) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Spinning workers would burn the core the event loop and PostgreSQL need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        self._session: Any = ort.InferenceSession(
+            str(model_file), options, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self.max_tokens = _max_tokens(model_path)
+        tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+        tokenizer.enable_truncation(self.max_tokens)
+        tokenizer.enable_padding(pad_id=_pad_id(tokenizer), pad_token="[PAD]")
+        self._tokenizer = tokenizer
+        # A tokenizer raises "Already borrowed" when two threads use it at once.
+        self._lock = threading.Lock()
+        self.name = name
+        self.device = "cpu"
+        self.dim = int(self.encode(["dimension probe"]).shape[1])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, getattr(self, "dim", 0)), dtype=np.float32)
+        with self._lock:
+            encodings = self._tokenizer.encode_batch(list(texts))
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            feeds = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self._inputs:
+                feeds["token_type_ids"] = np.zeros_like(ids)
+            (vectors,) = self._session.run(["embedding"], feeds)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _max_tokens(model_path: Path) -> int:
+    config = model_path / "sentence_bert_config.json"
+    if config.exists():
+        return int(json.loads(config.read_text()).get("max_seq_length", 256))
+    return 256
+
+
+def _pad_id(tokenizer: Any) -> int:
+    pad = tokenizer.token_to_id("[PAD]")
+    return int(pad) if pad is not None else 0

@@ -1,0 +1,486 @@
+"""``scripts/bench``: the whole experiment in one command, on one machine.
+
+Starts the embedded PostgreSQL in a scratch data folder, builds (or reuses) the synthetic
+corpus, measures the embedding path and the top-k query alone, then starts the service and the
+naive baseline as separate processes and drives each with the load generator. Prints one table
+with the targets, writes the JSON, and regenerates BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import itertools
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from app.config import PROJECT_ROOT, Settings
+from app.database import database_url, embedded_server
+from app.db import create_pool
+from app.properties import PropertyRegistry
+from app.retrieval import Retriever
+from app.schema import ensure_database, upgrade_to_head
+from benchlib import loadgen, report, topk
+from benchlib.corpus import CorpusSpec, ensure_corpus
+from benchlib.corpus_text import questions
+from benchlib.procs import (
+    Children,
+    cpu_seconds,
+    free_port,
+    install_signal_handlers,
+    rss_mb,
+    wait_ready,
+)
+
+DB_NAME = "concierge_bench"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Durations and sizes of one run (full, --small or --smoke)."""
+
+    name: str
+    corpus: CorpusSpec
+    rate: float
+    clients: int
+    rate_s: float
+    clients_s: float
+    cached_s: float
+    naive_s: float
+    embed_s: float
+    topk_queries: int
+    warmup: int
+
+
+PLANS = {
+    "full": Plan("full", CorpusSpec(50, 100_000), 100, 32, 20, 20, 10, 12, 5, 1000, 300),
+    "small": Plan("small", CorpusSpec(10, 10_000), 100, 32, 10, 10, 5, 8, 3, 400, 200),
+    "smoke": Plan(
+        "smoke", CorpusSpec(3, 600, sentences_per_topic=20), 20, 8, 2, 2, 1.5, 2, 0.5, 40, 20
+    ),
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument(
+        "--small", action="store_true", help="10 properties, 10k chunks, shorter phases"
+    )
+    size.add_argument(
+        "--smoke", action="store_true", help="a tiny run (< 60 s) that checks the harness"
+    )
+    parser.add_argument("--properties", type=int, help="override the corpus's property count")
+    parser.add_argument("--chunks", type=int, help="override the corpus's total chunks")
+    parser.add_argument("--workers", type=int, default=1, help="service worker processes")
+    parser.add_argument("--port", type=int, help="service port (default: a free one)")
+    parser.add_argument("--naive-port", type=int, help="naive baseline port (default: a free one)")
+    parser.add_argument(
+        "--data-dir", type=Path, help="scratch data folder (default: .data/bench[-PLAN])"
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="rebuild the corpus even if it matches"
+    )
+    parser.add_argument("--json", type=Path, help="results file (default: DATA_DIR/results.json)")
+    parser.add_argument(
+        "--markdown", type=Path, help="report file (default: BENCHMARKS.md; none for --smoke)"
+    )
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="RAG_X=VALUE",
+        help="a setting for the service (repeatable), e.g. --env RAG_EMBEDDING_THREADS=2",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    install_signal_handlers()
+    plan = PLANS["smoke" if args.smoke else "small" if args.small else "full"]
+    if args.properties or args.chunks:
+        plan = Plan(
+            **{
+                **plan.__dict__,
+                "corpus": CorpusSpec(
+                    args.properties or plan.corpus.properties,
+                    args.chunks or plan.corpus.chunks,
+                    plan.corpus.sentences_per_topic,
+                ),
+            }
+        )
+    suffix = "" if plan.name == "full" else f"-{plan.name}"
+    data_dir = (args.data_dir or PROJECT_ROOT / ".data" / f"bench{suffix}").resolve()
+    json_path = args.json or data_dir / "results.json"
+    md_path = args.markdown or (None if args.smoke else PROJECT_ROOT / "BENCHMARKS.md")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    children = Children()
+    try:
+        results = asyncio.run(run(plan, args, data_dir, children))
+    except KeyboardInterrupt:
+        log("interrupted: stopping every process started")
+        return 130
+    finally:
+        children.stop_all()
+    table = report.rows(results)
+    results["rows"] = table
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_bytes(
+        orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+    )
+    print(report.text_table(table))
+    print(f"\nresults: {json_path}")
+    if md_path is not None:
+        md_path.write_text(report.markdown(results, table))
+        print(f"report:  {md_path}")
+    return 0
+
+
+def machine() -> dict[str, Any]:
+    model = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "cores": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gb": round(memory, 1),
+        "python": platform.python_version(),
+        "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def child_env(data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(
+        {
+            "RAG_DATA_DIR": str(data_dir),
+            "RAG_DATABASE_NAME": DB_NAME,
+            "RAG_HOST": "127.0.0.1",
+            "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "scripts"), str(PROJECT_ROOT)]),
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "TOKENIZERS_PARALLELISM": "false",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+async def run(
+    plan: Plan, args: argparse.Namespace, data_dir: Path, children: Children
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    overrides = dict(item.split("=", 1) for item in args.env)
+    results: dict[str, Any] = {
+        "meta": {
+            "command": shlex.join(["scripts/bench", *sys.argv[1:]]),
+            "plan": plan.name,
+            "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "commit": commit(),
+            "machine": machine(),
+            "service_env": overrides,
+        }
+    }
+    settings = Settings(data_dir=data_dir, database_name=DB_NAME, database_url=None)
+    log(f"starting PostgreSQL in {data_dir}")
+    server = await asyncio.to_thread(embedded_server, data_dir)
+    if args.fresh:
+        await _drop_database(settings)
+    await ensure_database(settings)
+    url = database_url(settings)
+    await asyncio.to_thread(upgrade_to_head, url)
+
+    encoder_box: list[Any] = []
+
+    def encoder() -> Any:
+        if not encoder_box:
+            from app.embedding import load_encoder
+
+            encoder_box.append(load_encoder(Settings(embedding_backend="auto")))
+        return encoder_box[0]
+
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        sizes = await ensure_corpus(
+            conn, plan.corpus, lambda: encoder().encode, data_dir / "corpus.json", log
+        )
+    finally:
+        await conn.close()
+    ids = list(sizes)
+    results["meta"]["corpus"] = {
+        "properties": len(sizes),
+        "chunks": sum(sizes.values()),
+        "largest": max(sizes.values()),
+        "smallest": min(sizes.values()),
+        "fingerprint": plan.corpus.fingerprint(),
+    }
+
+    log("top-k query alone")
+    query_texts = [q for _, q in itertools.islice(questions(ids, seed=99), plan.topk_queries)]
+    vectors = np.concatenate(
+        [encoder().encode(query_texts[i : i + 64]) for i in range(0, len(query_texts), 64)]
+    )
+    encoder_box.clear()
+    results["topk"] = await _topk(url, settings, overrides, vectors)
+    log(f"  {results['topk']}")
+
+    log("embedding throughput (child process)")
+    results["embedding"] = await asyncio.to_thread(_embedding, plan, data_dir, overrides, children)
+    log(f"  {results['embedding']}")
+
+    asks = _ask_requests(ids, seed=1)
+    port = args.port or free_port()
+    results["service"] = await _service(plan, args, data_dir, overrides, children, port, asks)
+    if not args.no_naive:
+        naive_port = args.naive_port or free_port()
+        results["naive"] = await _naive(plan, data_dir, url, children, naive_port, asks)
+    del server
+    results["meta"]["machine"]["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    results["meta"]["elapsed_s"] = round(time.perf_counter() - started, 1)
+    return results
+
+
+async def _drop_database(settings: Settings) -> None:
+    import asyncpg
+
+    from app.database import server_url, with_database
+
+    conn = await asyncpg.connect(with_database(server_url(settings), "postgres"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def _topk(
+    url: str, base: Settings, overrides: dict[str, str], vectors: np.ndarray
+) -> dict[str, Any]:
+    settings = _service_settings(base, overrides)
+    pool = await create_pool(url, settings)
+    try:
+        registry = PropertyRegistry(pool, url)
+        await registry.reload()
+        states = list(registry.snapshot().values())
+        retriever = Retriever(pool, settings.exact_search_max_chunks)
+        result = await topk.measure(pool, retriever, states, vectors, settings.top_k)
+        result["exact_search_max_chunks"] = settings.exact_search_max_chunks
+        result["hnsw_ef_search"] = settings.hnsw_ef_search
+        return result
+    finally:
+        await pool.close()
+
+
+def _service_settings(base: Settings, overrides: dict[str, str]) -> Settings:
+    fields = {k[4:].lower(): v for k, v in overrides.items() if k.startswith("RAG_")}
+    return Settings(**{**base.model_dump(), **fields})
+
+
+def _embedding(
+    plan: Plan, data_dir: Path, overrides: dict[str, str], children: Children
+) -> dict[str, Any]:
+    log_file = data_dir / "logs" / "embedbench.log"
+    proc = children.start(
+        [sys.executable, "-m", "benchlib.embedbench", str(plan.embed_s), "64"],
+        child_env(data_dir, {**overrides, "RAG_LOG_LEVEL": "warning"}),
+        log_file,
+    )
+    try:
+        proc.wait(timeout=300 + plan.embed_s * 3)
+    finally:
+        children.stop(proc)
+    lines = [ln for ln in log_file.read_text().splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"embedding benchmark failed; see {log_file}")
+    data: dict[str, Any] = json.loads(lines[-1])
+    return data
+
+
+def _ask_requests(ids: list[str], seed: int) -> Iterator[bytes]:
+    for prop, question in questions(ids, seed):
+        yield loadgen.post_json("/ask", orjson.dumps({"property_id": prop, "question": question}))
+
+
+class StageCollector:
+    """Collects ``timings_ms`` and the ``cached`` flag from /ask responses."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, list[float]] = {}
+        self.cached = 0
+
+    def __call__(self, status: int, body: bytes) -> None:
+        data = orjson.loads(body)
+        if data.get("cached"):
+            self.cached += 1
+        for name, value in (data.get("timings_ms") or {}).items():
+            self.stages.setdefault(name, []).append(float(value))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            name: {
+                "p50": round(float(np.percentile(v, 50)), 2),
+                "p99": round(float(np.percentile(v, 99)), 2),
+            }
+            for name, v in self.stages.items()
+        }
+
+
+async def _phase_rate(
+    port: int, asks: Iterator[bytes], rate: float, seconds: float
+) -> dict[str, Any]:
+    collector = StageCollector()
+    result = await loadgen.open_loop(
+        port, asks, rate, seconds, on_body=collector, request_timeout_s=10
+    )
+    return {**result.summary(), "stages": collector.summary(), "cached_answers": collector.cached}
+
+
+async def _phase_clients(
+    port: int, requests: Iterator[bytes], clients: int, seconds: float
+) -> dict[str, Any]:
+    collector = StageCollector()
+    result = await loadgen.closed_loop(
+        port, requests, clients, seconds, on_body=collector, request_timeout_s=10
+    )
+    return {**result.summary(), "stages": collector.summary(), "cached_answers": collector.cached}
+
+
+async def _start(
+    children: Children, argv: list[str], env: dict[str, str], port: int, log_file: Path
+) -> tuple[subprocess.Popen[bytes], float]:
+    began = time.perf_counter()
+    proc = children.start(argv, env, log_file)
+    try:
+        await asyncio.to_thread(
+            wait_ready, proc, port, "/readyz" if "app" in argv else "/healthz", 120
+        )
+    except RuntimeError as exc:
+        raise RuntimeError(f"{exc}; see {log_file}") from None
+    return proc, time.perf_counter() - began
+
+
+async def _service(
+    plan: Plan,
+    args: argparse.Namespace,
+    data_dir: Path,
+    overrides: dict[str, str],
+    children: Children,
+    port: int,
+    asks: Iterator[bytes],
+) -> dict[str, Any]:
+    log_file = data_dir / "logs" / "service.log"
+    env = child_env(data_dir, {"RAG_PORT": str(port), "RAG_LOG_LEVEL": "info", **overrides})
+    argv = [sys.executable, "-m", "app", "serve", "--workers", str(args.workers)]
+    log(f"service: {' '.join(argv[1:])} on :{port}")
+    proc, cold = await _start(children, argv, env, port, log_file)
+    out: dict[str, Any] = {"cold_start_s": round(cold, 3), "workers": args.workers}
+    text = await asyncio.to_thread(log_file.read_text)
+    out["backend"] = "onnx" if "with onnx" in text else "torch" if "with torch" in text else "?"
+    try:
+        # Warm-up at the run's concurrency, so batches (and the runtime's buffers) reach their
+        # working size before memory is read.
+        await loadgen.closed_loop(port, asks, plan.clients, max(1.0, plan.warmup / 100))
+        out["rss_warm_mb"] = round(rss_mb(proc.pid), 1)
+        rss_series = out["rss_series_mb"] = {"warm": out["rss_warm_mb"]}
+        cpu0 = cpu_seconds(proc.pid)
+        log(
+            f"  cold start {cold:.2f}s, RSS {out['rss_warm_mb']} MB; "
+            f"{plan.rate:.0f} req/s for {plan.rate_s:.0f}s"
+        )
+        out["uncached_rate"] = await _phase_rate(port, asks, plan.rate, plan.rate_s)
+        log(f"  {plan.clients} clients for {plan.clients_s:.0f}s")
+        rss_series["after_rate"] = round(rss_mb(proc.pid), 1)
+        out["uncached_clients"] = await _phase_clients(port, asks, plan.clients, plan.clients_s)
+        rss_series["after_clients"] = round(rss_mb(proc.pid), 1)
+        out["unexpected_cache_hits"] = (
+            out["uncached_rate"]["cached_answers"] + out["uncached_clients"]["cached_answers"]
+        )
+        log("  cached /ask and no-op /healthz")
+        primed = [next(asks) for _ in range(64)]
+        await loadgen.send_each(port, primed)  # compute each answer once
+        out["cached"] = await _phase_clients(
+            port, itertools.cycle(primed), plan.clients, plan.cached_s
+        )
+        out["noop"] = (
+            await loadgen.closed_loop(
+                port, itertools.repeat(loadgen.get("/healthz")), plan.clients, plan.cached_s
+            )
+        ).summary()
+        out["cpu_s"] = round(cpu_seconds(proc.pid) - cpu0, 1)
+        out["rss_end_mb"] = round(rss_mb(proc.pid), 1)
+    finally:
+        children.stop(proc)
+    for key in ("uncached_rate", "uncached_clients", "cached", "noop"):
+        log(f"  {key}: {_brief(out.get(key))}")
+    return out
+
+
+async def _naive(
+    plan: Plan, data_dir: Path, url: str, children: Children, port: int, asks: Iterator[bytes]
+) -> dict[str, Any]:
+    log_file = data_dir / "logs" / "naive.log"
+    env = child_env(data_dir, {"NAIVE_DATABASE_URL": url, "NAIVE_PORT": str(port)})
+    argv = [sys.executable, "-m", "benchlib.naive_server"]
+    log(f"naive baseline on :{port}")
+    proc, cold = await _start(children, argv, env, port, log_file)
+    out: dict[str, Any] = {"cold_start_s": round(cold, 3)}
+    try:
+        await loadgen.closed_loop(port, asks, 2, 1.0)
+        out["rss_warm_mb"] = round(rss_mb(proc.pid), 1)
+        out["uncached_clients"] = await _phase_clients(port, asks, plan.clients, plan.naive_s)
+        out["uncached_rate"] = await _phase_rate(port, asks, plan.rate, plan.naive_s)
+        out["rss_end_mb"] = round(rss_mb(proc.pid), 1)
+    finally:
+        children.stop(proc)
+    for key in ("uncached_clients", "uncached_rate"):
+        log(f"  naive {key}: {_brief(out.get(key))}")
+    return out
+
+
+def _brief(summary: dict[str, Any] | None) -> str:
+    if not summary:
+        return "n/a"
+    return (
+        f"{summary['rps']} req/s, P50 {summary['p50_ms']} P99 {summary['p99_ms']} ms, "
+        f"{summary['errors']} errors"
+    )

@@ -1,0 +1,178 @@
+"""Builds the synthetic corpus straight into PostgreSQL with COPY, or reuses a matching one.
+
+Chunk vectors are the normalised mean of the real model vectors of the chunk's sentences:
+embedding 100k whole chunks would take many minutes on two cores, while this keeps the
+clustering of real text (chunks on one topic are near each other, properties overlap) at a
+fraction of the cost. Indexes are dropped for the load and rebuilt after it, then ANALYZE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import numpy as np
+from pgvector.asyncpg import register_vector
+
+from benchlib.corpus_text import TOPICS, sentence_pool
+
+EncodeFn = Callable[[Sequence[str]], np.ndarray]
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    """What to build: property count, total chunks, sentences per topic, random seed."""
+
+    properties: int
+    chunks: int
+    sentences_per_topic: int = 200
+    seed: int = 11
+
+    def fingerprint(self) -> str:
+        text = json.dumps(asdict(self), sort_keys=True) + "|corpus-v1"
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def property_sizes(count: int, total: int, skew: float = 0.9) -> list[int]:
+    """Chunks per property, Zipf-like: a few large properties, a long tail of small ones."""
+    weights = np.array([1.0 / (rank**skew) for rank in range(1, count + 1)])
+    sizes = np.maximum(20, np.floor(weights / weights.sum() * total)).astype(int)
+    sizes[0] += total - int(sizes.sum())
+    return [int(s) for s in sizes]
+
+
+def property_ids(count: int) -> list[str]:
+    return [f"bench-{i:03d}" for i in range(count)]
+
+
+async def ensure_corpus(
+    conn: asyncpg.Connection,
+    spec: CorpusSpec,
+    encode: Callable[[], EncodeFn],
+    marker: Path,
+    log: Log,
+) -> dict[str, int]:
+    """Chunks per property of a corpus matching ``spec``, building it when needed."""
+    saved = _read_marker(marker)
+    if saved is not None and saved.get("fingerprint") == spec.fingerprint():
+        count = await conn.fetchval("SELECT count(*) FROM chunks")
+        if count == spec.chunks:
+            log(f"reusing corpus {spec.fingerprint()} ({count} chunks)")
+            return {k: int(v) for k, v in saved["sizes"].items()}
+    _write_marker(marker, None)
+    sizes = await _build(conn, spec, encode(), log)
+    _write_marker(marker, {"fingerprint": spec.fingerprint(), "sizes": sizes})
+    return sizes
+
+
+def _read_marker(marker: Path) -> dict[str, Any] | None:
+    if not marker.exists():
+        return None
+    data: dict[str, Any] = json.loads(marker.read_text())
+    return data
+
+
+def _write_marker(marker: Path, data: dict[str, Any] | None) -> None:
+    if data is None:
+        marker.unlink(missing_ok=True)
+    else:
+        marker.write_text(json.dumps(data))
+
+
+async def _build(
+    conn: asyncpg.Connection, spec: CorpusSpec, encode: EncodeFn, log: Log
+) -> dict[str, int]:
+    await register_vector(conn)
+    started = time.perf_counter()
+    pool = sentence_pool(spec.sentences_per_topic, seed=spec.seed)
+    flat = [s for sentences in pool.values() for s in sentences]
+    vectors = np.concatenate([encode(flat[i : i + 64]) for i in range(0, len(flat), 64)])
+    by_text = dict(zip(flat, vectors, strict=True))
+    log(f"embedded {len(flat)} distinct sentences in {time.perf_counter() - started:.1f}s")
+
+    await conn.execute("TRUNCATE properties, index_versions, documents, chunks CASCADE")
+    indexes = await conn.fetch(
+        """
+        SELECT i.relname AS name, pg_get_indexdef(i.oid) AS definition
+        FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+        WHERE x.indrelid = 'chunks'::regclass AND NOT x.indisprimary AND NOT x.indisunique
+        """
+    )
+    for index in indexes:
+        await conn.execute(f'DROP INDEX "{index["name"]}"')
+
+    rng = random.Random(spec.seed)
+    ids = property_ids(spec.properties)
+    sizes = dict(zip(ids, property_sizes(spec.properties, spec.chunks), strict=True))
+    topics = list(TOPICS.items())
+    loaded = 0
+    for prop_id, size in sizes.items():
+        await conn.execute(
+            "INSERT INTO properties (id, name) VALUES ($1, $2)", prop_id, f"Hotel {prop_id}"
+        )
+        version = await conn.fetchval(
+            """INSERT INTO index_versions (property_id, state, model, dim, chunking, activated_at)
+               VALUES ($1, 'live', 'all-MiniLM-L6-v2', 384, '{}'::jsonb, now()) RETURNING id""",
+            prop_id,
+        )
+        await conn.execute(
+            "UPDATE properties SET live_version = $2 WHERE id = $1", prop_id, version
+        )
+        records = []
+        per_topic = [
+            size // len(topics) + (1 if t < size % len(topics) else 0) for t in range(len(topics))
+        ]
+        for (topic, (headings, _, _)), count in zip(topics, per_topic, strict=True):
+            if count == 0:
+                continue
+            doc_key = topic.lower().replace(" ", "-") + ".md"
+            document_id = await conn.fetchval(
+                """INSERT INTO documents (property_id, version_id, doc_key, title, content_hash)
+                   VALUES ($1, $2, $3, $4, $5) RETURNING id""",
+                prop_id,
+                version,
+                doc_key,
+                topic,
+                f"{prop_id}/{doc_key}",
+            )
+            sentences = pool[topic]
+            for ord_ in range(count):
+                picked = rng.sample(sentences, min(len(sentences), rng.randint(4, 9)))
+                vector = np.mean([by_text[s] for s in picked], axis=0)
+                vector /= np.linalg.norm(vector)
+                heading = f"{topic} > {rng.choice(headings)}"
+                text = " ".join(picked)
+                digest = hashlib.sha1(f"{document_id}:{ord_}:{text}".encode()).hexdigest()
+                records.append((document_id, prop_id, version, ord_, heading, text, digest, vector))
+        await conn.copy_records_to_table(
+            "chunks",
+            records=records,
+            columns=[
+                "document_id",
+                "property_id",
+                "version_id",
+                "ord",
+                "heading",
+                "text",
+                "content_hash",
+                "embedding",
+            ],
+        )
+        loaded += len(records)
+    log(f"loaded {loaded} chunks in {time.perf_counter() - started:.1f}s; building indexes")
+    await conn.execute("SET maintenance_work_mem = '1GB'")
+    for index in indexes:
+        began = time.perf_counter()
+        await conn.execute(index["definition"])
+        log(f"  {index['name']}: {time.perf_counter() - began:.1f}s")
+    await conn.execute("ANALYZE")
+    log(f"corpus ready in {time.perf_counter() - started:.1f}s")
+    return sizes

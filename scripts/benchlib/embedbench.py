@@ -1,0 +1,112 @@
+"""Embedding throughput: the micro-batcher on the production encoder versus per-request encode.
+
+Run in a child process (``python -m benchlib.embedbench SECONDS CONCURRENCY``) so that the
+naive path's torch never shares a process with the load generator. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+
+from app.batcher import MicroBatcher
+from app.config import Settings
+from app.embedding import default_model_path, load_encoder
+from benchlib.corpus_text import questions
+
+
+def _texts(seed: int) -> Iterator[str]:
+    return (q for _, q in questions(["p"], seed))
+
+
+def sequential(
+    encode: Callable[[Sequence[str]], np.ndarray], seconds: float, seed: int
+) -> dict[str, float]:
+    """One question per call, one call after the other, as a per-request handler does."""
+    texts = _texts(seed)
+    for _ in range(5):
+        encode([next(texts)])
+    latencies = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        began = time.perf_counter()
+        encode([next(texts)])
+        latencies.append((time.perf_counter() - began) * 1000)
+    total_s = sum(latencies) / 1000
+    return {
+        "per_s": round(len(latencies) / total_s, 1),
+        "p50_ms": round(statistics.median(latencies), 2),
+        "n": len(latencies),
+    }
+
+
+async def batched(
+    encode: Callable[[Sequence[str]], np.ndarray],
+    settings: Settings,
+    seconds: float,
+    concurrency: int,
+    seed: int,
+) -> dict[str, float]:
+    """``concurrency`` callers submitting through the micro-batcher as fast as it answers."""
+    batcher = MicroBatcher(
+        encode,
+        max_batch=settings.batch_max_size,
+        max_queue=settings.batch_queue_size,
+        max_wait_ms=settings.batch_max_wait_ms,
+    )
+    batcher.start()
+    texts = _texts(seed)
+    done = 0
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(*(batcher.embed(next(texts)) for _ in range(settings.batch_max_size)))
+    deadline = loop.time() + seconds
+
+    async def caller() -> None:
+        nonlocal done
+        while loop.time() < deadline:
+            await batcher.embed(next(texts))
+            done += 1
+
+    began = loop.time()
+    await asyncio.gather(*(caller() for _ in range(concurrency)))
+    elapsed = loop.time() - began
+    sizes = list(batcher.stats.batch_sizes)
+    await asyncio.to_thread(batcher.close)
+    return {
+        "per_s": round(done / elapsed, 1),
+        "mean_batch": round(float(np.mean(sizes)), 1) if sizes else 0.0,
+        "n": done,
+    }
+
+
+def main() -> int:
+    seconds = float(sys.argv[1])
+    concurrency = int(sys.argv[2])
+    settings = Settings()
+    encoder = load_encoder(settings)
+    out: dict[str, object] = {"backend": type(encoder).__name__, "threads": settings.model_threads}
+    out["batcher"] = asyncio.run(batched(encoder.encode, settings, seconds, concurrency, seed=1))
+    out["production_per_request"] = sequential(encoder.encode, seconds, seed=2)
+    del encoder
+
+    # The prototypes' way: sentence-transformers on torch with its default threads, batch of 1.
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(default_model_path()), device="cpu", local_files_only=True)
+
+    def naive(texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(model.encode(list(texts), normalize_embeddings=True))
+
+    out["naive_per_request"] = sequential(naive, seconds, seed=3)
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,257 @@
+"""Turns the measurements into the table of targets, the JSON file and BENCHMARKS.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Row = dict[str, Any]
+
+
+def _get(data: dict[str, Any], *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}{unit}"
+    return f"{value}{unit}"
+
+
+def _all(*checks: bool | None) -> bool | None:
+    if any(c is None for c in checks):
+        return None
+    return all(bool(c) for c in checks)
+
+
+def _le(value: Any, limit: float) -> bool | None:
+    return None if value is None else bool(value <= limit)
+
+
+def _ge(value: Any, limit: float) -> bool | None:
+    return None if value is None else bool(value >= limit)
+
+
+def rows(r: dict[str, Any]) -> list[Row]:
+    """One row per measure of the table, each with its target and whether it was met."""
+    out: list[Row] = []
+    svc = r.get("service", {})
+    rate = svc.get("uncached_rate", {})
+    out.append(
+        {
+            "id": "uncached_rate",
+            "measure": f"uncached /ask at {_fmt(rate.get('target_rate'), digits=0)} req/s",
+            "value": f"P50 {_fmt(rate.get('p50_ms'))} / P95 {_fmt(rate.get('p95_ms'))} / "
+            f"P99 {_fmt(rate.get('p99_ms'))} ms, {_fmt(rate.get('rps'))} req/s, "
+            f"{_fmt(rate.get('errors'))} errors",
+            "target": "P50 ≤ 20 ms, P99 ≤ 65 ms, 0 errors",
+            "pass": _all(
+                _le(rate.get("p50_ms"), 20), _le(rate.get("p99_ms"), 65), _le(rate.get("errors"), 0)
+            ),
+        }
+    )
+    cl = svc.get("uncached_clients", {})
+    out.append(
+        {
+            "id": "uncached_clients",
+            "measure": f"uncached /ask, {_fmt(cl.get('clients'))} clients",
+            "value": f"{_fmt(cl.get('rps'))} req/s, P50 {_fmt(cl.get('p50_ms'))} / "
+            f"P99 {_fmt(cl.get('p99_ms'))} ms, {_fmt(cl.get('errors'))} errors",
+            "target": "≥ 250 req/s, P99 ≤ 180 ms",
+            "pass": _all(
+                _ge(cl.get("rps"), 250), _le(cl.get("p99_ms"), 180), _le(cl.get("errors"), 0)
+            ),
+        }
+    )
+    cached, noop = svc.get("cached", {}), svc.get("noop", {})
+    ratio = (cached["rps"] / noop["rps"]) if cached.get("rps") and noop.get("rps") else None
+    out.append(
+        {
+            "id": "cached",
+            "measure": "cached /ask vs no-op /healthz, same clients",
+            "value": f"{_fmt(cached.get('rps'))} vs {_fmt(noop.get('rps'))} req/s "
+            f"({_fmt(ratio and ratio * 100, '%', 0)}), P99 {_fmt(cached.get('p99_ms'))} ms",
+            "target": "≥ 70% of no-op req/s, P99 ≤ 10 ms",
+            "pass": _all(_ge(ratio, 0.70), _le(cached.get("p99_ms"), 10)),
+        }
+    )
+    emb = r.get("embedding", {})
+    b, n = _get(emb, "batcher", "per_s"), _get(emb, "naive_per_request", "per_s")
+    p = _get(emb, "production_per_request", "per_s")
+    eratio = b / n if b and n else None
+    same = b / p if b and p else None
+    out.append(
+        {
+            "id": "embedding",
+            "measure": "embeddings: batcher vs naive per-request encode([q])",
+            "value": f"{_fmt(b, '/s', 0)} vs {_fmt(n, '/s', 0)} = {_fmt(eratio, '×')} "
+            f"(same encoder one by one: {_fmt(p, '/s', 0)}, {_fmt(same, '×')})",
+            "target": "≥ 3×",
+            "pass": _ge(eratio, 3.0),
+        }
+    )
+    tk = r.get("topk", {})
+    chunks = _get(r, "meta", "corpus", "chunks")
+    out.append(
+        {
+            "id": "topk",
+            "measure": f"scoped top-{_fmt(tk.get('k'))} query at {_fmt(chunks)} chunks",
+            "value": f"P50 {_fmt(_get(tk, 'all', 'p50_ms'), digits=2)} / "
+            f"P99 {_fmt(_get(tk, 'all', 'p99_ms'), digits=2)} ms, "
+            f"recall {_fmt(tk.get('recall_at_k'), digits=3)}, "
+            f"short results {_fmt(tk.get('short_results'))}",
+            "target": "P99 ≤ 5 ms, recall ≥ 0.99, always k",
+            "pass": _all(
+                _le(_get(tk, "all", "p99_ms"), 5),
+                _ge(tk.get("recall_at_k"), 0.99),
+                tk.get("always_k"),
+            ),
+        }
+    )
+    backend = svc.get("backend", "?")
+    rss_limit = 300 if backend == "onnx" else 500
+    warm, end = svc.get("rss_warm_mb"), svc.get("rss_end_mb")
+    flat = None if warm is None or end is None else end <= warm * 1.10 + 10
+    out.append(
+        {
+            "id": "memory",
+            "measure": f"server RSS ({backend}, {svc.get('workers', 1)} worker(s))",
+            "value": f"{_fmt(warm, ' MB', 0)} after warm-up, {_fmt(end, ' MB', 0)} after the run",
+            "target": f"≤ {rss_limit} MB per worker, flat",
+            "pass": _all(
+                _le(warm and warm / svc.get("workers", 1), rss_limit),
+                _le(end and end / svc.get("workers", 1), rss_limit),
+                flat,
+            ),
+        }
+    )
+    cold_limit = 2.0 if backend == "onnx" else 4.0
+    out.append(
+        {
+            "id": "cold_start",
+            "measure": "cold start, exec to ready",
+            "value": _fmt(svc.get("cold_start_s"), " s", 2),
+            "target": f"≤ {cold_limit:.0f} s",
+            "pass": _le(svc.get("cold_start_s"), cold_limit),
+        }
+    )
+    nv = r.get("naive", {})
+    ncl, nrate = nv.get("uncached_clients", {}), nv.get("uncached_rate", {})
+    tput = cl["rps"] / ncl["rps"] if cl.get("rps") and ncl.get("rps") else None
+    p99 = ncl["p99_ms"] / cl["p99_ms"] if cl.get("p99_ms") and ncl.get("p99_ms") else None
+    out.append(
+        {
+            "id": "naive",
+            "measure": "naive baseline (encode in handler, no batch/cache, connection per request)",
+            "value": f"{_fmt(ncl.get('rps'))} req/s, P99 {_fmt(ncl.get('p99_ms'), digits=0)} ms at "
+            f"{_fmt(ncl.get('clients'))} clients; "
+            f"at {_fmt(nrate.get('target_rate'), digits=0)} req/s "
+            f"P50 {_fmt(nrate.get('p50_ms'), digits=0)} / "
+            f"P99 {_fmt(nrate.get('p99_ms'), digits=0)} ms; "
+            f"RSS {_fmt(nv.get('rss_warm_mb'), ' MB', 0)}, "
+            f"cold start {_fmt(nv.get('cold_start_s'), ' s', 1)} "
+            f"→ service is {_fmt(tput, '×')} the throughput, {_fmt(p99, '×')} lower P99",
+            "target": "measured, not claimed",
+            "pass": None if tput is None else tput > 1,
+        }
+    )
+    return out
+
+
+def _mark(ok: bool | None) -> str:
+    return {True: "pass", False: "MISS", None: "n/a"}[ok]
+
+
+def text_table(table: list[Row]) -> str:
+    width = max(len(row["measure"]) for row in table)
+    lines = []
+    for row in table:
+        lines.append(f"{_mark(row['pass']):4}  {row['measure']:<{width}}  {row['value']}")
+        lines.append(f"{'':4}  {'':<{width}}  target: {row['target']}")
+    return "\n".join(lines)
+
+
+def _stages(stages: dict[str, Any] | None) -> str:
+    if not stages:
+        return "n/a"
+    return ", ".join(
+        f"{name} {v['p50']:.2f} / {v['p99']:.2f}"
+        for name, v in stages.items()
+        if isinstance(v, dict)
+    )
+
+
+def markdown(r: dict[str, Any], table: list[Row]) -> str:
+    meta = r["meta"]
+    machine = meta["machine"]
+    corpus = meta["corpus"]
+    svc, nv, emb, tk = (
+        r.get("service", {}),
+        r.get("naive", {}),
+        r.get("embedding", {}),
+        r.get("topk", {}),
+    )
+    lines = [
+        "# Benchmarks",
+        "",
+        "Regenerated by `scripts/bench`; do not edit by hand. Figures are from one run on one",
+        "machine, load generator included, so compare them as ratios within the run.",
+        "",
+        f"- command: `{meta['command']}`",
+        f"- when: {meta['started']} (commit {meta.get('commit', '?')}), "
+        f"{meta['elapsed_s']:.0f} s in all",
+        f"- machine: {machine['cores']} cores, {machine['cpu_model']}, {machine['memory_gb']} GB; "
+        f"load average {machine['load_before']} before, {machine['load_after']} after",
+        f"- corpus: {corpus['properties']} properties, {corpus['chunks']} chunks "
+        f"(largest {corpus['largest']}, smallest {corpus['smallest']}), synthetic hotel text",
+        f"- service: `python -m app serve --workers {svc.get('workers', 1)}`, backend "
+        f"{svc.get('backend', '?')}, settings {meta.get('service_env') or 'defaults'}",
+        "",
+        "| result | measure | value | target |",
+        "|---|---|---|---|",
+    ]
+    for row in table:
+        lines.append(
+            f"| {_mark(row['pass'])} | {row['measure']} | {row['value']} | {row['target']} |"
+        )
+    lines += [
+        "",
+        "## Details",
+        "",
+        "Stage timings reported by the service (`timings_ms`, P50 / P99 in ms):",
+        "",
+        f"- at the fixed rate: {_stages(svc.get('uncached_rate', {}).get('stages'))}",
+        f"- with {svc.get('uncached_clients', {}).get('clients')} clients: "
+        f"{_stages(svc.get('uncached_clients', {}).get('stages'))}",
+        f"- naive baseline, clients: {_stages(nv.get('uncached_clients', {}).get('stages'))}",
+        "",
+        f"Embeddings ({emb.get('backend')}, {emb.get('threads')} thread(s)): batcher "
+        f"{_get(emb, 'batcher', 'per_s')}/s (mean batch {_get(emb, 'batcher', 'mean_batch')}); "
+        f"the same encoder one question at a time {_get(emb, 'production_per_request', 'per_s')}/s "
+        f"(P50 {_get(emb, 'production_per_request', 'p50_ms')} ms); "
+        "sentence-transformers on torch, "
+        f"`encode([q])` per request {_get(emb, 'naive_per_request', 'per_s')}/s "
+        f"(P50 {_get(emb, 'naive_per_request', 'p50_ms')} ms).",
+        "",
+        f"Top-k by path: exact {tk.get('exact')}, HNSW {tk.get('hnsw')}; "
+        f"minimum recall of one query {tk.get('min_recall')}.",
+        "",
+        f"Service RSS through the run (MB): {svc.get('rss_series_mb')}, "
+        f"{svc.get('rss_end_mb')} at the end; the answer cache is bounded by "
+        "`RAG_CACHE_MAX_ENTRIES`.",
+        "",
+        f"Service CPU seconds over the load phases: {svc.get('cpu_s')}; "
+        f"cached answers seen in uncached phases: {svc.get('unexpected_cache_hits')}.",
+        "",
+        "The synthetic corpus: hotel-like sections from sentence templates; a chunk's vector is",
+        "the normalised mean of its sentences' real model vectors (embedding every chunk would",
+        "take many minutes on two cores). Questions are distinct (no cache hits) except in the",
+        "cached phase. Latency at a fixed rate is counted from the scheduled send time.",
+        "",
+    ]
+    return "\n".join(lines)
