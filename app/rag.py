@@ -80,9 +80,9 @@ class RagService:
 
         async def compute() -> AskResult:
             t0 = time.perf_counter()
-            vector = await self.batcher.embed(question)
+            vector = await self.batcher.embed(self.retriever.embedding_text(question))
             t1 = time.perf_counter()
-            hits = await self.retriever.search(prop, vector, top_k)
+            hits = await self.retriever.search(prop, vector, top_k, question=question)
             t2 = time.perf_counter()
             sources = number_sources(hits)
             answer = await self.writer.write(question, sources)

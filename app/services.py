@@ -19,7 +19,8 @@ from app.embedding import Encoder, load_encoder
 from app.extractive import ExtractiveWriter
 from app.properties import PropertyRegistry
 from app.rag import AskResult, CacheKey, RagService
-from app.retrieval import Retriever
+from app.rerank import build_reranker
+from app.retrieval import Retriever, search_options
 from app.schema import check_schema
 
 log = logging.getLogger(__name__)
@@ -77,9 +78,13 @@ async def open_services(
         writer = ExtractiveWriter(
             settings.answer_min_score, settings.answer_max_sentences, settings.answer_max_sources
         )
-        rag = RagService(
-            registry, batcher, Retriever(pool, settings.exact_search_max_chunks), writer, cache
+        retriever = Retriever(
+            pool,
+            settings.exact_search_max_chunks,
+            search_options(settings),
+            build_reranker(settings.reranker),
         )
+        rag = RagService(registry, batcher, retriever, writer, cache)
         yield Services(settings, pool, encoder, batcher, registry, rag, head)
     finally:
         if encoder_task is not None and not encoder_task.done():
