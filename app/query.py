@@ -20,25 +20,26 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
-# Spelling and voice-input variants of hotel words -> the word hotels write. Keys are
-# whole-word, case-insensitive patterns over the normalised question.
-_VARIANTS: tuple[tuple[str, str], ...] = (
-    (r"wi[\s-]?fi|why[\s-]?fi|wlan", "wifi"),
-    (r"pw|pwd|passwd", "password"),
-    (r"check[\s-]?kin|checkin", "check-in"),
-    (r"checkout", "check-out"),
-    (r"nite", "night"),
-    (r"hr|hrs", "hours"),
-    (r"halfboard", "half board"),
-    (r"jetski", "jet ski"),
-)
+# Spelling and voice-input variants of hotel words -> the word hotels write. Each variant is
+# a whole word or a phrase of up to three words (separated by spaces in the guest's text).
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "wifi": ("wi fi", "wi-fi", "why fi", "why-fi", "wlan"),
+    "password": ("pw", "pwd", "passwd"),
+    "check-in": ("check kin", "check-kin", "checkkin", "checkin"),
+    "check-out": ("checkout",),
+    "night": ("nite",),
+    "hours": ("hr", "hrs"),
+    "half board": ("halfboard",),
+    "jet ski": ("jetski",),
+}
 
 # Hotel words in the languages guests most often write in (German, French, Spanish) -> the
 # English word the knowledge base uses. The model is English-only, so "wann ist frühstück"
 # is far from "Breakfast" until the key word is translated; the rest of the question stays.
 GLOSSARY: dict[str, tuple[str, ...]] = {
-    "breakfast": ("frühstück", "petit[\\s-]déjeuner", "desayuno"),
+    "breakfast": ("frühstück", "petit-déjeuner", "petit déjeuner", "desayuno"),
     "lunch": ("mittagessen", "almuerzo"),
     "dinner": ("abendessen", "dîner", "cena"),
     "restaurant": ("restaurante",),
@@ -79,13 +80,14 @@ GLOSSARY: dict[str, tuple[str, ...]] = {
     "doctor": ("arzt", "médecin", "médico"),
     "cancellation": ("stornierung", "annulation", "cancelación"),
 }
-_VARIANTS += tuple(
-    ("|".join(w.replace(" ", r"\s+") for w in words), english)
-    for english, words in GLOSSARY.items()
-)
-_VARIANT_PATTERNS = tuple(
-    (re.compile(rf"(?<![\w-])(?:{p})(?![\w-])"), word) for p, word in _VARIANTS
-)
+_PHRASES: dict[str, str] = {
+    variant: word
+    for table in (VARIANTS, GLOSSARY)
+    for word, variants in table.items()
+    for variant in variants
+}
+_LONGEST_PHRASE = max(len(p.split(" ")) for p in _PHRASES)
+_FIRST_WORDS = frozenset(p.split(" ")[0] for p in _PHRASES)
 
 # Hotel vocabulary: a guest's word -> words the hotel's text may use for the same thing.
 # Used only to widen the full-text query (the embedding already knows most of these).
@@ -156,6 +158,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+_TOKEN = re.compile(r"[\w]+(?:-[\w]+)*")
 _QUESTION_LIMIT = 64  # words: guest questions are short; this bounds the query's size
 
 
@@ -165,12 +168,39 @@ def normalise(question: str) -> str:
     return " ".join(text.split())
 
 
+@lru_cache(maxsize=4096)
 def rewrite(question: str) -> str:
-    """The normalised question with known spelling and voice-input variants replaced."""
+    """The normalised question with known spelling and voice-input variants replaced.
+
+    Memoised (bounded): one request rewrites its question for the embedding and again for
+    the full-text query.
+    """
     text = normalise(question)
-    for pattern, word in _VARIANT_PATTERNS:
-        text = pattern.sub(word, text)
-    return text
+    spans = [m.span() for m in _TOKEN.finditer(text)]
+    out: list[str] = []
+    done = 0  # text[:done] is in ``out``
+    i = 0
+    while i < len(spans):
+        if text[spans[i][0] : spans[i][1]] not in _FIRST_WORDS:
+            i += 1
+            continue
+        for n in range(min(_LONGEST_PHRASE, len(spans) - i), 0, -1):
+            start, end = spans[i][0], spans[i + n - 1][1]
+            phrase = text[start:end]
+            if n > 1:  # words of a phrase are separated by single spaces only
+                gaps = (text[spans[j][1] : spans[j + 1][0]] for j in range(i, i + n - 1))
+                if any(gap != " " for gap in gaps):
+                    continue
+            word = _PHRASES.get(phrase)
+            if word is not None:
+                out += [text[done:start], word]
+                done = end
+                i += n
+                break
+        else:
+            i += 1
+    out.append(text[done:])
+    return "".join(out)
 
 
 def query_groups(question: str, synonyms: bool = True, variants: bool = True) -> list[list[str]]:
