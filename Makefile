@@ -16,6 +16,9 @@ lint:            ## ruff and mypy only
 migrate:         ## apply database migrations (embedded default or RAG_DATABASE_URL)
 	scripts/setup && .venv/bin/python -m app migrate
 
+eval:            ## retrieval quality of every mode on the public evaluation set
+	scripts/eval
+
 clean:           ## remove the virtual environment and the embedded database
 	rm -rf .venv .data
 

@@ -126,6 +126,19 @@ class Settings(BaseSettings):
     # Move start-up objects out of the collector's reach so later collections stay short.
     gc_freeze: bool = True
 
+    # --- retrieval quality ---
+    # How chunks are ranked: "vector", "fulltext" or "hybrid" (both fused by reciprocal rank,
+    # in one SQL statement); defaults are the best measured by scripts/eval.
+    retrieval_mode: Literal["vector", "fulltext", "hybrid"] = "hybrid"
+    rrf_k: int = Field(60, ge=1, le=1000)
+    hybrid_depth: int = Field(40, ge=1, le=1000)
+    hybrid_vector_weight: float = Field(1.0, ge=0, le=10)
+    hybrid_text_weight: float = Field(0.5, ge=0, le=10)
+    query_synonyms: bool = True
+    query_rewrite: bool = True
+    reranker: Literal["none", "term-overlap"] = "none"
+    rerank_depth: int = Field(20, ge=1, le=200)
+
     @cached_property
     def model_threads(self) -> int:
         """Threads for the embedding model: leave a core for the event loop and PostgreSQL."""

@@ -148,9 +148,9 @@ class RagService:
         self, prop: PropertyState, question: str, top_k: int
     ) -> tuple[list[Source], float, float]:
         t0 = time.perf_counter()
-        vector = await self.batcher.embed(question)
+        vector = await self.batcher.embed(self.retriever.embedding_text(question))
         t1 = time.perf_counter()
-        hits = await self.retriever.search(prop, vector, top_k)
+        hits = await self.retriever.search(prop, vector, top_k, question=question)
         t2 = time.perf_counter()
         return number_sources(hits), (t1 - t0) * 1000, (t2 - t1) * 1000
 

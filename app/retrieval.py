@@ -3,17 +3,27 @@
 Small properties use exact search (a btree on the version, then a sort): exact results, and
 k rows whenever the property has k chunks. Larger ones use the HNSW index with iterative scans
 (set on every pooled connection), which also keeps returning rows until k pass the filter.
+Given the question's text, the ``hybrid`` and ``fulltext`` modes fuse that ranking with
+full-text search in the same statement (:mod:`app.hybrid`); an optional reranker then orders
+the candidates (:mod:`app.rerank`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import asyncpg
 import numpy as np
 
+from app import query as query_text
+from app.config import Settings
 from app.errors import DependencyUnavailable
+from app.hybrid import HYBRID_ANN_SQL, HYBRID_EXACT_SQL, RetrievalMode
 from app.properties import PropertyState
+
+if TYPE_CHECKING:
+    from app.rerank import Reranker
 
 # ``+ 0`` keeps the planner from walking the HNSW index: the sort is over the filtered rows only.
 # The k nearest are picked from chunks alone; only those k are joined to their documents.
@@ -64,27 +74,102 @@ class Hit:
     score: float
 
 
-class Retriever:
-    """Runs the property-scoped similarity query on the shared pool."""
+@dataclass(frozen=True, slots=True)
+class SearchOptions:
+    """How chunks are ranked (see :mod:`app.hybrid`); defaults are the best measured."""
 
-    def __init__(self, pool: asyncpg.Pool, exact_max_chunks: int) -> None:
+    mode: RetrievalMode = "hybrid"
+    rrf_k: int = 60
+    depth: int = 40
+    vector_weight: float = 1.0
+    text_weight: float = 0.5
+    synonyms: bool = True
+    rewrite: bool = True
+    rerank_depth: int = 20
+
+
+def embedding_text(options: SearchOptions, question: str) -> str:
+    """The text embedded for ``question`` under ``options``."""
+    return query_text.rewrite(question) if options.rewrite else question
+
+
+def search_options(settings: Settings) -> SearchOptions:
+    """The configured ranking options."""
+    return SearchOptions(
+        mode=settings.retrieval_mode,
+        rrf_k=settings.rrf_k,
+        depth=settings.hybrid_depth,
+        vector_weight=settings.hybrid_vector_weight,
+        text_weight=settings.hybrid_text_weight,
+        synonyms=settings.query_synonyms,
+        rewrite=settings.query_rewrite,
+        rerank_depth=settings.rerank_depth,
+    )
+
+
+class Retriever:
+    """Runs the property-scoped similarity (or hybrid) query on the shared pool."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        exact_max_chunks: int,
+        options: SearchOptions | None = None,
+        reranker: Reranker | None = None,
+    ) -> None:
         self._pool = pool
         self._exact_max_chunks = exact_max_chunks
+        self.options = options or SearchOptions()
+        self.reranker = reranker
 
     def uses_exact(self, prop: PropertyState) -> bool:
         return prop.chunk_count <= self._exact_max_chunks
 
-    async def search(self, prop: PropertyState, vector: np.ndarray, k: int) -> list[Hit]:
-        """The ``k`` chunks of the property's live version closest to ``vector``."""
+    def embedding_text(self, question: str) -> str:
+        """The text to embed for ``question`` (spelling variants unified when enabled)."""
+        return embedding_text(self.options, question)
+
+    async def search(
+        self, prop: PropertyState, vector: np.ndarray, k: int, question: str | None = None
+    ) -> list[Hit]:
+        """The ``k`` best chunks of the property's live version.
+
+        Without ``question`` (or in ``vector`` mode) they are the ``k`` closest to ``vector``;
+        with it, the configured mode ranks them and the reranker, if any, orders them.
+        """
         if prop.version_id is None or prop.chunk_count == 0:
             return []
-        sql = _EXACT_SQL if self.uses_exact(prop) else _ANN_SQL
+        options = self.options
+        fetch = max(k, options.rerank_depth) if self.reranker and question else k
+        if question is None or options.mode == "vector":
+            sql = _EXACT_SQL if self.uses_exact(prop) else _ANN_SQL
+            args: tuple[object, ...] = (prop.version_id, vector, fetch, prop.id)
+        else:
+            sql = HYBRID_EXACT_SQL if self.uses_exact(prop) else HYBRID_ANN_SQL
+            tsquery = query_text.fulltext_query(question, options.synonyms, options.rewrite)
+            vector_weight = 0.0 if options.mode == "fulltext" else options.vector_weight
+            args = (
+                prop.version_id,
+                vector,
+                fetch,
+                prop.id,
+                tsquery,
+                max(fetch, options.depth),
+                options.rrf_k,
+                vector_weight,
+                options.text_weight,
+                query_text.term_queries(question, options.synonyms, options.rewrite),
+                prop.chunk_count,
+            )
         try:
             async with self._pool.acquire() as conn:
-                rows = await conn.fetch(sql, prop.version_id, vector, k, prop.id)
+                rows = await conn.fetch(sql, *args)
         except CONNECTION_ERRORS as exc:
             raise DependencyUnavailable("the knowledge base is unavailable right now") from exc
-        return [
+        hits = [
             Hit(r["id"], r["doc_key"], r["title"], r["heading"], r["text"], float(r["score"]))
             for r in rows
         ]
+        if self.reranker is not None and question:
+            hits = (await self.reranker.rerank(question, hits))[:k]
+        return hits

@@ -18,7 +18,8 @@ from app.db import create_pool
 from app.embedding import Encoder, load_encoder
 from app.properties import PropertyRegistry
 from app.rag import AskResult, CacheKey, RagService, is_storable
-from app.retrieval import Retriever
+from app.rerank import build_reranker
+from app.retrieval import Retriever, search_options
 from app.schema import check_schema
 from app.sessions import SessionStore
 from app.writers import open_writers
@@ -82,7 +83,12 @@ async def open_services(
             rag = RagService(
                 registry,
                 batcher,
-                Retriever(pool, settings.exact_search_max_chunks),
+                Retriever(
+                    pool,
+                    settings.exact_search_max_chunks,
+                    search_options(settings),
+                    build_reranker(settings.reranker),
+                ),
                 writers.writer,
                 cache,
                 sessions,

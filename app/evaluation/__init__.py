@@ -1,0 +1,1 @@
+"""Retrieval-quality evaluation: metrics, data loading and the ``scripts/eval`` harness."""

@@ -1,0 +1,293 @@
+"""``scripts/eval``: ingest an evaluation set into a scratch database and compare retrieval modes.
+
+With no arguments it evaluates the sample hotels (``data/sample``) with the public question
+set (``data/eval/questions.jsonl``) on a fresh database of the embedded server, dropped at
+the end. ``--database-url`` uses a given (empty or disposable) database instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import uuid
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import asyncpg
+from pydantic import SecretStr
+
+from app.config import PROJECT_ROOT, Settings, get_settings
+from app.database import database_url, server_url, with_database
+from app.db import create_pool
+from app.embedding import default_model_path, load_encoder
+from app.evaluation.data import (
+    DEFAULT_PROPERTY,
+    PropertySource,
+    Question,
+    jsonl_sources,
+    load_questions,
+    sample_sources,
+)
+from app.evaluation.harness import (
+    THRESHOLDS,
+    Variant,
+    VariantResult,
+    embed_all,
+    run_variant,
+    standard_variants,
+)
+from app.evaluation.metrics import METRIC_NAMES, recommend_threshold
+from app.properties import PropertyRegistry
+from app.rerank import build_reranker
+from app.retrieval import SearchOptions, embedding_text, search_options
+from app.schema import ensure_database, upgrade_to_head
+from ingestion.chunking import tokenizer_counter
+from ingestion.documents import load_paths
+from ingestion.pipeline import Ingestor
+
+DEFAULT_SAMPLE = PROJECT_ROOT / "data" / "sample"
+DEFAULT_QUESTIONS = PROJECT_ROOT / "data" / "eval" / "questions.jsonl"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scripts/eval", description=__doc__)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--documents", type=Path, help="documents JSONL file")
+    source.add_argument(
+        "--sample-dir",
+        type=Path,
+        default=DEFAULT_SAMPLE,
+        help="folder with properties.json and one folder per property (default data/sample)",
+    )
+    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
+    parser.add_argument("--database-url", help="use this database instead of a scratch one")
+    parser.add_argument("--modes", help="comma-separated variants to run (default: all)")
+    parser.add_argument("--depth", type=int, default=10, help="chunks retrieved per question")
+    parser.add_argument("--rrf-k", type=int, help="override RAG_RRF_K")
+    parser.add_argument("--hybrid-depth", type=int, help="override RAG_HYBRID_DEPTH")
+    parser.add_argument("--text-weight", type=float, help="override RAG_HYBRID_TEXT_WEIGHT")
+    parser.add_argument("--by-kind", action="store_true", help="also print hit@5 per kind")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    try:
+        questions = load_questions(args.questions)
+        report = asyncio.run(_evaluate(settings, args, questions))
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(render(report, by_kind=args.by_kind))
+    return 0
+
+
+def _sources(args: argparse.Namespace) -> AbstractContextManager[list[PropertySource]]:
+    if args.documents is not None:
+        return jsonl_sources(args.documents)
+    return nullcontext(sample_sources(args.sample_dir))
+
+
+async def _scratch_database(settings: Settings, given: str | None) -> tuple[Settings, str]:
+    if given is not None:
+        scratch = replace_settings(settings, database_url=SecretStr(given))
+    else:
+        name = f"concierge_eval_{uuid.uuid4().hex[:8]}"
+        scratch = replace_settings(settings, database_url=None, database_name=name)
+        await ensure_database(scratch)
+    url = database_url(scratch)
+    await asyncio.to_thread(upgrade_to_head, url)
+    return scratch, url
+
+
+def replace_settings(settings: Settings, **changes: object) -> Settings:
+    """A copy of frozen settings with some fields changed."""
+    return settings.model_copy(update=changes)
+
+
+async def _drop(settings: Settings) -> None:
+    conn = await asyncpg.connect(with_database(server_url(settings), "postgres"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{settings.database_name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def _evaluate(
+    settings: Settings, args: argparse.Namespace, questions: list[Question]
+) -> dict[str, object]:
+    scratch, url = await _scratch_database(settings, args.database_url)
+    try:
+        return await _evaluate_in(scratch, url, args, questions)
+    finally:
+        if args.database_url is None:
+            await _drop(scratch)
+
+
+async def _evaluate_in(
+    settings: Settings, url: str, args: argparse.Namespace, questions: list[Question]
+) -> dict[str, object]:
+    encoder = await asyncio.to_thread(load_encoder, settings)
+    pool = await create_pool(url, settings)
+    try:
+        with _sources(args) as sources:
+            ingestor = Ingestor(pool, encoder, tokenizer_counter(default_model_path()))
+            chunks = 0
+            for source in sources:
+                documents, skipped = load_paths(list(source.paths))
+                for item in skipped:
+                    print(f"skipped {item.name}: {item.reason}", file=sys.stderr)
+                report = await ingestor.ingest(source.id, documents, name=source.name)
+                chunks += report.chunks
+            property_ids = [s.id for s in sources]
+        asked = [(q, _property_of(q, property_ids)) for q in questions]
+        registry = PropertyRegistry(pool, url)
+        await registry.reload()
+
+        base = search_options(settings)
+        overrides = {
+            "rrf_k": args.rrf_k,
+            "depth": args.hybrid_depth,
+            "text_weight": args.text_weight,
+        }
+        base = replace(base, **{k: v for k, v in overrides.items() if v is not None})
+        variants = standard_variants(base)
+        default = Variant("default", base, build_reranker(settings.reranker))
+        variants.append(default)
+        if args.modes:
+            wanted = set(args.modes.split(","))
+            variants = [v for v in variants if v.name in wanted]
+        texts = [q.text for q, _ in asked]
+        prepared = [t for v in variants for t in _embedded_texts(v, texts)]
+        vectors = await asyncio.to_thread(embed_all, encoder, prepared)
+        thresholds = sorted({*THRESHOLDS, settings.answer_min_score})
+        results: list[VariantResult] = []
+        for variant in variants:
+            results.append(
+                await run_variant(
+                    variant,
+                    pool,
+                    settings.exact_search_max_chunks,
+                    registry,
+                    asked,
+                    vectors,
+                    args.depth,
+                    settings.top_k,
+                    thresholds,
+                )
+            )
+    finally:
+        await pool.close()
+    return _report(settings, base, results, questions, chunks)
+
+
+def _embedded_texts(variant: Variant, texts: Sequence[str]) -> list[str]:
+    return [embedding_text(variant.options, t) for t in texts]
+
+
+def _property_of(question: Question, property_ids: Sequence[str]) -> str:
+    if question.property_id is not None:
+        if question.property_id not in property_ids:
+            raise ValueError(f"question {question.id}: unknown property {question.property_id!r}")
+        return question.property_id
+    if len(property_ids) == 1:
+        return property_ids[0]
+    if DEFAULT_PROPERTY in property_ids:
+        return DEFAULT_PROPERTY
+    raise ValueError(f"question {question.id} has no property_id and there are several")
+
+
+def _report(
+    settings: Settings,
+    base: SearchOptions,
+    results: list[VariantResult],
+    questions: list[Question],
+    chunks: int,
+) -> dict[str, object]:
+    configured = settings.answer_min_score
+    modes = []
+    for r in results:
+        at_configured = next(p for p in r.thresholds if p.threshold == configured)
+        best = recommend_threshold(r.thresholds)
+        modes.append(
+            {
+                "mode": r.name,
+                "metrics": r.metrics,
+                "latency_ms": {"p50": r.latency_p50_ms, "p99": r.latency_p99_ms},
+                "answerable": r.answerable,
+                "by_kind": r.by_kind,
+                "misses_at_5": r.misses,
+                "answer_step": {
+                    "configured_threshold": configured,
+                    "unanswerable_escalated": at_configured.unanswerable_escalated,
+                    "answerable_escalated": at_configured.answerable_escalated,
+                    "recommended_threshold": best.threshold,
+                    "recommended": asdict(best),
+                    "sweep": [asdict(p) for p in r.thresholds],
+                },
+            }
+        )
+    return {
+        "questions": len(questions),
+        "answerable": sum(1 for q in questions if q.gold),
+        "unanswerable": sum(1 for q in questions if not q.gold),
+        "chunks": chunks,
+        "default_options": asdict(base),
+        "reranker": settings.reranker,
+        "modes": modes,
+    }
+
+
+def render(report: dict[str, object], by_kind: bool = False) -> str:
+    """The report as aligned text tables."""
+    modes: list[dict[str, object]] = report["modes"]  # type: ignore[assignment]
+    lines = [
+        f"{report['questions']} questions ({report['answerable']} answerable, "
+        f"{report['unanswerable']} unanswerable) over {report['chunks']} chunks",
+        "",
+        f"{'mode':<15}" + "".join(f"{m:>10}" for m in METRIC_NAMES) + f"{'p50 ms':>9}{'p99 ms':>9}",
+    ]
+    for m in modes:
+        metrics: dict[str, float] = m["metrics"]  # type: ignore[assignment]
+        latency: dict[str, float] = m["latency_ms"]  # type: ignore[assignment]
+        lines.append(
+            f"{m['mode']!s:<15}"
+            + "".join(f"{metrics[name]:>10.3f}" for name in METRIC_NAMES)
+            + f"{latency['p50']:>9.2f}{latency['p99']:>9.2f}"
+        )
+    lines += ["", "answer step (extractive writer on the top chunks):"]
+    lines.append(
+        f"{'mode':<15}{'threshold':>10}{'unans. esc.':>13}{'false esc.':>12}"
+        f"{'recommended':>13}{'unans. esc.':>13}{'false esc.':>12}"
+    )
+    for m in modes:
+        step: dict[str, object] = m["answer_step"]  # type: ignore[assignment]
+        rec: dict[str, float] = step["recommended"]  # type: ignore[assignment]
+        lines.append(
+            f"{m['mode']!s:<15}{step['configured_threshold']:>10.2f}"
+            f"{step['unanswerable_escalated']:>13.1%}{step['answerable_escalated']:>12.1%}"
+            f"{rec['threshold']:>13.2f}{rec['unanswerable_escalated']:>13.1%}"
+            f"{rec['answerable_escalated']:>12.1%}"
+        )
+    if by_kind:
+        lines += ["", "hit@5 by kind:"]
+        kinds = sorted({k for m in modes for k in m["by_kind"]})  # type: ignore[attr-defined]
+        lines.append(f"{'mode':<15}" + "".join(f"{k[:11]:>12}" for k in kinds))
+        for m in modes:
+            table: dict[str, dict[str, float]] = m["by_kind"]  # type: ignore[assignment]
+            lines.append(
+                f"{m['mode']!s:<15}"
+                + "".join(f"{table.get(k, {}).get('hit@5', 0.0):>12.3f}" for k in kinds)
+            )
+    return "\n".join(lines)

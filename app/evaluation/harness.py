@@ -1,0 +1,161 @@
+"""Runs an evaluation set through the real retrieval service, once per retrieval variant.
+
+Every question is embedded by the real model (once per distinct embedded text), searched in
+PostgreSQL by :class:`app.retrieval.Retriever` with each variant's options, and its chunks are
+mapped to documents for the ranking metrics. The answer step (the extractive writer on the
+first ``top_k`` chunks) is then replayed at several minimum-score thresholds to show how it
+treats answerable and unanswerable questions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import asyncpg
+import numpy as np
+
+from app.answers import number_sources
+from app.embedding import Encoder
+from app.evaluation.data import Question
+from app.evaluation.metrics import (
+    ThresholdPoint,
+    dedupe,
+    mean_metrics,
+    percentile,
+    question_metrics,
+)
+from app.extractive import ExtractiveWriter
+from app.properties import PropertyRegistry
+from app.rerank import Reranker, TermOverlapReranker
+from app.retrieval import Hit, Retriever, SearchOptions
+
+THRESHOLDS = tuple(round(0.10 + 0.05 * i, 2) for i in range(11))  # 0.10 .. 0.60
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A named retrieval configuration to measure."""
+
+    name: str
+    options: SearchOptions
+    reranker: Reranker | None = None
+
+
+def standard_variants(base: SearchOptions) -> list[Variant]:
+    """Vector only (the plain baseline), full text, hybrid, their ablations and rerankers."""
+    plain = replace(base, rewrite=False, synonyms=False)
+    return [
+        Variant("vector", replace(plain, mode="vector")),
+        Variant("vector+query", replace(base, mode="vector")),
+        Variant("fulltext", replace(base, mode="fulltext")),
+        Variant("hybrid-plain", replace(plain, mode="hybrid")),
+        Variant("hybrid", replace(base, mode="hybrid")),
+        Variant("vector+rerank", replace(plain, mode="vector"), TermOverlapReranker()),
+        Variant("hybrid+rerank", replace(base, mode="hybrid"), TermOverlapReranker()),
+    ]
+
+
+@dataclass(slots=True)
+class VariantResult:
+    """Metrics of one variant over the answerable questions, and its answer-step behaviour."""
+
+    name: str
+    metrics: dict[str, float]
+    latency_p50_ms: float
+    latency_p99_ms: float
+    answerable: int
+    by_kind: dict[str, dict[str, float]] = field(default_factory=dict)
+    thresholds: list[ThresholdPoint] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
+
+
+async def run_variant(
+    variant: Variant,
+    pool: asyncpg.Pool,
+    exact_max_chunks: int,
+    registry: PropertyRegistry,
+    questions: Sequence[tuple[Question, str]],
+    vectors: dict[str, np.ndarray],
+    depth: int,
+    top_k: int,
+    thresholds: Sequence[float] = THRESHOLDS,
+) -> VariantResult:
+    """Search every question with ``variant``; ``questions`` pairs each with its property."""
+    retriever = Retriever(pool, exact_max_chunks, variant.options, variant.reranker)
+    states = {pid: await registry.get(pid) for pid in {pid for _, pid in questions}}
+
+    async def search(question: Question, property_id: str) -> list[Hit]:
+        vector = vectors[retriever.embedding_text(question.text)]
+        return await retriever.search(states[property_id], vector, depth, question=question.text)
+
+    for question, pid in questions[: min(20, len(questions))]:  # warm-up, not timed
+        await search(question, pid)
+    latencies: list[float] = []
+    rows: list[dict[str, float]] = []
+    kinds: dict[str, list[dict[str, float]]] = {}
+    answers: list[tuple[Question, list[Hit]]] = []
+    misses: list[str] = []
+    for question, pid in questions:
+        started = time.perf_counter()
+        hits = await search(question, pid)
+        latencies.append((time.perf_counter() - started) * 1000)
+        answers.append((question, hits[:top_k]))
+        if not question.gold:
+            continue
+        ranking = dedupe(h.document_id for h in hits)
+        row = question_metrics(ranking, set(question.gold))
+        rows.append(row)
+        kinds.setdefault(question.kind or "all", []).append(row)
+        if not row["hit@5"]:
+            misses.append(question.id)
+    return VariantResult(
+        name=variant.name,
+        metrics=mean_metrics(rows),
+        latency_p50_ms=percentile(latencies, 50),
+        latency_p99_ms=percentile(latencies, 99),
+        answerable=len(rows),
+        by_kind={kind: mean_metrics(r) for kind, r in sorted(kinds.items())},
+        thresholds=answer_step(answers, thresholds),
+        misses=misses,
+    )
+
+
+def answer_step(
+    answers: Sequence[tuple[Question, Sequence[Hit]]], thresholds: Sequence[float]
+) -> list[ThresholdPoint]:
+    """Escalation rates of the extractive writer at each threshold."""
+    points = []
+    unanswerable = [(q, h) for q, h in answers if not q.gold]
+    answerable = [(q, h) for q, h in answers if q.gold]
+    for threshold in thresholds:
+        writer = ExtractiveWriter(threshold)
+        points.append(
+            ThresholdPoint(
+                threshold,
+                _escalation_rate(writer, unanswerable),
+                _escalation_rate(writer, answerable),
+            )
+        )
+    return points
+
+
+def _escalation_rate(
+    writer: ExtractiveWriter, items: Sequence[tuple[Question, Sequence[Hit]]]
+) -> float:
+    if not items:
+        return 0.0
+    escalated = sum(writer.compose(q.text, number_sources(hits)).escalate for q, hits in items)
+    return escalated / len(items)
+
+
+def embed_all(encoder: Encoder, texts: Sequence[str], batch: int = 64) -> dict[str, np.ndarray]:
+    """Vectors of the distinct ``texts`` by the real model."""
+    distinct = list(dict.fromkeys(texts))
+    out: dict[str, np.ndarray] = {}
+    for start in range(0, len(distinct), batch):
+        part = distinct[start : start + batch]
+        for text, vector in zip(part, encoder.encode(part), strict=True):
+            out[text] = vector
+    return out

@@ -1,0 +1,241 @@
+"""Guest questions prepared for search: spelling variants unified, words for full-text search.
+
+Guests type "wifi pw" or dictate "why fi password"; hotels write "Wi-Fi password". Two steps
+close that gap without touching what the guest sees:
+
+- :func:`rewrite` replaces a few well-known spelling and voice-input variants of hotel words,
+  and hotel words written in German, French or Spanish, with the word the knowledge base
+  uses (applied to the text that is embedded and to the text searched);
+- :func:`fulltext_query` and :func:`term_queries` turn the question into an OR query for
+  PostgreSQL full-text search, each word widened by its hotel-vocabulary synonyms. Guests'
+  questions have many words and few of them appear in the answer, so AND semantics
+  (``websearch_to_tsquery``) would find nothing for most questions; OR, ranked by each
+  word's rarity (:mod:`app.hybrid`), rewards chunks that share the rarest words.
+
+The query text is built from words matched by ``[^\\W_]+`` (hyphens kept inside a word),
+each quoted for ``to_tsquery``, so no guest input can inject tsquery operators.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Spelling and voice-input variants of hotel words -> the word hotels write. Each variant is
+# a whole word or a phrase of up to three words (separated by spaces in the guest's text).
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "wifi": ("wi fi", "wi-fi", "why fi", "why-fi", "wlan"),
+    "password": ("pw", "pwd", "passwd"),
+    "check-in": ("check kin", "check-kin", "checkkin", "checkin"),
+    "check-out": ("checkout",),
+    "night": ("nite",),
+    "hours": ("hr", "hrs"),
+    "half board": ("halfboard",),
+    "jet ski": ("jetski",),
+}
+
+# Hotel words in the languages guests most often write in (German, French, Spanish) -> the
+# English word the knowledge base uses. The model is English-only, so "wann ist frühstück"
+# is far from "Breakfast" until the key word is translated; the rest of the question stays.
+GLOSSARY: dict[str, tuple[str, ...]] = {
+    "breakfast": ("frühstück", "petit-déjeuner", "petit déjeuner", "desayuno"),
+    "lunch": ("mittagessen", "almuerzo"),
+    "dinner": ("abendessen", "dîner", "cena"),
+    "restaurant": ("restaurante",),
+    "menu": ("speisekarte", "carta"),
+    "pool": ("schwimmbad", "hallenbad", "piscine", "piscina"),
+    "parking": ("parkplatz", "parkhaus", "tiefgarage", "stationnement", "aparcamiento"),
+    "dogs": ("hunde", "chiens", "perros"),
+    "dog": ("hund", "chien", "perro"),
+    "pets": ("haustiere", "haustier", "animaux", "mascotas", "mascota"),
+    "password": ("passwort", "kennwort", "mot de passe", "contraseña", "clave"),
+    "free": ("kostenlos", "gratuit", "gratuite", "gratis", "gratuito"),
+    "room": ("zimmer", "chambre", "habitación"),
+    "towels": ("handtücher", "serviettes", "toallas"),
+    "kids club": ("kinderclub", "kids-club", "club enfants", "club infantil", "miniclub"),
+    "children": ("kinder", "enfants", "niños"),
+    "shuttle": ("navette", "lanzadera"),
+    "ski pass": ("skipass", "forfait", "forfait de ski"),
+    "slopes": ("pisten", "pistes", "pistas"),
+    "reception": ("rezeption", "réception", "recepción"),
+    "check-in": ("anreise", "arrivée", "llegada"),
+    "check-out": ("abreise", "départ", "salida"),
+    "airport": ("flughafen", "aéroport", "aeropuerto"),
+    "station": ("bahnhof", "gare", "estación"),
+    "beach": ("strand", "plage", "playa"),
+    "gym": ("fitnessstudio", "fitnessraum", "salle de sport", "gimnasio"),
+    "laundry": ("wäscherei", "blanchisserie", "lavandería"),
+    "luggage": ("gepäck", "bagages", "equipaje", "maletas"),
+    "all inclusive": ("all-inklusive", "tout compris", "tout inclus", "todo incluido"),
+    "price": ("preis", "kosten", "prix", "tarif", "precio"),
+    "time": ("uhrzeit", "heure", "hora"),
+    "when": ("wann", "quand", "cuándo"),
+    "where": ("wo", "où", "dónde"),
+    "allowed": ("erlaubt", "autorisé", "autorisés", "permitido", "permitidos"),
+    "buy": ("kaufen", "acheter", "comprar"),
+    "open": ("geöffnet", "ouvert", "abierto"),
+    "key": ("schlüssel", "clé", "llave"),
+    "lift": ("aufzug", "ascenseur", "ascensor"),
+    "doctor": ("arzt", "médecin", "médico"),
+    "cancellation": ("stornierung", "annulation", "cancelación"),
+}
+_PHRASES: dict[str, str] = {
+    variant: word
+    for table in (VARIANTS, GLOSSARY)
+    for word, variants in table.items()
+    for variant in variants
+}
+_LONGEST_PHRASE = max(len(p.split(" ")) for p in _PHRASES)
+_FIRST_WORDS = frozenset(p.split(" ")[0] for p in _PHRASES)
+
+# Hotel vocabulary: a guest's word -> words the hotel's text may use for the same thing.
+# Used only to widen the full-text query (the embedding already knows most of these).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "wifi": ("internet", "wireless", "network"),
+    "internet": ("wifi",),
+    "online": ("wifi", "internet"),
+    "password": ("network", "code"),
+    "check-in": ("arrival", "arrive"),
+    "check-out": ("departure", "depart"),
+    "late": ("arrival",),
+    "bike": ("bicycle", "cycle"),
+    "bicycle": ("bike",),
+    "bags": ("luggage", "baggage"),
+    "bag": ("luggage", "baggage"),
+    "suitcase": ("luggage",),
+    "luggage": ("baggage", "bags"),
+    "car": ("parking", "garage"),
+    "park": ("parking",),
+    "garage": ("parking",),
+    "dog": ("pet", "dogs"),
+    "dogs": ("pet", "dog"),
+    "pup": ("dog", "pet"),
+    "puppy": ("dog", "pet"),
+    "cat": ("pet",),
+    "pets": ("dog", "pet"),
+    "gym": ("fitness",),
+    "fitness": ("gym",),
+    "workout": ("fitness", "gym"),
+    "swim": ("pool",),
+    "swimming": ("pool",),
+    "massage": ("spa", "treatment"),
+    "drink": ("bar", "cocktail"),
+    "drinks": ("bar", "cocktail"),
+    "cocktail": ("bar",),
+    "eat": ("restaurant", "menu", "dinner"),
+    "food": ("restaurant", "menu"),
+    "dinner": ("restaurant",),
+    "lunch": ("restaurant",),
+    "vegan": ("vegetarian", "plant"),
+    "kids": ("children", "child"),
+    "kid": ("children", "child"),
+    "children": ("kids",),
+    "baby": ("cot", "infant"),
+    "cash": ("atm",),
+    "atm": ("cash",),
+    "doctor": ("medical", "nurse"),
+    "laundry": ("washing", "ironing"),
+    "iron": ("ironing", "pressing"),
+    "wash": ("laundry", "washing"),
+    "taxi": ("transfer", "shuttle"),
+    "airport": ("transfer", "flight"),
+    "train": ("station", "railway"),
+    "wheelchair": ("accessible", "accessibility"),
+    "accessible": ("accessibility", "wheelchair"),
+    "stairs": ("lift", "elevator"),
+    "elevator": ("lift",),
+    "lift": ("elevator",),
+    "smoke": ("smoking",),
+    "cancel": ("cancellation",),
+    "tax": ("fee", "levy"),
+    "cost": ("price", "fee"),
+    "price": ("cost", "fee"),
+    "amex": ("card", "payment"),
+    "pay": ("payment", "card"),
+    "towel": ("towels",),
+    "towels": ("towel",),
+}
+
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+_TOKEN = re.compile(r"[\w]+(?:-[\w]+)*")
+_QUESTION_LIMIT = 64  # words: guest questions are short; this bounds the query's size
+
+
+def normalise(question: str) -> str:
+    """NFKC, case-folded, apostrophes unified, single spaces."""
+    text = unicodedata.normalize("NFKC", question).casefold().replace("’", "'")
+    return " ".join(text.split())
+
+
+@lru_cache(maxsize=4096)
+def rewrite(question: str) -> str:
+    """The normalised question with known spelling and voice-input variants replaced.
+
+    Memoised (bounded): one request rewrites its question for the embedding and again for
+    the full-text query.
+    """
+    text = normalise(question)
+    spans = [m.span() for m in _TOKEN.finditer(text)]
+    out: list[str] = []
+    done = 0  # text[:done] is in ``out``
+    i = 0
+    while i < len(spans):
+        if text[spans[i][0] : spans[i][1]] not in _FIRST_WORDS:
+            i += 1
+            continue
+        for n in range(min(_LONGEST_PHRASE, len(spans) - i), 0, -1):
+            start, end = spans[i][0], spans[i + n - 1][1]
+            phrase = text[start:end]
+            if n > 1:  # words of a phrase are separated by single spaces only
+                gaps = (text[spans[j][1] : spans[j + 1][0]] for j in range(i, i + n - 1))
+                if any(gap != " " for gap in gaps):
+                    continue
+            word = _PHRASES.get(phrase)
+            if word is not None:
+                out += [text[done:start], word]
+                done = end
+                i += n
+                break
+        else:
+            i += 1
+    out.append(text[done:])
+    return "".join(out)
+
+
+def query_groups(question: str, synonyms: bool = True, variants: bool = True) -> list[list[str]]:
+    """One group per distinct word of the question: the word, then its synonyms.
+
+    With ``variants`` the question is first passed through :func:`rewrite`.
+    """
+    text = rewrite(question) if variants else normalise(question)
+    words = dict.fromkeys(_WORD.findall(text)[:_QUESTION_LIMIT])
+    return [[w, *(SYNONYMS.get(w, ()) if synonyms else ())] for w in words]
+
+
+def query_words(question: str, synonyms: bool = True, variants: bool = True) -> list[str]:
+    """The question's words after :func:`rewrite`, widened by synonyms, without duplicates."""
+    groups = query_groups(question, synonyms, variants)
+    return list(dict.fromkeys(w for group in groups for w in group))
+
+
+def _quote(word: str) -> str:
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def term_queries(question: str, synonyms: bool = True, variants: bool = True) -> list[str]:
+    """``to_tsquery`` text per word of the question, ORing the word with its synonyms.
+
+    Each is weighted by its rarity in the property, so a dish name outweighs "price".
+    """
+    groups = query_groups(question, synonyms, variants)
+    return [" | ".join(_quote(w) for w in group) for group in groups]
+
+
+def fulltext_query(question: str, synonyms: bool = True, variants: bool = True) -> str:
+    """``to_tsquery`` text ORing every word of the question (each quoted; may be empty).
+
+    The text-search configuration then stems each word and drops stopwords, so the query
+    matches the chunks' stored ``tsvector`` lexemes.
+    """
+    return " | ".join(_quote(w) for w in query_words(question, synonyms, variants))
