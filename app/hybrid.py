@@ -52,7 +52,7 @@ WITH query AS (
     SELECT to_tsquery('english', $5) AS q
 ),
 terms AS MATERIALIZED (
-    SELECT t.q, ln(1 + ($11::float8 - d.df + 0.5) / (d.df + 0.5)) AS idf
+    SELECT t.q, ln(1 + (greatest($11::float8, d.df) - d.df + 0.5) / (d.df + 0.5)) AS idf
     FROM (SELECT to_tsquery('english', w) AS q FROM unnest($10::text[]) w) t,
     LATERAL (
         SELECT count(*) AS df FROM chunks c
