@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 
 from app.config import get_settings
 from app.database import database_url, redact
 from app.errors import ConciergeError
+from app.logs import configure_logging
 from app.schema import ensure_database, upgrade_to_head
 
 
@@ -21,9 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     if args.command == "migrate":
         asyncio.run(ensure_database(settings))
         url = database_url(settings)
@@ -42,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
             loop="uvloop",
             http="httptools",
             log_level=settings.log_level,
-            access_log=False,
+            access_log=False,  # the app writes its own request log (app/api/telemetry.py)
+            log_config=None,  # uvicorn's records go through the app's formatter
             timeout_graceful_shutdown=int(settings.request_timeout_s) + 5,
         )
     except ConciergeError as exc:

@@ -7,12 +7,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from app.api.pages import router as pages_router
 from app.api.routes import router
+from app.api.telemetry import TelemetryMiddleware
+from app.api.telemetry import router as metrics_router
 from app.config import Settings, get_settings
 from app.embedding import Encoder
+from app.logs import configure_logging
+from app.metrics import Metrics
 from app.services import open_services
 
 log = logging.getLogger(__name__)
@@ -21,11 +27,15 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, encoder: Encoder | None = None) -> FastAPI:
     """Build the ASGI app. ``encoder`` replaces the packaged model (tests pass a fake one)."""
     settings = settings or get_settings()
+    configure_logging(settings)
+    metrics = Metrics() if settings.metrics_enabled else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_services(settings, encoder) as services:
             app.state.services = services
+            if metrics is not None:
+                metrics.bind_services(lambda: getattr(app.state, "services", None))
             log.info("ready: schema %s, model on %s", services.schema_head, services.encoder.device)
             yield
 
@@ -37,6 +47,20 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     )
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(pages_router)
+    app.state.widget_max_age_s = settings.widget_max_age_s
+    app.state.metrics = metrics
+    if metrics is not None:
+        app.include_router(metrics_router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,  # pure ASGI: lets hotel websites call /ask from the widget
+        allow_origins=settings.cors_allow_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["content-type", "accept", "x-request-id"],
+        expose_headers=["x-request-id", "retry-after"],
+        max_age=600,
+    )
+    app.add_middleware(TelemetryMiddleware, metrics=metrics, settings=settings)
     app.add_middleware(RequestIdMiddleware)  # added last = outermost
     return app

@@ -11,6 +11,7 @@ from app.api.deps import RagDep, ServicesDep, SettingsDep
 from app.api.middleware import request_id_of
 from app.api.responses import JSONBytes
 from app.api.schemas import AskRequest, AskResponse, ErrorResponse
+from app.api.telemetry import note
 from app.errors import InvalidRequest, RequestTimedOut
 from app.rag import AskResult
 from app.schema import current_revision
@@ -26,6 +27,9 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 async def ask(body: AskRequest, request: Request, rag: RagDep, settings: SettingsDep) -> JSONBytes:
     """Answer a guest's question from the property's knowledge base, with cited sources."""
     started = time.perf_counter()
+    note(
+        request.scope, property=body.property_id, session_id=body.session_id, question=body.question
+    )
     if len(body.question) > settings.max_question_chars:
         raise InvalidRequest(
             f"question: at most {settings.max_question_chars} characters are accepted"
@@ -39,7 +43,15 @@ async def ask(body: AskRequest, request: Request, rag: RagDep, settings: Setting
     except TimeoutError:
         raise RequestTimedOut("the answer took too long, please try again") from None
     total = (time.perf_counter() - started) * 1000
-    return JSONBytes(render_answer(result, cached, request_id_of(request.scope), total))
+    rendered = render_answer(result, cached, request_id_of(request.scope), total)
+    note(
+        request.scope,
+        cached=cached,
+        escalate=result.escalate,
+        answer_source=result.answer_source,
+        timings_ms=rendered["timings_ms"],
+    )
+    return JSONBytes(rendered)
 
 
 def render_answer(
