@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
 from app.config import Settings, get_settings
 from app.database import database_url, redact
 from app.errors import ConciergeError
+from app.logs import configure_logging
 from app.schema import ensure_database, upgrade_to_head
 
 
@@ -27,9 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--out", type=Path, help="ONNX file (default: in RAG_MODEL_CACHE_DIR)")
     args = parser.parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     if args.command == "export-model":
         return _export_model(settings, args.model, args.out)
     if args.command == "migrate":
@@ -50,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
             loop="uvloop",
             http="httptools",
             log_level=settings.log_level,
-            access_log=False,
+            access_log=False,  # the app writes its own request log (app/api/telemetry.py)
+            log_config=None,  # uvicorn's records go through the app's formatter
             timeout_graceful_shutdown=int(settings.request_timeout_s) + 5,
         )
     except ConciergeError as exc:

@@ -139,6 +139,18 @@ class Settings(BaseSettings):
     reranker: Literal["none", "term-overlap"] = "none"
     rerank_depth: int = Field(20, ge=1, le=200)
 
+    # --- widget, observability and logs ---
+    # Log lines as JSON objects (one per line) or key=value text; one line per request.
+    log_format: Literal["json", "text"] = "json"
+    access_log: bool = True
+    # Guests' questions are personal data: only their length is logged unless this is set.
+    log_questions: bool = False
+    metrics_enabled: bool = True
+    # Browsers may reuse /widget.js this long before revalidating it with its ETag.
+    widget_max_age_s: int = Field(300, ge=0)
+    # Origins (hotel websites) whose pages may call the API from the widget; "*" allows any.
+    cors_allow_origins: list[str] = ["*"]
+
     @cached_property
     def model_threads(self) -> int:
         """Threads for the embedding model: leave a core for the event loop and PostgreSQL."""

@@ -8,13 +8,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from app.api import admin
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from app.api.pages import router as pages_router
 from app.api.routes import router
+from app.api.telemetry import TelemetryMiddleware
+from app.api.telemetry import router as metrics_router
 from app.config import Settings, get_settings
 from app.embedding import Encoder
+from app.logs import configure_logging
+from app.metrics import Metrics
 from app.services import open_services
 
 log = logging.getLogger(__name__)
@@ -23,6 +29,8 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, encoder: Encoder | None = None) -> FastAPI:
     """Build the ASGI app. ``encoder`` replaces the packaged model (tests pass a fake one)."""
     settings = settings or get_settings()
+    configure_logging(settings)
+    metrics = Metrics() if settings.metrics_enabled else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -33,6 +41,8 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
                 # every later collection, which makes full collections short and rare.
                 gc.collect()
                 gc.freeze()
+            if metrics is not None:
+                metrics.bind_services(lambda: getattr(app.state, "services", None))
             factory = getattr(app.state, "job_encoder_factory", None)
             async with admin.job_worker(settings, services, factory) as worker:
                 app.state.job_worker = worker
@@ -50,10 +60,24 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(admin.router)
+    app.include_router(pages_router)
+    app.state.widget_max_age_s = settings.widget_max_age_s
+    app.state.metrics = metrics
+    if metrics is not None:
+        app.include_router(metrics_router)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         prefix_limits={"/admin": settings.admin_max_upload_bytes},
     )
+    app.add_middleware(
+        CORSMiddleware,  # pure ASGI: lets hotel websites call /ask from the widget
+        allow_origins=settings.cors_allow_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["content-type", "accept", "x-request-id"],
+        expose_headers=["x-request-id", "retry-after"],
+        max_age=600,
+    )
+    app.add_middleware(TelemetryMiddleware, metrics=metrics, settings=settings)
     app.add_middleware(RequestIdMiddleware)  # added last = outermost
     return app

@@ -14,6 +14,7 @@ from app.api.render import render_answer
 from app.api.responses import JSONBytes
 from app.api.schemas import AskRequest, AskResponse, ErrorResponse
 from app.api.streaming import stream_answer
+from app.api.telemetry import note
 from app.errors import InvalidRequest, RequestTimedOut
 from app.schema import current_revision
 
@@ -41,6 +42,9 @@ async def ask(body: AskRequest, request: Request, services: ServicesDep) -> Resp
     started = time.perf_counter()
     # One dependency, not one per collaborator: each costs a resolution on every request.
     rag, settings = services.rag, services.settings
+    note(
+        request.scope, property=body.property_id, session_id=body.session_id, question=body.question
+    )
     if len(body.question) > settings.max_question_chars:
         raise InvalidRequest(
             f"question: at most {settings.max_question_chars} characters are accepted"
@@ -56,7 +60,15 @@ async def ask(body: AskRequest, request: Request, services: ServicesDep) -> Resp
     except TimeoutError:
         raise RequestTimedOut("the answer took too long, please try again") from None
     total = (time.perf_counter() - started) * 1000
-    return JSONBytes(render_answer(result, cached, request_id_of(request.scope), total))
+    rendered = render_answer(result, cached, request_id_of(request.scope), total)
+    note(
+        request.scope,
+        cached=cached,
+        escalate=result.escalate,
+        answer_source=result.answer_source,
+        timings_ms=rendered["timings_ms"],
+    )
+    return JSONBytes(rendered)
 
 
 @router.get("/healthz", tags=["operations"])

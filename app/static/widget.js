@@ -1,0 +1,339 @@
+/* Hotel concierge chat widget, no dependencies. One tag puts it on any page:
+ *   <script src="https://HOST/widget.js" data-property="PROPERTY_ID" defer></script>
+ * Optional: data-lang (en|fr), data-phone, data-contact-url, data-title, data-api; and
+ * window.ConciergeWidgetStrings = {...} to override any text. It never throws into the page. */
+(function () {
+"use strict";
+var TAG = "[concierge widget]";
+function warn(e) { try { console.error(TAG, e); } catch (_) { /* no console */ } }
+function safe(fn) {
+  return function () { try { return fn.apply(this, arguments); } catch (e) { warn(e); } };
+}
+
+var STRINGS = {
+  en: {
+    title: "Concierge", open: "Chat with our concierge", close: "Close chat",
+    label: "Your question", placeholder: "Ask about your stay…", send: "Send",
+    greeting: "Hello! Ask me anything about the hotel: check-in, breakfast, parking, the spa…",
+    thinking: "Looking that up…", sources: "Sources", you: "You", bot: "Concierge",
+    escalate: "I'm not sure about that one, and I'd rather not guess. Our front desk will be happy to help.",
+    unavailable: "Sorry, I can't answer right now. Please try again in a moment or contact our front desk.",
+    invalid: "Sorry, I couldn't use that question. Could you rephrase it?",
+    contact: "Contact the front desk", call: "Call the front desk"
+  },
+  fr: {
+    title: "Concierge", open: "Discuter avec notre concierge", close: "Fermer la discussion",
+    label: "Votre question", placeholder: "Une question sur votre séjour ?", send: "Envoyer",
+    greeting: "Bonjour ! Posez-moi vos questions sur l'hôtel : arrivée, petit-déjeuner, parking, spa…",
+    thinking: "Je cherche…", sources: "Sources", you: "Vous", bot: "Concierge",
+    escalate: "Je ne suis pas certain de la réponse et je préfère ne pas deviner. La réception se fera un plaisir de vous aider.",
+    unavailable: "Désolé, je ne peux pas répondre pour le moment. Réessayez dans un instant ou contactez la réception.",
+    invalid: "Désolé, je n'ai pas pu traiter cette question. Pouvez-vous la reformuler ?",
+    contact: "Contacter la réception", call: "Appeler la réception"
+  }
+};
+var TIMEOUT_MS = 30000;
+var SNIPPET = 160;
+
+var CSS = [
+  ":host{all:initial}",
+  "*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}",
+  ".launch{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:60px;height:60px;border:0;border-radius:50%;background:#1f3a5f;color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.3);display:grid;place-items:center}",
+  ".launch svg{width:28px;height:28px;fill:currentColor}",
+  "button:focus-visible,a:focus-visible,input:focus-visible{outline:3px solid #f5b301;outline-offset:2px}",
+  ".panel{position:fixed;right:20px;bottom:92px;z-index:2147483001;width:370px;max-width:calc(100vw - 40px);height:540px;max-height:calc(100vh - 120px);background:#fff;color:#1d1d1f;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.3);display:flex;flex-direction:column;overflow:hidden;font-size:15px;line-height:1.45}",
+  ".panel[hidden]{display:none}",
+  "header{display:flex;align-items:center;justify-content:space-between;padding:12px 14px;background:#1f3a5f;color:#fff}",
+  "h2{margin:0;font-size:16px;font-weight:600}",
+  ".x{background:none;border:0;color:#fff;font-size:24px;line-height:1;cursor:pointer;padding:2px 8px;border-radius:6px}",
+  ".log{flex:1;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:10px;background:#f6f7f9}",
+  ".msg{max-width:88%;padding:9px 12px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word}",
+  ".user{align-self:flex-end;background:#1f3a5f;color:#fff;border-bottom-right-radius:4px}",
+  ".bot{align-self:flex-start;background:#fff;border:1px solid #e1e4e8;border-bottom-left-radius:4px}",
+  ".pending .text{color:#6a737d;font-style:italic}",
+  ".src{margin:8px 0 0;padding:8px 0 0;border-top:1px solid #e1e4e8;list-style:none;font-size:13px;white-space:normal}",
+  ".src li{margin:0 0 6px}.src b{display:block;color:#1f3a5f}.src span{color:#57606a}",
+  ".src-h{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#6a737d;margin-top:8px}",
+  ".act{display:inline-block;margin-top:8px;padding:7px 12px;border-radius:8px;background:#f5b301;color:#1d1d1f;text-decoration:none;font-weight:600}",
+  "form{display:flex;gap:8px;padding:10px;border-top:1px solid #e1e4e8;background:#fff}",
+  "input{flex:1;min-width:0;font-size:16px;padding:9px 11px;border:1px solid #c9ced6;border-radius:8px}",
+  ".send{border:0;border-radius:8px;background:#1f3a5f;color:#fff;padding:0 14px;font-size:15px;cursor:pointer}",
+  ".send:disabled{opacity:.55;cursor:default}",
+  ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
+  "@media (max-width:480px){.panel{inset:0;width:100%;max-width:none;height:100%;max-height:none;border-radius:0}.launch{right:14px;bottom:max(14px,env(safe-area-inset-bottom))}}"
+].join("");
+
+function el(tag, attrs, children) {
+  var node = document.createElement(tag);
+  Object.keys(attrs || {}).forEach(function (k) {
+    if (k === "text") node.textContent = attrs[k]; else node.setAttribute(k, attrs[k]);
+  });
+  (children || []).forEach(function (c) { if (c) node.appendChild(c); });
+  return node;
+}
+
+function uuid() {
+  var c = window.crypto;
+  if (c && c.randomUUID) return c.randomUUID();
+  if (c && c.getRandomValues) {
+    return Array.prototype.map.call(c.getRandomValues(new Uint8Array(16)), function (b) {
+      return (b + 256).toString(16).slice(1);
+    }).join("");
+  }
+  return Date.now().toString(36) + Math.random().toString(36).slice(2);
+}
+
+/* Incremental text/event-stream parser: feed() chunks, onEvent(name, data) per event. */
+function sseParser(onEvent) {
+  var buf = "", name = "", data = [];
+  function line(l) {
+    if (l === "") {
+      if (data.length) onEvent(name || "message", data.join("\n"));
+      name = ""; data = [];
+      return;
+    }
+    if (l.charAt(0) === ":") return;
+    var i = l.indexOf(":"), field = i < 0 ? l : l.slice(0, i), v = i < 0 ? "" : l.slice(i + 1);
+    if (v.charAt(0) === " ") v = v.slice(1);
+    if (field === "event") name = v; else if (field === "data") data.push(v);
+  }
+  return function feed(chunk, final) {
+    buf += chunk;
+    var cut = buf.length;
+    if (!final && buf.charAt(cut - 1) === "\r") cut--; // a CRLF may be split across chunks
+    var lines = buf.slice(0, cut).split(/\r\n|\n|\r/);
+    buf = lines.pop() + buf.slice(cut);
+    lines.forEach(line);
+    if (final) { if (buf) line(buf); line(""); buf = ""; }
+  };
+}
+
+function failure(kind, detail) { var e = new Error(detail || kind); e.kind = kind; return e; }
+
+function kindOf(status) {
+  if (status === 422 || status === 413 || status === 400) return "invalid";
+  return "unavailable"; // 404 (misconfigured property), 429, 5xx, network
+}
+
+function start(script) {
+  var d = script.dataset;
+  var property = d.property;
+  if (!property) { warn("data-property is missing on the widget's script tag"); return; }
+  var registry = (window.__conciergeWidgets = window.__conciergeWidgets || {});
+  if (registry[property]) return; // the tag was included twice
+  registry[property] = true;
+  var api = (d.api || new URL(script.src, location.href).origin).replace(/\/+$/, "");
+  var lang = (d.lang || document.documentElement.lang || navigator.language || "en").slice(0, 2).toLowerCase();
+  var t = Object.assign({}, STRINGS.en, STRINGS[lang] || {}, window.ConciergeWidgetStrings || {});
+  if (d.title) t.title = d.title;
+  var streaming = true;
+  var memoSession = null;
+  var busy = false;
+
+  function sessionId() {
+    var key = "concierge-session:" + property;
+    try {
+      var v = sessionStorage.getItem(key);
+      if (!v) { v = uuid(); sessionStorage.setItem(key, v); }
+      return v;
+    } catch (e) { return memoSession || (memoSession = uuid()); } // storage blocked
+  }
+
+  var host = el("div", { "data-concierge-widget": property });
+  var root = host.attachShadow({ mode: "open" });
+  var uid = "concierge-" + property;
+  var launch = el("button", {
+    class: "launch", type: "button", "aria-expanded": "false", "aria-controls": uid, "aria-label": t.open
+  });
+  launch.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"/></svg>';
+  var closeBtn = el("button", { class: "x", type: "button", "aria-label": t.close, text: "×" });
+  var log = el("div", { class: "log", "aria-label": t.title });
+  var live = el("div", { class: "sr", role: "status", "aria-live": "polite", "aria-atomic": "true" });
+  var input = el("input", {
+    type: "text", id: uid + "-q", maxlength: "1000", autocomplete: "off", placeholder: t.placeholder, enterkeyhint: "send"
+  });
+  var send = el("button", { class: "send", type: "submit", text: t.send });
+  var form = el("form", {}, [el("label", { class: "sr", for: uid + "-q", text: t.label }), input, send]);
+  var panel = el("div", {
+    class: "panel", id: uid, role: "dialog", "aria-modal": "false", "aria-labelledby": uid + "-t", hidden: ""
+  }, [el("header", {}, [el("h2", { id: uid + "-t", text: t.title }), closeBtn]), log, live, form]);
+  root.appendChild(el("style", { text: CSS }));
+  root.appendChild(panel);
+  root.appendChild(launch);
+  document.body.appendChild(host);
+  addMessage("bot", t.greeting);
+
+  function isOpen() { return !panel.hidden; }
+  function open() {
+    panel.hidden = false;
+    launch.setAttribute("aria-expanded", "true");
+    input.focus();
+  }
+  function close() {
+    panel.hidden = true;
+    launch.setAttribute("aria-expanded", "false");
+    launch.focus();
+  }
+  function announce(text) {
+    live.textContent = "";
+    setTimeout(function () { live.textContent = text; }, 50); // re-announced even if unchanged
+  }
+
+  function addMessage(role, text) {
+    var body = el("div", { class: "text", text: text });
+    var msg = el("div", { class: "msg " + role }, [el("span", { class: "sr", text: (role === "user" ? t.you : t.bot) + ": " }), body]);
+    log.appendChild(msg);
+    log.scrollTop = log.scrollHeight;
+    return { msg: msg, body: body };
+  }
+
+  function showSources(view, sources, citations) {
+    var cited = (citations && citations.length)
+      ? sources.filter(function (s) { return citations.indexOf(s.n) >= 0; })
+      : sources.slice(0, 3);
+    if (view.sources) view.msg.removeChild(view.sources);
+    view.sources = null;
+    if (!cited.length) return;
+    var list = el("ul", { class: "src", "aria-label": t.sources });
+    cited.forEach(function (s) {
+      var text = String(s.text || "").replace(/\s+/g, " ").trim();
+      if (text.length > SNIPPET) text = text.slice(0, SNIPPET).replace(/\s\S*$/, "") + "…";
+      list.appendChild(el("li", {}, [el("b", { text: "[" + s.n + "] " + (s.title || s.document_id || "") }), el("span", { text: text })]));
+    });
+    view.sources = el("div", {}, [el("div", { class: "src-h", text: t.sources }), list]);
+    view.msg.appendChild(view.sources);
+  }
+
+  function contactAction() {
+    if (d.phone) return el("a", { class: "act", href: "tel:" + d.phone.replace(/[^+\d]/g, ""), text: t.call + " (" + d.phone + ")" });
+    if (d.contactUrl) return el("a", { class: "act", href: d.contactUrl, target: "_blank", rel: "noopener", text: t.contact });
+    return null;
+  }
+
+  function showHandoff(view, message) {
+    view.msg.classList.remove("pending");
+    view.body.textContent = message;
+    if (view.sources) { view.msg.removeChild(view.sources); view.sources = null; }
+    var action = contactAction();
+    if (action) view.msg.appendChild(el("div", {}, [action]));
+    announce(message);
+  }
+
+  function post(body, signal) {
+    return fetch(api + "/ask", {
+      method: "POST",
+      mode: "cors",
+      credentials: "omit",
+      headers: { "content-type": "application/json", accept: body.stream ? "text/event-stream, application/json" : "application/json" },
+      body: JSON.stringify(body),
+      signal: signal
+    });
+  }
+
+  function readJson(res) { return res.json().catch(function () { return {}; }); }
+  function errorOf(data) { return (data && data.error) || {}; }
+
+  async function readStream(res, view) {
+    var result = null, text = "", sources = [];
+    var feed = sseParser(function (name, raw) {
+      var data = JSON.parse(raw);
+      if (name === "sources") { sources = data.sources || []; }
+      else if (name === "delta") {
+        text += data.text || "";
+        view.msg.classList.remove("pending");
+        view.body.textContent = text;
+        log.scrollTop = log.scrollHeight;
+      } else if (name === "done") { result = data; }
+      else if (name === "error") {
+        var err = errorOf(data);
+        throw failure(err.code === "invalid_request" ? "invalid" : "unavailable", err.code + ": " + err.message);
+      }
+    });
+    var reader = res.body.getReader(), decoder = new TextDecoder();
+    for (;;) {
+      var chunk = await reader.read();
+      if (chunk.done) { feed(decoder.decode(), true); break; }
+      feed(decoder.decode(chunk.value, { stream: true }), false);
+      if (result) { reader.cancel().catch(function () {}); break; }
+    }
+    if (result) return result;
+    if (text) return { answer: text, sources: sources, citations: [], escalate: false };
+    throw failure("unavailable", "the answer stream ended early");
+  }
+
+  async function request(question, view) {
+    var ctrl = typeof AbortController === "function" ? new AbortController() : null;
+    var timer = ctrl && setTimeout(function () { ctrl.abort(); }, TIMEOUT_MS);
+    try {
+      var body = { property_id: property, question: question, session_id: sessionId() };
+      if (streaming) body.stream = true;
+      var res = await post(body, ctrl && ctrl.signal);
+      if (res.status === 422 && body.stream) {
+        var first = errorOf(await readJson(res));
+        if (!/stream/i.test(first.message || "")) throw failure("invalid", first.message);
+        streaming = false; // this server answers in one JSON body; ask it that way from now on
+        delete body.stream;
+        res = await post(body, ctrl && ctrl.signal);
+      }
+      var type = res.headers.get("content-type") || "";
+      if (res.ok && type.indexOf("text/event-stream") >= 0 && res.body) return await readStream(res, view);
+      var data = await readJson(res);
+      if (!res.ok) throw failure(kindOf(res.status), res.status + " " + (errorOf(data).message || res.statusText));
+      return data;
+    } catch (e) {
+      if (!(e && e.kind)) e = failure("unavailable", String(e && e.message || e)); // network error or timeout
+      throw e;
+    } finally { if (timer) clearTimeout(timer); }
+  }
+
+  async function ask(question) {
+    busy = true;
+    send.disabled = true;
+    log.setAttribute("aria-busy", "true");
+    addMessage("user", question);
+    var view = addMessage("bot", t.thinking);
+    view.msg.classList.add("pending");
+    try {
+      var result = await request(question, view);
+      if (result.escalate) { showHandoff(view, t.escalate); return; }
+      view.msg.classList.remove("pending");
+      view.body.textContent = result.answer || "";
+      showSources(view, result.sources || [], result.citations || []);
+      announce(result.answer || "");
+    } catch (e) {
+      warn(e);
+      if (e.kind === "invalid") {
+        view.msg.classList.remove("pending");
+        view.body.textContent = t.invalid;
+        announce(t.invalid);
+      } else showHandoff(view, t.unavailable);
+    } finally {
+      busy = false;
+      send.disabled = false;
+      log.removeAttribute("aria-busy");
+      log.scrollTop = log.scrollHeight;
+    }
+  }
+
+  launch.addEventListener("click", safe(function () { if (isOpen()) close(); else open(); }));
+  closeBtn.addEventListener("click", safe(close));
+  panel.addEventListener("keydown", safe(function (ev) {
+    if (ev.key === "Escape") { ev.stopPropagation(); close(); }
+  }));
+  form.addEventListener("submit", safe(function (ev) {
+    ev.preventDefault();
+    var q = input.value.trim();
+    if (!q || busy) return;
+    input.value = "";
+    ask(q).catch(warn);
+  }));
+}
+
+try {
+  var script = document.currentScript ||
+    document.querySelector('script[data-property][src*="widget.js"]');
+  if (!script) return;
+  var go = safe(function () { start(script); });
+  if (document.body) go(); else document.addEventListener("DOMContentLoaded", go);
+} catch (e) { warn(e); }
+})();

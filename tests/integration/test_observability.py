@@ -1,0 +1,109 @@
+"""``/metrics`` after real questions, the widget and demo page, and CORS for hotel websites."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+pytestmark = pytest.mark.integration
+
+
+Samples = dict[str, dict[tuple[tuple[str, str], ...], float]]
+
+
+async def _metrics(client: httpx.AsyncClient) -> Samples:
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    out: Samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            out.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return out
+
+
+def _ask_count(metrics: Samples, status: str) -> float:
+    key = (("method", "POST"), ("route", "/ask"), ("status", status))
+    return metrics.get("concierge_http_request_duration_seconds_count", {}).get(key, 0.0)
+
+
+async def test_metrics_show_requests_stages_cache_batcher_and_pool(
+    client: httpx.AsyncClient,
+) -> None:
+    before = await _metrics(client)
+    question = {"property_id": "harbour-grand", "question": "Is there a gym at the hotel?"}
+    assert (await client.post("/ask", json=question)).status_code == 200
+    assert (await client.post("/ask", json=question)).json()["cached"] is True
+    assert (
+        await client.post("/ask", json={**question, "property_id": "nowhere"})
+    ).status_code == 404
+    await client.get("/wp-admin/setup.php")
+    after = await _metrics(client)
+
+    assert _ask_count(after, "200") - _ask_count(before, "200") == 2
+    assert _ask_count(after, "404") - _ask_count(before, "404") == 1
+    routes = {dict(k)["route"] for k in after["concierge_http_request_duration_seconds_count"]}
+    assert "unmatched" in routes
+    assert not any("wp-admin" in r for r in routes)
+
+    def delta(name: str, labels: tuple[tuple[str, str], ...] = ()) -> float:
+        return after[name].get(labels, 0.0) - before.get(name, {}).get(labels, 0.0)
+
+    assert delta("concierge_stage_duration_seconds_count", (("stage", "embed"),)) == 1
+    assert delta("concierge_stage_duration_seconds_count", (("stage", "search"),)) == 1
+    assert delta("concierge_answer_cache_lookups_total", (("result", "hit"),)) == 1
+    assert delta("concierge_answer_cache_lookups_total", (("result", "miss"),)) == 1
+    assert delta("concierge_embedding_batch_size_count") >= 1
+    assert after["concierge_embedding_queue_depth"][()] >= 0
+    assert ((("quantile", "0.5"),)) in after["concierge_embedding_batch_size"]
+    assert "concierge_overload_rejections_total" in after
+    pool = after["concierge_db_pool_connections"]
+    assert pool[(("state", "open"),)] >= 1
+    assert pool[(("state", "in_use"),)] + pool[(("state", "idle"),)] == pool[(("state", "open"),)]
+
+
+async def test_widget_is_served_with_an_etag_and_revalidates(client: httpx.AsyncClient) -> None:
+    response = await client.get("/widget.js", headers={"accept-encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert "max-age=" in response.headers["cache-control"]
+    assert "attachShadow" in response.text
+    etag = response.headers["etag"]
+    again = await client.get("/widget.js", headers={"if-none-match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    other = await client.get("/widget.js", headers={"if-none-match": '"stale"'})
+    assert other.status_code == 200
+    plain = await client.get("/widget.js", headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.text == response.text  # httpx decoded the gzipped first response
+
+
+async def test_demo_page_embeds_the_widget(client: httpx.AsyncClient) -> None:
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert '<script src="/widget.js" data-property="harbour-grand"' in response.text
+
+
+async def test_hotel_websites_may_call_ask_across_origins(client: httpx.AsyncClient) -> None:
+    origin = "https://www.harbourgrand.example"
+    preflight = await client.options(
+        "/ask",
+        headers={
+            "origin": origin,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] in {"*", origin}
+    response = await client.post(
+        "/ask",
+        json={"property_id": "harbour-grand", "question": "Do you have wifi?"},
+        headers={"origin": origin},
+    )
+    assert response.headers["access-control-allow-origin"] in {"*", origin}
+    assert "x-request-id" in response.headers["access-control-expose-headers"].lower()

@@ -1,0 +1,119 @@
+"""The chat widget in headless Chromium against the real app, database and model.
+
+The app is served by uvicorn in a thread; ``tests/browser/widget_check.mjs`` (playwright-core)
+opens the demo page, uses the widget with the keyboard and reports what the guest saw; the
+assertions are here. The screenshot lands in ``test-artifacts/widget.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from app.config import PROJECT_ROOT, Settings
+from app.embedding import Encoder
+from app.main import create_app
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+SCRIPT = PROJECT_ROOT / "tests" / "browser" / "widget_check.mjs"
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(settings: Settings, encoder: Encoder, sample_loaded: list[str]) -> Iterator[str]:
+    """A real HTTP server for the app (its own services, sharing the test database)."""
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings, encoder=encoder),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        log_config=None,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="widget-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive(), "the server stopped during start-up"
+        assert time.monotonic() < deadline, "the server did not start within 60 s"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def test_guest_asks_through_the_widget_and_sees_the_answer_and_a_source(served: str) -> None:
+    node = shutil.which("node")
+    if node is None or not CHROMIUM.exists():
+        pytest.skip(f"needs node and Chromium at {CHROMIUM} (scripts/setup installs them)")
+    if not (PROJECT_ROOT / "node_modules" / "playwright-core").is_dir():
+        pytest.skip("needs playwright-core in node_modules (scripts/setup runs npm ci)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / "widget.png"
+    screenshot.unlink(missing_ok=True)
+    run = subprocess.run(
+        [node, str(SCRIPT), served, str(screenshot)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "CHROMIUM_PATH": str(CHROMIUM)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+
+    # Accessible structure and focus handling.
+    assert seen["role"] == "dialog"
+    assert seen["controls"] == seen["panelId"]
+    assert (seen["expandedBefore"], seen["expandedOpen"], seen["expandedAfter"]) == (
+        "false",
+        "true",
+        "false",
+    )
+    assert seen["focusInInput"] == "INPUT"
+    assert seen["focusAfterClose"] == "launch"
+
+    # The real answer with its cited source, also given to screen readers.
+    assert "11:00" in seen["answer"], seen
+    assert seen["sources"], seen
+    assert any("check" in title.lower() or "question" in title.lower() for title in seen["sources"])
+    assert all(snippet.strip() for snippet in seen["snippets"])
+    assert seen["live"] == seen["answer"]
+    assert screenshot.stat().st_size > 10_000
+
+    # Hand-offs to the front desk: nothing to go on, and the service unavailable.
+    assert "front desk" in seen["escalateText"]
+    assert seen["escalateHref"] == "tel:+442079460000"
+    assert "can't answer right now" in seen["unavailableText"]
+
+    # A streamed answer (text/event-stream) is rendered with its sources.
+    assert seen["streamedAnswer"] == "Breakfast is served from 06:30 to 10:30. [1]"
+    assert seen["streamedSources"] == ["[1] Breakfast"]
+
+    # One session id per tab and property, sent with every question.
+    sessions = {body.get("session_id") for body in seen["asks"]}
+    assert sessions == {seen["sessionStored"]}, seen["asks"]
+    assert all(body["property_id"] == "harbour-grand" for body in seen["asks"])
+    assert seen["pageErrors"] == []

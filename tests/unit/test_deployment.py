@@ -1,0 +1,75 @@
+"""The deployment files: the compose file's wiring, and the Dockerfiles (hadolint when present).
+
+No Docker engine runs here, so these check what can be checked without building.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from app.config import PROJECT_ROOT
+
+DOCKER = PROJECT_ROOT / "docker"
+DOCKERFILES = [DOCKER / "Dockerfile.cpu", DOCKER / "Dockerfile.cuda"]
+
+
+def _compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    return data
+
+
+def test_compose_runs_migrations_before_the_api_against_pgvector() -> None:
+    services = _compose()["services"]
+    assert services["db"]["image"].startswith("pgvector/pgvector:")
+    assert "healthcheck" in services["db"]
+    migrate, api = services["migrate"], services["api"]
+    assert migrate["command"][-2:] == ["app", "migrate"]
+    assert api["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert api["depends_on"]["db"]["condition"] == "service_healthy"
+    for service in (migrate, api):
+        url = service["environment"]["RAG_DATABASE_URL"]
+        assert url.startswith("postgresql://")
+        assert "@db:5432/" in url
+    assert "/readyz" in " ".join(api["healthcheck"]["test"])
+    assert (DOCKER / migrate["build"]["context"] / migrate["build"]["dockerfile"]).is_file()
+
+
+def test_optional_services_sit_behind_profiles() -> None:
+    services = _compose()["services"]
+    assert services["llm"]["profiles"] == ["llm"]
+    assert services["sample"]["profiles"] == ["demo"]
+    required = [name for name, s in services.items() if not s.get("profiles")]
+    assert sorted(required) == ["api", "db", "migrate"]
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.name)
+def test_dockerfile_is_multi_stage_non_root_with_a_health_check(path: Path) -> None:
+    text = path.read_text()
+    stages = re.findall(r"^FROM\s+\S+\s+AS\s+(\w+)", text, re.MULTILINE)
+    assert len(stages) >= 2, stages
+    final = text[text.rindex("\nFROM ") :]
+    user = re.findall(r"^USER\s+(\S+)", final, re.MULTILINE)
+    assert user, "the final stage sets no USER"
+    assert user[-1].split(":")[0] not in {"root", "0"}, user
+    assert "HEALTHCHECK" in final
+    assert "/readyz" in final
+    for source in re.findall(r"^COPY\s+(?!--from)(.+)\s+\S+$", text, re.MULTILINE):
+        for item in source.split():
+            assert (PROJECT_ROOT / item).exists(), f"{path.name} copies missing {item}"
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.name)
+def test_dockerfile_passes_hadolint(path: Path) -> None:
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    if not Path(hadolint).exists():
+        pytest.skip("hadolint is not installed (it comes with the dev extras)")
+    run = subprocess.run([hadolint, str(path)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr

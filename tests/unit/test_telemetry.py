@@ -1,0 +1,157 @@
+"""Request metrics by route template, the request log line, and the log formatters."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.api.middleware import RequestIdMiddleware
+from app.api.telemetry import TelemetryMiddleware, note
+from app.config import Settings
+from app.logs import JsonFormatter, TextFormatter, configure_logging
+from app.metrics import Metrics
+
+
+def _app(metrics: Metrics, **settings: object) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/rooms/{room_id}")
+    async def room(room_id: int, request: Request) -> dict[str, int]:
+        note(
+            request.scope,
+            property="harbour-grand",
+            question="Where is room 12, my name is Alice?",
+            cached=False,
+            timings_ms={"embed": 4.0, "search": 2.0, "answer": 0.5, "total": 7.0},
+        )
+        return {"room": room_id}
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("broken")
+
+    app.add_middleware(TelemetryMiddleware, metrics=metrics, settings=Settings(**settings))
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def _samples(metrics: Metrics, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    out = {}
+    for family in text_string_to_metric_families(metrics.render().decode()):
+        for sample in family.samples:
+            if sample.name == name:
+                out[tuple(sorted(sample.labels.items()))] = sample.value
+    return out
+
+
+async def _get(app: FastAPI, *paths: str) -> list[httpx.Response]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        return [await client.get(p, headers={"x-request-id": "req-1"}) for p in paths]
+
+
+async def test_requests_are_counted_by_route_template_never_raw_path() -> None:
+    metrics = Metrics()
+    app = _app(metrics)
+    responses = await _get(app, "/rooms/1", "/rooms/2", "/rooms/x", "/no/such/page", "/nope2")
+    assert [r.status_code for r in responses] == [200, 200, 422, 404, 404]
+    counts = _samples(metrics, "concierge_http_request_duration_seconds_count")
+    assert counts == {
+        (("method", "GET"), ("route", "/rooms/{room_id}"), ("status", "200")): 2.0,
+        (("method", "GET"), ("route", "/rooms/{room_id}"), ("status", "422")): 1.0,
+        (("method", "GET"), ("route", "unmatched"), ("status", "404")): 2.0,
+    }
+    stages = _samples(metrics, "concierge_stage_duration_seconds_count")
+    assert stages[(("stage", "embed"),)] == 2.0
+    assert stages[(("stage", "search"),)] == 2.0
+    assert stages[(("stage", "ttft"),)] == 0.0  # declared, never faked
+
+
+async def test_an_unhandled_error_is_recorded_as_500() -> None:
+    metrics = Metrics()
+    (response,) = await _get(_app(metrics), "/boom")
+    assert response.status_code == 500
+    counts = _samples(metrics, "concierge_http_request_duration_seconds_count")
+    assert counts[(("method", "GET"), ("route", "/boom"), ("status", "500"))] == 1.0
+
+
+async def test_one_log_line_per_request_without_the_question(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="concierge.request")
+    await _get(_app(Metrics()), "/rooms/7")
+    (record,) = [r for r in caplog.records if r.name == "concierge.request"]
+    fields = record.fields  # type: ignore[attr-defined]
+    assert fields["request_id"] == "req-1"
+    assert fields["route"] == "/rooms/{room_id}"
+    assert fields["status"] == 200
+    assert fields["property"] == "harbour-grand"
+    assert fields["timings_ms"]["embed"] == 4.0
+    assert fields["duration_ms"] > 0
+    assert "question" not in fields
+    assert fields["question_chars"] == len("Where is room 12, my name is Alice?")
+    line = JsonFormatter().format(record)
+    assert "Alice" not in line
+    assert json.loads(line)["route"] == "/rooms/{room_id}"
+
+
+async def test_questions_are_logged_only_when_configured(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="concierge.request")
+    await _get(_app(Metrics(), log_questions=True), "/rooms/7")
+    (record,) = [r for r in caplog.records if r.name == "concierge.request"]
+    assert record.fields["question"].endswith("Alice?")  # type: ignore[attr-defined]
+
+
+async def test_access_log_can_be_switched_off(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="concierge.request")
+    await _get(_app(Metrics(), access_log=False), "/rooms/7")
+    assert not [r for r in caplog.records if r.name == "concierge.request"]
+
+
+def test_formatters_print_fields_and_configure_replaces_only_its_own_handler() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    before = [h for h in root.handlers if not getattr(h, "_concierge_handler", False)]
+    level = root.level
+    try:
+        configure_logging(Settings(log_format="text"), stream)
+        handler = configure_logging(Settings(log_format="json"), stream)
+        ours = [h for h in root.handlers if getattr(h, "_concierge_handler", False)]
+        assert ours == [handler]
+        assert [h for h in root.handlers if h is not handler] == before
+        logging.getLogger("concierge.test").warning("hello", extra={"fields": {"status": 503}})
+        entry = json.loads(stream.getvalue().strip().splitlines()[-1])
+        assert entry["msg"] == "hello"
+        assert entry["status"] == 503
+        assert entry["level"] == "warning"
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "request", None, None)
+    record.fields = {"route": "/ask", "timings_ms": {"embed": 1.5}}
+    assert TextFormatter().format(record).endswith("request route=/ask timings_ms=embed:1.5")
+
+
+def test_added_sources_appear_and_a_failing_source_is_skipped() -> None:
+    metrics = Metrics()
+
+    def jobs() -> list[CounterMetricFamily]:
+        return [CounterMetricFamily("concierge_ingestion_jobs", "Jobs.", value=3)]
+
+    def broken() -> list[CounterMetricFamily]:
+        raise RuntimeError("source failed")
+
+    metrics.add_source("broken", broken)
+    metrics.add_source("ingestion", jobs)
+    assert _samples(metrics, "concierge_ingestion_jobs_total") == {(): 3.0}
+    metrics.remove_source("ingestion")
+    assert _samples(metrics, "concierge_ingestion_jobs_total") == {}
