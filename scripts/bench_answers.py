@@ -56,7 +56,8 @@ def main() -> None:
                 result = ask(client, property_id, worded)
                 marks = result["marks"]
                 done = result["done"]
-                assert isinstance(marks, dict) and isinstance(done, dict)
+                assert isinstance(marks, dict)
+                assert isinstance(done, dict)
                 first.append(marks["delta"] * 1000)
                 total.append(marks["done"] * 1000)
                 source = str(done.get("answer_source"))

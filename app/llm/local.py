@@ -53,11 +53,17 @@ class LocalBackend:
             logits_all=False,
             verbose=False,
         )
+        # The first evaluation allocates the compute buffers: pay for it here, not in an answer.
+        llama.create_completion("Hello", max_tokens=1, temperature=0.0)
+        llama.reset()  # type: ignore[no-untyped-call]
         return cls(llama, style)
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self._thread.shutdown, wait=True, cancel_futures=True)
-        self._llama = None
+        llama, self._llama = self._llama, None
+        close = getattr(llama, "close", None)
+        if close is not None:
+            close()  # frees the model now rather than at interpreter exit
 
     def _pieces(self, prompt: Prompt, max_tokens: int) -> Iterator[str]:
         if self._llama is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 
-from app.answers import AnswerWriter
+from app.answers import Answer, AnswerStream, AnswerWriter, Delta, Source
 from app.extractive import ExtractiveWriter
 from app.generative import GenerationLimits, GenerativeWriter
 from app.llm.guards import CircuitBreaker, ConcurrencyGate
@@ -255,3 +255,28 @@ async def test_a_client_that_disconnects_stops_the_generation_upstream(
         assert asyncio.get_running_loop().time() < deadline, "upstream connection left open"
         await asyncio.sleep(0.01)
     assert fault_server.closed_early["slow_stream"] == 1
+
+
+class BrokenWriter:
+    """A writer that fails after its first piece of text, as a bug would."""
+
+    name = "broken"
+
+    async def write(self, question: str, sources: Sequence[Source]) -> Answer:
+        raise RuntimeError("bug")
+
+    async def stream(self, question: str, sources: Sequence[Source]) -> AnswerStream:
+        yield Delta("Check")
+        raise RuntimeError("bug")
+
+
+async def test_a_failure_inside_the_stream_ends_with_an_error_event(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    with writer_in_place(app, BrokenWriter()):
+        response = await stream(client, property_id="harbour-grand", question="Is there a gym?")
+    events = parse_sse(response.text)
+    assert [name for name, _ in events] == ["sources", "delta", "error"]
+    error = events[-1][1]["error"]
+    assert error["code"] == "internal_error"
+    assert error["request_id"] == response.headers["x-request-id"]
