@@ -26,7 +26,7 @@ from app.schema import check_schema
 from ingestion import jobs, store
 from ingestion.chunking import tokenizer_counter
 from ingestion.documents import Document, load_paths
-from ingestion.embedder import BatchEmbedder
+from ingestion.embedder import BatchEmbedder, LazyEncoder, model_max_tokens
 from ingestion.pipeline import Ingestor, IngestReport, Progress
 from ingestion.reindex import purge_versions, versions
 from ingestion.runner import JobRunner, worker_name
@@ -147,15 +147,26 @@ async def _pool(settings: Settings) -> tuple[asyncpg.Pool, str]:
 
 
 async def _open(settings: Settings) -> Ingestor:
+    """Open the pool and check the schema; the model itself loads only if something changed."""
     pool, url = await _pool(settings)
+    model_path = settings.embedding_model_path or default_model_path()
     try:
-        encoder = await asyncio.to_thread(load_encoder, settings)
         async with pool.acquire() as conn:
-            await check_schema(conn, encoder.dim, url)
+            dim = await conn.fetchval(
+                "SELECT atttypmod FROM pg_attribute "
+                "WHERE attrelid = 'chunks'::regclass AND attname = 'embedding'"
+            )
+            await check_schema(conn, int(dim), url)
     except BaseException:
         await pool.close()
         raise
-    counter = tokenizer_counter(settings.embedding_model_path or default_model_path())
+    encoder = LazyEncoder(
+        settings.embedding_model_name,
+        int(dim),
+        model_max_tokens(model_path),
+        lambda: load_encoder(settings),
+    )
+    counter = tokenizer_counter(model_path)
     embedder = BatchEmbedder(encoder, settings.ingest_embed_batch, settings.ingest_duty_cycle)
     return Ingestor(pool, count_tokens=counter, progress=_progress, embedder=embedder)
 
