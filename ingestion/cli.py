@@ -85,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--retry JOB resumes it.",
     )
     reindex.add_argument("--property", required=True, type=_property_id, help="property id")
-    reindex.add_argument("--max-tokens", type=int, help="chunk size limit (default: the model's)")
+    reindex.add_argument(
+        "--max-tokens", type=int, help="chunk size limit (default: the live version's)"
+    )
     reindex.add_argument("--retry", type=int, metavar="JOB", help="resume a failed re-index job")
     reindex.add_argument("--dry-run", action="store_true", help="show the plan, build nothing")
 
@@ -231,7 +233,7 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
                     f"{args.property}: would rebuild version {live.id} ({live.model}, "
                     f"{json.dumps(live.chunking)}, {docs} documents) with "
                     f"{ingestor.encoder.name} and max_tokens "
-                    f"{args.max_tokens or ingestor.encoder.max_tokens}"
+                    f"{args.max_tokens or live.chunking.get('max_tokens') or 'default'}"
                 )
                 return EXIT_OK
             async with conn.transaction():
