@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     ingest_duty_cycle: float = Field(1.0, gt=0, le=1)
     # Jobs inside a server: small batches, and the encoder busy at most this share of the time.
     job_embed_batch: int = Field(8, ge=1, le=1024)
-    job_duty_cycle: float = Field(0.5, gt=0, le=1)
+    job_duty_cycle: float = Field(0.25, gt=0, le=1)
     job_heartbeat_s: float = Field(2.0, gt=0)
     job_stale_after_s: float = Field(30.0, gt=0)
     job_poll_s: float = Field(2.0, gt=0)

@@ -26,7 +26,7 @@ from app.schema import check_schema
 from ingestion import jobs, store
 from ingestion.chunking import tokenizer_counter
 from ingestion.documents import Document, load_paths
-from ingestion.embedder import BatchEmbedder
+from ingestion.embedder import BatchEmbedder, LazyEncoder, model_max_tokens
 from ingestion.pipeline import Ingestor, IngestReport, Progress
 from ingestion.reindex import purge_versions, versions
 from ingestion.runner import JobRunner, worker_name
@@ -85,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--retry JOB resumes it.",
     )
     reindex.add_argument("--property", required=True, type=_property_id, help="property id")
-    reindex.add_argument("--max-tokens", type=int, help="chunk size limit (default: the model's)")
+    reindex.add_argument(
+        "--max-tokens", type=int, help="chunk size limit (default: the live version's)"
+    )
     reindex.add_argument("--retry", type=int, metavar="JOB", help="resume a failed re-index job")
     reindex.add_argument("--dry-run", action="store_true", help="show the plan, build nothing")
 
@@ -147,15 +149,26 @@ async def _pool(settings: Settings) -> tuple[asyncpg.Pool, str]:
 
 
 async def _open(settings: Settings) -> Ingestor:
+    """Open the pool and check the schema; the model itself loads only if something changed."""
     pool, url = await _pool(settings)
+    model_path = settings.embedding_model_path or default_model_path()
     try:
-        encoder = await asyncio.to_thread(load_encoder, settings)
         async with pool.acquire() as conn:
-            await check_schema(conn, encoder.dim, url)
+            dim = await conn.fetchval(
+                "SELECT atttypmod FROM pg_attribute "
+                "WHERE attrelid = 'chunks'::regclass AND attname = 'embedding'"
+            )
+            await check_schema(conn, int(dim), url)
     except BaseException:
         await pool.close()
         raise
-    counter = tokenizer_counter(settings.embedding_model_path or default_model_path())
+    encoder = LazyEncoder(
+        settings.embedding_model_name,
+        int(dim),
+        model_max_tokens(model_path),
+        lambda: load_encoder(settings),
+    )
+    counter = tokenizer_counter(model_path)
     embedder = BatchEmbedder(encoder, settings.ingest_embed_batch, settings.ingest_duty_cycle)
     return Ingestor(pool, count_tokens=counter, progress=_progress, embedder=embedder)
 
@@ -220,7 +233,7 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
                     f"{args.property}: would rebuild version {live.id} ({live.model}, "
                     f"{json.dumps(live.chunking)}, {docs} documents) with "
                     f"{ingestor.encoder.name} and max_tokens "
-                    f"{args.max_tokens or ingestor.encoder.max_tokens}"
+                    f"{args.max_tokens or live.chunking.get('max_tokens') or 'default'}"
                 )
                 return EXIT_OK
             async with conn.transaction():

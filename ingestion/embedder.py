@@ -9,14 +9,17 @@ server's own batcher thread) always find a free core soon.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
 from app.embedding import Encoder
+from app.errors import SchemaMismatch
 
 T = TypeVar("T")
 
@@ -64,3 +67,41 @@ class BatchEmbedder:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+
+
+class LazyEncoder:
+    """An encoder that loads the model on the first ``encode`` call.
+
+    A staff command over an unchanged folder then finishes without loading the model at all.
+    ``dim`` comes from the schema and is checked against the model once it is loaded.
+    """
+
+    device = "lazy"
+
+    def __init__(self, name: str, dim: int, max_tokens: int, load: Callable[[], Encoder]) -> None:
+        self.name = name
+        self.dim = dim
+        self.max_tokens = max_tokens
+        self._load = load
+        self._encoder: Encoder | None = None
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if self._encoder is None:
+            encoder = self._load()
+            if encoder.dim != self.dim:
+                raise SchemaMismatch(
+                    f"the model produces {encoder.dim}-d vectors but chunks.embedding has "
+                    f"{self.dim}: add a migration for the new size"
+                )
+            self._encoder = encoder
+            self.device = encoder.device
+        return self._encoder.encode(texts)
+
+
+def model_max_tokens(model_path: Path, default: int = 256) -> int:
+    """The model's token window from its sentence-transformers config, without loading it."""
+    try:
+        config = json.loads((model_path / "sentence_bert_config.json").read_text())
+        return int(config.get("max_seq_length") or default)
+    except (OSError, ValueError):
+        return default

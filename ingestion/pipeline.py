@@ -125,7 +125,8 @@ class Ingestor:
         known = await store.reusable_embeddings(
             conn, property_id, self.encoder.name, self.encoder.dim, hashes
         )
-        missing = [h for h in hashes if h not in known]
+        # Longest first: batches of similar length waste little work on padding.
+        missing = sorted((h for h in hashes if h not in known), key=lambda h: -len(hashes[h]))
         if missing:
             vectors = await self.embedder.embed([hashes[h] for h in missing])
             known.update(zip(missing, vectors, strict=True))

@@ -132,16 +132,19 @@ class Reindexer:
         """Build the job's version, switch it live, and return what happened."""
         encoder = self.ingestor.encoder
         params: dict[str, Any] = job.params
-        max_tokens = int(params.get("max_tokens") or encoder.max_tokens)
-        if not 16 <= max_tokens <= encoder.max_tokens:
-            raise ReindexError(f"max_tokens must be between 16 and {encoder.max_tokens}")
-        chunking = chunking_settings(max_tokens)
         pool = self.ingestor.pool
         embedded_before = self.ingestor.embedder.embedded
         async with pool.acquire() as conn:
             live = await store.live_version(conn, job.property_id)
             if live is None:
                 raise ReindexError(f"{job.property_id} has no index yet: ingest documents first")
+            # Without a new chunk size, keep the live version's (a repair or a model change).
+            max_tokens = int(
+                params.get("max_tokens") or live.chunking.get("max_tokens") or encoder.max_tokens
+            )
+            if not 16 <= max_tokens <= encoder.max_tokens:
+                raise ReindexError(f"max_tokens must be between 16 and {encoder.max_tokens}")
+            chunking = chunking_settings(max_tokens)
             target = await _target_version(conn, job, encoder.name, encoder.dim, chunking)
         for _ in range(CATCH_UP_PASSES):
             async with pool.acquire() as conn:
@@ -165,6 +168,7 @@ class Reindexer:
                 if on_progress is not None:
                     await on_progress()
         revision = await self._switch(job.property_id, live.id, target, max_tokens, progress)
+        progress.chunks_total = progress.chunks_done
         return ReindexResult(
             job.property_id,
             live.id,

@@ -107,6 +107,16 @@ async def test_reindex_builds_a_new_version_and_switches_atomically(
     # Same model and same chunk texts: every vector was reused, none embedded again.
     assert encoder.calls == []
 
+    # A repair (no new chunk size) keeps the live version's chunking settings.
+    repaired = await runner.run(await start_job(pool, runner, prop))
+    assert repaired.state == "succeeded", repaired.error
+    async with pool.acquire() as conn:
+        after = await store.live_version(conn, prop)
+    assert after is not None
+    assert after.id == repaired.target_version != new.id
+    assert after.chunking["max_tokens"] == 64
+    assert repaired.progress["chunks_total"] == repaired.progress["chunks_done"] > 0
+
 
 async def test_a_failed_reindex_leaves_live_untouched_and_a_retry_resumes(
     pool: asyncpg.Pool, count_tokens: TokenCounter, tmp_path: Path
