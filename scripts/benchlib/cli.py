@@ -42,6 +42,7 @@ from benchlib.procs import (
     free_port,
     install_signal_handlers,
     rss_mb,
+    wait_exit,
     wait_ready,
 )
 
@@ -281,7 +282,7 @@ async def run(
     log(f"  {results['topk']}")
 
     log("embedding throughput (child process)")
-    results["embedding"] = await asyncio.to_thread(_embedding, plan, data_dir, overrides, children)
+    results["embedding"] = await _embedding(plan, data_dir, overrides, children)
     log(f"  {results['embedding']}")
 
     asks = _ask_requests(ids, seed=1)
@@ -330,7 +331,7 @@ def _service_settings(base: Settings, overrides: dict[str, str]) -> Settings:
     return Settings(**{**base.model_dump(), **fields})
 
 
-def _embedding(
+async def _embedding(
     plan: Plan, data_dir: Path, overrides: dict[str, str], children: Children
 ) -> dict[str, Any]:
     log_file = data_dir / "logs" / "embedbench.log"
@@ -340,10 +341,11 @@ def _embedding(
         log_file,
     )
     try:
-        proc.wait(timeout=300 + plan.embed_s * 3)
+        await wait_exit(proc, 300 + plan.embed_s * 3)
     finally:
         children.stop(proc)
-    lines = [ln for ln in log_file.read_text().splitlines() if ln.startswith("{")]
+    text = await asyncio.to_thread(log_file.read_text)
+    lines = [ln for ln in text.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"embedding benchmark failed; see {log_file}")
     data: dict[str, Any] = json.loads(lines[-1])
@@ -405,9 +407,7 @@ async def _start(
     began = time.perf_counter()
     proc = children.start(argv, env, log_file)
     try:
-        await asyncio.to_thread(
-            wait_ready, proc, port, "/readyz" if "app" in argv else "/healthz", 120
-        )
+        await wait_ready(proc, port, "/readyz" if "app" in argv else "/healthz", 120)
     except RuntimeError as exc:
         raise RuntimeError(f"{exc}; see {log_file}") from None
     return proc, time.perf_counter() - began
