@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import os
@@ -52,13 +53,15 @@ class Children:
 
 
 def install_signal_handlers() -> None:
-    """Turn SIGTERM and SIGHUP into SystemExit so ``finally`` blocks and atexit run."""
+    """Turn SIGTERM and SIGHUP into SystemExit so ``finally`` blocks and atexit run, and make
+    sure Ctrl-C raises KeyboardInterrupt even where the shell started us with SIGINT ignored."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(128 + signum)
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def free_port() -> int:
@@ -91,17 +94,30 @@ def http_status(port: int, path: str, timeout: float = 1.0) -> int | None:
     return int(head[9:12])
 
 
-def wait_ready(proc: subprocess.Popen[bytes], port: int, path: str, timeout: float) -> float:
-    """Poll ``path`` until it answers 200; seconds waited. Raises if the process dies."""
+async def wait_ready(proc: subprocess.Popen[bytes], port: int, path: str, limit_s: float) -> float:
+    """Poll ``path`` until it answers 200; seconds waited. Raises if the process dies.
+
+    Polls from the event loop (no thread blocked in a wait), so Ctrl-C is acted on at once.
+    """
     started = time.perf_counter()
-    deadline = started + timeout
+    deadline = started + limit_s
     while time.perf_counter() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"process exited with status {proc.returncode} during start-up")
-        if http_status(port, path, timeout=0.5) == 200:
+        if await asyncio.to_thread(http_status, port, path, 0.5) == 200:
             return time.perf_counter() - started
-        time.sleep(0.02)
-    raise RuntimeError(f"not ready on port {port} within {timeout:.0f}s")
+        await asyncio.sleep(0.02)
+    raise RuntimeError(f"not ready on port {port} within {limit_s:.0f}s")
+
+
+async def wait_exit(proc: subprocess.Popen[bytes], limit_s: float) -> int:
+    """Wait for a child to exit without blocking a thread; raises TimeoutError past ``limit_s``."""
+    deadline = time.perf_counter() + limit_s
+    while proc.poll() is None:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"process {proc.pid} still running after {limit_s:.0f}s")
+        await asyncio.sleep(0.1)
+    return proc.returncode
 
 
 def rss_mb(pid: int) -> float:

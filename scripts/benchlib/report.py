@@ -63,6 +63,8 @@ def rows(r: dict[str, Any]) -> list[Row]:
             "value": f"{_fmt(cl.get('rps'))} req/s, P50 {_fmt(cl.get('p50_ms'))} / "
             f"P99 {_fmt(cl.get('p99_ms'))} ms, {_fmt(cl.get('errors'))} errors",
             "target": "≥ 250 req/s, P99 ≤ 180 ms",
+            "note": f"CPU {_fmt(_get(cl, 'cpu_ms_per_request', 'total'), ' ms', 2)} per request "
+            f"→ ~{_fmt(cl.get('capacity_rps_on_dedicated_cores'))} req/s on dedicated cores",
             "pass": _all(
                 _ge(cl.get("rps"), 250), _le(cl.get("p99_ms"), 180), _le(cl.get("errors"), 0)
             ),
@@ -173,6 +175,8 @@ def text_table(table: list[Row]) -> str:
     for row in table:
         lines.append(f"{_mark(row['pass']):4}  {row['measure']:<{width}}  {row['value']}")
         lines.append(f"{'':4}  {'':<{width}}  target: {row['target']}")
+        if row.get("note"):
+            lines.append(f"{'':4}  {'':<{width}}  {row['note']}")
     return "\n".join(lines)
 
 
@@ -240,6 +244,15 @@ def markdown(r: dict[str, Any], table: list[Row]) -> str:
         "",
         f"Top-k by path: exact {tk.get('exact')}, HNSW {tk.get('hnsw')}; "
         f"minimum recall of one query {tk.get('min_recall')}.",
+        "",
+        "CPU per answered uncached request (service + PostgreSQL backends; it moves far less",
+        "than latency when the machine is shared) and the throughput it implies on dedicated",
+        "cores:",
+        "",
+        f"- at the fixed rate: {_get(svc, 'uncached_rate', 'cpu_ms_per_request')} ms → "
+        f"~{_get(svc, 'uncached_rate', 'capacity_rps_on_dedicated_cores')} req/s",
+        f"- with clients: {_get(svc, 'uncached_clients', 'cpu_ms_per_request')} ms → "
+        f"~{_get(svc, 'uncached_clients', 'capacity_rps_on_dedicated_cores')} req/s",
         "",
         f"Service RSS through the run (MB): {svc.get('rss_series_mb')}, "
         f"{svc.get('rss_end_mb')} at the end; the answer cache is bounded by "
