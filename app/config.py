@@ -71,6 +71,20 @@ class Settings(BaseSettings):
     # Sample data loaded by ``make run`` into an empty database.
     sample_data_dir: Path = PROJECT_ROOT / "data" / "sample"
 
+    # --- reliability and security ---
+    # Token buckets on /ask, per server process: requests per second and burst; 0 = no limit.
+    rate_limit_per_client: float = Field(10.0, ge=0)
+    rate_limit_client_burst: int = Field(20, ge=1)
+    rate_limit_per_property: float = Field(100.0, ge=0)
+    rate_limit_property_burst: int = Field(200, ge=1)
+    rate_limit_max_keys: int = Field(100_000, ge=1)
+    # Take the client address from X-Forwarded-For (only behind a proxy that sets it).
+    trust_proxy_headers: bool = False
+    # Comma-separated widget origins allowed by CORS ("*" for any); empty = no CORS headers.
+    cors_origins: str = ""
+    # Seconds a client may take to send its request body (408 past it).
+    body_timeout_s: float = Field(10.0, gt=0)
+
     @cached_property
     def model_threads(self) -> int:
         """Threads for the embedding model: leave a core for the event loop and PostgreSQL."""

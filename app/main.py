@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.api.routes import router
+from app.api.security import install_security
 from app.config import Settings, get_settings
 from app.embedding import Encoder
 from app.services import open_services
@@ -38,5 +39,6 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     install_error_handlers(app)
     app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_security(app, settings)
     app.add_middleware(RequestIdMiddleware)  # added last = outermost
     return app

@@ -118,14 +118,20 @@ class PropertyRegistry:
 
     async def _listen(self) -> None:
         conn: asyncpg.Connection = await asyncpg.connect(self._listen_url, timeout=5)
-        await conn.add_listener(CHANNEL, self._on_notify)
+        try:
+            await conn.add_listener(CHANNEL, self._on_notify)
+        except BaseException:
+            conn.terminate()  # cancelled (shutdown) or failed: never leave it open
+            raise
         self._listener = conn
 
     async def _drop_listener(self) -> None:
         conn, self._listener = self._listener, None
         if conn is not None and not conn.is_closed():
-            with contextlib.suppress(Exception):
+            try:
                 await conn.close(timeout=1)
+            except Exception:
+                conn.terminate()  # the server is gone: drop the socket without a goodbye
 
     def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
         task = asyncio.get_running_loop().create_task(self._reload_quietly())

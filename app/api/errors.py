@@ -17,6 +17,7 @@ from app.errors import (
     InvalidRequest,
     Overloaded,
     PropertyNotFound,
+    RateLimited,
     RequestTimedOut,
     SchemaMismatch,
 )
@@ -27,6 +28,7 @@ STATUS: dict[type[ConciergeError], int] = {
     PropertyNotFound: 404,
     InvalidRequest: 422,
     Overloaded: 503,
+    RateLimited: 429,
     DependencyUnavailable: 503,
     SchemaMismatch: 503,
     RequestTimedOut: 504,

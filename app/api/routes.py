@@ -11,6 +11,7 @@ from app.api.deps import RagDep, ServicesDep, SettingsDep
 from app.api.middleware import request_id_of
 from app.api.responses import JSONBytes
 from app.api.schemas import AskRequest, AskResponse, ErrorResponse
+from app.api.security import limits_of
 from app.errors import InvalidRequest, RequestTimedOut
 from app.rag import AskResult
 from app.schema import current_revision
@@ -18,7 +19,7 @@ from app.schema import current_revision
 router = APIRouter()
 
 _ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorResponse} for code in (404, 413, 422, 503, 504)
+    code: {"model": ErrorResponse} for code in (404, 408, 413, 422, 429, 503, 504)
 }
 
 
@@ -33,6 +34,7 @@ async def ask(body: AskRequest, request: Request, rag: RagDep, settings: Setting
     top_k = body.top_k or settings.top_k
     if top_k > settings.max_top_k:
         raise InvalidRequest(f"top_k: at most {settings.max_top_k}")
+    limits_of(request).check_property(body.property_id)
     try:
         async with asyncio.timeout(settings.request_timeout_s):
             result, cached = await rag.ask(body.property_id, body.question, top_k)
