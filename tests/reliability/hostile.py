@@ -320,7 +320,6 @@ async def hostile_input(env: Env, examples: int = 2000) -> Outcome:
         f"{injected_ok}/{len(INJECTION_QUESTIONS)}",
         injected_ok == len(INJECTION_QUESTIONS),
     )
-    print(tally.unexpected, sorted(set(tally.bad_shape))[:30])
     if tally.bad_shape:
         outcome.checks[-3].value = f"{len(tally.bad_shape)} e.g. {tally.bad_shape[0]}"
     return outcome
