@@ -6,12 +6,29 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 from app.config import Settings, get_settings
 from app.database import database_url, redact
 from app.errors import ConciergeError
 from app.logs import configure_logging
 from app.schema import ensure_database, upgrade_to_head
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How the API is served: uvloop + httptools, no access log, no ``Server`` header, and a
+    graceful shutdown that lets requests in flight finish within their time budget."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "log_level": settings.log_level,
+        "access_log": False,  # the app writes its own request log (app/api/telemetry.py)
+        "log_config": None,  # uvicorn's records go through the app's formatter
+        "server_header": False,
+        "timeout_graceful_shutdown": int(settings.request_timeout_s) + 5,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,19 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     try:
-        uvicorn.run(
-            "app.main:create_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=args.workers,
-            loop="uvloop",
-            http="httptools",
-            log_level=settings.log_level,
-            access_log=False,  # the app writes its own request log (app/api/telemetry.py)
-            log_config=None,  # uvicorn's records go through the app's formatter
-            timeout_graceful_shutdown=int(settings.request_timeout_s) + 5,
-        )
+        options = uvicorn_options(settings)
+        uvicorn.run("app.main:create_app", factory=True, workers=args.workers, **options)
     except ConciergeError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1

@@ -150,8 +150,20 @@ class Settings(BaseSettings):
     metrics_enabled: bool = True
     # Browsers may reuse /widget.js this long before revalidating it with its ETag.
     widget_max_age_s: int = Field(300, ge=0)
-    # Origins (hotel websites) whose pages may call the API from the widget; "*" allows any.
-    cors_allow_origins: list[str] = ["*"]
+
+    # --- reliability and security ---
+    # Token buckets on /ask, per server process: requests per second and burst; 0 = no limit.
+    rate_limit_per_client: float = Field(10.0, ge=0)
+    rate_limit_client_burst: int = Field(20, ge=1)
+    rate_limit_per_property: float = Field(100.0, ge=0)
+    rate_limit_property_burst: int = Field(200, ge=1)
+    rate_limit_max_keys: int = Field(100_000, ge=1)
+    # Take the client address from X-Forwarded-For (only behind a proxy that sets it).
+    trust_proxy_headers: bool = False
+    # Comma-separated widget origins allowed by CORS ("*" for any); empty = no CORS headers.
+    cors_origins: str = ""
+    # Seconds a client may take to send its request body (408 past it).
+    body_timeout_s: float = Field(10.0, gt=0)
 
     @cached_property
     def model_threads(self) -> int:

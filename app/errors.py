@@ -29,6 +29,12 @@ class Overloaded(ConciergeError):
         self.retry_after_s = retry_after_s
 
 
+class RateLimited(Overloaded):
+    """A client or a property sent more requests than its rate limit allows."""
+
+    code = "rate_limited"
+
+
 class DependencyUnavailable(ConciergeError):
     """The database (or another dependency) cannot be reached right now."""
 

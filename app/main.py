@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
 
 from app.api import admin
 from app.api.errors import install_error_handlers
@@ -17,6 +16,7 @@ from app.api.pages import router as pages_router
 from app.api.routes import router
 from app.api.telemetry import TelemetryMiddleware
 from app.api.telemetry import router as metrics_router
+from app.api.security import install_security
 from app.config import Settings, get_settings
 from app.embedding import Encoder
 from app.logs import configure_logging
@@ -70,14 +70,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         max_bytes=settings.max_body_bytes,
         prefix_limits={"/admin": settings.admin_max_upload_bytes},
     )
-    app.add_middleware(
-        CORSMiddleware,  # pure ASGI: lets hotel websites call /ask from the widget
-        allow_origins=settings.cors_allow_origins,
-        allow_methods=["GET", "POST"],
-        allow_headers=["content-type", "accept", "x-request-id"],
-        expose_headers=["x-request-id", "retry-after"],
-        max_age=600,
-    )
+    install_security(app, settings)
     app.add_middleware(TelemetryMiddleware, metrics=metrics, settings=settings)
     app.add_middleware(RequestIdMiddleware)  # added last = outermost
     return app

@@ -131,8 +131,10 @@ class PropertyRegistry:
     async def _drop_listener(self) -> None:
         conn, self._listener = self._listener, None
         if conn is not None and not conn.is_closed():
-            with contextlib.suppress(Exception):
+            try:
                 await conn.close(timeout=1)
+            except Exception:
+                conn.terminate()  # the server is gone: drop the socket without a goodbye
 
     def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
         task = asyncio.get_running_loop().create_task(self._reload_quietly())

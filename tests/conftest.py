@@ -49,6 +49,9 @@ def settings() -> Settings:
         database_name=f"concierge_test_{uuid.uuid4().hex[:8]}",
         database_url=None,
         registry_refresh_s=60,
+        # Rate limits are exercised by their own tests; the shared client must not trip them.
+        rate_limit_per_client=0,
+        rate_limit_per_property=0,
     )
 
 

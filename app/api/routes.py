@@ -15,13 +15,14 @@ from app.api.responses import JSONBytes
 from app.api.schemas import AskRequest, AskResponse, ErrorResponse
 from app.api.streaming import stream_answer
 from app.api.telemetry import note
+from app.api.security import limits_of
 from app.errors import InvalidRequest, RequestTimedOut
 from app.schema import current_revision
 
 router = APIRouter()
 
 _ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorResponse} for code in (404, 413, 422, 503, 504)
+    code: {"model": ErrorResponse} for code in (404, 408, 413, 422, 429, 503, 504)
 }
 
 
@@ -52,6 +53,7 @@ async def ask(body: AskRequest, request: Request, services: ServicesDep) -> Resp
     top_k = body.top_k or settings.top_k
     if top_k > settings.max_top_k:
         raise InvalidRequest(f"top_k: at most {settings.max_top_k}")
+    limits_of(request).check_property(body.property_id)
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
         return await stream_answer(body, top_k, request, rag, settings, started)
     try:

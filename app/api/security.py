@@ -1,0 +1,251 @@
+"""Defences of the public API, as pure ASGI middleware: per-client rate limits, a deadline for
+the request body, CORS for the configured widget origins, and security headers.
+
+``install_security`` adds them in the right order; the per-property limit is checked by the
+``/ask`` route once the body names the property (``limits_of(request).check_property``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.middleware import request_id_of
+from app.api.responses import error_response
+from app.config import Settings
+from app.ratelimit import RateLimits, retry_after_header
+
+RATE_LIMITED_PATHS = frozenset({"/ask"})
+
+# JSON responses never need to load anything: forbid it all (and framing).
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+)
+CORS_ALLOW_METHODS = "GET, POST, OPTIONS"
+CORS_ALLOW_HEADERS = "content-type, x-request-id"
+CORS_EXPOSE_HEADERS = "x-request-id, retry-after"
+CORS_MAX_AGE_S = "600"
+
+
+def install_security(app: FastAPI, settings: Settings) -> RateLimits:
+    """Add the defences to ``app``, before the request-id middleware (which stays outermost)."""
+    limits = RateLimits.from_settings(settings)
+    app.state.rate_limits = limits
+    app.add_middleware(BodyTimeoutMiddleware, timeout_s=settings.body_timeout_s)
+    app.add_middleware(
+        ClientRateLimitMiddleware, limits=limits, trust_proxy=settings.trust_proxy_headers
+    )
+    origins = parse_origins(settings.cors_origins)
+    if origins:
+        app.add_middleware(CorsMiddleware, origins=origins)
+    # HTML pages (the API docs and the widget's demo page) load scripts: no deny-all CSP there.
+    pages = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url, "/")
+    html_paths = {p for p in pages if p}
+    app.add_middleware(SecurityHeadersMiddleware, html_paths=frozenset(html_paths))
+    return limits
+
+
+def limits_of(request: Request) -> RateLimits:
+    """The app's rate limits (set by :func:`install_security`)."""
+    limits: RateLimits = request.app.state.rate_limits
+    return limits
+
+
+def parse_origins(value: str) -> frozenset[str]:
+    """``"https://a.example, https://b.example"`` → a set of origins (no trailing slashes)."""
+    return frozenset(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header, decoded as latin-1."""
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def client_address(scope: Scope, trust_proxy: bool) -> str:
+    """The client's address; behind a trusted proxy, the last X-Forwarded-For entry.
+
+    The last entry is the one the proxy itself appended (earlier ones are whatever the client
+    sent, so they cannot be trusted).
+    """
+    if trust_proxy:
+        forwarded = header(scope, b"x-forwarded-for")
+        if forwarded:
+            entries = [e.strip() for e in forwarded.split(",") if e.strip()]
+            if entries:
+                return entries[-1][:64]
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+class ClientRateLimitMiddleware:
+    """Refuses requests over the per-client limit with 429 before their body is even read."""
+
+    def __init__(self, app: ASGIApp, limits: RateLimits, trust_proxy: bool) -> None:
+        self.app = app
+        self.limits = limits
+        self.trust_proxy = trust_proxy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in RATE_LIMITED_PATHS:
+            limiter = self.limits.per_client
+            wait = limiter.take(client_address(scope, self.trust_proxy))
+            if wait:
+                response = error_response(
+                    429,
+                    "rate_limited",
+                    "too many questions from this client, please slow down",
+                    request_id_of(scope),
+                    headers={"retry-after": str(retry_after_header(wait))},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class BodyTimeoutMiddleware:
+    """Answers 408 when a client takes longer than ``timeout_s`` to send its whole body.
+
+    Without it a client trickling its body a byte at a time would hold a connection forever.
+    """
+
+    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
+        body_done = False
+        timed_out = False
+        started = False
+
+        async def timed_receive() -> Message:
+            nonlocal body_done, timed_out
+            if body_done:
+                return await receive()
+            if timed_out:
+                return {"type": "http.disconnect"}
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                timed_out = True
+                if not started:
+                    response = error_response(
+                        408,
+                        "request_timeout",
+                        f"the request body was not received within {self.timeout_s:g} s",
+                        request_id_of(scope),
+                        headers={"connection": "close"},
+                    )
+                    await response(scope, receive, send)
+                return {"type": "http.disconnect"}
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if timed_out:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        await self.app(scope, timed_receive, guarded_send)
+
+
+class CorsMiddleware:
+    """CORS for the configured widget origins only; ``*`` allows any origin explicitly.
+
+    A preflight from an allowed origin gets 204 with the allowed methods and headers; from any
+    other origin, 403 in the usual error shape. Other requests from an allowed origin get
+    ``Access-Control-Allow-Origin``; from any other origin, no CORS headers (so the browser
+    keeps the response from the page).
+    """
+
+    def __init__(self, app: ASGIApp, origins: frozenset[str]) -> None:
+        self.app = app
+        self.allow_any = "*" in origins
+        self.origins = origins - {"*"}
+
+    def allowed(self, origin: str) -> bool:
+        return self.allow_any or origin in self.origins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        origin = header(scope, b"origin") if scope["type"] == "http" else None
+        if origin is None:
+            await self.app(scope, receive, send)
+            return
+        allow_origin = ("*" if self.allow_any else origin).encode("latin-1")
+        preflight = scope["method"] == "OPTIONS" and (
+            header(scope, b"access-control-request-method") is not None
+        )
+        if preflight:
+            if not self.allowed(origin):
+                response = error_response(
+                    403, "cors_forbidden", "this origin may not call the API", request_id_of(scope)
+                )
+                await response(scope, receive, send)
+                return
+            preflight_ok = Response(
+                status_code=204,
+                headers={
+                    "access-control-allow-origin": allow_origin.decode("latin-1"),
+                    "access-control-allow-methods": CORS_ALLOW_METHODS,
+                    "access-control-allow-headers": CORS_ALLOW_HEADERS,
+                    "access-control-max-age": CORS_MAX_AGE_S,
+                    "vary": "Origin",
+                },
+            )
+            await preflight_ok(scope, receive, send)
+            return
+        if not self.allowed(origin):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"access-control-allow-origin", allow_origin),
+                    (b"access-control-expose-headers", CORS_EXPOSE_HEADERS.encode()),
+                    (b"vary", b"Origin"),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+
+class SecurityHeadersMiddleware:
+    """Adds nosniff, no-referrer, no framing and (except on the HTML docs) a deny-all CSP."""
+
+    def __init__(self, app: ASGIApp, html_paths: frozenset[str]) -> None:
+        self.app = app
+        self.html_paths = html_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = list(SECURITY_HEADERS)
+        if scope["path"] not in self.html_paths:
+            extra.append((b"content-security-policy", API_CSP.encode()))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

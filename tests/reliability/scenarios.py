@@ -1,0 +1,26 @@
+"""The scenario list shared by the tests and the runner."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from tests.reliability.data import cache_races, isolation
+from tests.reliability.harness import Env, Outcome
+from tests.reliability.hostile import hostile_input
+from tests.reliability.load import overload, sigterm_under_load, soak
+
+
+def all_scenarios(soak_s: float) -> dict[str, Callable[[Env], Awaitable[Outcome]]]:
+    """Name -> scenario, in the order the report lists them."""
+
+    async def soak_run(env: Env) -> Outcome:
+        return await soak(env, duration=soak_s)
+
+    return {
+        "hostile": hostile_input,
+        "isolation": isolation,
+        "overload": overload,
+        "cache-races": cache_races,
+        "soak": soak_run,
+        "sigterm": sigterm_under_load,
+    }

@@ -1,0 +1,32 @@
+"""The report's own logic: a scenario passes only when it checked something and all held."""
+
+from __future__ import annotations
+
+from tests.reliability.harness import Outcome
+from tests.reliability.loadgen import percentile
+from tests.reliability.report import table
+
+
+def test_outcome_passes_only_with_all_checks_held() -> None:
+    empty = Outcome("a", "nothing")
+    assert not empty.passed
+    good = Outcome("b", "x")
+    good.check("zero", 0, True)
+    assert good.passed
+    bad = Outcome("c", "y")
+    bad.check("zero", 0, True)
+    bad.check("leaks", 3, False)
+    assert not bad.passed
+    assert bad.failures() == "leaks 3 FAIL"
+    bad.errors["503"] += 2
+    text = table([good, bad])
+    assert "PASS" in text
+    assert "FAIL" in text
+    assert "503: 2" in text
+    assert len({len(line) for line in text.splitlines()}) == 1  # aligned
+
+
+def test_percentile() -> None:
+    assert percentile([], 50) == 0.0
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert percentile([float(i) for i in range(1, 101)], 99) == 99.0

@@ -1,0 +1,47 @@
+"""The reliability scenarios as tests: each must pass every one of its checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.reliability.data import cache_races, isolation
+from tests.reliability.harness import Env, Outcome
+from tests.reliability.hostile import hostile_input
+from tests.reliability.load import overload, sigterm_under_load, soak
+from tests.reliability.report import table
+
+pytestmark = pytest.mark.integration
+
+
+def assert_passed(outcome: Outcome) -> None:
+    assert outcome.checks, "the scenario checked nothing"
+    assert outcome.passed, f"{outcome.failures()}\n{table([outcome])}"
+
+
+async def test_isolation_between_look_alike_properties(env: Env) -> None:
+    assert_passed(await isolation(env, properties=20, questions=600))
+
+
+@pytest.mark.reliability
+async def test_cache_races_during_content_changes(env: Env) -> None:
+    assert_passed(await cache_races(env, asks=4000, changes=8))
+
+
+@pytest.mark.reliability
+async def test_hostile_input_fuzzing(env: Env) -> None:
+    assert_passed(await hostile_input(env, examples=2000))
+
+
+@pytest.mark.reliability
+async def test_overload_sheds_and_recovers(env: Env) -> None:
+    assert_passed(await overload(env))
+
+
+@pytest.mark.reliability
+async def test_soak_has_no_growth(env: Env) -> None:
+    assert_passed(await soak(env, duration=20))
+
+
+@pytest.mark.reliability
+async def test_sigterm_under_load_loses_nothing(env: Env) -> None:
+    assert_passed(await sigterm_under_load(env))
