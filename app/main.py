@@ -14,9 +14,9 @@ from app.api.errors import install_error_handlers
 from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.api.pages import router as pages_router
 from app.api.routes import router
+from app.api.security import install_security
 from app.api.telemetry import TelemetryMiddleware
 from app.api.telemetry import router as metrics_router
-from app.api.security import install_security
 from app.config import Settings, get_settings
 from app.embedding import Encoder
 from app.logs import configure_logging

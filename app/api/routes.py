@@ -13,9 +13,9 @@ from app.api.middleware import request_id_of
 from app.api.render import render_answer
 from app.api.responses import JSONBytes
 from app.api.schemas import AskRequest, AskResponse, ErrorResponse
+from app.api.security import limits_of
 from app.api.streaming import stream_answer
 from app.api.telemetry import note
-from app.api.security import limits_of
 from app.errors import InvalidRequest, RequestTimedOut
 from app.schema import current_revision
 

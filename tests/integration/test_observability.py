@@ -86,5 +86,3 @@ async def test_demo_page_embeds_the_widget(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert '<script src="/widget.js" data-property="harbour-grand"' in response.text
-
-
