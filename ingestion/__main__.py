@@ -4,4 +4,6 @@ import sys
 
 from ingestion.cli import main
 
-sys.exit(main())
+# Guarded: uvicorn's worker processes re-import the main module when they start.
+if __name__ == "__main__":
+    sys.exit(main())
