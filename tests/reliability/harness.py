@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -106,7 +107,14 @@ class ServerProcess:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = env.workdir / f"server-{self.port}.log"
-        values = {"rate_limit_per_client": 0, "rate_limit_per_property": 0, **settings}
+        # Admin routes are live (a token is set) so the fuzzer meets their authentication;
+        # with no token they are disabled and answer 503 by design.
+        values = {
+            "rate_limit_per_client": 0,
+            "rate_limit_per_property": 0,
+            "admin_token": secrets.token_hex(16),
+            **settings,
+        }
         self.env = {
             **os.environ,
             "RAG_DATA_DIR": str(env.settings.data_dir),
