@@ -2,13 +2,20 @@
 
 Both halves run inside PostgreSQL, scoped to one property's live index version:
 
-- the vector half takes the ``depth`` nearest chunks (exact search for small properties, the
-  HNSW index with iterative scans for larger ones, as in :mod:`app.retrieval`);
-- the full-text half takes the ``depth`` best chunks for an OR query over the question's
-  words (the stored, GIN-indexed ``tsv`` column), ranked by the sum over the question's words
-  of ``idf(word) * ts_rank`` (headings weigh more). PostgreSQL's own ranking has no notion of
-  rarity, so "Harbour Mule price" would favour every chunk that says "Harbour" or "price";
-  the BM25 idf, counted in the property's live version through the GIN index, fixes that;
+- a pool of the ``pool`` nearest chunks is taken first (exact search for small properties,
+  the HNSW index with iterative scans for larger ones, as in :mod:`app.retrieval`);
+- the vector half ranks the ``depth`` nearest of them;
+- the full-text half ranks the pool's chunks that match an OR query over the question's
+  words (the stored ``tsv`` column) by the sum over the question's words of
+  ``idf(word) * ts_rank`` (headings weigh more), and keeps the ``depth`` best. PostgreSQL's own
+  ranking has no notion of rarity, so "Harbour Mule price" would favour every chunk that says
+  "Harbour" or "price"; a BM25 idf counted within the pool fixes that.
+
+Bounding the text half by the pool keeps its cost flat whatever the property's size: ranking
+every chunk of a large property that shares a common word with the question cost tens of
+milliseconds of database CPU per question. A chunk whose words match but whose meaning is
+far from the question (outside the pool) is not found by the text half; with a pool of a few
+hundred chunks that is rare, and for small properties the pool is the whole property;
 - each chunk scores ``w_vec / (rrf_k + vector rank) + w_text / (rrf_k + text rank)``.
 
 The vector half always yields ``min(depth, chunks)`` rows and ``depth >= k``, so ``k`` rows come
@@ -18,7 +25,7 @@ cosine similarity, which is what the answer threshold is calibrated on.
 
 Parameters: $1 version, $2 query vector, $3 k, $4 property, $5 tsquery text, $6 depth,
 $7 rrf_k, $8 vector weight, $9 text weight, $10 one tsquery text per word (the word OR its
-synonyms), $11 the version's chunk count. The query's text-search configuration must be the
+synonyms), $11 the pool size (at least ``depth``). The query's text-search configuration must be the
 one the ``tsv`` column is generated with (``english``: stems, drops stopwords).
 """
 
@@ -26,49 +33,49 @@ from __future__ import annotations
 
 from typing import Literal
 
-_VECTOR_EXACT = """
-    SELECT id, row_number() OVER (ORDER BY distance) AS rank
-    FROM (
-        SELECT id, embedding <=> $2 AS distance FROM chunks
-        WHERE version_id = $1 AND property_id = $4
-        ORDER BY (embedding <=> $2) + 0
-        LIMIT $6
-    ) nearest
+# The vector candidates: the ``pool`` nearest chunks ($11), exact or through the HNSW index.
+_CANDIDATES_EXACT = """
+    SELECT id, embedding <=> $2 AS distance FROM chunks
+    WHERE version_id = $1 AND property_id = $4
+    ORDER BY (embedding <=> $2) + 0
+    LIMIT $11
 """
 
-# relaxed_order iterative scans may return rows slightly out of order: rank them again.
-_VECTOR_ANN = """
-    SELECT id, row_number() OVER (ORDER BY distance) AS rank
-    FROM (
-        SELECT id, embedding <=> $2 AS distance FROM chunks
-        WHERE version_id = $1 AND property_id = $4
-        ORDER BY embedding <=> $2
-        LIMIT $6
-    ) nearest
+_CANDIDATES_ANN = """
+    SELECT id, embedding <=> $2 AS distance FROM chunks
+    WHERE version_id = $1 AND property_id = $4
+    ORDER BY embedding <=> $2
+    LIMIT $11
 """
 
 _TEMPLATE = """
-WITH query AS (
+WITH cand AS MATERIALIZED ({candidates}),
+vec AS (
+    -- relaxed_order iterative scans may return rows slightly out of order: rank them again.
+    SELECT id, row_number() OVER (ORDER BY distance, id) AS rank
+    FROM (SELECT id, distance FROM cand ORDER BY distance, id LIMIT $6) nearest
+),
+pool AS MATERIALIZED (
+    SELECT c.id, c.tsv FROM chunks c JOIN cand USING (id)
+),
+query AS (
     SELECT to_tsquery('english', $5) AS q
 ),
 terms AS MATERIALIZED (
-    SELECT t.q, ln(1 + (greatest($11::float8, d.df) - d.df + 0.5) / (d.df + 0.5)) AS idf
+    SELECT t.q,
+           ln(1 + ((SELECT count(*) FROM pool)::float8 - d.df + 0.5) / (d.df + 0.5)) AS idf
     FROM (SELECT to_tsquery('english', w) AS q FROM unnest($10::text[]) w) t,
-    LATERAL (
-        SELECT count(*) AS df FROM chunks c
-        WHERE c.version_id = $1 AND c.property_id = $4 AND c.tsv @@ t.q
-    ) d
+    LATERAL (SELECT count(*) AS df FROM pool p WHERE p.tsv @@ t.q) d
     WHERE numnode(t.q) > 0
 ),
-vec AS ({vector}),
 txt AS (
     SELECT id, row_number() OVER (ORDER BY relevance DESC, id) AS rank
     FROM (
-        SELECT c.id, sum(t.idf * ts_rank(c.tsv, t.q)) AS relevance
-        FROM chunks c, query, terms t
-        WHERE c.version_id = $1 AND c.property_id = $4 AND c.tsv @@ query.q AND c.tsv @@ t.q
-        GROUP BY c.id
-        ORDER BY relevance DESC, c.id
+        SELECT p.id, sum(t.idf * ts_rank(p.tsv, t.q)) AS relevance
+        FROM pool p, query, terms t
+        WHERE p.tsv @@ query.q AND p.tsv @@ t.q
+        GROUP BY p.id
+        ORDER BY relevance DESC, p.id
         LIMIT $6
     ) matched
 ),
@@ -90,7 +97,6 @@ ORDER BY f.rrf DESC, score DESC, c.id
 LIMIT $3
 """
 
-HYBRID_EXACT_SQL = _TEMPLATE.format(vector=_VECTOR_EXACT)
-HYBRID_ANN_SQL = _TEMPLATE.format(vector=_VECTOR_ANN)
-
+HYBRID_EXACT_SQL = _TEMPLATE.format(candidates=_CANDIDATES_EXACT)
+HYBRID_ANN_SQL = _TEMPLATE.format(candidates=_CANDIDATES_ANN)
 RetrievalMode = Literal["vector", "fulltext", "hybrid"]

@@ -81,6 +81,7 @@ class SearchOptions:
     mode: RetrievalMode = "hybrid"
     rrf_k: int = 60
     depth: int = 40
+    pool: int = 200
     vector_weight: float = 1.0
     text_weight: float = 0.5
     synonyms: bool = True
@@ -99,6 +100,7 @@ def search_options(settings: Settings) -> SearchOptions:
         mode=settings.retrieval_mode,
         rrf_k=settings.rrf_k,
         depth=settings.hybrid_depth,
+        pool=settings.hybrid_pool,
         vector_weight=settings.hybrid_vector_weight,
         text_weight=settings.hybrid_text_weight,
         synonyms=settings.query_synonyms,
@@ -159,7 +161,7 @@ class Retriever:
                 vector_weight,
                 options.text_weight,
                 query_text.term_queries(question, options.synonyms, options.rewrite),
-                prop.chunk_count,
+                max(fetch, options.depth, options.pool),
             )
         try:
             async with self._pool.acquire() as conn:
