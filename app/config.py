@@ -135,7 +135,7 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, le=1000)
     hybrid_depth: int = Field(40, ge=1, le=1000)
     # Nearest chunks whose text the full-text half ranks (its cost is bounded by this).
-    hybrid_pool: int = Field(200, ge=1, le=5000)
+    hybrid_pool: int = Field(100, ge=1, le=5000)
     hybrid_vector_weight: float = Field(1.0, ge=0, le=10)
     hybrid_text_weight: float = Field(0.5, ge=0, le=10)
     query_synonyms: bool = True

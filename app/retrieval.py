@@ -81,7 +81,7 @@ class SearchOptions:
     mode: RetrievalMode = "hybrid"
     rrf_k: int = 60
     depth: int = 40
-    pool: int = 200
+    pool: int = 100
     vector_weight: float = 1.0
     text_weight: float = 0.5
     synonyms: bool = True
