@@ -44,7 +44,8 @@ class PropertyRegistry:
     def __init__(self, pool: asyncpg.Pool, listen_url: str, refresh_s: float = 30.0) -> None:
         self._pool = pool
         self._listen_url = listen_url
-        self._pending: set[asyncio.Task[None]] = set()
+        self._reload_wanted = False
+        self._reloader: asyncio.Task[None] | None = None
         self._refresh_s = refresh_s
         self._states: dict[str, PropertyState] = {}
         self._changed = asyncio.Condition()
@@ -60,6 +61,10 @@ class PropertyRegistry:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._reloader is not None and not self._reloader.done():
+            self._reloader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reloader
         await self._drop_listener()
 
     def snapshot(self) -> dict[str, PropertyState]:
@@ -137,15 +142,20 @@ class PropertyRegistry:
                 conn.terminate()  # the server is gone: drop the socket without a goodbye
 
     def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
-        task = asyncio.get_running_loop().create_task(self._reload_quietly())
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        # A burst of notifications (a bulk ingest, a re-index) needs one reload after it, not
+        # one each: at most one reload runs and at most one more is queued behind it.
+        self._reload_wanted = True
+        if self._reloader is None or self._reloader.done():
+            self._reloader = asyncio.get_running_loop().create_task(self._reload_quietly())
 
     async def _reload_quietly(self) -> None:
-        try:
-            await self.reload()
-        except Exception as exc:
-            log.warning("property registry reload after NOTIFY failed: %s", exc)
+        while self._reload_wanted:
+            self._reload_wanted = False
+            try:
+                await self.reload()
+            except Exception as exc:
+                log.warning("property registry reload after NOTIFY failed: %s", exc)
+                return
 
 
 def _state(row: asyncpg.Record) -> PropertyState:

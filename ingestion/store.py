@@ -21,7 +21,7 @@ from app.properties import CHANNEL
 from ingestion.chunking import Chunk
 from ingestion.documents import Document
 
-_CHUNK_COLUMNS = (
+CHUNK_COLUMNS = (
     "document_id",
     "property_id",
     "version_id",
@@ -218,7 +218,7 @@ async def write_documents(
         for p in prepared
         for c, v in zip(p.chunks, p.vectors, strict=True)
     ]  # fmt: skip
-    await conn.copy_records_to_table("chunks", records=records, columns=_CHUNK_COLUMNS)
+    await conn.copy_records_to_table("chunks", records=records, columns=CHUNK_COLUMNS)
     return len(records)
 
 

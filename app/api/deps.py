@@ -6,8 +6,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.config import Settings
-from app.rag import RagService
 from app.services import Services
 
 
@@ -22,14 +20,4 @@ async def get_services(request: Request) -> Services:
     return _services(request)
 
 
-async def get_rag(request: Request) -> RagService:
-    return _services(request).rag
-
-
-async def get_settings(request: Request) -> Settings:
-    return _services(request).settings
-
-
 ServicesDep = Annotated[Services, Depends(get_services)]
-RagDep = Annotated[RagService, Depends(get_rag)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -22,6 +22,7 @@ import numpy as np
 from pgvector.asyncpg import register_vector
 
 from benchlib.corpus_text import TOPICS, sentence_pool
+from ingestion.store import CHUNK_COLUMNS
 
 EncodeFn = Callable[[Sequence[str]], np.ndarray]
 Log = Callable[[str], None]
@@ -155,16 +156,7 @@ async def _build(
         await conn.copy_records_to_table(
             "chunks",
             records=records,
-            columns=[
-                "document_id",
-                "property_id",
-                "version_id",
-                "ord",
-                "heading",
-                "text",
-                "content_hash",
-                "embedding",
-            ],
+            columns=CHUNK_COLUMNS,
         )
         loaded += len(records)
     log(f"loaded {loaded} chunks in {time.perf_counter() - started:.1f}s; building indexes")

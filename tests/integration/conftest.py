@@ -16,6 +16,7 @@ from app.config import Settings
 from app.db import create_pool
 from app.embedding import Encoder
 from app.main import create_app
+from app.properties import PropertyRegistry
 from ingestion.chunking import TokenCounter
 from ingestion.documents import load_paths
 from ingestion.pipeline import Ingestor
@@ -28,6 +29,14 @@ async def pool(db_url: str, settings: Settings) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(db_url, settings)
     yield pool
     await pool.close()
+
+
+@pytest_asyncio.fixture
+async def registry(pool: asyncpg.Pool, db_url: str, sample_loaded: list[str]) -> PropertyRegistry:
+    """A registry loaded with the sample hotels (not listening: tests reload it themselves)."""
+    registry = PropertyRegistry(pool, db_url)
+    await registry.reload()
+    return registry
 
 
 @pytest_asyncio.fixture(scope="session")

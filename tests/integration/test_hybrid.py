@@ -29,13 +29,6 @@ EXACT_TERMS = [
 ]
 
 
-@pytest.fixture
-async def registry(pool: asyncpg.Pool, db_url: str, sample_loaded: list[str]) -> PropertyRegistry:
-    registry = PropertyRegistry(pool, db_url)
-    await registry.reload()
-    return registry
-
-
 @pytest.mark.parametrize(("property_id", "question", "expected"), EXACT_TERMS)
 async def test_exact_terms_find_their_document(
     pool: asyncpg.Pool,

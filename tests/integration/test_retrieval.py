@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import numpy as np
 import pytest
@@ -21,13 +23,6 @@ PLAIN_QUESTIONS = [
     ("alpine-lodge", "Is there a shuttle to the ski lifts?", "shuttle-and-lifts.md"),
     ("alpine-lodge", "Where can I store my skis?", "ski-room-and-rentals.md"),
 ]
-
-
-@pytest.fixture
-async def registry(pool: asyncpg.Pool, db_url: str, sample_loaded: list[str]) -> PropertyRegistry:
-    registry = PropertyRegistry(pool, db_url)
-    await registry.reload()
-    return registry
 
 
 @pytest.mark.parametrize(("property_id", "question", "expected"), PLAIN_QUESTIONS)
@@ -89,3 +84,31 @@ async def test_search_equals_brute_force_over_the_property(
         assert [h.chunk_id for h in hits] == expected
         scores = [h.score for h in hits]
         assert scores == sorted(scores, reverse=True)
+
+
+async def test_a_burst_of_notifications_is_one_reload_after_another(
+    registry: PropertyRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reloads = 0
+    started, release = asyncio.Event(), asyncio.Event()
+    reload = registry.reload
+
+    async def gated_reload() -> None:
+        nonlocal reloads
+        reloads += 1
+        started.set()
+        await release.wait()
+        await reload()
+
+    monkeypatch.setattr(registry, "reload", gated_reload)
+    registry._on_notify(None, 0, "concierge_index", "harbour-grand")
+    await started.wait()  # the first reload is running
+    for _ in range(49):
+        registry._on_notify(None, 0, "concierge_index", "harbour-grand")
+    release.set()
+    assert registry._reloader is not None
+    await registry._reloader
+    # The 49 notifications that arrived during the first reload fold into one more.
+    assert reloads == 2
+    assert (await registry.get("harbour-grand")).chunk_count > 0
+    await registry.close()
