@@ -14,7 +14,6 @@ import logging
 import sys
 import uuid
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -47,7 +46,6 @@ from app.rerank import build_reranker
 from app.retrieval import SearchOptions, embedding_text, search_options
 from app.schema import ensure_database, upgrade_to_head
 from ingestion.chunking import tokenizer_counter
-from ingestion.documents import load_paths
 from ingestion.pipeline import Ingestor
 
 DEFAULT_SAMPLE = PROJECT_ROOT / "data" / "sample"
@@ -93,10 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _sources(args: argparse.Namespace) -> AbstractContextManager[list[PropertySource]]:
+def _sources(args: argparse.Namespace) -> list[PropertySource]:
     if args.documents is not None:
         return jsonl_sources(args.documents)
-    return nullcontext(sample_sources(args.sample_dir))
+    return sample_sources(args.sample_dir)
 
 
 async def _scratch_database(settings: Settings, given: str | None) -> tuple[Settings, str]:
@@ -141,16 +139,16 @@ async def _evaluate_in(
     encoder = await asyncio.to_thread(load_encoder, settings)
     pool = await create_pool(url, settings)
     try:
-        with _sources(args) as sources:
-            ingestor = Ingestor(pool, encoder, tokenizer_counter(default_model_path()))
-            chunks = 0
-            for source in sources:
-                documents, skipped = load_paths(list(source.paths))
-                for item in skipped:
-                    print(f"skipped {item.name}: {item.reason}", file=sys.stderr)
-                report = await ingestor.ingest(source.id, documents, name=source.name)
-                chunks += report.chunks
-            property_ids = [s.id for s in sources]
+        sources = _sources(args)
+        ingestor = Ingestor(pool, encoder, tokenizer_counter(default_model_path()))
+        chunks = 0
+        for source in sources:
+            documents, skipped = source.load()
+            for item in skipped:
+                print(f"skipped {item.name}: {item.reason}", file=sys.stderr)
+            report = await ingestor.ingest(source.id, documents, name=source.name)
+            chunks += report.chunks
+        property_ids = [s.id for s in sources]
         asked = [(q, _property_of(q, property_ids)) for q in questions]
         registry = PropertyRegistry(pool, url)
         await registry.reload()

@@ -10,11 +10,10 @@ exactly what staff ingestion produces.
 from __future__ import annotations
 
 import json
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from ingestion.documents import Document, Skipped, load_paths
 
 DEFAULT_PROPERTY = "eval"
 
@@ -32,11 +31,17 @@ class Question:
 
 @dataclass(frozen=True, slots=True)
 class PropertySource:
-    """Where one property's documents are read from (files or folders for ``load_paths``)."""
+    """One property's documents: files or folders for ``load_paths``, or documents already read."""
 
     id: str
     name: str
-    paths: tuple[Path, ...]
+    paths: tuple[Path, ...] = ()
+    documents: tuple[Document, ...] = ()
+
+    def load(self) -> tuple[list[Document], list[Skipped]]:
+        """Every document of the property, and the files that could not be read."""
+        read, skipped = load_paths(list(self.paths)) if self.paths else ([], [])
+        return [*self.documents, *read], skipped
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -72,25 +77,12 @@ def sample_sources(sample_dir: Path) -> list[PropertySource]:
     return [PropertySource(e["id"], e["name"], (sample_dir / e["folder"],)) for e in entries]
 
 
-@contextmanager
-def jsonl_sources(documents: Path) -> Iterator[list[PropertySource]]:
-    """Split a documents JSONL file by ``property_id`` into temporary per-property files."""
-    groups: dict[str, list[str]] = {}
-    for number, line in enumerate(documents.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{documents}:{number}: invalid JSON ({exc.msg})") from None
-        if not isinstance(record, dict):
-            raise ValueError(f"{documents}:{number}: expected a JSON object")
-        property_id = str(record.pop("property_id", None) or DEFAULT_PROPERTY)
-        groups.setdefault(property_id, []).append(json.dumps(record, ensure_ascii=False))
-    with tempfile.TemporaryDirectory(prefix="concierge-eval-") as tmp:
-        sources = []
-        for property_id, lines in groups.items():
-            file = Path(tmp) / f"{property_id}.jsonl"
-            file.write_text("\n".join(lines) + "\n", encoding="utf-8")
-            sources.append(PropertySource(property_id, property_id, (file,)))
-        yield sources
+def jsonl_sources(documents: Path) -> list[PropertySource]:
+    """Documents of a JSONL file, read by the ingestion loader, grouped by ``property_id``."""
+    loaded, skipped = load_paths([documents])
+    if skipped:
+        raise ValueError(f"{skipped[0].name}: {skipped[0].reason}")
+    groups: dict[str, list[Document]] = {}
+    for document in loaded:
+        groups.setdefault(document.property_id or DEFAULT_PROPERTY, []).append(document)
+    return [PropertySource(pid, pid, documents=tuple(docs)) for pid, docs in groups.items()]

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from app.evaluation.data import DEFAULT_PROPERTY, jsonl_sources, load_questions, sample_sources
-from ingestion.documents import load_paths
 
 
 def _write(path: Path, records: list[object]) -> Path:
@@ -48,15 +47,14 @@ def test_documents_are_grouped_by_property(tmp_path: Path) -> None:
             {"id": "bar", "title": "Bar", "text": "Cocktails.", "metadata": {"floor": 9}},
         ],
     )
-    with jsonl_sources(file) as sources:
-        by_id = {s.id: s for s in sources}
-        assert set(by_id) == {"h1", "h2", DEFAULT_PROPERTY}
-        documents, skipped = load_paths(list(by_id["h1"].paths))
-        assert not skipped
-        assert [d.doc_key for d in documents] == ["pool"]
-        bar, _ = load_paths(list(by_id[DEFAULT_PROPERTY].paths))
-        assert bar[0].metadata == {"floor": 9}
-    assert not any(p.exists() for s in sources for p in s.paths)  # temporary files removed
+    by_id = {s.id: s for s in jsonl_sources(file)}
+    assert set(by_id) == {"h1", "h2", DEFAULT_PROPERTY}
+    documents, skipped = by_id["h1"].load()
+    assert not skipped
+    assert [d.doc_key for d in documents] == ["pool"]
+    bar, _ = by_id[DEFAULT_PROPERTY].load()
+    assert [d.doc_key for d in bar] == ["bar"]
+    assert bar[0].metadata == {"floor": 9}
 
 
 def test_sample_sources_follow_properties_json() -> None:
