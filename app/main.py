@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from app.api import admin
 from app.api.errors import install_error_handlers
-from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from app.api.middleware import BodyGuardMiddleware, RequestIdMiddleware
 from app.api.pages import router as pages_router
 from app.api.routes import router
 from app.api.security import install_security
@@ -66,8 +66,9 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     if metrics is not None:
         app.include_router(metrics_router)
     app.add_middleware(
-        BodyLimitMiddleware,
+        BodyGuardMiddleware,
         max_bytes=settings.max_body_bytes,
+        timeout_s=settings.body_timeout_s,
         prefix_limits={"/admin": settings.admin_max_upload_bytes},
     )
     install_security(app, settings)

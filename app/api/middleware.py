@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 
@@ -29,7 +30,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = _header(scope, REQUEST_ID_HEADER.encode())
+        given = header(scope, REQUEST_ID_HEADER.encode())
         request_id = given if given and _VALID_REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         raw_id = request_id.encode()
@@ -42,19 +43,26 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
-class BodyLimitMiddleware:
-    """Answers 413 to any request whose body exceeds ``max_bytes`` (declared or streamed).
+class BodyGuardMiddleware:
+    """Bounds every request body in size and in time.
 
-    ``prefix_limits`` gives other limits to paths under a prefix (uploads under ``/admin``).
-    A streamed body that grows past the limit gets the 413 at once; the application then sees
-    a disconnect and whatever it tries to send is dropped.
+    A body larger than ``max_bytes`` (declared, or once streamed past it) gets 413; a body not
+    fully received within ``timeout_s`` gets 408, so a client trickling a byte at a time cannot
+    hold a connection. ``prefix_limits`` gives other size limits to paths under a prefix
+    (uploads under ``/admin``). After either answer the application sees a disconnect and
+    whatever it still tries to send is dropped.
     """
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, prefix_limits: dict[str, int] | None = None
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        timeout_s: float,
+        prefix_limits: dict[str, int] | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
         self.prefix_limits = sorted((prefix_limits or {}).items(), key=lambda kv: -len(kv[0]))
 
     def limit_for(self, path: str) -> int:
@@ -68,48 +76,68 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         max_bytes = self.limit_for(scope.get("path", ""))
-        declared = _header(scope, b"content-length")
+        declared = header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
-            await self._reject(scope, receive, send, max_bytes)
+            await self._reject(scope, receive, send, *self._too_large(max_bytes))
             return
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
         received = 0
-        started = False
-        rejected = False
+        body_done = started = refused = False
 
-        async def limited_receive() -> Message:
-            nonlocal received, rejected
-            message = await receive()
-            if message["type"] == "http.request" and not rejected:
+        async def guarded_receive() -> Message:
+            nonlocal received, body_done, refused
+            if body_done:
+                return await receive()
+            if refused:
+                return {"type": "http.disconnect"}
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                problem = self._too_slow()
+            else:
+                if message["type"] != "http.request":
+                    return message
                 received += len(message.get("body", b""))
-                if received > max_bytes:
-                    rejected = True
-                    if not started:
-                        await self._reject(scope, receive, send, max_bytes)
-                    return {"type": "http.disconnect"}
-            return message
+                if received <= max_bytes:
+                    body_done = not message.get("more_body", False)
+                    return message
+                problem = self._too_large(max_bytes)
+            refused = True
+            if not started:
+                await self._reject(scope, receive, send, *problem)
+            return {"type": "http.disconnect"}
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
-            if rejected:
+            if refused:
                 return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        await self.app(scope, limited_receive, guarded_send)
+        await self.app(scope, guarded_receive, guarded_send)
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
+    @staticmethod
+    def _too_large(max_bytes: int) -> tuple[int, str, str]:
+        return 413, "payload_too_large", f"request body larger than {max_bytes} bytes"
+
+    def _too_slow(self) -> tuple[int, str, str]:
+        message = f"the request body was not received within {self.timeout_s:g} s"
+        return 408, "request_timeout", message
+
+    @staticmethod
+    async def _reject(
+        scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str
+    ) -> None:
         response = error_response(
-            413,
-            "payload_too_large",
-            f"request body larger than {max_bytes} bytes",
-            request_id_of(scope),
-            headers={"connection": "close"},
+            status, code, message, request_id_of(scope), headers={"connection": "close"}
         )
         await response(scope, receive, send)
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header, decoded as latin-1."""
     for key, value in scope.get("headers", []):
         if key == name:
             return str(value.decode("latin-1"))

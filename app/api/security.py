@@ -7,13 +7,11 @@ the request body, CORS for the configured widget origins, and security headers.
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.middleware import request_id_of
+from app.api.middleware import header, request_id_of
 from app.api.responses import error_response
 from app.config import Settings
 from app.ratelimit import RateLimits, retry_after_header
@@ -37,7 +35,6 @@ def install_security(app: FastAPI, settings: Settings) -> RateLimits:
     """Add the defences to ``app``, before the request-id middleware (which stays outermost)."""
     limits = RateLimits.from_settings(settings)
     app.state.rate_limits = limits
-    app.add_middleware(BodyTimeoutMiddleware, timeout_s=settings.body_timeout_s)
     app.add_middleware(
         ClientRateLimitMiddleware, limits=limits, trust_proxy=settings.trust_proxy_headers
     )
@@ -60,14 +57,6 @@ def limits_of(request: Request) -> RateLimits:
 def parse_origins(value: str) -> frozenset[str]:
     """``"https://a.example, https://b.example"`` → a set of origins (no trailing slashes)."""
     return frozenset(o.strip().rstrip("/") for o in value.split(",") if o.strip())
-
-
-def header(scope: Scope, name: bytes) -> str | None:
-    """The first value of a request header, decoded as latin-1."""
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
 
 
 def client_address(scope: Scope, trust_proxy: bool) -> str:
@@ -109,61 +98,6 @@ class ClientRateLimitMiddleware:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-
-class BodyTimeoutMiddleware:
-    """Answers 408 when a client takes longer than ``timeout_s`` to send its whole body.
-
-    Without it a client trickling its body a byte at a time would hold a connection forever.
-    """
-
-    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
-        self.app = app
-        self.timeout_s = timeout_s
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        deadline = asyncio.get_running_loop().time() + self.timeout_s
-        body_done = False
-        timed_out = False
-        started = False
-
-        async def timed_receive() -> Message:
-            nonlocal body_done, timed_out
-            if body_done:
-                return await receive()
-            if timed_out:
-                return {"type": "http.disconnect"}
-            try:
-                async with asyncio.timeout_at(deadline):
-                    message = await receive()
-            except TimeoutError:
-                timed_out = True
-                if not started:
-                    response = error_response(
-                        408,
-                        "request_timeout",
-                        f"the request body was not received within {self.timeout_s:g} s",
-                        request_id_of(scope),
-                        headers={"connection": "close"},
-                    )
-                    await response(scope, receive, send)
-                return {"type": "http.disconnect"}
-            if message["type"] != "http.request" or not message.get("more_body", False):
-                body_done = True
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            nonlocal started
-            if timed_out:
-                return
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        await self.app(scope, timed_receive, guarded_send)
 
 
 class CorsMiddleware:
