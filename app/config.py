@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     job_duty_cycle: float = Field(0.25, gt=0, le=1)
     job_heartbeat_s: float = Field(2.0, gt=0)
     job_stale_after_s: float = Field(30.0, gt=0)
+    # A job whose worker died (no heartbeat) is queued again until it has had this many tries.
+    job_max_attempts: int = Field(3, ge=1)
     job_poll_s: float = Field(2.0, gt=0)
     job_worker_enabled: bool = True
     # A retired version is deleted this long after the switch (covers in-flight requests).

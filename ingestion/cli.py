@@ -222,7 +222,7 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
     worker = worker_name("cli")
     try:
         async with pool.acquire() as conn:
-            await jobs.reap_stale(conn, settings.job_stale_after_s)
+            await jobs.reap_stale(conn, settings.job_stale_after_s, settings.job_max_attempts)
             live = await store.live_version(conn, args.property)
             if live is None:
                 print(f"error: {args.property} has no index yet: ingest first", file=sys.stderr)
@@ -243,7 +243,10 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
                         print(f"error: job {args.retry} is not a re-index of {args.property}",
                               file=sys.stderr)  # fmt: skip
                         return EXIT_USAGE
-                    job_id = (await jobs.retry(conn, args.retry)).id
+                    # A job queued again after its worker died is resumed here as well.
+                    if previous.state != "queued":
+                        await jobs.retry(conn, args.retry)
+                    job_id = previous.id
                 else:
                     params = {"max_tokens": args.max_tokens} if args.max_tokens else {}
                     job_id = await jobs.enqueue(
@@ -322,7 +325,7 @@ async def _status(settings: Settings, property_id: str | None, as_json: bool) ->
     pool, _ = await _pool(settings)
     try:
         async with pool.acquire() as conn:
-            await jobs.reap_stale(conn, settings.job_stale_after_s)
+            await jobs.reap_stale(conn, settings.job_stale_after_s, settings.job_max_attempts)
             rows = await conn.fetch(
                 "SELECT id, name, live_version, revision FROM properties "
                 "WHERE $1::text IS NULL OR id = $1 ORDER BY id",

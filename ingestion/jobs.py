@@ -10,6 +10,7 @@ a failed job can be retried (a re-index then resumes the version it was building
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 import asyncpg
 
 from app.errors import Conflict, NotFound
+
+log = logging.getLogger(__name__)
 
 JOB_KINDS = ("reindex", "ingest")
 
@@ -179,26 +182,64 @@ async def finish(
     )
 
 
-async def reap_stale(conn: asyncpg.Connection, stale_after_s: float) -> list[int]:
-    """Mark failed every running job whose worker stopped sending heartbeats."""
+async def reap_stale(
+    conn: asyncpg.Connection, stale_after_s: float, max_attempts: int = 1
+) -> list[int]:
+    """Take back every running job whose worker stopped sending heartbeats; returns their ids.
+
+    A job that has had fewer than ``max_attempts`` attempts is queued again (a re-index then
+    resumes the version it was building); the others are marked failed, for an operator to
+    retry.
+    """
     rows = await conn.fetch(
         """
         WITH stale AS (
-            UPDATE ingest_jobs SET state = 'failed', finished_at = now(),
-                   error = 'the worker stopped (no heartbeat since '
-                           || to_char(heartbeat_at, 'YYYY-MM-DD HH24:MI:SS TZ')
-                           || '); retry the job'
+            SELECT id, target_version, attempts < $2 AS again,
+                   'the worker stopped (no heartbeat since '
+                   || to_char(heartbeat_at, 'YYYY-MM-DD HH24:MI:SS TZ') || ')' AS why
+            FROM ingest_jobs
             WHERE state = 'running' AND heartbeat_at < now() - make_interval(secs => $1)
-            RETURNING id, target_version
+            FOR UPDATE SKIP LOCKED
+        ), taken AS (
+            UPDATE ingest_jobs j
+               SET state = CASE WHEN s.again THEN 'queued' ELSE 'failed' END,
+                   worker = CASE WHEN s.again THEN NULL ELSE j.worker END,
+                   finished_at = CASE WHEN s.again THEN NULL ELSE now() END,
+                   error = s.why || CASE WHEN s.again THEN '; queued again'
+                                         ELSE '; retry the job' END
+            FROM stale s WHERE j.id = s.id
+            RETURNING j.id, s.target_version, s.again, s.why
         ), versions AS (
             UPDATE index_versions SET state = 'failed'
-            WHERE id IN (SELECT target_version FROM stale) AND state = 'building'
+            WHERE id IN (SELECT target_version FROM taken WHERE NOT again) AND state = 'building'
         )
-        SELECT id FROM stale
+        SELECT id, again, why FROM taken
         """,
         stale_after_s,
+        max_attempts,
     )
+    for row in rows:
+        log.warning(
+            "job %s: %s; %s", row["id"], row["why"], "queued again" if row["again"] else "failed"
+        )
     return [int(r["id"]) for r in rows]
+
+
+async def release(conn: asyncpg.Connection, job_id: int, worker: str) -> bool:
+    """Put a job this worker is running back in the queue (its process is stopping).
+
+    The interrupted attempt is not counted; a re-index resumes the version it was building.
+    """
+    released = await conn.fetchval(
+        """
+        UPDATE ingest_jobs SET state = 'queued', worker = NULL, attempts = attempts - 1,
+               error = 'released by a stopping worker; queued again'
+        WHERE id = $1 AND worker = $2 AND state = 'running' RETURNING id
+        """,
+        job_id,
+        worker,
+    )
+    return released is not None
 
 
 async def retry(conn: asyncpg.Connection, job_id: int) -> Job:

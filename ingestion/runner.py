@@ -44,6 +44,7 @@ class JobRunner:
         retire_grace_s: float = 15.0,
         wait_to_retire: bool = False,
         group_documents: int = 32,
+        release_on_stop: bool = False,
     ) -> None:
         self.pool = pool
         self._factory = ingestor_factory
@@ -55,6 +56,9 @@ class JobRunner:
         # server's worker leaves that to its periodic purge and moves on to the next job.
         self.wait_to_retire = wait_to_retire
         self.group_documents = group_documents
+        # A server stopping (a deploy) puts its job back in the queue for the next worker; a
+        # staff command marks it failed, to be resumed with ``--retry``.
+        self.release_on_stop = release_on_stop
 
     @property
     def ingestor(self) -> Ingestor:
@@ -73,7 +77,12 @@ class JobRunner:
                 self._ingestor = await asyncio.to_thread(self._factory)
             await self._dispatch(job, progress)
         except asyncio.CancelledError:
-            await self._finish(job.id, "stopped before it finished; retry the job", progress)
+            if self.release_on_stop:
+                async with self.pool.acquire() as conn:
+                    if await jobs.release(conn, job.id, self.worker):
+                        log.info("job %s released: it runs again on the next worker", job.id)
+            else:
+                await self._finish(job.id, "stopped before it finished; retry the job", progress)
             raise
         except Exception as exc:
             log.warning("job %s (%s %s) failed: %s", job.id, job.kind, job.property_id, exc)
@@ -156,12 +165,18 @@ class JobWorker:
     """Background loop of a server process: claims and runs queued jobs one at a time."""
 
     def __init__(
-        self, pool: asyncpg.Pool, runner: JobRunner, poll_s: float, stale_after_s: float
+        self,
+        pool: asyncpg.Pool,
+        runner: JobRunner,
+        poll_s: float,
+        stale_after_s: float,
+        max_attempts: int = 1,
     ) -> None:
         self.pool = pool
         self.runner = runner
         self.poll_s = poll_s
         self.stale_after_s = stale_after_s
+        self.max_attempts = max_attempts
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -195,7 +210,7 @@ class JobWorker:
         while True:
             try:
                 async with self.pool.acquire() as conn:
-                    await jobs.reap_stale(conn, self.stale_after_s)
+                    await jobs.reap_stale(conn, self.stale_after_s, self.max_attempts)
                     job = await jobs.claim(conn, self.runner.worker)
                 if job is not None:
                     await self.runner.run(job)

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi import Path as PathParam
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.api.deps import ServicesDep
 from app.api.middleware import request_id_of
@@ -49,6 +49,8 @@ DEVELOPMENT_TOKEN = "dev-admin-token"
 _ACTOR = re.compile(r"^[A-Za-z0-9._@:-]{1,64}$")
 
 PropertyId = Annotated[str, PathParam(pattern=PROPERTY_ID_PATTERN)]
+# Job ids are PostgreSQL bigints.
+JobId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
 
 
 def expected_token(settings: Settings) -> str | None:
@@ -98,6 +100,13 @@ def _audit(request: Request, actor: str, action: str, **details: object) -> None
 class PropertyIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(min_length=1, max_length=200)
+
+    @field_validator("name")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        if "\x00" in value:  # PostgreSQL text cannot hold it
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class ReindexIn(BaseModel):
@@ -184,6 +193,9 @@ async def upload_documents(
             reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
             skipped.append({"name": name, "reason": reason})
             continue
+        except Exception as exc:  # a parser choking on a malformed file (as the staff command)
+            skipped.append({"name": name, "reason": f"could not be read ({type(exc).__name__})"})
+            continue
         for document in documents:
             if document.property_id not in (None, property_id):
                 skipped.append({"name": name, "reason": "a line names another property"})
@@ -213,6 +225,8 @@ async def delete_document(
 ) -> JSONBytes:
     """Remove a document from the live index (guests stop seeing it at once)."""
     await _require_property(services, property_id)
+    if "\x00" in doc_key:  # no stored key holds one (PostgreSQL text cannot)
+        raise NotFound(f"no document {doc_key!r} in {property_id}")
     async with services.pool.acquire() as conn, conn.transaction():
         live = await conn.fetchval(
             "SELECT live_version FROM properties WHERE id = $1 FOR UPDATE", property_id
@@ -240,21 +254,25 @@ async def reindex(
 
 
 @router.get("/jobs/{job_id}")
-async def get_job(job_id: int, services: ServicesDep, actor: AdminDep) -> JSONBytes:
+async def get_job(job_id: JobId, services: ServicesDep, actor: AdminDep) -> JSONBytes:
     """A job's state (queued, running, succeeded, failed), progress and error."""
     async with services.pool.acquire() as conn:
-        await jobs.reap_stale(conn, services.settings.job_stale_after_s)
+        await jobs.reap_stale(
+            conn, services.settings.job_stale_after_s, services.settings.job_max_attempts
+        )
         job = await jobs.get(conn, job_id)
     return JSONBytes(job.public())
 
 
 @router.post("/jobs/{job_id}/retry", status_code=202)
 async def retry_job(
-    job_id: int, request: Request, services: ServicesDep, actor: AdminDep
+    job_id: JobId, request: Request, services: ServicesDep, actor: AdminDep
 ) -> JSONBytes:
     """Queue a failed job again (a re-index resumes the version it was building)."""
     async with services.pool.acquire() as conn:
-        await jobs.reap_stale(conn, services.settings.job_stale_after_s)
+        await jobs.reap_stale(
+            conn, services.settings.job_stale_after_s, services.settings.job_max_attempts
+        )
         job = await jobs.retry(conn, job_id)
     _wake(request)
     _audit(request, actor, "job.retry", property=job.property_id, job=job_id)
@@ -287,8 +305,15 @@ async def job_worker(
         heartbeat_s=settings.job_heartbeat_s,
         retire_grace_s=settings.retire_grace_s,
         group_documents=max(1, settings.job_embed_batch),
+        release_on_stop=True,
     )
-    worker = JobWorker(services.pool, runner, settings.job_poll_s, settings.job_stale_after_s)
+    worker = JobWorker(
+        services.pool,
+        runner,
+        settings.job_poll_s,
+        settings.job_stale_after_s,
+        settings.job_max_attempts,
+    )
     worker.start()
     try:
         yield worker

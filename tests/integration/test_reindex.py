@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -212,3 +213,81 @@ async def test_purge_keeps_recently_retired_versions(
         assert states[old.id] == "retired"
         assert await purge_versions(conn, prop, 0) == 1
         assert old.id not in {v["id"] for v in await versions(conn, prop)}
+
+
+async def test_a_dead_workers_job_is_queued_again_until_its_attempts_are_spent(
+    pool: asyncpg.Pool, count_tokens: TokenCounter, tmp_path: Path
+) -> None:
+    prop = await seeded(pool, count_tokens, tmp_path, 1)
+    async with pool.acquire() as conn:
+        job_id = await jobs.enqueue(conn, "reindex", prop, {})
+
+        async def claim_and_die(worker: str) -> jobs.Job:
+            job = await jobs.claim(conn, worker, job_id)
+            assert job is not None
+            await conn.execute(
+                "UPDATE ingest_jobs SET heartbeat_at = now() - interval '5 minutes' WHERE id = $1",
+                job_id,
+            )
+            return job
+
+        first = await claim_and_die("worker-a")
+        assert first.attempts == 1
+        assert await jobs.reap_stale(conn, 60, max_attempts=2) == [job_id]
+        again = await jobs.get(conn, job_id)
+        assert (again.state, again.worker) == ("queued", None)
+        assert "no heartbeat" in (again.error or "")
+        assert "queued again" in (again.error or "")
+        # The dead worker cannot take it back.
+        assert not await jobs.heartbeat(conn, job_id, "worker-a", {})
+
+        second = await claim_and_die("worker-b")
+        assert second.attempts == 2
+        assert await jobs.reap_stale(conn, 60, max_attempts=2) == [job_id]
+        spent = await jobs.get(conn, job_id)
+        assert spent.state == "failed"
+        assert "retry the job" in (spent.error or "")
+
+
+async def test_a_stopping_server_releases_its_job_and_the_next_worker_resumes_it(
+    pool: asyncpg.Pool, count_tokens: TokenCounter, tmp_path: Path
+) -> None:
+    prop = await seeded(pool, count_tokens, tmp_path, 6)
+    gate = threading.Event()
+    started = threading.Event()
+
+    def paused(text: str) -> int:  # chunking waits on the gate, on the job's own thread
+        started.set()
+        gate.wait(10)
+        return count_tokens(text)
+
+    stopping = runner_for(pool, HashingEncoder(), paused)
+    stopping.release_on_stop = True
+    async with pool.acquire() as conn:
+        job_id = await jobs.enqueue(conn, "reindex", prop, {"max_tokens": 48})
+        claimed = await jobs.claim(conn, stopping.worker, job_id)
+    assert claimed is not None
+    task = asyncio.create_task(stopping.run(claimed))
+    await asyncio.to_thread(started.wait, 10)
+    task.cancel()
+    gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with pool.acquire() as conn:
+        released = await jobs.get(conn, job_id)
+        target_state = await conn.fetchval(
+            "SELECT state FROM index_versions WHERE id = $1", released.target_version
+        )
+    assert (released.state, released.worker, released.attempts) == ("queued", None, 0)
+    assert target_state == "building"  # kept for the next worker to resume
+
+    nxt = runner_for(pool, HashingEncoder(), count_tokens)
+    async with pool.acquire() as conn:
+        resumed = await jobs.claim(conn, nxt.worker, job_id)
+    assert resumed is not None
+    done = await nxt.run(resumed)
+    assert (done.state, done.attempts) == ("succeeded", 1)
+    async with pool.acquire() as conn:
+        live = await store.live_version(conn, prop)
+    assert live is not None
+    assert live.id == released.target_version
