@@ -50,6 +50,7 @@ class PropertyRegistry:
         self._states: dict[str, PropertyState] = {}
         self._changed = asyncio.Condition()
         self._listener: asyncpg.Connection | None = None
+        self._listener_lost = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -103,23 +104,31 @@ class PropertyRegistry:
             return self._states[property_id]
 
     async def _maintain(self) -> None:
-        """Keep a LISTEN connection open (reconnecting with backoff) and reload periodically."""
-        backoff = 0.5
+        """Keep a LISTEN connection open and reload periodically.
+
+        A lost listener (a database restart, a network cut) is noticed at once and replaced,
+        retrying with a short backoff, followed by a reload for the changes made meanwhile.
+        """
+        backoff = 0.25
         while True:
             try:
-                if self._listener is None or self._listener.is_closed():
+                listener = self._listener
+                if listener is None or listener.is_closed() or self._listener_lost.is_set():
+                    await self._drop_listener()
                     await self._listen()
                     await self.reload()  # changes made while not listening
-                    backoff = 0.5
-                await asyncio.sleep(self._refresh_s)
-                await self.reload()
+                    backoff = 0.25
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._listener_lost.wait(), self._refresh_s)
+                if not self._listener_lost.is_set():
+                    await self.reload()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("property registry refresh failed: %s", exc)
                 await self._drop_listener()
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                backoff = min(backoff * 2, 2.0)
 
     async def _listen(self) -> None:
         # Shielded: a close() that cancels us mid-connect must not leave the connection open.
@@ -130,8 +139,14 @@ class PropertyRegistry:
             with contextlib.suppress(Exception):
                 await (await connecting).close(timeout=1)
             raise
+        self._listener_lost.clear()
         self._listener = conn
+        conn.add_termination_listener(self._on_listener_lost)
         await conn.add_listener(CHANNEL, self._on_notify)
+
+    def _on_listener_lost(self, conn: object) -> None:
+        if conn is self._listener:
+            self._listener_lost.set()
 
     async def _drop_listener(self) -> None:
         conn, self._listener = self._listener, None

@@ -58,7 +58,12 @@ CONNECTION_ERRORS = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
+    # What the driver raises when it resets, on release, a connection the server dropped
+    # in the middle of a query (the original error is its context).
+    asyncpg.InternalClientError,
 )
 
 

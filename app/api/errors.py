@@ -27,6 +27,7 @@ from app.errors import (
     SchemaMismatch,
     Unauthorized,
 )
+from app.retrieval import CONNECTION_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,11 @@ def _domain_error(request: Request, exc: Exception) -> Response:
     return error_response(status, exc.code, exc.message, request_id_of(request.scope), headers)
 
 
+def _database_unavailable(request: Request, exc: Exception) -> Response:
+    """A database failure outside the search (admin routes, property look-ups): 503 too."""
+    return _domain_error(request, DependencyUnavailable("the database is unavailable right now"))
+
+
 def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = []
@@ -108,6 +114,8 @@ def _unexpected_error(request: Request, exc: Exception) -> Response:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ConciergeError, _domain_error)
+    for error in CONNECTION_ERRORS:
+        app.add_exception_handler(error, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)

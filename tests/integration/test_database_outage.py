@@ -25,7 +25,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 async def outage_settings(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Settings]:
     """A server of its own, so stopping it does not disturb the other tests."""
     data_dir = tmp_path_factory.mktemp("outage")
-    settings = Settings(data_dir=data_dir, database_url=None, db_acquire_timeout_s=1.0)
+    settings = Settings(
+        data_dir=data_dir, database_url=None, db_acquire_timeout_s=1.0, admin_token="outage-token"
+    )
     await ensure_database(settings)
     await asyncio.to_thread(upgrade_to_head, database_url(settings))
     yield settings
@@ -58,6 +60,12 @@ async def test_outage_gives_fast_503s_and_recovers_by_itself(outage_settings: Se
             assert down.json()["error"]["code"] == "unavailable"
             assert "retry-after" in down.headers
             assert time.monotonic() - started < outage_settings.request_timeout_s
+            admin = await client.get(
+                "/admin/properties/outage-hotel/documents",
+                headers={"authorization": "Bearer outage-token"},
+            )
+            assert admin.status_code == 503
+            assert admin.json()["error"]["code"] == "unavailable"
 
             await asyncio.to_thread(server.start)
             deadline = time.monotonic() + 20
@@ -67,3 +75,18 @@ async def test_outage_gives_fast_503s_and_recovers_by_itself(outage_settings: Se
             again = await client.post("/ask", json={**question, "question": "pool opening?"})
             assert again.status_code == 200
             assert "07:00" in again.json()["answer"]
+
+            # Change notifications flow again at once, long before the periodic refresh.
+            registry = app.state.services.registry
+            pool = await create_pool(database_url(outage_settings), outage_settings)
+            try:
+                changed = Document("pool.md", "Pool", "# Pool\n\nThe pool opens at 07:30.", "p")
+                report = await Ingestor(pool, encoder, word_count).ingest("outage-hotel", [changed])
+            finally:
+                await pool.close()
+            assert report.revision is not None
+            assert outage_settings.registry_refresh_s >= 30
+            async with asyncio.timeout(10):
+                await registry.wait_for("outage-hotel", report.revision)
+            latest = await client.post("/ask", json=question)
+            assert "07:30" in latest.json()["answer"]
