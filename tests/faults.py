@@ -4,8 +4,12 @@ The first path segment picks the behaviour: ``/ok/v1/chat/completions`` answers 
 ``/slow_first/...`` waits before its headers, ``/stall/...`` sends one piece then nothing,
 ``/error500/...`` fails, ``/malformed/...`` sends an event that is not JSON, ``/hang_up/...``
 closes the connection mid-stream, ``/slow_stream/...`` sends many pieces slowly, and
-``/flaky/...`` fails its first request and answers the next. It counts open connections, so
-tests can check that the client closed every one of them.
+``/flaky/...`` fails its first request and answers the next; ``/live/...`` behaves as the
+``live`` attribute says at the time of the request, so one URL can change behaviour while a
+client uses it. ``stop()`` stops listening and drops every open connection, as a killed
+process would; ``start()`` then listens on the same port again. It counts requests by the
+behaviour they met and open connections, so tests can check that the client closed every one
+of them.
 """
 
 from __future__ import annotations
@@ -36,16 +40,31 @@ class FaultServer:
         self.open_connections = 0
         self.requests: Counter[str] = Counter()
         self.closed_early: Counter[str] = Counter()
+        self.live = "ok"
         self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        """Listen on a free port, or on the same port as before after :meth:`stop`."""
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
+
+    @property
+    def listening(self) -> bool:
+        return self._server is not None and self._server.is_serving()
 
     async def close(self) -> None:
         assert self._server is not None
         self._server.close()
+        await self._server.wait_closed()
+
+    async def stop(self) -> None:
+        """Refuse new connections and reset the open ones, as when the process is killed."""
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
         await self._server.wait_closed()
 
     def url(self, mode: str) -> str:
@@ -53,10 +72,13 @@ class FaultServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.open_connections += 1
+        self._writers.add(writer)
         try:
             head = await reader.readuntil(b"\r\n\r\n")
             lines = head.decode().split("\r\n")
             mode = lines[0].split()[1].strip("/").split("/")[0]
+            if mode == "live":
+                mode = self.live
             length = next(
                 (int(h.split(":")[1]) for h in lines if h.lower().startswith("content-length")), 0
             )
@@ -66,6 +88,7 @@ class FaultServer:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            self._writers.discard(writer)
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()

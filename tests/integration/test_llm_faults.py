@@ -208,3 +208,31 @@ async def test_calls_beyond_the_concurrency_bound_fall_back_instead_of_piling_up
     assert reasons == ["busy", "busy", "timeout", "timeout"]
     assert all(elapsed < BUDGET_S for *_, elapsed in results)
     await wait_for(lambda: server.open_connections == 0)
+
+
+async def test_a_live_url_follows_its_switch_and_a_stopped_server_comes_back(
+    server: FaultServer,
+) -> None:
+    writer = make_writer(server.url("live"), CircuitBreaker(failures=10, reset_s=30))
+    try:
+        _, answer, _ = await collect(writer)
+        assert answer.answer_source == "openai"
+        server.live = "malformed"
+        _, answer, _ = await collect(writer)
+        assert answer.fallback_reason == "malformed_event"
+        server.live = "stall"
+        stalled = asyncio.create_task(collect(writer))
+        await wait_for(lambda: server.requests["stall"] == 1)
+        await server.stop()  # the stalled stream is cut and nothing listens any more
+        _, answer, _ = await stalled
+        assert answer.answer_source == FALLBACK_SOURCE
+        await wait_for(lambda: server.open_connections == 0)
+        _, answer, _ = await collect(writer)
+        assert answer.fallback_reason == "unreachable"
+        server.live = "ok"
+        await server.start()
+        _, answer, _ = await collect(writer)
+        assert answer.answer_source == "openai"
+    finally:
+        await writer.backend.aclose()
+    assert server.requests == {"ok": 2, "malformed": 1, "stall": 1}

@@ -101,6 +101,7 @@ class ServerProcess:
         *,
         encode_ms: float = 0.0,
         batch_ms: float = 0.0,
+        job_encode_ms: float = 0.0,
         accepted_log: Path | None = None,
         **settings: object,
     ) -> None:
@@ -125,12 +126,14 @@ class ServerProcess:
             **{f"RAG_{k.upper()}": str(v) for k, v in values.items()},
         }
         self.env.pop("RAG_DATABASE_URL", None)
+        self.admin_token = str(values["admin_token"])
         self.args = [
             sys.executable,
             "-m",
             "tests.reliability.server",
             f"--encode-ms={encode_ms}",
             f"--batch-ms={batch_ms}",
+            f"--job-encode-ms={job_encode_ms}",
         ]
         if accepted_log is not None:
             self.args.append(f"--accepted-log={accepted_log}")
@@ -206,6 +209,12 @@ class ServerProcess:
             self.process.kill()
             self.process.wait(10)
             raise
+
+    def kill(self) -> int:
+        """SIGKILL: no handler, no clean-up, no atexit; returns the exit status."""
+        assert self.process is not None
+        self.process.kill()
+        return self.process.wait(10)
 
     async def __aenter__(self) -> ServerProcess:
         try:

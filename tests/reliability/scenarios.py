@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from tests.reliability.crash import crash_safety
 from tests.reliability.data import cache_races, isolation
 from tests.reliability.harness import Env, Outcome
 from tests.reliability.hostile import hostile_input
+from tests.reliability.llm import llm_faults
 from tests.reliability.load import overload, sigterm_under_load, soak
+from tests.reliability.outage import database_outage
 
 
 def all_scenarios(soak_s: float) -> dict[str, Callable[[Env], Awaitable[Outcome]]]:
@@ -23,4 +26,7 @@ def all_scenarios(soak_s: float) -> dict[str, Callable[[Env], Awaitable[Outcome]
         "cache-races": cache_races,
         "soak": soak_run,
         "sigterm": sigterm_under_load,
+        "crash": crash_safety,
+        "db-outage": database_outage,
+        "llm-faults": llm_faults,
     }

@@ -1,9 +1,9 @@
 """The API served by uvicorn exactly as ``python -m app serve`` does, with a fake encoder.
 
 ``python -m tests.reliability.server --encode-ms 20`` makes every encoded text cost 20 ms (the
-model's cost without its CPU use), adds ``/_debug/stats`` (process internals for the soak
-checks, not in the schema) and, with ``--accepted-log``, writes at exit the request ids of
-every ``/ask`` the application received.
+model's cost without its CPU use; ``--job-encode-ms`` does the same for the job worker), adds
+``/_debug/stats`` (process internals for the soak checks, not in the schema) and, with
+``--accepted-log``, writes at exit the request ids of every ``/ask`` the application received.
 """
 
 from __future__ import annotations
@@ -102,11 +102,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--encode-ms", type=float, default=0.0, help="cost per text")
     parser.add_argument("--batch-ms", type=float, default=0.0, help="cost per batch")
+    parser.add_argument("--job-encode-ms", type=float, default=0.0, help="cost per text in jobs")
     parser.add_argument("--accepted-log", type=Path)
     args = parser.parse_args()
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper())
     app = create_app(settings, encoder=SlowHashingEncoder(args.encode_ms, args.batch_ms))
+    # The job worker embeds with the same fake model, so jobs can write to its index.
+    app.state.job_encoder_factory = lambda: SlowHashingEncoder(args.job_encode_ms, 0.0)
     add_debug_route(app)
     log = args.accepted_log.open("a", encoding="utf-8") if args.accepted_log else None
     uvicorn.run(AcceptedRecorder(app, log), **uvicorn_options(settings))

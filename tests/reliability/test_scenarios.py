@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from tests.reliability.crash import crash_safety
 from tests.reliability.data import cache_races, isolation
 from tests.reliability.harness import Env, Outcome
 from tests.reliability.hostile import hostile_input
+from tests.reliability.llm import llm_faults
 from tests.reliability.load import overload, sigterm_under_load, soak
+from tests.reliability.outage import database_outage
 from tests.reliability.report import table
 
 pytestmark = pytest.mark.integration
@@ -45,3 +48,18 @@ async def test_soak_has_no_growth(env: Env) -> None:
 @pytest.mark.reliability
 async def test_sigterm_under_load_loses_nothing(env: Env) -> None:
     assert_passed(await sigterm_under_load(env))
+
+
+@pytest.mark.reliability
+async def test_sigkill_mid_write_and_mid_switch_leaves_a_sound_index(env: Env) -> None:
+    assert_passed(await crash_safety(env))
+
+
+@pytest.mark.reliability
+async def test_llm_faults_fall_back_within_budget(env: Env) -> None:
+    assert_passed(await llm_faults(env))
+
+
+@pytest.mark.reliability
+async def test_database_outage_fails_fast_and_recovers(env: Env) -> None:
+    assert_passed(await database_outage(env))
