@@ -30,6 +30,8 @@ SUPPORTED_SUFFIXES = (
     ".md", ".markdown", ".txt", ".jsonl", ".html", ".htm", ".pdf", ".docx", ".csv", ".json",
 )  # fmt: skip
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# The database refuses longer document ids (a CHECK on documents.doc_key).
+MAX_KEY_CHARS = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +65,38 @@ class Skipped:
 
 
 def normalise_text(text: str) -> str:
-    """NFC, Unix newlines, no trailing spaces, no control characters except newlines and tabs."""
+    """NFC, Unix newlines, no trailing spaces, no control characters except newlines and tabs,
+    no lone surrogates (from JSON escapes; they are not Unicode text)."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    text = "".join(
+        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
+    )
     return "\n".join(line.rstrip() for line in text.split("\n")).strip()
+
+
+def storable(value: object) -> bool:
+    """False when a string in ``value`` (a JSON value, keys included) holds NUL or a lone
+    surrogate: PostgreSQL stores neither in text or JSON."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item or not _encodes(item):
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def title_from(text: str, fallback: str) -> str:
@@ -124,6 +154,10 @@ def load_bytes(raw: bytes, key: str, source: str) -> list[Document]:
     suffix = Path(key).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise LoadError(f"unsupported file type {suffix or '(none)'}")
+    if len(key) > MAX_KEY_CHARS:
+        raise LoadError(f"the file name is longer than {MAX_KEY_CHARS} characters")
+    if not storable(key):
+        raise LoadError("the file name holds a NUL character or invalid Unicode")
     if not raw.strip():
         raise LoadError("empty file")
     stem = Path(key).stem
@@ -172,11 +206,17 @@ def _jsonl_documents(raw: str, source: str) -> Iterator[Document]:
         doc_id, text = record.get("id"), record.get("text")
         if not isinstance(doc_id, str | int) or not str(doc_id).strip():
             raise ValueError(f"line {number}: missing 'id'")
+        if len(str(doc_id)) > MAX_KEY_CHARS:
+            raise LoadError(f"line {number}: 'id' is longer than {MAX_KEY_CHARS} characters")
         if not isinstance(text, str) or not normalise_text(text):
             raise ValueError(f"line {number}: missing or empty 'text'")
         metadata = record.get("metadata") or {}
         if not isinstance(metadata, dict):
             raise ValueError(f"line {number}: 'metadata' must be an object")
+        if not storable(doc_id) or not storable(metadata):
+            raise LoadError(
+                f"line {number}: a NUL character or invalid Unicode in 'id' or 'metadata'"
+            )
         property_id = record.get("property_id")
         if property_id is not None and (
             not isinstance(property_id, str) or not PROPERTY_ID.match(property_id)

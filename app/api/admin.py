@@ -28,6 +28,7 @@ from app.config import Settings
 from app.embedding import Encoder, default_model_path, load_encoder
 from app.errors import (
     AdminDisabled,
+    Conflict,
     Forbidden,
     InvalidRequest,
     NotFound,
@@ -244,9 +245,18 @@ async def reindex(
     body: ReindexIn, request: Request, services: ServicesDep, actor: AdminDep
 ) -> JSONBytes:
     """Queue a re-index of a property; poll ``GET /admin/jobs/{job_id}``."""
-    await _require_property(services, body.property_id)
+    limit = services.encoder.max_tokens
+    if body.max_tokens and body.max_tokens > limit:
+        raise InvalidRequest(f"max_tokens must be between 16 and {limit} for this model")
     params = {"max_tokens": body.max_tokens} if body.max_tokens else {}
     async with services.pool.acquire() as conn:
+        exists, live = await conn.fetchrow(
+            "SELECT true, live_version FROM properties WHERE id = $1", body.property_id
+        ) or (False, None)
+        if not exists:
+            raise PropertyNotFound(f"unknown property {body.property_id!r}")
+        if live is None:
+            raise Conflict(f"{body.property_id} has no index yet: upload documents first")
         job_id = await jobs.enqueue(conn, "reindex", body.property_id, params, requested_by=actor)
     _wake(request)
     _audit(request, actor, "reindex", property=body.property_id, job=job_id, **params)

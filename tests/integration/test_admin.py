@@ -214,3 +214,13 @@ async def test_reindex_job_and_retry_rules(admin: httpx.AsyncClient) -> None:
         "/admin/reindex", json={"property_id": "x", "max_tokens": 1}, headers=AUTH
     )
     assert bad.status_code == 422
+    # Past the model's window: refused at once, not a job that fails later.
+    too_long = await admin.post(
+        "/admin/reindex", json={"property_id": "admin-reindex", "max_tokens": 400}, headers=AUTH
+    )
+    assert too_long.status_code == 422
+    assert "between 16 and 256" in too_long.json()["error"]["message"]
+    await admin.put("/admin/properties/admin-empty", json={"name": "Empty"}, headers=AUTH)
+    empty = await admin.post("/admin/reindex", json={"property_id": "admin-empty"}, headers=AUTH)
+    assert empty.status_code == 409
+    assert "no index yet" in empty.json()["error"]["message"]

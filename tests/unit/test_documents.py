@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ingestion.documents import load_paths, normalise_text
+import pytest
+
+from ingestion.documents import MAX_KEY_CHARS, load_bytes, load_paths, normalise_text, storable
+from ingestion.loaders import LoadError
 
 
 def test_folder_documents_are_keyed_by_relative_path(tmp_path: Path) -> None:
@@ -49,6 +52,40 @@ def test_unreadable_files_are_skipped_with_a_reason(tmp_path: Path) -> None:
 
 def test_normalisation_composes_unicode_and_drops_control_characters() -> None:
     assert normalise_text("Cafe\u0301\r\nline\x00 two  \n") == "Café\nline two"
+
+
+def test_normalisation_drops_lone_surrogates() -> None:
+    assert normalise_text("bar\udc00 opens \ud800at 6") == "bar opens at 6"
+
+
+def test_storable_finds_nul_and_lone_surrogates_anywhere_in_json() -> None:
+    assert storable({"a": ["ok", 1, None, {"b": "fine"}]})
+    assert not storable("a\x00b")
+    assert not storable({"k": [{"deep": "\ud800"}]})
+    assert not storable({"\udc00": 1})
+
+
+@pytest.mark.parametrize(
+    ("key", "raw", "reason"),
+    [
+        ("x" * MAX_KEY_CHARS + ".md", b"# X\n\nok", "longer than 512"),
+        ("notes\x00.md", b"# X\n\nok", "NUL character"),
+        ("caf\udce9.md", b"# X\n\nok", "invalid Unicode"),
+        ("a.jsonl", json.dumps({"id": "x" * 600, "text": "ok"}).encode(), "longer than 512"),
+        ("a.jsonl", b'{"id": "a\\u0000", "text": "ok"}', "NUL character"),
+        ("a.jsonl", b'{"id": "a", "text": "ok", "metadata": {"k": "\\ud800"}}', "NUL character"),
+    ],
+)
+def test_ids_the_database_cannot_store_are_refused(key: str, raw: bytes, reason: str) -> None:
+    with pytest.raises(LoadError, match=reason):
+        load_bytes(raw, key, "upload")
+
+
+def test_lone_surrogates_in_jsonl_text_and_title_are_dropped() -> None:
+    raw = b'{"id": "bar", "title": "Bar\\ud800", "text": "The bar opens at 6.\\udc00"}'
+    (document,) = load_bytes(raw, "a.jsonl", "upload")
+    assert (document.title, document.text) == ("Bar", "The bar opens at 6.")
+    assert storable([document.doc_key, document.title, document.text, document.metadata])
 
 
 def test_content_hash_changes_with_content_only(tmp_path: Path) -> None:

@@ -1,0 +1,104 @@
+"""The admin API under hostile input, with the valid token: values PostgreSQL cannot store, ids
+past its integers and files that choke a parser get a 4xx in the one error shape, never a 500;
+accepted uploads ingest."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from app.config import Settings
+from app.embedding import Encoder
+from app.main import create_app
+from tests.fakes import HashingEncoder
+from tests.integration.test_admin import AUTH, TOKEN, admin_settings, client_for, wait_for_job
+from tests.reliability.hostile import admin_hand_written, error_shaped
+
+pytestmark = pytest.mark.integration
+
+PROPERTY = "admin-hostile"
+CASES = admin_hand_written(PROPERTY, PROPERTY, TOKEN, "some-other-hotel")
+
+
+@pytest_asyncio.fixture(scope="module")
+async def admin(
+    settings: Settings, encoder: Encoder, db_url: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    limits = {"admin_max_upload_bytes": 2_000_000, "ingest_max_file_bytes": 1_000_000}
+    app = create_app(admin_settings(settings, **limits), encoder=encoder)
+    app.state.job_encoder_factory = HashingEncoder
+    async for client in client_for(app):
+        await client.put(f"/admin/properties/{PROPERTY}", json={"name": "Hostile"}, headers=AUTH)
+        files = [("files", ("lobby.md", b"# Lobby\n\nOpen all night.", "text/markdown"))]
+        upload = await client.post(
+            f"/admin/properties/{PROPERTY}/documents", files=files, headers=AUTH
+        )
+        assert (await wait_for_job(client, upload.json()["job_id"]))["state"] == "succeeded"
+        yield client
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers", "expected"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+async def test_admin_hand_written_attack(
+    admin: httpx.AsyncClient,
+    method: str,
+    path: str,
+    body: bytes,
+    headers: dict[str, str],
+    expected: set[int],
+) -> None:
+    response = await admin.request(method, path, content=body or None, headers=headers)
+    assert response.status_code in expected, response.text[:300]
+    if response.status_code >= 400:
+        assert error_shaped(response.content), response.text[:300]
+    if response.status_code == 202:
+        job = await wait_for_job(admin, response.json()["job_id"])
+        assert job["state"] == "succeeded", job
+
+
+def _corrupt_deflate_docx() -> bytes:
+    """A zip whose first member's compressed stream is garbage (zlib fails, not the zip)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b"<Types/>" * 50)
+    raw = bytearray(out.getvalue())
+    start = 30 + len("[Content_Types].xml")
+    raw[start : start + 8] = b"\xff" * 8
+    return bytes(raw)
+
+
+async def test_files_that_choke_a_parser_are_skipped_and_the_rest_ingested(
+    admin: httpx.AsyncClient,
+) -> None:
+    choking = {
+        "zlib.docx": _corrupt_deflate_docx(),
+        "deep.json": b"[" * 50_000 + b"]" * 50_000,
+        "deep.jsonl": b"[" * 50_000,
+        "deep.html": b"<div>" * 5_000 + b"x",
+        "wide.csv": b'question,answer\n"' + b"a" * 200_000 + b'",yes\n',
+    }
+    files = [
+        ("files", (name, content, "application/octet-stream")) for name, content in choking.items()
+    ]
+    files.append(("files", ("spa.md", b"# Spa\n\nThe spa opens at 09:00.", "text/markdown")))
+    response = await admin.post(
+        f"/admin/properties/{PROPERTY}/documents", files=files, headers=AUTH
+    )
+    assert response.status_code == 202, response.text[:300]
+    body = response.json()
+    assert body["documents"] == ["spa.md"]
+    assert {s["name"] for s in body["skipped"]} == set(choking)
+    assert (await wait_for_job(admin, body["job_id"]))["state"] == "succeeded"
+    alone = await admin.post(
+        f"/admin/properties/{PROPERTY}/documents", files=files[:1], headers=AUTH
+    )
+    assert alone.status_code == 422
+    assert "zlib.docx: could not be read" in alone.json()["error"]["message"]
