@@ -59,10 +59,23 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> loggi
             root.removeHandler(handler)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
+    handler.addFilter(_short_reconnect_errors)
     setattr(handler, _MARK, True)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
     return handler
+
+
+def _short_reconnect_errors(record: logging.LogRecord) -> bool:
+    """The pool's retries to reconnect during a database outage: one line each, the error
+    named, no traceback (``/readyz`` and the 503s already say the database is down)."""
+    if record.name == "asyncpg.pool" and record.exc_info and record.exc_info[1] is not None:
+        error = record.exc_info[1]
+        record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+    return True
 
 
 _last_second: list[object] = [None, ""]

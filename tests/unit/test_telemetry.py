@@ -141,6 +141,29 @@ def test_formatters_print_fields_and_configure_replaces_only_its_own_handler() -
     assert TextFormatter().format(record).endswith("request route=/ask timings_ms=embed:1.5")
 
 
+def test_pool_reconnect_failures_log_one_line_without_a_traceback() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    handler = configure_logging(Settings(log_format="json"), stream)
+    try:
+        try:
+            raise ConnectionRefusedError(111, "Connect call failed")
+        except ConnectionRefusedError:
+            logging.getLogger("asyncpg.pool").warning(
+                "Failed to restore the pool connection floor; retrying", exc_info=True
+            )
+            logging.getLogger("concierge.other").warning("kept whole", exc_info=True)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    pool_line, other_line = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert pool_line["msg"].startswith("Failed to restore the pool connection floor; retrying")
+    assert "ConnectionRefusedError" in pool_line["msg"]
+    assert "Traceback" not in json.dumps(pool_line)
+    assert "Traceback" in json.dumps(other_line)
+
+
 def test_added_sources_appear_and_a_failing_source_is_skipped() -> None:
     metrics = Metrics()
 
