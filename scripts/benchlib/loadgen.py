@@ -71,6 +71,8 @@ class _Connection(asyncio.Protocol):
 
     async def send(self, request: Request) -> tuple[int, bytes]:
         assert self.transport is not None
+        if self.closed:  # a write to a closed transport is dropped: nothing would answer
+            raise ConnectionError("connection closed")
         self._waiter = asyncio.get_running_loop().create_future()
         self.transport.write(request)
         return await self._waiter
@@ -78,6 +80,17 @@ class _Connection(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+
+def _take_idle(idle: list[_Connection]) -> _Connection | None:
+    """The most recently used idle connection the server has not closed meanwhile (it closes
+    keep-alive connections idle for a few seconds)."""
+    while idle:
+        conn = idle.pop()
+        if not conn.closed:
+            return conn
+        conn.close()
+    return None
 
 
 async def _connect(port: int) -> _Connection:
@@ -178,7 +191,7 @@ async def open_loop(
         busy += 1
         conn: _Connection | None = None
         try:
-            conn = idle.pop() if idle else await _connect(port)
+            conn = _take_idle(idle) or await _connect(port)
             reusable, ok = await _one(conn, request, result, on_body, request_timeout_s)
             if ok:
                 result.latencies_ms.append((loop.time() - scheduled) * 1000)
