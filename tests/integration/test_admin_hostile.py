@@ -17,7 +17,8 @@ from app.embedding import Encoder
 from app.main import create_app
 from tests.fakes import HashingEncoder
 from tests.integration.test_admin import AUTH, TOKEN, admin_settings, client_for, wait_for_job
-from tests.reliability.hostile import admin_hand_written, error_shaped
+from tests.reliability.attacks import admin_hand_written
+from tests.reliability.hostile import error_shaped
 
 pytestmark = pytest.mark.integration
 

@@ -9,13 +9,8 @@ import pytest_asyncio
 
 from ingestion.documents import Document
 from ingestion.pipeline import Ingestor
-from tests.reliability.hostile import (
-    INJECTED_DOC,
-    INJECTION_QUESTIONS,
-    error_shaped,
-    hand_written,
-    quotes_only_sources,
-)
+from tests.reliability.attacks import INJECTED_DOC, INJECTION_QUESTIONS, hand_written
+from tests.reliability.hostile import error_shaped, quotes_only_sources
 
 pytestmark = pytest.mark.integration
 
