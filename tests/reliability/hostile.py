@@ -366,11 +366,23 @@ async def hostile_input(env: Env, examples: int = 2000) -> Outcome:
         last = await asyncio.to_thread(
             wait_for_jobs, server.base, token, job_ids, JOBS_LIMIT_S, tally
         )
+        metrics = await asyncio.to_thread(
+            requests.get, f"{server.base}/metrics", timeout=REQUEST_TIMEOUT_S
+        )
+        tally.add(metrics.status_code, metrics.content, "GET /metrics")
+    # Hundreds of requests carried the token: it must appear nowhere the operators look.
+    exposed = [where for where, text in (("log", server.log()), ("/metrics", metrics.text))
+               if token in text]  # fmt: skip
     outcome.requests = tally.sent
     outcome.errors.update({k: v for k, v in tally.kinds.items() if k != "200"})
     server_errors = sum(v for k, v in tally.kinds.items() if k.startswith("5") or not k.isdigit())
     outcome.check("requests", tally.sent, tally.sent >= examples)
     outcome.check("5xx or hang", server_errors, server_errors == 0)
+    outcome.check(
+        "admin token in the log or /metrics",
+        f"{len(exposed)}{example(exposed)}",
+        metrics.status_code == 200 and "concierge_" in metrics.text and not exposed,
+    )
     outcome.check(
         "errors not in the one shape",
         f"{len(tally.bad_shape)}{example(tally.bad_shape)}",
