@@ -70,6 +70,18 @@ async def ensure_database(settings: Settings) -> None:
         await conn.close()
 
 
+async def drop_database(settings: Settings) -> None:
+    """Drop the application database from the embedded server (scratch databases of tests,
+    benchmarks and evaluations), closing its connections first."""
+    if settings.database_url is not None:
+        raise ValueError("only a database on the embedded server is dropped")
+    conn = await asyncpg.connect(with_database(server_url(settings), "postgres"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{settings.database_name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 def upgrade_to_head(url: str) -> None:
     """Apply every pending migration to the database at ``url``."""
     from alembic import command

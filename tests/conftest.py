@@ -9,14 +9,13 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 import pytest_asyncio
 
 from app.config import PROJECT_ROOT, Settings
-from app.database import database_url, server_url, with_database
+from app.database import database_url
 from app.embedding import Encoder, default_model_path, load_encoder
-from app.schema import ensure_database, upgrade_to_head
+from app.schema import drop_database, ensure_database, upgrade_to_head
 from ingestion.chunking import TokenCounter, tokenizer_counter
 
 TEST_DATA_DIR = Path(os.environ.get("RAG_TEST_DATA_DIR", PROJECT_ROOT / ".data" / "test"))
@@ -62,11 +61,7 @@ async def db_url(settings: Settings) -> AsyncIterator[str]:
     url = database_url(settings)
     await asyncio.to_thread(upgrade_to_head, url)
     yield url
-    conn = await asyncpg.connect(with_database(server_url(settings), "postgres"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{settings.database_name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await drop_database(settings)
 
 
 @pytest.fixture(scope="session")

@@ -17,11 +17,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import asyncpg
 from pydantic import SecretStr
 
 from app.config import PROJECT_ROOT, Settings, get_settings
-from app.database import database_url, server_url, with_database
+from app.database import database_url
 from app.db import create_pool
 from app.embedding import default_model_path, load_encoder
 from app.evaluation.data import (
@@ -44,7 +43,7 @@ from app.evaluation.metrics import METRIC_NAMES, recommend_threshold
 from app.properties import PropertyRegistry
 from app.rerank import build_reranker
 from app.retrieval import SearchOptions, embedding_text, search_options
-from app.schema import ensure_database, upgrade_to_head
+from app.schema import drop_database, ensure_database, upgrade_to_head
 from ingestion.chunking import tokenizer_counter
 from ingestion.pipeline import Ingestor
 
@@ -114,14 +113,6 @@ def replace_settings(settings: Settings, **changes: object) -> Settings:
     return settings.model_copy(update=changes)
 
 
-async def _drop(settings: Settings) -> None:
-    conn = await asyncpg.connect(with_database(server_url(settings), "postgres"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{settings.database_name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def _evaluate(
     settings: Settings, args: argparse.Namespace, questions: list[Question]
 ) -> dict[str, object]:
@@ -130,7 +121,7 @@ async def _evaluate(
         return await _evaluate_in(scratch, url, args, questions)
     finally:
         if args.database_url is None:
-            await _drop(scratch)
+            await drop_database(scratch)
 
 
 async def _evaluate_in(

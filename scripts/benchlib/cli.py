@@ -32,7 +32,7 @@ from app.database import database_url, embedded_server
 from app.db import create_pool
 from app.properties import PropertyRegistry
 from app.retrieval import Retriever
-from app.schema import ensure_database, upgrade_to_head
+from app.schema import drop_database, ensure_database, upgrade_to_head
 from benchlib import loadgen, report, topk
 from benchlib.corpus import CorpusSpec, ensure_corpus
 from benchlib.corpus_text import questions
@@ -244,7 +244,7 @@ async def run(
     log(f"starting PostgreSQL in {data_dir}")
     database.append(await asyncio.to_thread(embedded_server, data_dir))
     if args.fresh:
-        await _drop_database(settings)
+        await drop_database(settings)
     await ensure_database(settings)
     url = database_url(settings)
     await asyncio.to_thread(upgrade_to_head, url)
@@ -301,18 +301,6 @@ async def run(
     results["meta"]["machine"]["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     results["meta"]["elapsed_s"] = round(time.perf_counter() - started, 1)
     return results
-
-
-async def _drop_database(settings: Settings) -> None:
-    import asyncpg
-
-    from app.database import server_url, with_database
-
-    conn = await asyncpg.connect(with_database(server_url(settings), "postgres"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 async def _topk(

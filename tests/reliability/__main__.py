@@ -11,12 +11,10 @@ import traceback
 import uuid
 from pathlib import Path
 
-import asyncpg
-
 from app.config import PROJECT_ROOT, Settings
-from app.database import database_url, server_url, with_database
+from app.database import database_url
 from app.db import create_pool
-from app.schema import ensure_database, upgrade_to_head
+from app.schema import drop_database, ensure_database, upgrade_to_head
 from tests.reliability.harness import Env, Outcome
 from tests.reliability.report import table
 from tests.reliability.scenarios import all_scenarios
@@ -49,11 +47,7 @@ async def run(duration: float, only: list[str]) -> list[Outcome]:
                     outcomes.append(failed)
     finally:
         await pool.close()
-        conn = await asyncpg.connect(with_database(server_url(settings), "postgres"))
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{settings.database_name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        await drop_database(settings)
     return outcomes
 
 
