@@ -94,10 +94,12 @@ class GenerativeWriter:
             async for event in self._fall_back(question, sources, "circuit_open", sent=False):
                 yield event
             return
+        # Settled by a success or a failure of the model; otherwise (no free slot, the guest
+        # left) the breaker's trial, if this was one, is handed back.
+        settled = False
         try:
             async with self.gate.slot():
                 sent = False
-                settled = False
                 started = time.perf_counter()
                 try:
                     prompt = self._prompts.answer(question, relevant)
@@ -135,13 +137,13 @@ class GenerativeWriter:
                     async for event in self._fall_back(question, sources, reason, sent):
                         yield event
                     return
-                finally:
-                    if not settled:  # cancelled (the guest left): neither success nor failure
-                        self.breaker.release()
         except Busy:
             async for event in self._fall_back(question, sources, "busy", sent=False):
                 yield event
             return
+        finally:
+            if not settled:
+                self.breaker.release()
         total = time.perf_counter() - started
         extra = {
             "ttft": round((ttft or total) * 1000, 2),

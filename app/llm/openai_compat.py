@@ -99,10 +99,11 @@ class OpenAICompatibleBackend:
                         break
                 if not finished:
                     raise LLMError("incomplete_stream", "the stream ended without [DONE]")
-        except httpx.TimeoutException as exc:
-            raise LLMError("timeout", type(exc).__name__) from exc
+        # ConnectTimeout is a TimeoutException too: the server was never reached, so first.
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise LLMError("unreachable", type(exc).__name__, retryable=True) from exc
+        except httpx.TimeoutException as exc:
+            raise LLMError("timeout", type(exc).__name__) from exc
         except httpx.HTTPError as exc:
             raise LLMError("transport_error", type(exc).__name__) from exc
 

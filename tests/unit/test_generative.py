@@ -116,3 +116,28 @@ async def test_extractive_writer_streams_its_answer() -> None:
     assert isinstance(events[0], Delta)
     assert isinstance(events[-1], Answer)
     assert events[0].text == events[-1].text
+
+
+async def test_a_trial_call_that_finds_no_free_slot_hands_the_trial_back() -> None:
+    now = [0.0]
+    breaker = CircuitBreaker(1, 10, clock=lambda: now[0])
+    breaker.failure()
+    now[0] = 11.0  # half-open: one trial call may go
+    gate = ConcurrencyGate(1, 0.01)
+    model = Scripted([" Check-out is", " by 11:00."])
+    guarded = GenerativeWriter(
+        model,
+        ExtractiveWriter(0.3),
+        PromptBuilder("chat"),
+        GenerationLimits(),
+        breaker,
+        gate,
+        min_score=0.3,
+    )
+    async with gate.slot():  # every slot taken
+        busy = await guarded.write("When is check-out?", SOURCES)
+    assert busy.fallback_reason == "busy"
+    assert model.prompts == []
+    answered = await guarded.write("When is check-out?", SOURCES)
+    assert answered.answer_source == "scripted"
+    assert breaker.state == "closed"
