@@ -8,6 +8,7 @@ import time
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from app.api.deadline import answer_deadline
 from app.api.deps import ServicesDep
 from app.api.middleware import request_id_of
 from app.api.render import render_answer
@@ -16,7 +17,7 @@ from app.api.schemas import AskRequest, AskResponse, ErrorResponse
 from app.api.security import limits_of
 from app.api.streaming import stream_answer
 from app.api.telemetry import note
-from app.errors import InvalidRequest, RequestTimedOut
+from app.errors import InvalidRequest
 from app.schema import current_revision
 
 router = APIRouter()
@@ -56,11 +57,8 @@ async def ask(body: AskRequest, request: Request, services: ServicesDep) -> Resp
     limits_of(request).check_property(body.property_id)
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
         return await stream_answer(body, top_k, request, rag, settings, started)
-    try:
-        async with asyncio.timeout(settings.request_timeout_s):
-            result, cached = await rag.ask(body.property_id, body.question, top_k, body.session_id)
-    except TimeoutError:
-        raise RequestTimedOut("the answer took too long, please try again") from None
+    async with answer_deadline(settings.request_timeout_s):
+        result, cached = await rag.ask(body.property_id, body.question, top_k, body.session_id)
     total = (time.perf_counter() - started) * 1000
     rendered = render_answer(result, cached, request_id_of(request.scope), total)
     note(

@@ -3,7 +3,6 @@ the answer and any failure travel as events (see :mod:`app.api.sse`)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -12,12 +11,12 @@ from collections.abc import AsyncGenerator
 from fastapi import Request
 
 from app.answers import Delta
+from app.api.deadline import answer_deadline
 from app.api.middleware import request_id_of
 from app.api.render import render_answer, render_sources
 from app.api.schemas import AskRequest
 from app.api.sse import EventStreamResponse, sse_event
 from app.config import Settings
-from app.errors import RequestTimedOut
 from app.rag import AnswerStream, RagService
 
 log = logging.getLogger(__name__)
@@ -33,11 +32,8 @@ async def stream_answer(
 ) -> EventStreamResponse:
     """Find the sources (raising the usual errors), then stream the answer as events."""
     request_id = request_id_of(request.scope)
-    try:
-        async with asyncio.timeout(settings.request_timeout_s):
-            stream = await rag.ask_stream(body.property_id, body.question, top_k, body.session_id)
-    except TimeoutError:
-        raise RequestTimedOut("the answer took too long, please try again") from None
+    async with answer_deadline(settings.request_timeout_s):
+        stream = await rag.ask_stream(body.property_id, body.question, top_k, body.session_id)
     return EventStreamResponse(_events(stream, request_id, started))
 
 
