@@ -166,20 +166,23 @@ async def finish(
     worker: str,
     error: str | None = None,
     progress: dict[str, Any] | None = None,
-) -> None:
-    """Mark the worker's job succeeded (or failed with ``error``)."""
-    await conn.execute(
+) -> bool:
+    """Mark the worker's job succeeded (or failed with ``error``); False if it is no longer
+    this worker's."""
+    finished = await conn.fetchval(
         """
         UPDATE ingest_jobs
            SET state = CASE WHEN $3::text IS NULL THEN 'succeeded' ELSE 'failed' END,
                error = $3, finished_at = now(), progress = coalesce($4::jsonb, progress)
         WHERE id = $1 AND worker = $2 AND state = 'running'
+        RETURNING id
         """,
         job_id,
         worker,
         error,
         json.dumps(progress) if progress is not None else None,
     )
+    return finished is not None
 
 
 async def reap_stale(

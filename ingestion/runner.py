@@ -71,19 +71,27 @@ class JobRunner:
         progress = Progress()
         task = asyncio.current_task()
         assert task is not None
-        beat = asyncio.create_task(self._heartbeat(job.id, progress, task), name="job-heartbeat")
+        taken = asyncio.Event()
+        beat = asyncio.create_task(
+            self._heartbeat(job.id, progress, task, taken), name="job-heartbeat"
+        )
         try:
             if self._ingestor is None:
                 self._ingestor = await asyncio.to_thread(self._factory)
             await self._dispatch(job, progress)
         except asyncio.CancelledError:
-            if self.release_on_stop:
+            if taken.is_set() and task.uncancel() == 0:
+                # Stopped because the job is no longer this worker's, not because the worker
+                # is stopping: it goes on with the next job.
+                log.warning("job %s stopped: another worker has it", job.id)
+            elif self.release_on_stop:
                 async with self.pool.acquire() as conn:
                     if await jobs.release(conn, job.id, self.worker):
                         log.info("job %s released: it runs again on the next worker", job.id)
+                raise
             else:
                 await self._finish(job.id, "stopped before it finished; retry the job", progress)
-            raise
+                raise
         except Exception as exc:
             log.warning("job %s (%s %s) failed: %s", job.id, job.kind, job.property_id, exc)
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
@@ -138,7 +146,9 @@ class JobRunner:
         async with self.pool.acquire() as conn:
             await jobs.heartbeat(conn, job_id, self.worker, payload)
 
-    async def _heartbeat(self, job_id: int, progress: Progress, owner: asyncio.Task[Any]) -> None:
+    async def _heartbeat(
+        self, job_id: int, progress: Progress, owner: asyncio.Task[Any], taken: asyncio.Event
+    ) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_s)
             try:
@@ -149,6 +159,7 @@ class JobRunner:
                 continue
             if not mine:
                 log.warning("job %s was taken from this worker; stopping it", job_id)
+                taken.set()
                 owner.cancel()
                 return
 
@@ -156,8 +167,8 @@ class JobRunner:
         async with self.pool.acquire() as conn:
             payload: dict[str, Any] = progress.as_dict()
             payload["phase"] = "done" if error is None else "failed"
-            await jobs.finish(conn, job_id, self.worker, error, payload)
-            if error is not None:
+            mine = await jobs.finish(conn, job_id, self.worker, error, payload)
+            if mine and error is not None:
                 await fail_target(conn, job_id)
 
 

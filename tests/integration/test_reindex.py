@@ -291,3 +291,37 @@ async def test_a_stopping_server_releases_its_job_and_the_next_worker_resumes_it
         live = await store.live_version(conn, prop)
     assert live is not None
     assert live.id == released.target_version
+
+
+async def test_a_worker_that_loses_its_job_goes_on_and_leaves_the_new_owner_alone(
+    pool: asyncpg.Pool, count_tokens: TokenCounter, tmp_path: Path
+) -> None:
+    prop = await seeded(pool, count_tokens, tmp_path, 4)
+    gate = threading.Event()
+    started = threading.Event()
+
+    def paused(text: str) -> int:
+        started.set()
+        gate.wait(10)
+        return count_tokens(text)
+
+    loser = runner_for(pool, HashingEncoder(), paused)
+    loser.heartbeat_s = 0.05
+    async with pool.acquire() as conn:
+        job_id = await jobs.enqueue(conn, "reindex", prop, {"max_tokens": 40})
+        claimed = await jobs.claim(conn, loser.worker, job_id)
+    assert claimed is not None
+    running = asyncio.create_task(loser.run(claimed))
+    await asyncio.to_thread(started.wait, 10)
+    async with pool.acquire() as conn:
+        # Another worker took the job over (its first one was declared dead meanwhile).
+        await conn.execute("UPDATE ingest_jobs SET worker = 'new-owner' WHERE id = $1", job_id)
+        target = await conn.fetchval("SELECT target_version FROM ingest_jobs WHERE id = $1", job_id)
+    async with asyncio.timeout(10):
+        row = await running  # returns: the task is not left cancelled
+    gate.set()
+    assert not running.cancelled()
+    assert (row.state, row.worker) == ("running", "new-owner")
+    async with pool.acquire() as conn:
+        state = await conn.fetchval("SELECT state FROM index_versions WHERE id = $1", target)
+    assert state == "building"  # the new owner's version, not marked failed by the loser
