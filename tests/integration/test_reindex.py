@@ -268,7 +268,7 @@ async def test_a_stopping_server_releases_its_job_and_the_next_worker_resumes_it
         claimed = await jobs.claim(conn, stopping.worker, job_id)
     assert claimed is not None
     task = asyncio.create_task(stopping.run(claimed))
-    await asyncio.to_thread(started.wait, 10)
+    assert await asyncio.to_thread(started.wait, 10)
     task.cancel()
     gate.set()
     with pytest.raises(asyncio.CancelledError):
@@ -312,7 +312,7 @@ async def test_a_worker_that_loses_its_job_goes_on_and_leaves_the_new_owner_alon
         claimed = await jobs.claim(conn, loser.worker, job_id)
     assert claimed is not None
     running = asyncio.create_task(loser.run(claimed))
-    await asyncio.to_thread(started.wait, 10)
+    assert await asyncio.to_thread(started.wait, 10)
     async with pool.acquire() as conn:
         # Another worker took the job over (its first one was declared dead meanwhile).
         await conn.execute("UPDATE ingest_jobs SET worker = 'new-owner' WHERE id = $1", job_id)

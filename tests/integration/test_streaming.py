@@ -118,23 +118,21 @@ async def test_a_follow_up_is_rewritten_within_its_session_and_property(
     assert follow["standalone_question"] == "When is breakfast served? and on Sundays?"
     assert "breakfast" in follow["answer"].lower()
     # The same session id at another hotel has no history there.
-    elsewhere = (
-        await client.post(
-            "/ask",
-            json={
-                "property_id": "sunset-cove",
-                "question": "and on Sundays?",
-                "session_id": "guest-1",
-            },
-        )
-    ).json()
+    elsewhere_reply = await client.post(
+        "/ask",
+        json={"property_id": "sunset-cove", "question": "and on Sundays?", "session_id": "guest-1"},
+    )
+    assert elsewhere_reply.status_code == 200
+    elsewhere = elsewhere_reply.json()
+    assert elsewhere["answer"]
     assert "standalone_question" not in elsewhere
     # Without a session, nothing is rewritten.
-    alone = (
-        await client.post(
-            "/ask", json={"property_id": "harbour-grand", "question": "and on Sundays?"}
-        )
-    ).json()
+    alone_reply = await client.post(
+        "/ask", json={"property_id": "harbour-grand", "question": "and on Sundays?"}
+    )
+    assert alone_reply.status_code == 200
+    alone = alone_reply.json()
+    assert alone["answer"]
     assert "standalone_question" not in alone
 
 

@@ -104,6 +104,12 @@ async def overload(env: Env, factor: float = 10.0, duration: float = 6.0) -> Out
     )
     growth_mb = (peak_rss - rss_before) / 1024
     outcome.check("RSS growth MB", f"{growth_mb:.1f}", growth_mb < 64)
+    answered_after = sum(r.status == 200 for r in after)
+    outcome.check(
+        "answered after the burst",
+        f"{answered_after}/{len(after)}",
+        answered_after > 0.9 * len(after),
+    )
     outcome.check(
         "p50 ms before/after",
         f"{p50_before * 1000:.0f}/{p50_after * 1000:.0f}",

@@ -8,6 +8,7 @@ connection, connection closed before any response byte, or a response cut short.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -228,9 +229,10 @@ async def closed_loop(
 
 
 def percentile(values: list[float], q: float) -> float:
-    """The ``q``-th percentile (0-100) by nearest rank; 0.0 for no values."""
+    """The ``q``-th percentile (0-100) by nearest rank; infinite for no values (nothing was
+    fast enough to count)."""
     if not values:
-        return 0.0
+        return math.inf
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
     return ordered[index]

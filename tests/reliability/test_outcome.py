@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from tests.reliability.harness import Outcome
 from tests.reliability.loadgen import percentile
 from tests.reliability.report import table
@@ -27,6 +29,6 @@ def test_outcome_passes_only_with_all_checks_held() -> None:
 
 
 def test_percentile() -> None:
-    assert percentile([], 50) == 0.0
+    assert percentile([], 50) == math.inf
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0
     assert percentile([float(i) for i in range(1, 101)], 99) == 99.0

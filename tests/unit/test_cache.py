@@ -87,15 +87,23 @@ async def test_failures_reach_every_waiter_and_are_not_cached() -> None:
     cache: AnswerCache[str, str] = AnswerCache(maxsize=10, ttl=60)
     gate = asyncio.Event()
 
+    failures: list[int] = []
+    computing = asyncio.Event()
+
     async def failing() -> str:
+        failures.append(1)
+        computing.set()
         await gate.wait()
         raise RuntimeError("database down")
 
     waiters = [asyncio.ensure_future(cache.get_or_compute("k", failing)) for _ in range(5)]
-    await asyncio.sleep(0)
+    # The waiters started after the leader run before this test resumes (FIFO ready queue).
+    await computing.wait()
+    assert cache.inflight == 1
     gate.set()
     results = await asyncio.gather(*waiters, return_exceptions=True)
     assert all(isinstance(r, RuntimeError) for r in results)
+    assert len(failures) == 1  # one computation, its failure shared by every waiter
     calls: list[int] = []
     assert await cache.get_or_compute("k", counting("recovered", calls)) == ("recovered", False)
 

@@ -36,7 +36,7 @@ def test_a_hammered_bucket_does_not_expire_and_refill_early() -> None:
     for _ in range(100):  # 10 s of requests every 0.1 s: at most burst + 10 s x 1/s
         allowed += limiter.take("a") == 0.0
         clock.now += 0.1
-    assert allowed <= 2 + 10
+    assert 2 + 9 <= allowed <= 2 + 10
 
 
 def test_memory_is_bounded_by_max_keys() -> None:
