@@ -87,11 +87,11 @@ class Metrics:
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """One finished request. ``route`` must be a template or :data:`UNMATCHED_ROUTE`."""
+        if method not in METHODS:
+            method = "other"  # before the key: clients choose methods, the map stays bounded
         key = (route, method, status)
         observe = self._request_children.get(key)
         if observe is None:
-            if method not in METHODS:
-                method = "other"
             observe = self._requests.labels(route, method, str(status)).observe
             self._request_children[key] = observe
         observe(seconds)

@@ -74,6 +74,15 @@ async def test_requests_are_counted_by_route_template_never_raw_path() -> None:
     assert stages[(("stage", "ttft"),)] == 0.0  # declared, never faked
 
 
+def test_invented_methods_share_one_series_and_one_cache_entry() -> None:
+    metrics = Metrics()
+    for n in range(200):
+        metrics.observe_request("unmatched", f"BREW{n}", 405, 0.001)
+    counts = _samples(metrics, "concierge_http_request_duration_seconds_count")
+    assert counts == {(("method", "other"), ("route", "unmatched"), ("status", "405")): 200.0}
+    assert len(metrics._request_children) == 1
+
+
 async def test_an_unhandled_error_is_recorded_as_500() -> None:
     metrics = Metrics()
     (response,) = await _get(_app(metrics), "/boom")
