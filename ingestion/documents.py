@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -76,10 +77,12 @@ def normalise_text(text: str) -> str:
 
 def storable(value: object) -> bool:
     """False when a string in ``value`` (a JSON value, keys included) holds NUL or a lone
-    surrogate: PostgreSQL stores neither in text or JSON."""
+    surrogate, or a number is NaN or infinite: PostgreSQL stores none of them in JSON."""
     stack = [value]
     while stack:
         item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return False
         if isinstance(item, str):
             if "\x00" in item or not _encodes(item):
                 return False
@@ -215,7 +218,7 @@ def _jsonl_documents(raw: str, source: str) -> Iterator[Document]:
             raise ValueError(f"line {number}: 'metadata' must be an object")
         if not storable(doc_id) or not storable(metadata):
             raise LoadError(
-                f"line {number}: a NUL character or invalid Unicode in 'id' or 'metadata'"
+                f"line {number}: a NUL character, invalid Unicode or a number JSON cannot hold in 'id' or 'metadata'"
             )
         property_id = record.get("property_id")
         if property_id is not None and (

@@ -63,6 +63,8 @@ def test_storable_finds_nul_and_lone_surrogates_anywhere_in_json() -> None:
     assert not storable("a\x00b")
     assert not storable({"k": [{"deep": "\ud800"}]})
     assert not storable({"\udc00": 1})
+    assert not storable({"p": [float("nan")]})
+    assert not storable({"p": float("inf")})
 
 
 @pytest.mark.parametrize(
@@ -74,6 +76,8 @@ def test_storable_finds_nul_and_lone_surrogates_anywhere_in_json() -> None:
         ("a.jsonl", json.dumps({"id": "x" * 600, "text": "ok"}).encode(), "longer than 512"),
         ("a.jsonl", b'{"id": "a\\u0000", "text": "ok"}', "NUL character"),
         ("a.jsonl", b'{"id": "a", "text": "ok", "metadata": {"k": "\\ud800"}}', "NUL character"),
+        ("a.jsonl", b'{"id": "a", "text": "ok", "metadata": {"p": NaN}}', "a number JSON"),
+        ("a.jsonl", b'{"id": "a", "text": "ok", "metadata": {"p": 1e400}}', "a number JSON"),
     ],
 )
 def test_ids_the_database_cannot_store_are_refused(key: str, raw: bytes, reason: str) -> None:
