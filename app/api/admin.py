@@ -7,6 +7,7 @@ job worker of one server process, off the request path; the route answers 202 wi
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import re
@@ -189,7 +190,8 @@ async def upload_documents(
         if len(raw) > settings.ingest_max_file_bytes:
             raise PayloadTooLarge(f"{name}: larger than {settings.ingest_max_file_bytes} bytes")
         try:
-            documents = load_bytes(raw, name, f"upload:{name}")
+            # Parsers (PDF, DOCX, HTML) are CPU work: off the event loop that serves guests.
+            documents = await asyncio.to_thread(load_bytes, raw, name, f"upload:{name}")
         except (ValueError, UnicodeDecodeError) as exc:
             reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
             skipped.append({"name": name, "reason": reason})
