@@ -117,9 +117,9 @@ class RagService:
         standalone = await self.rewriter.standalone(history, question)
         return standalone, (standalone if standalone != question else None)
 
-    def _remember(self, prop_id: str, session_id: str | None, asked: str, answer: str) -> None:
+    def _remember(self, prop_id: str, session_id: str | None, asked: str) -> None:
         if session_id is not None and self.sessions is not None:
-            self.sessions.record(prop_id, session_id, Turn(asked, answer))
+            self.sessions.record(prop_id, session_id, Turn(asked))
 
     def _result(
         self,
@@ -175,7 +175,7 @@ class RagService:
             return self._result(prop, sources, answer, (embed_ms, search_ms, answer_ms))
 
         result, cached = await self.cache.get_or_compute(key, compute)
-        self._remember(prop.id, session_id, asked, result.answer)
+        self._remember(prop.id, session_id, asked)
         if rewritten is not None:
             result = replace(result, standalone_question=rewritten)
         return result, cached
@@ -195,7 +195,7 @@ class RagService:
         key = self._key(prop, asked, top_k)
         hit = self.cache.get(key)
         if hit is not None:
-            self._remember(prop.id, session_id, asked, hit.answer)
+            self._remember(prop.id, session_id, asked)
             if rewritten is not None:
                 hit = replace(hit, standalone_question=rewritten)
             return AnswerStream(hit.sources, _replay(hit), hit)
@@ -213,7 +213,7 @@ class RagService:
                     timings = (embed_ms, search_ms, answer_ms)
                     result = self._result(prop, sources, event, timings)
                     self.cache.put(key, result)
-                    self._remember(prop.id, session_id, asked, result.answer)
+                    self._remember(prop.id, session_id, asked)
                     if rewritten is not None:
                         result = replace(result, standalone_question=rewritten)
                     yield StreamDone(result, False)

@@ -27,10 +27,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """One answered question of a conversation, in its standalone form."""
+    """One answered question of a conversation, in its standalone form (what a later
+    follow-up is rewritten against; the answers are not needed for that, so not kept)."""
 
     question: str
-    answer: str
 
 
 class SessionStore:
@@ -119,7 +119,10 @@ class FollowUpRewriter:
             rewritten = await self._model_rewrite([t.question for t in history], question)
             if rewritten:
                 return rewritten
-        return rule_rewrite(previous, question)
+        # Follow-ups of follow-ups chain: keep the earlier part within the bound, so that a
+        # long conversation cannot grow the question without end.
+        room = max(0, self._max_chars - len(question) - 1)
+        return rule_rewrite(previous[:room], question)
 
     async def _model_rewrite(self, history: list[str], question: str) -> str | None:
         assert self._backend is not None

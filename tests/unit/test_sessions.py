@@ -29,7 +29,7 @@ def test_follow_ups_are_recognised(question: str, expected: bool) -> None:
 def test_store_keeps_the_last_turns_per_property_and_session() -> None:
     store = SessionStore(max_sessions=10, max_turns=2, ttl_s=60)
     for i in range(3):
-        store.record("harbour", "s1", Turn(f"q{i}", f"a{i}"))
+        store.record("harbour", "s1", Turn(f"q{i}"))
     assert [t.question for t in store.history("harbour", "s1")] == ["q1", "q2"]
     # The same session id at another property is another conversation.
     assert store.history("sunset", "s1") == []
@@ -39,10 +39,10 @@ def test_store_is_bounded_and_sessions_expire() -> None:
     now = [0.0]
     store = SessionStore(max_sessions=2, max_turns=4, ttl_s=10, timer=lambda: now[0])
     for sid in ("a", "b", "c"):
-        store.record("p", sid, Turn("q", "a"))
+        store.record("p", sid, Turn("q"))
     assert len(store) == 2
     now[0] = 9.0
-    store.record("p", "c", Turn("q2", "a2"))  # a new turn renews the session
+    store.record("p", "c", Turn("q2"))  # a new turn renews the session
     now[0] = 15.0
     assert store.history("p", "b") == []
     assert [t.question for t in store.history("p", "c")] == ["q", "q2"]
@@ -70,7 +70,7 @@ class ScriptedBackend:
         return None
 
 
-HISTORY = [Turn("When is breakfast served?", "From 07:00 [1].")]
+HISTORY = [Turn("When is breakfast served?")]
 
 
 async def test_rule_rewrite_carries_the_previous_topic() -> None:
@@ -81,6 +81,17 @@ async def test_rule_rewrite_carries_the_previous_topic() -> None:
     )
     assert await rewriter.standalone(HISTORY, "Is there a gym?") == "Is there a gym?"
     assert await rewriter.standalone([], "and on Sundays?") == "and on Sundays?"
+
+
+async def test_a_chain_of_follow_ups_stays_within_the_bound() -> None:
+    rewriter = FollowUpRewriter(max_chars=120)
+    history = list(HISTORY)
+    for n in range(50):
+        asked = await rewriter.standalone(history, f"and on day {n}?")
+        history.append(Turn(asked))
+    assert len(asked) <= 120
+    assert asked.startswith("When is breakfast served?")  # the topic is kept
+    assert asked.endswith("and on day 49?")  # and the latest follow-up
 
 
 async def test_model_rewrite_is_used_and_falls_back_to_the_rule_on_failure() -> None:
