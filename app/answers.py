@@ -28,11 +28,6 @@ class Answer:
     extra: dict[str, float] = field(default_factory=dict)
     fallback_reason: str | None = None
 
-    @property
-    def is_fallback(self) -> bool:
-        """True when a generative writer failed and the extractive answer stands in for it."""
-        return self.fallback_reason is not None
-
 
 @dataclass(frozen=True, slots=True)
 class Delta:

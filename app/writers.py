@@ -33,7 +33,6 @@ class Writers:
 
     writer: AnswerWriter
     rewriter: FollowUpRewriter
-    backend: LLMBackend | None = None
 
 
 def prompt_style(settings: Settings) -> PromptStyle:
@@ -110,6 +109,6 @@ async def open_writers(settings: Settings) -> AsyncIterator[Writers]:
             if style == "chat"
             else FollowUpRewriter()
         )
-        yield Writers(writer, rewriter, backend)
+        yield Writers(writer, rewriter)
     finally:
         await backend.aclose()
