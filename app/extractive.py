@@ -113,9 +113,13 @@ class ExtractiveWriter:
         yield Delta(answer.text)
         yield answer
 
+    def relevant(self, sources: Sequence[Source]) -> list[Source]:
+        """The sources similar enough to the question to answer from, best first."""
+        return [s for s in sources if s.hit.score >= self._min_score]
+
     def compose(self, question: str, sources: Sequence[Source]) -> Answer:
         """Synchronous core of :meth:`write` (pure, cheap: microseconds per source)."""
-        relevant = [s for s in sources if s.hit.score >= self._min_score][: self._max_sources]
+        relevant = self.relevant(sources)[: self._max_sources]
         if not relevant:
             return Answer(FALLBACK_MESSAGE, escalate=True)
         candidates = self._candidates(question, relevant)

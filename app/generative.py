@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, replace
 
-from app.answers import FALLBACK_MESSAGE, Answer, AnswerStream, Delta, Source
+from app.answers import Answer, AnswerStream, Delta, Source
 from app.citations import (
     StreamingCitationFilter,
     attribute,
@@ -58,7 +58,6 @@ class GenerativeWriter:
         limits: GenerationLimits,
         breaker: CircuitBreaker,
         gate: ConcurrencyGate,
-        min_score: float,
     ) -> None:
         self.backend = backend
         self.name = backend.name
@@ -67,7 +66,6 @@ class GenerativeWriter:
         self._limits = limits
         self.breaker = breaker
         self.gate = gate
-        self._min_score = min_score
 
     async def write(self, question: str, sources: Sequence[Source]) -> Answer:
         """The final answer of :meth:`stream`."""
@@ -82,13 +80,12 @@ class GenerativeWriter:
 
     async def stream(self, question: str, sources: Sequence[Source]) -> AnswerStream:
         """Text deltas as the model writes them, then the checked answer."""
-        relevant = [s for s in sources if s.hit.score >= self._min_score]
-        relevant = relevant[: self._limits.prompt_sources]
+        # One relevance threshold for both writers: the extractive writer's.
+        relevant = self._fallback.relevant(sources)[: self._limits.prompt_sources]
         if not relevant:
-            # Nothing to ground an answer in: no model call, staff take over.
-            answer = Answer(FALLBACK_MESSAGE, escalate=True, answer_source=self.name)
-            yield Delta(answer.text)
-            yield answer
+            # Nothing to ground an answer in: no model call; the extractive writer escalates.
+            async for event in self._fallback.stream(question, sources):
+                yield event
             return
         if not self.breaker.allow():
             async for event in self._fall_back(question, sources, "circuit_open", sent=False):

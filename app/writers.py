@@ -101,7 +101,6 @@ async def open_writers(settings: Settings) -> AsyncIterator[Writers]:
             ),
             CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_reset_s),
             ConcurrencyGate(limit, settings.llm_queue_wait_s),
-            settings.answer_min_score,
         )
         # Base models do not follow rewrite instructions reliably: the rule does better.
         rewriter = (

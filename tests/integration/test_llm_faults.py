@@ -54,7 +54,6 @@ def make_writer(base_url: str, breaker: CircuitBreaker | None = None) -> Generat
         LIMITS,
         breaker or CircuitBreaker(failures=3, reset_s=30),
         ConcurrencyGate(2, wait_s=0.2),
-        min_score=0.3,
     )
 
 

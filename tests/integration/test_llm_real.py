@@ -86,7 +86,6 @@ def writer_for(backend: LLMBackend, settings: Settings) -> GenerativeWriter:
         GenerationLimits(ttft_timeout_s=20, stall_timeout_s=10, total_timeout_s=40, max_tokens=60),
         CircuitBreaker(failures=3, reset_s=30),
         ConcurrencyGate(1, wait_s=30),
-        settings.answer_min_score,
     )
 
 

@@ -166,7 +166,6 @@ def generative(base_url: str) -> GenerativeWriter:
         GenerationLimits(ttft_timeout_s=1.0, stall_timeout_s=1.0, total_timeout_s=3.0),
         CircuitBreaker(failures=5, reset_s=30),
         ConcurrencyGate(2, wait_s=0.2),
-        min_score=0.3,
     )
 
 
@@ -205,7 +204,6 @@ async def test_a_client_that_disconnects_stops_the_generation_upstream(
         GenerationLimits(ttft_timeout_s=2, stall_timeout_s=2, total_timeout_s=60, max_tokens=500),
         CircuitBreaker(failures=5, reset_s=30),
         ConcurrencyGate(2, wait_s=0.2),
-        min_score=0.3,
     )
     body = json.dumps(
         {"property_id": "harbour-grand", "question": "Is there a pool?", "stream": True}

@@ -49,7 +49,6 @@ def writer(backend: Scripted) -> GenerativeWriter:
         GenerationLimits(),
         CircuitBreaker(3, 30),
         ConcurrencyGate(1, 0.1),
-        min_score=0.3,
     )
 
 
@@ -109,6 +108,7 @@ async def test_nothing_relevant_means_no_model_call_and_escalation() -> None:
     answer = await writer(model).write("Is there a casino?", SOURCES[1:])
     assert model.prompts == []
     assert answer.escalate is True
+    assert answer.answer_source == "extractive"  # no model wrote it
 
 
 async def test_extractive_writer_streams_its_answer() -> None:
@@ -132,7 +132,6 @@ async def test_a_trial_call_that_finds_no_free_slot_hands_the_trial_back() -> No
         GenerationLimits(),
         breaker,
         gate,
-        min_score=0.3,
     )
     async with gate.slot():  # every slot taken
         busy = await guarded.write("When is check-out?", SOURCES)
