@@ -23,29 +23,30 @@ back whenever the property has ``k`` chunks. A full-text-only ranking is the sam
 ``w_vec = 0``: chunks the text query misses then follow in vector order. ``score`` stays the
 cosine similarity, which is what the answer threshold is calibrated on.
 
-Parameters: $1 version, $2 query vector, $3 k, $4 property, $5 tsquery text, $6 depth,
-$7 rrf_k, $8 vector weight, $9 text weight, $10 one tsquery text per word (the word OR its
-synonyms), $11 the pool size (at least ``depth``). The query's text-search configuration must be the
-one the ``tsv`` column is generated with (``english``: stems, drops stopwords).
+Parameters: $1 version, $2 query vector, $3 k, $4 property, $5 depth, $6 rrf_k, $7 vector
+weight, $8 text weight, $9 one tsquery text per word (the word OR its synonyms), $10 the pool
+size (at least ``depth``). A chunk matches the text half when it matches one word's query. The
+text-search configuration must be the one the ``tsv`` column is generated with (``english``:
+stems, drops stopwords).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-# The vector candidates: the ``pool`` nearest chunks ($11), exact or through the HNSW index.
+# The vector candidates: the ``pool`` nearest chunks ($10), exact or through the HNSW index.
 _CANDIDATES_EXACT = """
     SELECT id, embedding <=> $2 AS distance FROM chunks
     WHERE version_id = $1 AND property_id = $4
     ORDER BY (embedding <=> $2) + 0
-    LIMIT $11
+    LIMIT $10
 """
 
 _CANDIDATES_ANN = """
     SELECT id, embedding <=> $2 AS distance FROM chunks
     WHERE version_id = $1 AND property_id = $4
     ORDER BY embedding <=> $2
-    LIMIT $11
+    LIMIT $10
 """
 
 _TEMPLATE = """
@@ -53,18 +54,15 @@ WITH cand AS MATERIALIZED ({candidates}),
 vec AS (
     -- relaxed_order iterative scans may return rows slightly out of order: rank them again.
     SELECT id, row_number() OVER (ORDER BY distance, id) AS rank
-    FROM (SELECT id, distance FROM cand ORDER BY distance, id LIMIT $6) nearest
+    FROM (SELECT id, distance FROM cand ORDER BY distance, id LIMIT $5) nearest
 ),
 pool AS MATERIALIZED (
     SELECT c.id, c.tsv FROM chunks c JOIN cand USING (id)
 ),
-query AS (
-    SELECT to_tsquery('english', $5) AS q
-),
 terms AS MATERIALIZED (
     SELECT t.q,
            ln(1 + ((SELECT count(*) FROM pool)::float8 - d.df + 0.5) / (d.df + 0.5)) AS idf
-    FROM (SELECT to_tsquery('english', w) AS q FROM unnest($10::text[]) w) t,
+    FROM (SELECT to_tsquery('english', w) AS q FROM unnest($9::text[]) w) t,
     LATERAL (SELECT count(*) AS df FROM pool p WHERE p.tsv @@ t.q) d
     WHERE numnode(t.q) > 0
 ),
@@ -72,19 +70,19 @@ txt AS (
     SELECT id, row_number() OVER (ORDER BY relevance DESC, id) AS rank
     FROM (
         SELECT p.id, sum(t.idf * ts_rank(p.tsv, t.q)) AS relevance
-        FROM pool p, query, terms t
-        WHERE p.tsv @@ query.q AND p.tsv @@ t.q
+        FROM pool p, terms t
+        WHERE p.tsv @@ t.q
         GROUP BY p.id
         ORDER BY relevance DESC, p.id
-        LIMIT $6
+        LIMIT $5
     ) matched
 ),
 fused AS (
     SELECT id, sum(weight) AS rrf
     FROM (
-        SELECT id, $8::float8 / ($7 + rank) AS weight FROM vec
+        SELECT id, $7::float8 / ($6 + rank) AS weight FROM vec
         UNION ALL
-        SELECT id, $9::float8 / ($7 + rank) FROM txt
+        SELECT id, $8::float8 / ($6 + rank) FROM txt
     ) ranked
     GROUP BY id
 )

@@ -6,7 +6,7 @@ close that gap without touching what the guest sees:
 - :func:`rewrite` replaces a few well-known spelling and voice-input variants of hotel words,
   and hotel words written in German, French or Spanish, with the word the knowledge base
   uses (applied to the text that is embedded and to the text searched);
-- :func:`fulltext_query` and :func:`term_queries` turn the question into an OR query for
+- :func:`term_queries` turns the question into an OR query per word for
   PostgreSQL full-text search, each word widened by its hotel-vocabulary synonyms. Guests'
   questions have many words and few of them appear in the answer, so AND semantics
   (``websearch_to_tsquery``) would find nothing for most questions; OR, ranked by each
@@ -213,12 +213,6 @@ def query_groups(question: str, synonyms: bool = True, variants: bool = True) ->
     return [[w, *(SYNONYMS.get(w, ()) if synonyms else ())] for w in words]
 
 
-def query_words(question: str, synonyms: bool = True, variants: bool = True) -> list[str]:
-    """The question's words after :func:`rewrite`, widened by synonyms, without duplicates."""
-    groups = query_groups(question, synonyms, variants)
-    return list(dict.fromkeys(w for group in groups for w in group))
-
-
 def _quote(word: str) -> str:
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
@@ -230,12 +224,3 @@ def term_queries(question: str, synonyms: bool = True, variants: bool = True) ->
     """
     groups = query_groups(question, synonyms, variants)
     return [" | ".join(_quote(w) for w in group) for group in groups]
-
-
-def fulltext_query(question: str, synonyms: bool = True, variants: bool = True) -> str:
-    """``to_tsquery`` text ORing every word of the question (each quoted; may be empty).
-
-    The text-search configuration then stems each word and drops stopwords, so the query
-    matches the chunks' stored ``tsvector`` lexemes.
-    """
-    return " | ".join(_quote(w) for w in query_words(question, synonyms, variants))

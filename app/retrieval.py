@@ -153,14 +153,12 @@ class Retriever:
             args: tuple[object, ...] = (prop.version_id, vector, fetch, prop.id)
         else:
             sql = HYBRID_EXACT_SQL if self.uses_exact(prop) else HYBRID_ANN_SQL
-            tsquery = query_text.fulltext_query(question, options.synonyms, options.rewrite)
             vector_weight = 0.0 if options.mode == "fulltext" else options.vector_weight
             args = (
                 prop.version_id,
                 vector,
                 fetch,
                 prop.id,
-                tsquery,
                 max(fetch, options.depth),
                 options.rrf_k,
                 vector_weight,

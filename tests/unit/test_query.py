@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.query import fulltext_query, query_words, rewrite
+from app.query import query_groups, rewrite, term_queries
 
 
 def test_rewrite_unifies_voice_and_spelling_variants() -> None:
@@ -13,26 +13,28 @@ def test_rewrite_unifies_voice_and_spelling_variants() -> None:
     assert rewrite("happy hr, shower") == "happy hours, shower"
 
 
-def test_query_words_add_hotel_synonyms_once() -> None:
-    words = query_words("somewhere to leave my bike? bike")
-    assert words.count("bike") == 1
-    assert {"bicycle", "cycle"} <= set(words)
-    assert "bicycle" not in query_words("bike", synonyms=False)
+def test_query_groups_add_hotel_synonyms_once() -> None:
+    groups = query_groups("somewhere to leave my bike? bike")
+    bike = [g for g in groups if g[0] == "bike"]
+    assert len(bike) == 1
+    assert {"bicycle", "cycle"} <= set(bike[0])
+    assert query_groups("bike", synonyms=False) == [["bike"]]
 
 
-def test_fulltext_query_ors_quoted_words() -> None:
-    assert fulltext_query("wifi pw", synonyms=False) == "'wifi' | 'password'"
+def test_term_queries_or_a_word_with_its_synonyms_quoted() -> None:
+    assert term_queries("wifi pw", synonyms=False) == ["'wifi'", "'password'"]
+    assert term_queries("bike")[0].startswith("'bike' | 'bicycle'")
 
 
-def test_fulltext_query_cannot_inject_operators() -> None:
-    text = fulltext_query("it's a & b | !c <-> d:* \\ 'x'", synonyms=False)
+def test_term_queries_cannot_inject_operators() -> None:
+    queries = term_queries("it's a & b | !c <-> d:* \\ 'x'", synonyms=False)
     # only runs of letters and digits survive, each quoted: no operator reaches to_tsquery
-    assert text == "'it' | 's' | 'a' | 'b' | 'c' | 'd' | 'x'"
-    assert fulltext_query("?!...", synonyms=False) == ""
+    assert queries == ["'it'", "'s'", "'a'", "'b'", "'c'", "'d'", "'x'"]
+    assert term_queries("?!...", synonyms=False) == []
 
 
-def test_fulltext_query_keeps_non_english_letters() -> None:
-    assert fulltext_query("Tiroler Gröstl", synonyms=False) == "'tiroler' | 'gröstl'"
+def test_term_queries_keep_non_english_letters() -> None:
+    assert term_queries("Tiroler Gröstl", synonyms=False) == ["'tiroler'", "'gröstl'"]
 
 
 def test_hotel_words_in_other_languages_are_translated() -> None:
@@ -44,5 +46,5 @@ def test_hotel_words_in_other_languages_are_translated() -> None:
 
 
 def test_variants_can_be_switched_off() -> None:
-    assert fulltext_query("why fi pw", synonyms=False, variants=False) == "'why' | 'fi' | 'pw'"
-    assert fulltext_query("why fi pw", synonyms=False) == "'wifi' | 'password'"
+    assert term_queries("why fi pw", synonyms=False, variants=False) == ["'why'", "'fi'", "'pw'"]
+    assert term_queries("why fi pw", synonyms=False) == ["'wifi'", "'password'"]
