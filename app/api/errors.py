@@ -66,6 +66,12 @@ def status_of(exc: ConciergeError) -> int:
 
 def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ConciergeError)
+    return domain_error_response(exc, request_id_of(request.scope))
+
+
+def domain_error_response(exc: ConciergeError, request_id: str) -> Response:
+    """The one error shape for a domain error, with its status and headers (also used by
+    middleware that answers before routing)."""
     status = status_of(exc)
     headers = None
     if isinstance(exc, Overloaded):
@@ -78,7 +84,7 @@ def _domain_error(request: Request, exc: Exception) -> Response:
         headers = {"retry-after": "2"}
     if status >= 500:
         log.warning("%s: %s", exc.code, exc.message)
-    return error_response(status, exc.code, exc.message, request_id_of(request.scope), headers)
+    return error_response(status, exc.code, exc.message, request_id, headers)
 
 
 def _database_unavailable(request: Request, exc: Exception) -> Response:

@@ -11,10 +11,12 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.errors import domain_error_response
 from app.api.middleware import header, request_id_of
 from app.api.responses import error_response
 from app.config import Settings
-from app.ratelimit import RateLimits, retry_after_header
+from app.errors import RateLimited
+from app.ratelimit import RateLimits
 
 RATE_LIMITED_PATHS = frozenset({"/ask"})
 
@@ -85,17 +87,10 @@ class ClientRateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in RATE_LIMITED_PATHS:
-            limiter = self.limits.per_client
-            wait = limiter.take(client_address(scope, self.trust_proxy))
-            if wait:
-                response = error_response(
-                    429,
-                    "rate_limited",
-                    "too many questions from this client, please slow down",
-                    request_id_of(scope),
-                    headers={"retry-after": str(retry_after_header(wait))},
-                )
-                await response(scope, receive, send)
+            try:
+                self.limits.check_client(client_address(scope, self.trust_proxy))
+            except RateLimited as exc:
+                await domain_error_response(exc, request_id_of(scope))(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
