@@ -218,7 +218,8 @@ def _jsonl_documents(raw: str, source: str) -> Iterator[Document]:
             raise ValueError(f"line {number}: 'metadata' must be an object")
         if not storable(doc_id) or not storable(metadata):
             raise LoadError(
-                f"line {number}: a NUL character, invalid Unicode or a number JSON cannot hold in 'id' or 'metadata'"
+                f"line {number}: a NUL character, invalid Unicode or a number JSON cannot "
+                "hold in 'id' or 'metadata'"
             )
         property_id = record.get("property_id")
         if property_id is not None and (
