@@ -72,6 +72,7 @@ class JobRunner:
         task = asyncio.current_task()
         assert task is not None
         taken = asyncio.Event()
+        succeeded = False
         beat = asyncio.create_task(
             self._heartbeat(job.id, progress, task, taken), name="job-heartbeat"
         )
@@ -98,12 +99,27 @@ class JobRunner:
             await self._finish(job.id, message, progress)
         else:
             await self._finish(job.id, None, progress)
+            succeeded = True
         finally:
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
+        if succeeded and job.kind == "reindex":
+            # After the switch, outside the job: it has succeeded whatever happens here.
+            await self._retire(job.property_id)
         async with self.pool.acquire() as conn:
             return await jobs.get(conn, job.id)
+
+    async def _retire(self, property_id: str) -> None:
+        """Delete the versions this re-index retired, once in-flight requests are done."""
+        if self.wait_to_retire and self.retire_grace_s > 0:
+            # In-flight requests may still read the old version for up to their timeout.
+            await asyncio.sleep(self.retire_grace_s)
+        try:
+            async with self.pool.acquire() as conn:
+                await purge_versions(conn, property_id, self.retire_grace_s)
+        except Exception as exc:  # the worker's periodic purge deletes them later
+            log.warning("%s: retired versions not deleted yet: %s", property_id, exc)
 
     async def _dispatch(self, job: jobs.Job, progress: Progress) -> None:
         if job.kind == "reindex":
@@ -114,12 +130,6 @@ class JobRunner:
                 "job %s: %s switched from version %s to %s (%d embedded)",
                 job.id, job.property_id, result.old_version, result.new_version, result.embedded,
             )  # fmt: skip
-            await self._beat(job.id, progress, phase="retiring")
-            if self.wait_to_retire and self.retire_grace_s > 0:
-                # In-flight requests may still read the old version for up to their timeout.
-                await asyncio.sleep(self.retire_grace_s)
-            async with self.pool.acquire() as conn:
-                await purge_versions(conn, job.property_id, self.retire_grace_s)
         elif job.kind == "ingest":
             documents = [Document(**d) for d in job.params.get("documents", [])]
             ingestor = self.ingestor

@@ -325,3 +325,28 @@ async def test_a_worker_that_loses_its_job_goes_on_and_leaves_the_new_owner_alon
     async with pool.acquire() as conn:
         state = await conn.fetchval("SELECT state FROM index_versions WHERE id = $1", target)
     assert state == "building"  # the new owner's version, not marked failed by the loser
+
+
+async def test_a_switched_reindex_succeeds_even_if_deleting_the_old_version_fails(
+    pool: asyncpg.Pool,
+    count_tokens: TokenCounter,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    prop = await seeded(pool, count_tokens, tmp_path, 2)
+    runner = runner_for(pool, HashingEncoder(), count_tokens)
+
+    async def broken_purge(*args: object) -> int:
+        raise asyncpg.PostgresConnectionError("connection lost")
+
+    monkeypatch.setattr("ingestion.runner.purge_versions", broken_purge)
+    async with pool.acquire() as conn:
+        job_id = await jobs.enqueue(conn, "reindex", prop, {"max_tokens": 40})
+        claimed = await jobs.claim(conn, runner.worker, job_id)
+    assert claimed is not None
+    done = await runner.run(claimed)
+    assert done.state == "succeeded", done.error
+    async with pool.acquire() as conn:
+        live = await store.live_version(conn, prop)
+    assert live is not None
+    assert live.id == done.target_version
