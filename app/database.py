@@ -36,13 +36,13 @@ def embedded_server(data_dir: Path) -> Any:
         _forget_dead_handles(server)
         # atexit runs last-registered first: before the package's own clean-up, which stops
         # the server when this process is the last one on its list.
-        atexit.register(_forget_dead_handles, server)
+        atexit.register(_forget_dead_handles, server, quiet=True)
         _EMBEDDED[pgdata] = server
         log.info("embedded PostgreSQL ready in %s", pgdata)
     return _EMBEDDED[pgdata]
 
 
-def _forget_dead_handles(server: Any) -> None:
+def _forget_dead_handles(server: Any, quiet: bool = False) -> None:
     """Drop processes that died holding a handle (SIGKILL, out of memory) from the server's
     list of users, so that the last live one still stops it when it exits."""
     try:
@@ -52,9 +52,12 @@ def _forget_dead_handles(server: Any) -> None:
             alive = [pid for pid in pids if _running(pid)]
             if alive != pids:
                 users.put(alive)
-                log.info("embedded PostgreSQL: forgot %d dead processes", len(pids) - len(alive))
+                if not quiet:  # at exit the log's stream may already be closed
+                    forgotten = len(pids) - len(alive)
+                    log.info("embedded PostgreSQL: forgot %d dead processes", forgotten)
     except (AttributeError, OSError, ValueError) as exc:  # another package version
-        log.debug("embedded PostgreSQL handle list not pruned: %s", exc)
+        if not quiet:
+            log.debug("embedded PostgreSQL handle list not pruned: %s", exc)
 
 
 def _running(pid: int) -> bool:
