@@ -105,7 +105,8 @@ def rows(r: dict[str, Any]) -> list[Row]:
             "measure": f"scoped top-{_fmt(tk.get('k'))} query at {_fmt(chunks)} chunks",
             "value": f"P50 {_fmt(_get(tk, 'all', 'p50_ms'), digits=2)} / "
             f"P99 {_fmt(_get(tk, 'all', 'p99_ms'), digits=2)} ms, "
-            f"recall {_fmt(tk.get('recall_at_k'), digits=3)}, "
+            f"HNSW recall {_fmt(tk.get('recall_at_k'), digits=3)} "
+            f"({_fmt(tk.get('recall_queries'))} queries), "
             f"short results {_fmt(tk.get('short_results'))}",
             "target": "P99 ≤ 5 ms, recall ≥ 0.99, always k",
             "pass": _all(

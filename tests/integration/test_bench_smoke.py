@@ -29,7 +29,15 @@ def test_smoke_run_measures_every_row(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     completed = subprocess.run(
-        ["scripts/bench", "--smoke", "--json", str(out)],
+        # Every smoke property is small: lower the exact-search limit so HNSW runs too.
+        [
+            "scripts/bench",
+            "--smoke",
+            "--json",
+            str(out),
+            "--env",
+            "RAG_EXACT_SEARCH_MAX_CHUNKS=100",
+        ],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
@@ -53,6 +61,8 @@ def test_smoke_run_measures_every_row(tmp_path: Path) -> None:
     assert service["cached"]["cached_answers"] == service["cached"]["ok"]
     assert service["uncached_clients"]["stages"]["embed"]["p50"] > 0
     assert results["topk"]["always_k"] is True
+    assert results["topk"]["recall_queries"] > 0  # measured on HNSW queries only
+    assert results["topk"]["recall_at_k"] >= 0.9
     assert results["naive"]["uncached_clients"]["ok"] > 0
     assert "| result | measure |" not in completed.stdout  # no Markdown report in smoke mode
     assert "target:" in completed.stdout
