@@ -168,12 +168,15 @@ async def finish(
     progress: dict[str, Any] | None = None,
 ) -> bool:
     """Mark the worker's job succeeded (or failed with ``error``); False if it is no longer
-    this worker's."""
+    this worker's. A succeeded upload drops the documents it carried (a failed one keeps them
+    for its retry)."""
     finished = await conn.fetchval(
         """
         UPDATE ingest_jobs
            SET state = CASE WHEN $3::text IS NULL THEN 'succeeded' ELSE 'failed' END,
-               error = $3, finished_at = now(), progress = coalesce($4::jsonb, progress)
+               error = $3, finished_at = now(), progress = coalesce($4::jsonb, progress),
+               params = CASE WHEN $3::text IS NULL AND kind = 'ingest' THEN '{}'::jsonb
+                             ELSE params END
         WHERE id = $1 AND worker = $2 AND state = 'running'
         RETURNING id
         """,

@@ -350,3 +350,19 @@ async def test_a_switched_reindex_succeeds_even_if_deleting_the_old_version_fail
         live = await store.live_version(conn, prop)
     assert live is not None
     assert live.id == done.target_version
+
+
+async def test_a_finished_upload_job_drops_its_documents_and_a_failed_one_keeps_them(
+    pool: asyncpg.Pool, count_tokens: TokenCounter, tmp_path: Path
+) -> None:
+    prop = await seeded(pool, count_tokens, tmp_path, 1)
+    params = {"documents": [{"doc_key": "a.md", "title": "A", "text": "x" * 1000, "source": "a"}]}
+    async with pool.acquire() as conn:
+        ok = await jobs.enqueue(conn, "ingest", prop, params)
+        assert await jobs.claim(conn, "w", ok) is not None
+        assert await jobs.finish(conn, ok, "w")
+        bad = await jobs.enqueue(conn, "ingest", prop, params)
+        assert await jobs.claim(conn, "w", bad) is not None
+        assert await jobs.finish(conn, bad, "w", error="broken")
+        assert (await jobs.get(conn, ok)).params == {}
+        assert (await jobs.get(conn, bad)).params == params
