@@ -20,6 +20,7 @@ from cachetools import TTLCache
 
 from app.extractive import content_terms
 from app.llm.backend import LLMBackend, LLMError
+from app.llm.guards import Busy, CircuitBreaker, ConcurrencyGate
 from app.prompts import PromptBuilder
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,12 @@ def rule_rewrite(previous: str, question: str) -> str:
 
 class FollowUpRewriter:
     """Turns a follow-up into a standalone question: with the model when one is configured
-    (bounded by ``timeout_s``), else — or when the model fails — by rule."""
+    (bounded by ``timeout_s``), else — or when the model fails — by rule.
+
+    ``guards`` are the answer writer's breaker and generation slots: a rewrite takes a slot
+    like an answer (the model and its connection pool are sized for that many), and is not
+    tried while the breaker is anything but closed. Its own failures do not move the breaker.
+    """
 
     def __init__(
         self,
@@ -104,9 +110,11 @@ class FollowUpRewriter:
         prompts: PromptBuilder | None = None,
         timeout_s: float = 1.5,
         max_chars: int = 400,
+        guards: tuple[CircuitBreaker, ConcurrencyGate] | None = None,
     ) -> None:
         self._backend = backend
         self._prompts = prompts
+        self._guards = guards
         self._timeout_s = timeout_s
         self._max_chars = max_chars
 
@@ -129,13 +137,19 @@ class FollowUpRewriter:
         assert self._prompts is not None
         prompt = self._prompts.rewrite(history, question)
         pieces: list[str] = []
-        stream = self._backend.generate(prompt, max_tokens=48)
         try:
-            async with asyncio.timeout(self._timeout_s), contextlib.aclosing(stream):
-                async for piece in stream:
-                    pieces.append(piece)
-        except (LLMError, TimeoutError) as exc:
-            log.info("follow-up rewrite by the model failed (%s); using the rule", exc)
+            async with asyncio.timeout(self._timeout_s), contextlib.AsyncExitStack() as stack:
+                if self._guards is not None:
+                    breaker, gate = self._guards
+                    if breaker.state != "closed":
+                        return None
+                    await stack.enter_async_context(gate.slot())
+                stream = self._backend.generate(prompt, max_tokens=48)
+                async with contextlib.aclosing(stream):
+                    async for piece in stream:
+                        pieces.append(piece)
+        except (LLMError, TimeoutError, Busy) as exc:
+            log.info("follow-up rewrite by the model failed (%r); using the rule", exc)
             return None
         text = " ".join("".join(pieces).split()).strip(" \"'")
         if not text or len(text) > self._max_chars or not content_terms(text):

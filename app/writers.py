@@ -104,7 +104,12 @@ async def open_writers(settings: Settings) -> AsyncIterator[Writers]:
         )
         # Base models do not follow rewrite instructions reliably: the rule does better.
         rewriter = (
-            FollowUpRewriter(backend, prompts, settings.llm_rewrite_timeout_s)
+            FollowUpRewriter(
+                backend,
+                prompts,
+                settings.llm_rewrite_timeout_s,
+                guards=(writer.breaker, writer.gate),
+            )
             if style == "chat"
             else FollowUpRewriter()
         )

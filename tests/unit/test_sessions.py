@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator
 import pytest
 
 from app.llm.backend import LLMError, Prompt
+from app.llm.guards import CircuitBreaker, ConcurrencyGate
 from app.prompts import PromptBuilder
 from app.sessions import FollowUpRewriter, SessionStore, Turn, is_follow_up
 
@@ -106,3 +107,31 @@ async def test_model_rewrite_is_used_and_falls_back_to_the_rule_on_failure() -> 
     assert await rewriter.standalone(HISTORY, "and on Sundays?") == (
         "When is breakfast served? and on Sundays?"
     )
+
+
+async def test_model_rewrite_takes_a_slot_and_waits_out_an_open_breaker() -> None:
+    now = [0.0]
+    breaker = CircuitBreaker(1, 10, clock=lambda: now[0])
+    gate = ConcurrencyGate(1, 0.01)
+    model = ScriptedBackend(["When is breakfast", " served on Sundays?"])
+    rewriter = FollowUpRewriter(
+        model,  # type: ignore[arg-type]
+        PromptBuilder("chat"),
+        guards=(breaker, gate),
+    )
+    rule = "When is breakfast served? and on Sundays?"
+    async with gate.slot():  # every slot busy with answers: the rule, no extra model call
+        assert await rewriter.standalone(HISTORY, "and on Sundays?") == rule
+    assert model.prompts == []
+    breaker.failure()  # open: the model is not asked
+    assert await rewriter.standalone(HISTORY, "and on Sundays?") == rule
+    assert model.prompts == []
+    assert breaker.state == "open"
+    now[0] = 11.0  # half-open: the trial is left to an answer
+    assert await rewriter.standalone(HISTORY, "and on Sundays?") == rule
+    assert breaker.allow()
+    breaker.success()
+    assert await rewriter.standalone(HISTORY, "and on Sundays?") == (
+        "When is breakfast served on Sundays?"
+    )
+    assert len(model.prompts) == 1
