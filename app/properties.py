@@ -25,6 +25,7 @@ SELECT p.id, p.name, p.live_version, p.revision,
 FROM properties p
 """
 _LOAD_ONE_SQL = _LOAD_SQL + " WHERE p.id = $1"
+_LOAD_SOME_SQL = _LOAD_SQL + " WHERE p.id = ANY($1::text[])"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,8 @@ class PropertyRegistry:
     def __init__(self, pool: asyncpg.Pool, listen_url: str, refresh_s: float = 30.0) -> None:
         self._pool = pool
         self._listen_url = listen_url
-        self._reload_wanted = False
+        # Properties named by notifications not reloaded yet; None: reload every property.
+        self._changed_ids: set[str] | None = set()
         self._reloader: asyncio.Task[None] | None = None
         self._refresh_s = refresh_s
         self._states: dict[str, PropertyState] = {}
@@ -156,18 +158,33 @@ class PropertyRegistry:
             except Exception:
                 conn.terminate()  # the server is gone: drop the socket without a goodbye
 
+    async def refresh(self, property_ids: set[str]) -> None:
+        """Reload the named properties only (one that no longer exists is forgotten)."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(_LOAD_SOME_SQL, list(property_ids))
+        fresh = {r["id"]: _state(r) for r in rows}
+        async with self._changed:
+            kept = {k: v for k, v in self._states.items() if k not in property_ids}
+            self._states = {**kept, **fresh}
+            self._changed.notify_all()
+
     def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
         # A burst of notifications (a bulk ingest, a re-index) needs one reload after it, not
-        # one each: at most one reload runs and at most one more is queued behind it.
-        self._reload_wanted = True
+        # one each: at most one reload runs and at most one more is queued behind it. The
+        # payload names the property that changed: only those are read again.
+        if self._changed_ids is not None:
+            if payload:
+                self._changed_ids.add(payload)
+            else:
+                self._changed_ids = None
         if self._reloader is None or self._reloader.done():
             self._reloader = asyncio.get_running_loop().create_task(self._reload_quietly())
 
     async def _reload_quietly(self) -> None:
-        while self._reload_wanted:
-            self._reload_wanted = False
+        while self._changed_ids is None or self._changed_ids:
+            ids, self._changed_ids = self._changed_ids, set()
             try:
-                await self.reload()
+                await (self.reload() if ids is None else self.refresh(ids))
             except Exception as exc:
                 log.warning("property registry reload after NOTIFY failed: %s", exc)
                 return

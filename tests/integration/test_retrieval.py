@@ -89,26 +89,31 @@ async def test_search_equals_brute_force_over_the_property(
 async def test_a_burst_of_notifications_is_one_reload_after_another(
     registry: PropertyRegistry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    reloads = 0
+    reloaded: list[set[str]] = []
     started, release = asyncio.Event(), asyncio.Event()
-    reload = registry.reload
+    refresh = registry.refresh
 
-    async def gated_reload() -> None:
-        nonlocal reloads
-        reloads += 1
+    async def gated_refresh(ids: set[str]) -> None:
+        reloaded.append(set(ids))
         started.set()
         await release.wait()
-        await reload()
+        await refresh(ids)
 
-    monkeypatch.setattr(registry, "reload", gated_reload)
+    async def no_full_reload() -> None:
+        raise AssertionError("a notification naming its property reloads only that one")
+
+    monkeypatch.setattr(registry, "refresh", gated_refresh)
+    monkeypatch.setattr(registry, "reload", no_full_reload)
     registry._on_notify(None, 0, "concierge_index", "harbour-grand")
     await started.wait()  # the first reload is running
-    for _ in range(49):
-        registry._on_notify(None, 0, "concierge_index", "harbour-grand")
+    for n in range(49):
+        named = "harbour-grand" if n % 2 else "alpine-lodge"
+        registry._on_notify(None, 0, "concierge_index", named)
     release.set()
     assert registry._reloader is not None
     await registry._reloader
-    # The 49 notifications that arrived during the first reload fold into one more.
-    assert reloads == 2
+    # The 49 notifications that arrived during the first reload fold into one more, which
+    # reads only the properties they named.
+    assert reloaded == [{"harbour-grand"}, {"harbour-grand", "alpine-lodge"}]
     assert (await registry.get("harbour-grand")).chunk_count > 0
     await registry.close()
