@@ -51,8 +51,13 @@ async def open_services(
         if encoder is None
         else None
     )
-    url = await asyncio.to_thread(database_url, settings)
-    pool = await create_pool(url, settings)
+    try:
+        url = await asyncio.to_thread(database_url, settings)
+        pool = await create_pool(url, settings)
+    except BaseException:
+        if encoder_task is not None:  # not left loading for nothing, its outcome unread
+            encoder_task.cancel()
+        raise
     batcher: MicroBatcher | None = None
     registry: PropertyRegistry | None = None
     try:
