@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from app.config import Settings, get_settings
-from app.database import database_url, redact
+from app.db.migrate import ensure_database, upgrade_to_head
+from app.db.server import database_url, redact
 from app.errors import ConciergeError
-from app.logs import configure_logging
-from app.schema import ensure_database, upgrade_to_head
+from app.observability.logs import configure_logging
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _export_model(settings: Settings, model: Path | None, out: Path | None) -> int:
-    from app.embedding import default_model_path
-    from app.onnx_export import export_onnx, onnx_model_file
+    from app.embedding.encoder import default_model_path
+    from app.embedding.onnx_export import export_onnx, onnx_model_file
 
     model_path = model or settings.embedding_model_path or default_model_path()
     target = out or onnx_model_file(

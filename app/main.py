@@ -18,9 +18,9 @@ from app.api.security import install_security
 from app.api.telemetry import TelemetryMiddleware
 from app.api.telemetry import router as metrics_router
 from app.config import Settings, get_settings
-from app.embedding import Encoder
-from app.logs import configure_logging
-from app.metrics import Metrics
+from app.embedding.encoder import Encoder
+from app.observability.logs import configure_logging
+from app.observability.metrics import Metrics
 from app.services import open_services
 
 log = logging.getLogger(__name__)

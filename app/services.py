@@ -10,19 +10,19 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from app.batcher import MicroBatcher
-from app.cache import AnswerCache
+from app.answering.writers import open_writers
 from app.config import Settings
-from app.database import database_url
-from app.db import create_pool
-from app.embedding import Encoder, load_encoder
-from app.properties import PropertyRegistry
-from app.rag import AskResult, CacheKey, RagService, is_storable
-from app.rerank import build_reranker
-from app.retrieval import Retriever, search_options
-from app.schema import check_schema
-from app.sessions import SessionStore
-from app.writers import open_writers
+from app.db.migrate import check_schema
+from app.db.pool import create_pool
+from app.db.properties import PropertyRegistry
+from app.db.server import database_url
+from app.embedding.batcher import MicroBatcher
+from app.embedding.encoder import Encoder, load_encoder
+from app.rag.cache import AnswerCache
+from app.rag.service import AskResult, CacheKey, RagService, is_storable
+from app.rag.sessions import SessionStore
+from app.search.rerank import build_reranker
+from app.search.retriever import Retriever, search_options
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import asyncpg
 
 from app.config import Settings, get_settings
-from app.database import database_url
-from app.db import create_pool
-from app.embedding import default_model_path, load_encoder
+from app.db.migrate import check_schema
+from app.db.pool import create_pool
+from app.db.properties import CHANNEL
+from app.db.server import database_url
+from app.embedding.encoder import default_model_path, load_encoder
 from app.errors import ConciergeError
-from app.properties import CHANNEL
-from app.schema import check_schema
 from ingestion import jobs, store
 from ingestion.chunking import tokenizer_counter
 from ingestion.documents import Document, load_paths

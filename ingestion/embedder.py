@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from app.embedding import Encoder
+from app.embedding.encoder import Encoder
 from app.errors import SchemaMismatch
 
 T = TypeVar("T")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import asyncpg
 import numpy as np
 
-from app.embedding import Encoder
+from app.embedding.encoder import Encoder
 from ingestion import store
 from ingestion.chunking import Chunk, TokenCounter, chunk_document
 from ingestion.documents import Document, Skipped

@@ -16,8 +16,8 @@ from typing import Any
 import asyncpg
 import numpy as np
 
+from app.db.properties import CHANNEL
 from app.errors import Conflict
-from app.properties import CHANNEL
 from ingestion.chunking import Chunk
 from ingestion.documents import Document
 

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from app.config import get_settings
-from app.database import database_url
+from app.db.server import database_url
 
 
 def _sqlalchemy_url() -> str:

@@ -21,8 +21,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 from app.api.telemetry import TelemetryMiddleware, note
 from app.config import Settings
-from app.logs import configure_logging
-from app.metrics import Metrics
+from app.observability.logs import configure_logging
+from app.observability.metrics import Metrics
 
 
 class _Route:

@@ -13,9 +13,9 @@ import pytest
 import pytest_asyncio
 
 from app.config import PROJECT_ROOT, Settings
-from app.database import database_url
-from app.embedding import Encoder, default_model_path, load_encoder
-from app.schema import drop_database, ensure_database, upgrade_to_head
+from app.db.migrate import drop_database, ensure_database, upgrade_to_head
+from app.db.server import database_url
+from app.embedding.encoder import Encoder, default_model_path, load_encoder
 from ingestion.chunking import TokenCounter, tokenizer_counter
 
 TEST_DATA_DIR = Path(os.environ.get("RAG_TEST_DATA_DIR", PROJECT_ROOT / ".data" / "test"))

@@ -26,7 +26,7 @@ from app.api.middleware import request_id_of
 from app.api.responses import JSONBytes
 from app.api.schemas import PROPERTY_ID_PATTERN, ErrorResponse
 from app.config import Settings
-from app.embedding import Encoder, default_model_path, load_encoder
+from app.embedding.encoder import Encoder, default_model_path, load_encoder
 from app.errors import (
     AdminDisabled,
     Conflict,

@@ -27,7 +27,7 @@ from app.errors import (
     SchemaMismatch,
     Unauthorized,
 )
-from app.retrieval import CONNECTION_ERRORS
+from app.search.retriever import CONNECTION_ERRORS
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.answers import Source
-from app.rag import AskResult
+from app.answering.types import Source
+from app.rag.service import AskResult
 
 
 def render_answer(

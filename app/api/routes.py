@@ -17,8 +17,8 @@ from app.api.schemas import AskRequest, AskResponse, ErrorResponse
 from app.api.security import limits_of
 from app.api.streaming import stream_answer
 from app.api.telemetry import note
+from app.db.migrate import current_revision
 from app.errors import InvalidRequest
-from app.schema import current_revision
 
 router = APIRouter()
 

@@ -13,10 +13,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import domain_error_response
 from app.api.middleware import header, request_id_of
+from app.api.ratelimit import RateLimits
 from app.api.responses import error_response
 from app.config import Settings
 from app.errors import RateLimited
-from app.ratelimit import RateLimits
 
 RATE_LIMITED_PATHS = frozenset({"/ask"})
 

@@ -10,14 +10,14 @@ from collections.abc import AsyncGenerator
 
 from fastapi import Request
 
-from app.answers import Delta
+from app.answering.types import Delta
 from app.api.deadline import answer_deadline
 from app.api.middleware import request_id_of
 from app.api.render import render_answer, render_sources
 from app.api.schemas import AskRequest
 from app.api.sse import EventStreamResponse, sse_event
 from app.config import Settings
-from app.rag import AnswerStream, RagService
+from app.rag.service import AnswerStream, RagService
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
-from app.metrics import CONTENT_TYPE, STAGES, UNMATCHED_ROUTE, Metrics
+from app.observability.metrics import CONTENT_TYPE, STAGES, UNMATCHED_ROUTE, Metrics
 
 request_log = logging.getLogger("concierge.request")
 

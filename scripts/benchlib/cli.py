@@ -28,11 +28,11 @@ import numpy as np
 import orjson
 
 from app.config import PROJECT_ROOT, Settings
-from app.database import database_url, embedded_server
-from app.db import create_pool
-from app.properties import PropertyRegistry
-from app.retrieval import Retriever
-from app.schema import drop_database, ensure_database, upgrade_to_head
+from app.db.migrate import drop_database, ensure_database, upgrade_to_head
+from app.db.pool import create_pool
+from app.db.properties import PropertyRegistry
+from app.db.server import database_url, embedded_server
+from app.search.retriever import Retriever
 from benchlib import loadgen, report, topk
 from benchlib.corpus import CorpusSpec, ensure_corpus
 from benchlib.corpus_text import questions
@@ -253,7 +253,7 @@ async def run(
 
     def encoder() -> Any:
         if not encoder_box:
-            from app.embedding import load_encoder
+            from app.embedding.encoder import load_encoder
 
             encoder_box.append(load_encoder(Settings(embedding_backend="auto")))
         return encoder_box[0]

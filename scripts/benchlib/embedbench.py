@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from app.batcher import MicroBatcher
 from app.config import Settings
-from app.embedding import default_model_path, load_encoder
+from app.embedding.batcher import MicroBatcher
+from app.embedding.encoder import default_model_path, load_encoder
 from benchlib.corpus_text import questions
 
 

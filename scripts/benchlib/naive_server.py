@@ -22,10 +22,10 @@ from pgvector.asyncpg import register_vector
 from pydantic import BaseModel
 from sentence_transformers import SentenceTransformer
 
-from app.answers import number_sources
-from app.embedding import default_model_path
-from app.extractive import ExtractiveWriter
-from app.retrieval import _ANN_SQL, Hit
+from app.answering.extractive import ExtractiveWriter
+from app.answering.types import number_sources
+from app.embedding.encoder import default_model_path
+from app.search.retriever import _ANN_SQL, Hit
 
 DATABASE_URL = os.environ["NAIVE_DATABASE_URL"]
 model = SentenceTransformer(str(default_model_path()), device="cpu")

@@ -16,8 +16,8 @@ from collections import defaultdict
 import asyncpg
 import numpy as np
 
-from app.properties import PropertyState
-from app.retrieval import _EXACT_SQL, Retriever
+from app.db.properties import PropertyState
+from app.search.retriever import _EXACT_SQL, Retriever
 
 
 async def measure(

@@ -13,10 +13,10 @@ import pytest_asyncio
 from fastapi import FastAPI
 
 from app.config import Settings
-from app.db import create_pool
-from app.embedding import Encoder
+from app.db.pool import create_pool
+from app.db.properties import PropertyRegistry
+from app.embedding.encoder import Encoder
 from app.main import create_app
-from app.properties import PropertyRegistry
 from ingestion.chunking import TokenCounter
 from ingestion.documents import load_paths
 from ingestion.pipeline import Ingestor

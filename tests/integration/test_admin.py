@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from app.config import Settings
-from app.embedding import Encoder
+from app.embedding.encoder import Encoder
 from app.main import create_app
 from tests.fakes import HashingEncoder
 from tests.files import HTML_PAGE, write_pdf

@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from app.config import Settings
-from app.embedding import Encoder
+from app.embedding.encoder import Encoder
 from app.main import create_app
 from tests.fakes import HashingEncoder
 from tests.integration.test_admin import AUTH, TOKEN, admin_settings, client_for, wait_for_job

@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from app.config import Settings
-from app.database import database_url, embedded_server
-from app.db import create_pool
+from app.db.migrate import ensure_database, upgrade_to_head
+from app.db.pool import create_pool
+from app.db.server import database_url, embedded_server
 from app.main import create_app
-from app.schema import ensure_database, upgrade_to_head
 from ingestion.documents import Document
 from ingestion.pipeline import Ingestor
 from tests.fakes import HashingEncoder, word_count

@@ -18,7 +18,7 @@ from app.config import PROJECT_ROOT
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ATTACH = (
-    "import sys, time; from pathlib import Path; from app.database import embedded_server; "
+    "import sys, time; from pathlib import Path; from app.db.server import embedded_server; "
     "server = embedded_server(Path(sys.argv[1])); print(server.get_pid(), flush=True); "
     "time.sleep(float(sys.argv[2]))"
 )

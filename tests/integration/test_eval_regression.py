@@ -12,12 +12,12 @@ import asyncpg
 import pytest
 
 from app.config import PROJECT_ROOT, Settings
-from app.embedding import Encoder
-from app.evaluation.data import load_questions
-from app.evaluation.harness import Variant, VariantResult, embed_all, run_variant
-from app.properties import PropertyRegistry
-from app.rerank import build_reranker
-from app.retrieval import SearchOptions, embedding_text, search_options
+from app.db.properties import PropertyRegistry
+from app.embedding.encoder import Encoder
+from app.search.rerank import build_reranker
+from app.search.retriever import SearchOptions, embedding_text, search_options
+from evaluation.data import load_questions
+from evaluation.harness import Variant, VariantResult, embed_all, run_variant
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -7,10 +7,10 @@ from dataclasses import replace
 import asyncpg
 import pytest
 
-from app.embedding import Encoder
-from app.properties import PropertyRegistry
-from app.rerank import TermOverlapReranker
-from app.retrieval import Retriever, SearchOptions
+from app.db.properties import PropertyRegistry
+from app.embedding.encoder import Encoder
+from app.search.rerank import TermOverlapReranker
+from app.search.retriever import Retriever, SearchOptions
 
 pytestmark = pytest.mark.integration
 

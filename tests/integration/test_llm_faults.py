@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from app.answers import Answer, Delta, Source
-from app.extractive import ExtractiveWriter
-from app.generative import FALLBACK_SOURCE, GenerationLimits, GenerativeWriter
-from app.llm.guards import CircuitBreaker, ConcurrencyGate
-from app.llm.openai_compat import OpenAICompatibleBackend
-from app.prompts import PromptBuilder
-from app.retrieval import Hit
+from app.answering.extractive import ExtractiveWriter
+from app.answering.generative import FALLBACK_SOURCE, GenerationLimits, GenerativeWriter
+from app.answering.llm.guards import CircuitBreaker, ConcurrencyGate
+from app.answering.llm.openai_compat import OpenAICompatibleBackend
+from app.answering.prompts import PromptBuilder
+from app.answering.types import Answer, Delta, Source
+from app.search.retriever import Hit
 from tests.faults import FaultServer
 
 LIMITS = GenerationLimits(
@@ -75,7 +75,10 @@ def leaked_tasks(before: set[asyncio.Task[object]]) -> list[asyncio.Task[object]
     for task in asyncio.all_tasks() - before - {asyncio.current_task()}:
         code = getattr(task.get_coro(), "cr_code", None)
         filename = code.co_filename if code is not None else ""
-        if any(part in filename for part in ("app/llm/", "app/generative", "httpx", "httpcore")):
+        if any(
+            part in filename
+            for part in ("app/answering/llm/", "app/answering/generative", "httpx", "httpcore")
+        ):
             leaked.append(task)
     return leaked
 

@@ -17,14 +17,14 @@ import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 
-from app.answers import AnswerWriter
+from app.answering.extractive import ExtractiveWriter
+from app.answering.generative import GenerationLimits, GenerativeWriter
+from app.answering.llm.backend import LLMBackend, Prompt
+from app.answering.llm.guards import CircuitBreaker, ConcurrencyGate
+from app.answering.llm.openai_compat import OpenAICompatibleBackend
+from app.answering.prompts import PromptBuilder
+from app.answering.types import AnswerWriter
 from app.config import Settings
-from app.extractive import ExtractiveWriter
-from app.generative import GenerationLimits, GenerativeWriter
-from app.llm.backend import LLMBackend, Prompt
-from app.llm.guards import CircuitBreaker, ConcurrencyGate
-from app.llm.openai_compat import OpenAICompatibleBackend
-from app.prompts import PromptBuilder
 from app.services import Services
 
 pytest.importorskip("llama_cpp", reason="the 'llm' extra is not installed")
@@ -35,7 +35,7 @@ QUESTION = {"property_id": "harbour-grand", "question": "What time is check-out?
 
 @pytest.fixture(scope="module")
 def model_path() -> Path:
-    from app.llm.models import packaged_gguf_path
+    from app.answering.llm.models import packaged_gguf_path
 
     return packaged_gguf_path()
 
@@ -116,7 +116,7 @@ def assert_grounded_check_out(body: dict[str, object], source: str) -> None:
 
 @pytest_asyncio.fixture(scope="module")
 async def local_writer(model_path: Path, settings: Settings) -> AsyncIterator[GenerativeWriter]:
-    from app.llm.local import LocalBackend
+    from app.answering.llm.local import LocalBackend
 
     backend = LocalBackend.load(model_path, "completions", threads=1, context_tokens=2048)
     yield writer_for(backend, settings)

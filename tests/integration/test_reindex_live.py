@@ -15,7 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from app.config import Settings
-from app.embedding import Encoder, load_encoder
+from app.embedding.encoder import Encoder, load_encoder
 from app.main import create_app
 from app.services import Services
 from ingestion import store

@@ -8,9 +8,9 @@ import asyncpg
 import numpy as np
 import pytest
 
-from app.embedding import Encoder
-from app.properties import PropertyRegistry
-from app.retrieval import Retriever
+from app.db.properties import PropertyRegistry
+from app.embedding.encoder import Encoder
+from app.search.retriever import Retriever
 
 pytestmark = pytest.mark.integration
 

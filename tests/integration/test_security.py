@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from app.config import PROJECT_ROOT, Settings
-from app.database import server_url, with_database
+from app.db.server import server_url, with_database
 from app.main import create_app
 from tests.fakes import HashingEncoder
 

@@ -13,12 +13,12 @@ import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 
-from app.answers import Answer, AnswerStream, AnswerWriter, Delta, Source
-from app.extractive import ExtractiveWriter
-from app.generative import GenerationLimits, GenerativeWriter
-from app.llm.guards import CircuitBreaker, ConcurrencyGate
-from app.llm.openai_compat import OpenAICompatibleBackend
-from app.prompts import PromptBuilder
+from app.answering.extractive import ExtractiveWriter
+from app.answering.generative import GenerationLimits, GenerativeWriter
+from app.answering.llm.guards import CircuitBreaker, ConcurrencyGate
+from app.answering.llm.openai_compat import OpenAICompatibleBackend
+from app.answering.prompts import PromptBuilder
+from app.answering.types import Answer, AnswerStream, AnswerWriter, Delta, Source
 from app.services import Services
 from tests.faults import FaultServer
 

@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 
 from app.config import PROJECT_ROOT, Settings
-from app.embedding import Encoder
+from app.embedding.encoder import Encoder
 from app.main import create_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

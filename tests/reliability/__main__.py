@@ -12,9 +12,9 @@ import uuid
 from pathlib import Path
 
 from app.config import PROJECT_ROOT, Settings
-from app.database import database_url
-from app.db import create_pool
-from app.schema import drop_database, ensure_database, upgrade_to_head
+from app.db.migrate import drop_database, ensure_database, upgrade_to_head
+from app.db.pool import create_pool
+from app.db.server import database_url
 from tests.reliability.harness import Env, Outcome
 from tests.reliability.report import table
 from tests.reliability.scenarios import all_scenarios

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from app.config import Settings
-from app.db import create_pool
+from app.db.pool import create_pool
 from tests.reliability.harness import Env
 
 

@@ -23,7 +23,7 @@ import httpx
 import numpy as np
 import orjson
 
-from app.embedding import default_model_path
+from app.embedding.encoder import default_model_path
 from ingestion.chunking import TokenCounter, chunk_document, tokenizer_counter
 from ingestion.documents import Document, load_bytes
 from tests.fakes import HashingEncoder

@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from app.cache import AnswerCache
 from app.main import create_app
-from app.rag import AskResult, CacheKey
+from app.rag.cache import AnswerCache
+from app.rag.service import AskResult, CacheKey
 from app.services import Services
 from tests.reliability.harness import Env, Outcome, app_settings, ingest, tag
 from tests.reliability.server import SlowHashingEncoder

@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from app.answers import FALLBACK_MESSAGE
+from app.answering.types import FALLBACK_MESSAGE
 from app.config import PROJECT_ROOT
-from app.extractive import split_units
+from app.text import split_units
 from tests.reliability.attacks import (
     INJECTED_DOC,
     INJECTION_QUESTIONS,

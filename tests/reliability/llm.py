@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from app.generative import FALLBACK_SOURCE
+from app.answering.generative import FALLBACK_SOURCE
 from tests.faults import FaultServer
 from tests.reliability.harness import Env, Outcome, ServerProcess, count_errors, ingest, tag
 from tests.reliability.loadgen import Client, MakeRequest, Reply, percentile

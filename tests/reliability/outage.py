@@ -34,9 +34,9 @@ import asyncpg
 import httpx
 import orjson
 
-from app.database import database_url, embedded_server
-from app.db import create_pool
-from app.schema import ensure_database, upgrade_to_head
+from app.db.migrate import ensure_database, upgrade_to_head
+from app.db.pool import create_pool
+from app.db.server import database_url, embedded_server
 from tests.reliability.harness import Env, Outcome, ServerProcess, count_errors, ingest, tag
 from tests.reliability.load import DOCS, WORDS, distinct_question
 from tests.reliability.loadgen import Client, Reply

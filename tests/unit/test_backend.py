@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from app.config import Settings
-from app.embedding import SentenceTransformerEncoder, default_model_path, select_backend
-from app.onnx_encoder import OnnxEncoder
-from app.onnx_export import export_in_child, onnx_model_file
+from app.embedding.encoder import SentenceTransformerEncoder, default_model_path, select_backend
+from app.embedding.onnx_encoder import OnnxEncoder
+from app.embedding.onnx_export import export_in_child, onnx_model_file
 
 
 def _present() -> bool:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from app.batcher import MicroBatcher
+from app.embedding.batcher import MicroBatcher
 from app.errors import Overloaded
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from app.cache import AnswerCache
+from app.rag.cache import AnswerCache
 
 
 class Clock:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.answers import Source
-from app.citations import (
+from app.answering.citations import (
     StreamingCitationFilter,
     attribute,
     clean_citations,
@@ -13,7 +12,8 @@ from app.citations import (
     says_not_found,
     words_supported,
 )
-from app.retrieval import Hit
+from app.answering.types import Source
+from app.search.retriever import Hit
 
 
 def source(n: int, text: str) -> Source:

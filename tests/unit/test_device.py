@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.config import Settings
-from app.embedding import load_encoder, select_device
+from app.embedding.encoder import load_encoder, select_device
 
 
 def test_auto_prefers_cuda_when_available() -> None:

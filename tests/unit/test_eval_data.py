@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.evaluation.data import DEFAULT_PROPERTY, jsonl_sources, load_questions, sample_sources
+from evaluation.data import DEFAULT_PROPERTY, jsonl_sources, load_questions, sample_sources
 
 
 def _write(path: Path, records: list[object]) -> Path:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from app.evaluation.metrics import (
+from evaluation.metrics import (
     ThresholdPoint,
     dedupe,
     hit_at,

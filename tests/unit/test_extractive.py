@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from app.answers import FALLBACK_MESSAGE, Source
-from app.extractive import ExtractiveWriter, content_terms, split_units
-from app.retrieval import Hit
+from app.answering.extractive import ExtractiveWriter
+from app.answering.types import FALLBACK_MESSAGE, Source
+from app.search.retriever import Hit
+from app.text import content_terms, split_units
 
 
 def source(n: int, text: str, score: float, doc: str = "doc.md") -> Source:

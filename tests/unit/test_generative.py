@@ -6,13 +6,13 @@ from collections.abc import AsyncGenerator
 
 import pytest
 
-from app.answers import Answer, Delta, Source
-from app.extractive import ExtractiveWriter
-from app.generative import FALLBACK_SOURCE, GenerationLimits, GenerativeWriter
-from app.llm.backend import Prompt, PromptStyle
-from app.llm.guards import CircuitBreaker, ConcurrencyGate
-from app.prompts import PromptBuilder
-from app.retrieval import Hit
+from app.answering.extractive import ExtractiveWriter
+from app.answering.generative import FALLBACK_SOURCE, GenerationLimits, GenerativeWriter
+from app.answering.llm.backend import Prompt, PromptStyle
+from app.answering.llm.guards import CircuitBreaker, ConcurrencyGate
+from app.answering.prompts import PromptBuilder
+from app.answering.types import Answer, Delta, Source
+from app.search.retriever import Hit
 
 SOURCES = [
     Source(

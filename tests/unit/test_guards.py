@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from app.llm.guards import Busy, CircuitBreaker, ConcurrencyGate
+from app.answering.llm.guards import Busy, CircuitBreaker, ConcurrencyGate
 
 
 def test_breaker_opens_after_consecutive_failures_and_half_opens_after_reset() -> None:

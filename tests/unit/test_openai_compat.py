@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.llm.backend import LLMError, Prompt
-from app.llm.openai_compat import OpenAICompatibleBackend
+from app.answering.llm.backend import LLMError, Prompt
+from app.answering.llm.openai_compat import OpenAICompatibleBackend
 
 PROMPT = Prompt("chat", messages=(("user", "When is check-out?"),))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.query import query_groups, rewrite, term_queries
+from app.search.query import query_groups, rewrite, term_queries
 
 
 def test_rewrite_unifies_voice_and_spelling_variants() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.api.ratelimit import KeyedLimiter, RateLimits, retry_after_header
 from app.config import Settings
 from app.errors import RateLimited
-from app.ratelimit import KeyedLimiter, RateLimits, retry_after_header
 
 
 class Clock:

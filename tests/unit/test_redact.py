@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.database import redact
+from app.db.server import redact
 
 
 @pytest.mark.parametrize(

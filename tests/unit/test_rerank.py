@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.rerank import TermOverlapReranker, build_reranker
-from app.retrieval import Hit
+from app.search.rerank import TermOverlapReranker, build_reranker
+from app.search.retriever import Hit
 
 
 def _hit(chunk_id: int, heading: str, text: str) -> Hit:

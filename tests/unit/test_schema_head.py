@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app import schema
+from app.db import migrate as schema
 
 
 def test_quick_head_matches_alembic() -> None:

@@ -6,10 +6,10 @@ from collections.abc import AsyncGenerator
 
 import pytest
 
-from app.llm.backend import LLMError, Prompt
-from app.llm.guards import CircuitBreaker, ConcurrencyGate
-from app.prompts import PromptBuilder
-from app.sessions import FollowUpRewriter, SessionStore, Turn, is_follow_up
+from app.answering.llm.backend import LLMError, Prompt
+from app.answering.llm.guards import CircuitBreaker, ConcurrencyGate
+from app.answering.prompts import PromptBuilder
+from app.rag.sessions import FollowUpRewriter, SessionStore, Turn, is_follow_up
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.api.middleware import RequestIdMiddleware
 from app.api.telemetry import TelemetryMiddleware, note
 from app.config import Settings
-from app.logs import JsonFormatter, TextFormatter, configure_logging
-from app.metrics import Metrics
+from app.observability.logs import JsonFormatter, TextFormatter, configure_logging
+from app.observability.metrics import Metrics
 
 
 def _app(metrics: Metrics, **settings: object) -> FastAPI:

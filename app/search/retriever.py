@@ -4,8 +4,8 @@ Small properties use exact search (a btree on the version, then a sort): exact r
 k rows whenever the property has k chunks. Larger ones use the HNSW index with iterative scans
 (set on every pooled connection), which also keeps returning rows until k pass the filter.
 Given the question's text, the ``hybrid`` and ``fulltext`` modes fuse that ranking with
-full-text search in the same statement (:mod:`app.hybrid`); an optional reranker then orders
-the candidates (:mod:`app.rerank`).
+full-text search in the same statement (:mod:`app.search.hybrid`); an optional reranker then orders
+the candidates (:mod:`app.search.rerank`).
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 import asyncpg
 import numpy as np
 
-from app import query as query_text
 from app.config import Settings
+from app.db.properties import PropertyState
 from app.errors import DependencyUnavailable
-from app.hybrid import HYBRID_ANN_SQL, HYBRID_EXACT_SQL, RetrievalMode
-from app.properties import PropertyState
+from app.search import query as query_text
+from app.search.hybrid import HYBRID_ANN_SQL, HYBRID_EXACT_SQL, RetrievalMode
 
 if TYPE_CHECKING:
-    from app.rerank import Reranker
+    from app.search.rerank import Reranker
 
 # ``+ 0`` keeps the planner from walking the HNSW index: the sort is over the filtered rows only.
 # The k nearest are picked from chunks alone; only those k are joined to their documents.
@@ -81,7 +81,7 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class SearchOptions:
-    """How chunks are ranked (see :mod:`app.hybrid`); defaults are the best measured."""
+    """How chunks are ranked (see :mod:`app.search.hybrid`); defaults are the best measured."""
 
     mode: RetrievalMode = "hybrid"
     rrf_k: int = 60

@@ -141,8 +141,8 @@ def load_encoder(settings: Settings) -> Encoder:
     path = settings.embedding_model_path or default_model_path()
     encoder: Encoder
     if backend == "onnx":
-        from app.onnx_encoder import OnnxEncoder
-        from app.onnx_export import export_in_child, onnx_model_file
+        from app.embedding.onnx_encoder import OnnxEncoder
+        from app.embedding.onnx_export import export_in_child, onnx_model_file
 
         model_file = onnx_model_file(path, settings.model_cache_dir, settings.embedding_model_name)
         export_in_child(path, model_file)

@@ -20,10 +20,14 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from app.config import PROJECT_ROOT, Settings, get_settings
-from app.database import database_url
-from app.db import create_pool
-from app.embedding import default_model_path, load_encoder
-from app.evaluation.data import (
+from app.db.migrate import drop_database, ensure_database, upgrade_to_head
+from app.db.pool import create_pool
+from app.db.properties import PropertyRegistry
+from app.db.server import database_url
+from app.embedding.encoder import default_model_path, load_encoder
+from app.search.rerank import build_reranker
+from app.search.retriever import SearchOptions, embedding_text, search_options
+from evaluation.data import (
     DEFAULT_PROPERTY,
     PropertySource,
     Question,
@@ -31,7 +35,7 @@ from app.evaluation.data import (
     load_questions,
     sample_sources,
 )
-from app.evaluation.harness import (
+from evaluation.harness import (
     THRESHOLDS,
     Variant,
     VariantResult,
@@ -39,11 +43,7 @@ from app.evaluation.harness import (
     run_variant,
     standard_variants,
 )
-from app.evaluation.metrics import METRIC_NAMES, recommend_threshold
-from app.properties import PropertyRegistry
-from app.rerank import build_reranker
-from app.retrieval import SearchOptions, embedding_text, search_options
-from app.schema import drop_database, ensure_database, upgrade_to_head
+from evaluation.metrics import METRIC_NAMES, recommend_threshold
 from ingestion.chunking import tokenizer_counter
 from ingestion.pipeline import Ingestor
 

@@ -7,34 +7,12 @@ similarity; the best few are returned in reading order, each followed by its cit
 
 from __future__ import annotations
 
-import itertools
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.answers import FALLBACK_MESSAGE, Answer, AnswerStream, Delta, Source
-
-_WORD = re.compile(r"[0-9a-zà-ÿ€£$]+", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(€£$])")
-_MARKUP = re.compile(r"^\s*(?:[-*+]|\d+[.)]|#+|>)\s*")
-
-STOPWORDS = frozenset(
-    """a about above after again all am an and any are as at be been before being below between
-    both but by can could did do does doing down during each few for from further had has
-    have having he her here hers him his how i if in into is it its itself just me more most
-    my no nor not now of off on once only or other our ours out over own same she should so
-    some such than that the their theirs them then there these they this those through to
-    too under until up very was we were what when where which while who whom why will with
-    would you your yours please hi hello hey thanks thank tell know get got there's what's
-    is'nt im i'm u ur pls plz hotel""".split()
-)
-
-# Compounds that guests and hotels write as one word, two words, or hyphenated.
-COMPOUNDS = frozenset(
-    """checkin checkout wifi email roomservice carpark minibar sunbed wakeup halfboard
-    fullboard allinclusive daypass""".split()
-)
+from app.answering.types import FALLBACK_MESSAGE, Answer, AnswerStream, Delta, Source
+from app.text import content_terms, split_units
 
 # Guests' words that name what the hotel's text states with other words.
 _QUESTION_HINTS: dict[str, tuple[str, ...]] = {
@@ -44,38 +22,6 @@ _QUESTION_HINTS: dict[str, tuple[str, ...]] = {
     "cost": ("€", "eur", "free", "charge", "price"),
     "price": ("€", "eur", "free", "charge"),
 }
-
-
-def _stem(word: str) -> str:
-    word = word.lower()
-    for suffix in ("ing", "ies", "es", "ed", "s"):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return word
-
-
-def content_terms(text: str) -> list[str]:
-    """Lower-cased, lightly stemmed words of ``text`` without stopwords.
-
-    Adjacent words are also joined ("check out" and "check-out" both give "checkout"), so
-    compounds match however a guest spells them.
-    """
-    words = [w.lower() for w in _WORD.findall(text)]
-    terms = [_stem(w) for w in words if w not in STOPWORDS]
-    terms.extend(a + b for a, b in itertools.pairwise(words) if a + b in COMPOUNDS)
-    return terms
-
-
-def split_units(text: str) -> list[str]:
-    """Split a chunk into answerable units: list lines and sentences, markup removed."""
-    units: list[str] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        line = _MARKUP.sub("", line).replace("**", "").strip()
-        units.extend(part.strip() for part in _SENTENCE_END.split(line) if part.strip())
-    return units
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from app.llm.backend import LLMError, Prompt, PromptStyle, chat_payload
+from app.answering.llm.backend import LLMError, Prompt, PromptStyle, chat_payload
 
 _END = object()
 

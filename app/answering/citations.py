@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 
-from app.answers import Source
-from app.extractive import content_terms
+from app.answering.types import Source
+from app.text import content_terms
 
 _MARKER = re.compile(r"\s?\[(\s*\d+\s*(?:[,;]\s*\d+\s*)*)\]")
 _OPEN_MARKER = re.compile(r"\[[\d,;\s]*$")

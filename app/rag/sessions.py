@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from cachetools import TTLCache
 
-from app.extractive import content_terms
-from app.llm.backend import LLMBackend, LLMError
-from app.llm.guards import Busy, CircuitBreaker, ConcurrencyGate
-from app.prompts import PromptBuilder
+from app.answering.llm.backend import LLMBackend, LLMError
+from app.answering.llm.guards import Busy, CircuitBreaker, ConcurrencyGate
+from app.answering.prompts import PromptBuilder
+from app.text import content_terms
 
 log = logging.getLogger(__name__)
 

@@ -15,14 +15,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.answers import AnswerWriter
+from app.answering.extractive import ExtractiveWriter
+from app.answering.generative import GenerationLimits, GenerativeWriter
+from app.answering.llm.backend import LLMBackend, PromptStyle
+from app.answering.llm.guards import CircuitBreaker, ConcurrencyGate
+from app.answering.prompts import PromptBuilder
+from app.answering.types import AnswerWriter
 from app.config import Settings
-from app.extractive import ExtractiveWriter
-from app.generative import GenerationLimits, GenerativeWriter
-from app.llm.backend import LLMBackend, PromptStyle
-from app.llm.guards import CircuitBreaker, ConcurrencyGate
-from app.prompts import PromptBuilder
-from app.sessions import FollowUpRewriter
+from app.rag.sessions import FollowUpRewriter
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def prompt_style(settings: Settings) -> PromptStyle:
 
 async def _open_backend(settings: Settings, style: PromptStyle) -> LLMBackend:
     if settings.answer_writer == "openai":
-        from app.llm.openai_compat import OpenAICompatibleBackend
+        from app.answering.llm.openai_compat import OpenAICompatibleBackend
 
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
         return OpenAICompatibleBackend.create(
@@ -57,8 +57,8 @@ async def _open_backend(settings: Settings, style: PromptStyle) -> LLMBackend:
             max_connections=settings.llm_max_concurrency,
             temperature=settings.llm_temperature,
         )
-    from app.llm.local import LocalBackend
-    from app.llm.models import packaged_gguf_path
+    from app.answering.llm.local import LocalBackend
+    from app.answering.llm.models import packaged_gguf_path
 
     path: Path = (
         settings.llm_model_path

@@ -7,7 +7,7 @@ import re
 import asyncpg
 
 from app.config import PROJECT_ROOT, Settings
-from app.database import redact, server_url, with_database
+from app.db.server import redact, server_url, with_database
 from app.errors import SchemaMismatch
 
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"

@@ -16,8 +16,7 @@ import time
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, replace
 
-from app.answers import Answer, AnswerStream, Delta, Source
-from app.citations import (
+from app.answering.citations import (
     StreamingCitationFilter,
     attribute,
     clean_citations,
@@ -25,10 +24,11 @@ from app.citations import (
     says_not_found,
     words_supported,
 )
-from app.extractive import ExtractiveWriter
-from app.llm.backend import LLMBackend, LLMError, Prompt
-from app.llm.guards import Busy, CircuitBreaker, ConcurrencyGate
-from app.prompts import PromptBuilder
+from app.answering.extractive import ExtractiveWriter
+from app.answering.llm.backend import LLMBackend, LLMError, Prompt
+from app.answering.llm.guards import Busy, CircuitBreaker, ConcurrencyGate
+from app.answering.prompts import PromptBuilder
+from app.answering.types import Answer, AnswerStream, Delta, Source
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class GenerationLimits:
 
 
 class GenerativeWriter:
-    """An :class:`~app.answers.AnswerWriter` backed by a language model."""
+    """An :class:`~app.answering.types.AnswerWriter` backed by a language model."""
 
     def __init__(
         self,

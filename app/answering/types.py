@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from app.retrieval import Hit
+from app.search.retriever import Hit
 
 
 @dataclass(frozen=True, slots=True)

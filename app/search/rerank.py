@@ -18,8 +18,8 @@ import math
 from collections.abc import Sequence
 from typing import Protocol
 
-from app.extractive import content_terms
-from app.retrieval import Hit
+from app.search.retriever import Hit
+from app.text import content_terms
 
 
 class Reranker(Protocol):

@@ -1,9 +1,9 @@
 """Runs an evaluation set through the real retrieval service, once per retrieval variant.
 
 Every question is embedded by the real model (once per distinct embedded text), searched in
-PostgreSQL by :class:`app.retrieval.Retriever` with each variant's options, and its chunks are
-mapped to documents for the ranking metrics. The answer step (the extractive writer on the
-first ``top_k`` chunks) is then replayed at several minimum-score thresholds to show how it
+PostgreSQL by :class:`app.search.retriever.Retriever` with each variant's options, and its
+chunks are mapped to documents for the ranking metrics. The answer step (the extractive writer
+on the first ``top_k`` chunks) is then replayed at several minimum-score thresholds to show how it
 treats answerable and unanswerable questions.
 """
 
@@ -16,20 +16,20 @@ from dataclasses import dataclass, field, replace
 import asyncpg
 import numpy as np
 
-from app.answers import number_sources
-from app.embedding import Encoder
-from app.evaluation.data import Question
-from app.evaluation.metrics import (
+from app.answering.extractive import ExtractiveWriter
+from app.answering.types import number_sources
+from app.db.properties import PropertyRegistry
+from app.embedding.encoder import Encoder
+from app.search.rerank import Reranker, TermOverlapReranker
+from app.search.retriever import Hit, Retriever, SearchOptions
+from evaluation.data import Question
+from evaluation.metrics import (
     ThresholdPoint,
     dedupe,
     mean_metrics,
     percentile,
     question_metrics,
 )
-from app.extractive import ExtractiveWriter
-from app.properties import PropertyRegistry
-from app.rerank import Reranker, TermOverlapReranker
-from app.retrieval import Hit, Retriever, SearchOptions
 
 THRESHOLDS = tuple(round(0.10 + 0.05 * i, 2) for i in range(11))  # 0.10 .. 0.60
 

@@ -3,7 +3,7 @@
 Both halves run inside PostgreSQL, scoped to one property's live index version:
 
 - a pool of the ``pool`` nearest chunks is taken first (exact search for small properties,
-  the HNSW index with iterative scans for larger ones, as in :mod:`app.retrieval`);
+  the HNSW index with iterative scans for larger ones, as in :mod:`app.search.retriever`);
 - the vector half ranks the ``depth`` nearest of them;
 - the full-text half ranks the pool's chunks that match an OR query over the question's
   words (the stored ``tsv`` column) by the sum over the question's words of

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import orjson
 
-from app.llm.backend import LLMError, Prompt, PromptStyle, chat_payload
+from app.answering.llm.backend import LLMError, Prompt, PromptStyle, chat_payload
 
 
 class OpenAICompatibleBackend:

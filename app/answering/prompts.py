@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from app.answers import Source
-from app.extractive import split_units
-from app.llm.backend import Prompt, PromptStyle
+from app.answering.llm.backend import Prompt, PromptStyle
+from app.answering.types import Source
+from app.text import split_units
 
 SYSTEM_PROMPT = """\
 You are the concierge of a hotel, answering a guest in the hotel's chat.

@@ -10,7 +10,7 @@ close that gap without touching what the guest sees:
   PostgreSQL full-text search, each word widened by its hotel-vocabulary synonyms. Guests'
   questions have many words and few of them appear in the answer, so AND semantics
   (``websearch_to_tsquery``) would find nothing for most questions; OR, ranked by each
-  word's rarity (:mod:`app.hybrid`), rewards chunks that share the rarest words.
+  word's rarity (:mod:`app.search.hybrid`), rewards chunks that share the rarest words.
 
 The query text is built from words matched by ``[^\\W_]+`` (hyphens kept inside a word),
 each quoted for ``to_tsquery``, so no guest input can inject tsquery operators.

@@ -9,12 +9,12 @@ import unicodedata
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field, replace
 
-from app.answers import Answer, AnswerWriter, Delta, Source, number_sources
-from app.batcher import MicroBatcher
-from app.cache import AnswerCache
-from app.properties import PropertyRegistry, PropertyState
-from app.retrieval import Retriever
-from app.sessions import FollowUpRewriter, SessionStore, Turn
+from app.answering.types import Answer, AnswerWriter, Delta, Source, number_sources
+from app.db.properties import PropertyRegistry, PropertyState
+from app.embedding.batcher import MicroBatcher
+from app.rag.cache import AnswerCache
+from app.rag.sessions import FollowUpRewriter, SessionStore, Turn
+from app.search.retriever import Retriever
 
 _SPACES = re.compile(r"\s+")
 _TRAILING = re.compile(r"[\s?!.]+$")

@@ -1,0 +1,1 @@
+"""Answering: the writers that turn a question and its sources into a cited answer."""

@@ -1,0 +1,1 @@
+"""Embedding: sentence encoders (ONNX, torch) and the micro-batcher that feeds them."""
