@@ -204,8 +204,8 @@ async def _evaluate_in(
         documents, skipped = source.load()
         for item in skipped:
             print(f"skipped {item.name}: {item.reason}", file=sys.stderr)
-        report = await ingestor.ingest(source.id, documents, name=source.name)
-        chunks += report.chunks
+        ingested = await ingestor.ingest(source.id, documents, name=source.name)
+        chunks += ingested.chunks
     property_ids = [s.id for s in sources]
     asked = [(q, _property_of(q, property_ids)) for q in questions]
     registry = PropertyRegistry(pool, url)
@@ -344,13 +344,17 @@ def render(report: dict[str, object], by_kind: bool = False, failures: bool = Fa
         lines += ["", f"answers (writers on the {report['answers_mode']} mode's top chunks):"]
         lines.append(render_answers(report["answers"], failures))  # type: ignore[arg-type]
     if by_kind:
-        lines += ["", "hit@5 by kind:"]
+        lines += ["", "hit@1 / hit@5 by kind:"]
         kinds = sorted({k for m in modes for k in m["by_kind"]})  # type: ignore[attr-defined]
-        lines.append(f"{'mode':<15}" + "".join(f"{k[:11]:>12}" for k in kinds))
+        lines.append(f"{'mode':<15}" + "".join(f"{k[:12]:>14}" for k in kinds))
         for m in modes:
             table: dict[str, dict[str, float]] = m["by_kind"]  # type: ignore[assignment]
+            cells = [table.get(k, {}) for k in kinds]
             lines.append(
                 f"{m['mode']!s:<15}"
-                + "".join(f"{table.get(k, {}).get('hit@5', 0.0):>12.3f}" for k in kinds)
+                + "".join(
+                    f"{c.get('hit@1', 0.0):>8.3f}/{c.get('hit@5', 0.0):.3f}"[-14:].rjust(14)
+                    for c in cells
+                )
             )
     return "\n".join(lines)
