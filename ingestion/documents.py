@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingestion.faq import structure_faq
+from ingestion.kinds import document_kind
 from ingestion.loaders import (
     LoadError,
     csv_faq,
@@ -245,11 +247,20 @@ def load_bytes(raw: bytes, key: str, source: str) -> list[Document]:
         text = faq_to_markdown(pairs)
     else:
         text = _decode(raw)
+    if suffix not in (".csv", ".json"):  # FAQ tables are already one section per pair
+        text = structure_faq(text)
     text = normalise_text(text)
     if not text:
         raise LoadError("no text in the file")
     title = normalise_text(title or "") or title_from(text, stem)
-    return [Document(key, title, text, source)]
+    return [Document(key, title, text, source, with_kind({}, key, title, text))]
+
+
+def with_kind(metadata: dict[str, Any], key: str, title: str, text: str) -> dict[str, Any]:
+    """``metadata`` with the document's ``kind`` (kept when it already has one)."""
+    if "kind" in metadata:
+        return metadata
+    return {**metadata, "kind": document_kind(key, title, text, metadata)}
 
 
 def _decode(raw: bytes) -> str:
@@ -291,11 +302,10 @@ def _jsonl_documents(raw: str, source: str) -> Iterator[Document]:
             not isinstance(property_id, str) or not PROPERTY_ID.match(property_id)
         ):
             raise LoadError(f"line {number}: 'property_id' is not a valid property id")
-        text = normalise_text(text)
-        title = str(record.get("title") or title_from(text, str(doc_id)))
-        yield Document(
-            str(doc_id), normalise_text(title), text, source, metadata, property_id=property_id
-        )
+        text = normalise_text(structure_faq(text))
+        title = normalise_text(str(record.get("title") or title_from(text, str(doc_id))))
+        metadata = with_kind(metadata, str(doc_id), title, text)
+        yield Document(str(doc_id), title, text, source, metadata, property_id=property_id)
 
 
 def _reason(exc: Exception) -> str:

@@ -35,7 +35,7 @@ def test_jsonl_lines_are_documents(tmp_path: Path) -> None:
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\n\n")
     documents, skipped = load_paths([path])
     assert [(d.doc_key, d.title) for d in documents] == [("faq-1", "Pets"), ("7", "Spa")]
-    assert documents[0].metadata == {"lang": "en"}
+    assert documents[0].metadata == {"lang": "en", "kind": "faq"}
     assert skipped == []
 
 
