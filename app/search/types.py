@@ -24,6 +24,8 @@ class Hit:
     heading: str
     text: str
     score: float
+    # The document's kind (faq, policy, menu, hours, review, other); "" when unknown.
+    kind: str = ""
 
 
 @dataclass(frozen=True, slots=True)
