@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -13,6 +13,7 @@ from app.api import admin
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyGuardMiddleware, RequestIdMiddleware
 from app.api.pages import router as pages_router
+from app.api.ratelimit import RateLimits
 from app.api.routes import router
 from app.api.security import install_security
 from app.api.telemetry import TelemetryMiddleware
@@ -22,19 +23,27 @@ from app.embedding.encoder import Encoder
 from app.observability.logs import configure_logging
 from app.observability.metrics import Metrics
 from app.services import open_services
+from ingestion.worker import job_worker
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, encoder: Encoder | None = None) -> FastAPI:
-    """Build the ASGI app. ``encoder`` replaces the packaged model (tests pass a fake one)."""
+def create_app(
+    settings: Settings | None = None,
+    encoder: Encoder | None = None,
+    job_encoder: Callable[[], Encoder] | None = None,
+) -> FastAPI:
+    """Build the ASGI app. ``encoder`` replaces the packaged model, ``job_encoder`` makes the
+    job worker's (tests pass fake ones)."""
     settings = settings or get_settings()
     configure_logging(settings)
     metrics = Metrics() if settings.metrics_enabled else None
+    rate_limits = RateLimits.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_services(settings, encoder) as services:
+        opened = open_services(settings, encoder, rate_limits=rate_limits, metrics=metrics)
+        async with opened as services:
             app.state.services = services
             if settings.gc_freeze:
                 # Start-up objects (model session, modules, pool) never die: keep them out of
@@ -43,9 +52,8 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
                 gc.freeze()
             if metrics is not None:
                 metrics.bind_services(lambda: getattr(app.state, "services", None))
-            factory = getattr(app.state, "job_encoder_factory", None)
-            async with admin.job_worker(settings, services, factory) as worker:
-                app.state.job_worker = worker
+            async with job_worker(settings, services.pool, job_encoder) as worker:
+                services.job_worker = worker
                 log.info(
                     "ready: schema %s, model on %s", services.schema_head, services.encoder.device
                 )
@@ -61,8 +69,6 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     app.include_router(router)
     app.include_router(admin.router)
     app.include_router(pages_router)
-    app.state.widget_max_age_s = settings.widget_max_age_s
-    app.state.metrics = metrics
     if metrics is not None:
         app.include_router(metrics_router)
     app.add_middleware(
@@ -71,7 +77,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         timeout_s=settings.body_timeout_s,
         prefix_limits={"/admin": settings.admin_max_upload_bytes},
     )
-    install_security(app, settings)
+    install_security(app, settings, rate_limits)
     app.add_middleware(TelemetryMiddleware, metrics=metrics, settings=settings)
     app.add_middleware(RequestIdMiddleware)  # added last = outermost
     return app

@@ -7,10 +7,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import asyncpg
 
 from app.answering.writers import open_writers
+from app.api.ratelimit import RateLimits
 from app.config import Settings
 from app.db.migrate import check_schema
 from app.db.pool import create_pool
@@ -18,6 +20,7 @@ from app.db.properties import PropertyRegistry
 from app.db.server import database_url
 from app.embedding.batcher import MicroBatcher
 from app.embedding.encoder import Encoder, load_encoder
+from app.observability.metrics import Metrics
 from app.rag.cache import AnswerCache
 from app.rag.service import RagService
 from app.rag.sessions import SessionStore
@@ -26,6 +29,13 @@ from app.search.rerank import build_reranker
 from app.search.retriever import Retriever, search_options
 
 log = logging.getLogger(__name__)
+
+
+class JobQueue(Protocol):
+    """The process's job worker, as the routes that queue jobs see it."""
+
+    def wake(self) -> None:
+        """Look for queued work now."""
 
 
 @dataclass(slots=True)
@@ -39,13 +49,23 @@ class Services:
     registry: PropertyRegistry
     rag: RagService
     schema_head: str
+    rate_limits: RateLimits
+    metrics: Metrics | None = None
+    # Set once the worker runs (None where this process runs no jobs).
+    job_worker: JobQueue | None = None
 
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, encoder: Encoder | None = None
+    settings: Settings,
+    encoder: Encoder | None = None,
+    *,
+    rate_limits: RateLimits | None = None,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[Services]:
-    """Open the pool, check the schema, load and warm the model, start the batcher and registry."""
+    """Open the pool, check the schema, load and warm the model, start the batcher and registry.
+
+    ``rate_limits`` and ``metrics`` are the ones the app's middleware already holds."""
     # The model loads on a thread while the database starts and the pool opens.
     encoder_task = (
         asyncio.ensure_future(asyncio.to_thread(load_encoder, settings))
@@ -100,7 +120,8 @@ async def open_services(
                 sessions,
                 writers.rewriter,
             )
-            yield Services(settings, pool, encoder, batcher, registry, rag, head)
+            limits = rate_limits or RateLimits.from_settings(settings)
+            yield Services(settings, pool, encoder, batcher, registry, rag, head, limits, metrics)
     finally:
         if encoder_task is not None and not encoder_task.done():
             encoder_task.cancel()

@@ -20,14 +20,12 @@ from pathlib import Path
 import asyncpg
 
 from app.config import Settings, get_settings
-from app.db.migrate import check_schema
+from app.db.migrate import check_schema, embedding_dim
 from app.db.pool import create_pool
-from app.db.properties import CHANNEL
 from app.db.server import database_url
 from app.embedding.encoder import default_model_path, load_encoder
-from app.errors import ConciergeError
+from app.errors import ConciergeError, PropertyNotFound
 from ingestion import jobs, store
-from ingestion.chunking import tokenizer_counter
 from ingestion.cli_output import (
     PROG,
     ProgressLine,
@@ -38,10 +36,11 @@ from ingestion.cli_output import (
     status_lines,
 )
 from ingestion.documents import Document, load_files, load_paths, scan
-from ingestion.embedder import BatchEmbedder, LazyEncoder, model_max_tokens
+from ingestion.embedder import LazyEncoder, model_max_tokens
 from ingestion.pipeline import Ingestor, IngestReport
 from ingestion.reindex import purge_versions, versions
 from ingestion.runner import JobRunner, worker_name
+from ingestion.worker import build_ingestor
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
 _PROPERTY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -194,23 +193,18 @@ async def _open(settings: Settings) -> Ingestor:
     model_path = settings.embedding_model_path or default_model_path()
     try:
         async with pool.acquire() as conn:
-            dim = await conn.fetchval(
-                "SELECT atttypmod FROM pg_attribute "
-                "WHERE attrelid = 'chunks'::regclass AND attname = 'embedding'"
-            )
-            await check_schema(conn, int(dim), url)
+            dim = await embedding_dim(conn)
+            await check_schema(conn, dim, url)
     except BaseException:
         await pool.close()
         raise
     encoder = LazyEncoder(
         settings.embedding_model_name,
-        int(dim),
+        dim,
         model_max_tokens(model_path),
         lambda: load_encoder(settings),
     )
-    counter = tokenizer_counter(model_path)
-    embedder = BatchEmbedder(encoder, settings.ingest_embed_batch, settings.ingest_duty_cycle)
-    return Ingestor(pool, count_tokens=counter, progress=_PROGRESS.ingest, embedder=embedder)
+    return build_ingestor(pool, settings, encoder, for_jobs=False, progress=_PROGRESS.ingest)
 
 
 _PROGRESS = ProgressLine()
@@ -352,33 +346,28 @@ async def _delete(settings: Settings, args: argparse.Namespace) -> int:
     pool, _ = await _pool(settings)
     try:
         async with pool.acquire() as conn, conn.transaction():
-            exists = await conn.fetchval(
-                "SELECT 1 FROM properties WHERE id = $1 FOR UPDATE", args.property
-            )
-            if not exists:
-                print(f"error: no property {args.property}", file=sys.stderr)
-                return EXIT_FAILED
             if args.everything:
-                if not args.dry_run:
-                    await conn.execute("DELETE FROM properties WHERE id = $1", args.property)
-                    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, args.property)
+                if not await store.delete_property(conn, args.property, dry_run=args.dry_run):
+                    print(f"error: no property {args.property}", file=sys.stderr)
+                    return EXIT_FAILED
                 verb = "would delete" if args.dry_run else "deleted"
                 print(f"{verb} property {args.property} and all its versions")
                 return EXIT_OK
-            live = await store.live_version(conn, args.property)
-            present = await store.stored_documents(conn, live.id) if live else {}
-            found = [k for k in args.doc_ids if k in present]
-            for k in args.doc_ids:
-                if k not in present:
-                    print(f"  not found: {k}", file=sys.stderr)
-            if args.dry_run or live is None:
-                print(f"{args.property}: would delete {len(found)} documents")
-                return EXIT_OK if len(found) == len(args.doc_ids) else EXIT_FAILED
-            deleted = await store.delete_documents(conn, live.id, found)
-            if deleted:
-                await store.announce_change(conn, args.property)
-            print(f"{args.property}: deleted {deleted} documents")
-            return EXIT_OK if len(found) == len(args.doc_ids) else EXIT_FAILED
+            try:
+                deletion = await store.delete_live_documents(
+                    conn, args.property, args.doc_ids, dry_run=args.dry_run
+                )
+            except PropertyNotFound:
+                print(f"error: no property {args.property}", file=sys.stderr)
+                return EXIT_FAILED
+            for k in deletion.missing:
+                print(f"  not found: {k}", file=sys.stderr)
+            status = EXIT_FAILED if deletion.missing else EXIT_OK
+            if args.dry_run or deletion.version_id is None:
+                print(f"{args.property}: would delete {len(deletion.found)} documents")
+                return status
+            print(f"{args.property}: deleted {deletion.deleted} documents")
+            return status
     finally:
         await pool.close()
 
@@ -388,11 +377,7 @@ async def _status(settings: Settings, property_id: str | None, as_json: bool) ->
     try:
         async with pool.acquire() as conn:
             await jobs.reap_stale(conn, settings.job_stale_after_s, settings.job_max_attempts)
-            rows = await conn.fetch(
-                "SELECT id, name, live_version, revision FROM properties "
-                "WHERE $1::text IS NULL OR id = $1 ORDER BY id",
-                property_id,
-            )
+            rows = await store.properties(conn, property_id)
             if property_id is not None and not rows:
                 print(f"error: no property {property_id}", file=sys.stderr)
                 return EXIT_FAILED
@@ -400,12 +385,12 @@ async def _status(settings: Settings, property_id: str | None, as_json: bool) ->
             for r in rows:
                 out.append(
                     {
-                        "property_id": r["id"],
-                        "name": r["name"],
-                        "live_version": r["live_version"],
-                        "revision": r["revision"],
-                        "versions": await versions(conn, r["id"]),
-                        "jobs": [j.public() for j in await jobs.recent(conn, r["id"], 5)],
+                        "property_id": r.id,
+                        "name": r.name,
+                        "live_version": r.live_version,
+                        "revision": r.revision,
+                        "versions": await versions(conn, r.id),
+                        "jobs": [j.public() for j in await jobs.recent(conn, r.id, 5)],
                     }
                 )
     finally:
@@ -424,7 +409,7 @@ async def _has_properties(settings: Settings) -> bool:
     url = await asyncio.to_thread(database_url, settings)
     conn = await asyncpg.connect(url)
     try:
-        return bool(await conn.fetchval("SELECT count(*) FROM properties"))
+        return await store.has_properties(conn)
     finally:
         await conn.close()
 

@@ -1,9 +1,8 @@
-"""Running ingestion jobs: one job at a time with a heartbeat, and a polling worker for servers.
+"""Running one ingestion job at a time, with a heartbeat.
 
 :class:`JobRunner` runs a claimed job while a heartbeat task refreshes the job row; a worker
-that loses the job (marked stale by another process) stops. :class:`JobWorker` is the loop a
-server process runs: reap stale jobs, claim the next queued one, run it, sleep until woken
-or the poll interval passes.
+that loses the job (marked stale by another process) stops. The staff command runs a job with
+it directly; a server process runs queued jobs through :class:`ingestion.worker.JobWorker`.
 """
 
 from __future__ import annotations
@@ -64,6 +63,11 @@ class JobRunner:
     def ingestor(self) -> Ingestor:
         if self._ingestor is None:
             self._ingestor = self._factory()
+        return self._ingestor
+
+    @property
+    def loaded_ingestor(self) -> Ingestor | None:
+        """The ingestor if a job has made it, without making one."""
         return self._ingestor
 
     async def run(self, job: jobs.Job) -> jobs.Job:
@@ -180,67 +184,3 @@ class JobRunner:
             mine = await jobs.finish(conn, job_id, self.worker, error, payload)
             if mine and error is not None:
                 await fail_target(conn, job_id)
-
-
-class JobWorker:
-    """Background loop of a server process: claims and runs queued jobs one at a time."""
-
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        runner: JobRunner,
-        poll_s: float,
-        stale_after_s: float,
-        max_attempts: int = 1,
-    ) -> None:
-        self.pool = pool
-        self.runner = runner
-        self.poll_s = poll_s
-        self.stale_after_s = stale_after_s
-        self.max_attempts = max_attempts
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="job-worker")
-
-    def wake(self) -> None:
-        """Look for work now (called after a job is queued in this process)."""
-        self._wake.set()
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        ingestor = self.runner._ingestor
-        if ingestor is not None:
-            await asyncio.to_thread(ingestor.embedder.close)
-
-    async def _purge(self) -> None:
-        """Delete retired versions whose grace period is over (cheap when there are none)."""
-        async with self.pool.acquire() as conn:
-            props = await conn.fetch(
-                "SELECT DISTINCT property_id FROM index_versions "
-                "WHERE state IN ('retired', 'failed')"
-            )
-            for row in props:
-                await purge_versions(conn, row["property_id"], self.runner.retire_grace_s)
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                async with self.pool.acquire() as conn:
-                    await jobs.reap_stale(conn, self.stale_after_s, self.max_attempts)
-                    job = await jobs.claim(conn, self.runner.worker)
-                if job is not None:
-                    await self.runner.run(job)
-                    continue
-                await self._purge()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("job worker: %s", exc)
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_s)

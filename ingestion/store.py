@@ -1,9 +1,10 @@
-"""Writes to the index: properties, index versions' documents and their chunks.
+"""The index's rows: properties, index versions' documents and their chunks.
 
-Each batch is one transaction that locks the property row, so two writers of the same
-property run one after the other, and guests see either all of a batch or none of it. Chunk
-rows are streamed with COPY. Changes to the live content are announced on the registry's
-NOTIFY channel, delivered when the transaction commits.
+Every statement the admin API and the staff command share lives here (live version, listing
+and deleting documents, properties). Each write batch is one transaction that locks the
+property row, so two writers of the same property run one after the other, and guests see
+either all of a batch or none of it. Chunk rows are streamed with COPY. Changes to the live
+content are announced on the registry's NOTIFY channel, delivered when the transaction commits.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 import numpy as np
 
 from app.db.properties import CHANNEL
-from app.errors import Conflict
+from app.errors import Conflict, PropertyNotFound
 from ingestion.chunking import Chunk
 from ingestion.documents import Document
 
@@ -244,3 +246,110 @@ async def announce_change(conn: asyncpg.Connection, property_id: str) -> int:
     )
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, property_id)
     return int(revision)
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyRow:
+    """A property and where its index stands."""
+
+    id: str
+    name: str
+    live_version: int | None
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListedDocument:
+    """A document of the live version, as operators see it."""
+
+    doc_key: str
+    title: str
+    source: str | None
+    content_hash: str
+    updated_at: datetime
+    chunks: int
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """What deleting documents from a property's live version found and did."""
+
+    version_id: int | None
+    found: list[str]
+    missing: list[str]
+    deleted: int
+    revision: int | None  # the property's new revision, when something was deleted
+
+
+async def properties(conn: asyncpg.Connection, property_id: str | None = None) -> list[PropertyRow]:
+    """Every property (or the one named), by id."""
+    rows = await conn.fetch(
+        "SELECT id, name, live_version, revision FROM properties "
+        "WHERE $1::text IS NULL OR id = $1 ORDER BY id",
+        property_id,
+    )
+    return [PropertyRow(r["id"], r["name"], r["live_version"], r["revision"]) for r in rows]
+
+
+async def has_properties(conn: asyncpg.Connection) -> bool:
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM properties)"))
+
+
+async def live_version_id(
+    conn: asyncpg.Connection, property_id: str, *, lock: bool = False
+) -> int | None:
+    """The property's live version (None before its first index); ``lock`` takes the property
+    row for the rest of the transaction. Raises :class:`PropertyNotFound` for an unknown id."""
+    sql = "SELECT true, live_version FROM properties WHERE id = $1"
+    row = await conn.fetchrow(sql + (" FOR UPDATE" if lock else ""), property_id)
+    if row is None:
+        raise PropertyNotFound(f"unknown property {property_id!r}")
+    return None if row["live_version"] is None else int(row["live_version"])
+
+
+async def live_documents(conn: asyncpg.Connection, property_id: str) -> list[ListedDocument]:
+    """The documents of the property's live version, by key, with their chunk counts."""
+    rows = await conn.fetch(
+        """
+        SELECT d.doc_key, d.title, d.source, d.content_hash, d.updated_at,
+               (SELECT count(*) FROM chunks c WHERE c.document_id = d.id) AS chunks
+        FROM documents d JOIN properties p ON p.live_version = d.version_id
+        WHERE p.id = $1 ORDER BY d.doc_key
+        """,
+        property_id,
+    )
+    return [ListedDocument(**dict(r)) for r in rows]
+
+
+async def delete_live_documents(
+    conn: asyncpg.Connection, property_id: str, keys: Sequence[str], *, dry_run: bool = False
+) -> Deletion:
+    """Delete documents from the property's live version and announce the change.
+
+    Run it inside a transaction: the property row is locked first (as every index write
+    does), so a concurrent ingest or re-index switch cannot interleave. Guests stop seeing the
+    documents when the transaction commits.
+    """
+    live = await live_version_id(conn, property_id, lock=True)
+    present = await stored_documents(conn, live) if live is not None else {}
+    found = [k for k in keys if k in present]
+    missing = [k for k in keys if k not in present]
+    if dry_run or live is None or not found:
+        return Deletion(live, found, missing, 0, None)
+    deleted = await delete_documents(conn, live, found)
+    revision = await announce_change(conn, property_id) if deleted else None
+    return Deletion(live, found, missing, deleted, revision)
+
+
+async def delete_property(
+    conn: asyncpg.Connection, property_id: str, *, dry_run: bool = False
+) -> bool:
+    """Delete the property with every version (in a transaction); False if there is none."""
+    try:
+        await live_version_id(conn, property_id, lock=True)
+    except PropertyNotFound:
+        return False
+    if not dry_run:
+        await conn.execute("DELETE FROM properties WHERE id = $1", property_id)
+        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, property_id)
+    return True

@@ -11,8 +11,6 @@ import asyncio
 import hmac
 import logging
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import asdict
 from pathlib import PurePosixPath
 from typing import Annotated, Any
@@ -26,7 +24,6 @@ from app.api.middleware import request_id_of
 from app.api.responses import JSONBytes
 from app.api.schemas import PROPERTY_ID_PATTERN, ErrorResponse
 from app.config import Settings
-from app.embedding.encoder import Encoder, default_model_path, load_encoder
 from app.errors import (
     AdminDisabled,
     Conflict,
@@ -34,16 +31,11 @@ from app.errors import (
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
-    PropertyNotFound,
     Unauthorized,
 )
 from app.services import Services
 from ingestion import jobs, store
-from ingestion.chunking import tokenizer_counter
 from ingestion.documents import load_bytes
-from ingestion.embedder import BatchEmbedder
-from ingestion.pipeline import Ingestor
-from ingestion.runner import JobRunner, JobWorker, worker_name
 
 audit = logging.getLogger("concierge.audit")
 
@@ -119,14 +111,12 @@ class ReindexIn(BaseModel):
 
 async def _require_property(services: Services, property_id: str) -> None:
     async with services.pool.acquire() as conn:
-        if not await conn.fetchval("SELECT 1 FROM properties WHERE id = $1", property_id):
-            raise PropertyNotFound(f"unknown property {property_id!r}")
+        await store.live_version_id(conn, property_id)
 
 
-def _wake(request: Request) -> None:
-    worker: JobWorker | None = getattr(request.app.state, "job_worker", None)
-    if worker is not None:
-        worker.wake()
+def _wake(services: Services) -> None:
+    if services.job_worker is not None:
+        services.job_worker.wake()
 
 
 @router.put("/properties/{property_id}")
@@ -156,16 +146,8 @@ async def list_documents(
     """The documents of the property's live index version."""
     await _require_property(services, property_id)
     async with services.pool.acquire() as conn:
-        rows = await conn.fetch(
-            """
-            SELECT d.doc_key, d.title, d.source, d.content_hash, d.updated_at,
-                   (SELECT count(*) FROM chunks c WHERE c.document_id = d.id) AS chunks
-            FROM documents d JOIN properties p ON p.live_version = d.version_id
-            WHERE p.id = $1 ORDER BY d.doc_key
-            """,
-            property_id,
-        )
-    documents = [{**dict(r), "updated_at": r["updated_at"].isoformat()} for r in rows]
+        listed = await store.live_documents(conn, property_id)
+    documents = [{**asdict(d), "updated_at": d.updated_at.isoformat()} for d in listed]
     return JSONBytes({"property_id": property_id, "documents": documents})
 
 
@@ -211,7 +193,7 @@ async def upload_documents(
         job_id = await jobs.enqueue(
             conn, "ingest", property_id, {"documents": accepted}, requested_by=actor
         )
-    _wake(request)
+    _wake(services)
     _audit(
         request, actor, "documents.upload", property=property_id, job=job_id,
         documents=",".join(d["doc_key"] for d in accepted), skipped=len(skipped),
@@ -231,15 +213,13 @@ async def delete_document(
     if "\x00" in doc_key:  # no stored key holds one (PostgreSQL text cannot)
         raise NotFound(f"no document {doc_key!r} in {property_id}")
     async with services.pool.acquire() as conn, conn.transaction():
-        live = await conn.fetchval(
-            "SELECT live_version FROM properties WHERE id = $1 FOR UPDATE", property_id
-        )
-        deleted = await store.delete_documents(conn, live, [doc_key]) if live else 0
-        if not deleted:
-            raise NotFound(f"no document {doc_key!r} in {property_id}")
-        revision = await store.announce_change(conn, property_id)
+        deletion = await store.delete_live_documents(conn, property_id, [doc_key])
+    if not deletion.deleted:
+        raise NotFound(f"no document {doc_key!r} in {property_id}")
     _audit(request, actor, "documents.delete", property=property_id, document=doc_key)
-    return JSONBytes({"property_id": property_id, "deleted": doc_key, "revision": revision})
+    return JSONBytes(
+        {"property_id": property_id, "deleted": doc_key, "revision": deletion.revision}
+    )
 
 
 @router.post("/reindex", status_code=202)
@@ -252,15 +232,10 @@ async def reindex(
         raise InvalidRequest(f"max_tokens must be between 16 and {limit} for this model")
     params = {"max_tokens": body.max_tokens} if body.max_tokens else {}
     async with services.pool.acquire() as conn:
-        exists, live = await conn.fetchrow(
-            "SELECT true, live_version FROM properties WHERE id = $1", body.property_id
-        ) or (False, None)
-        if not exists:
-            raise PropertyNotFound(f"unknown property {body.property_id!r}")
-        if live is None:
+        if await store.live_version_id(conn, body.property_id) is None:
             raise Conflict(f"{body.property_id} has no index yet: upload documents first")
         job_id = await jobs.enqueue(conn, "reindex", body.property_id, params, requested_by=actor)
-    _wake(request)
+    _wake(services)
     _audit(request, actor, "reindex", property=body.property_id, job=job_id, **params)
     return JSONBytes({"job_id": job_id}, status_code=202)
 
@@ -286,48 +261,6 @@ async def retry_job(
             conn, services.settings.job_stale_after_s, services.settings.job_max_attempts
         )
         job = await jobs.retry(conn, job_id)
-    _wake(request)
+    _wake(services)
     _audit(request, actor, "job.retry", property=job.property_id, job=job_id)
     return JSONBytes({"job_id": job_id}, status_code=202)
-
-
-@asynccontextmanager
-async def job_worker(
-    settings: Settings, services: Services, encoder_factory: Any = None
-) -> AsyncIterator[JobWorker | None]:
-    """Run this process's job worker for the app's lifetime (when enabled).
-
-    The worker loads its own copy of the model on its first job (a tokenizer must not be
-    shared across threads) and embeds in small, paced batches so guests keep their latency.
-    """
-    if not settings.job_worker_enabled:
-        yield None
-        return
-
-    def make_ingestor() -> Ingestor:
-        encoder: Encoder = encoder_factory() if encoder_factory else load_encoder(settings)
-        embedder = BatchEmbedder(encoder, settings.job_embed_batch, settings.job_duty_cycle)
-        counter = tokenizer_counter(settings.embedding_model_path or default_model_path())
-        return Ingestor(services.pool, count_tokens=counter, embedder=embedder)
-
-    runner = JobRunner(
-        services.pool,
-        make_ingestor,
-        worker_name("server"),
-        heartbeat_s=settings.job_heartbeat_s,
-        retire_grace_s=settings.retire_grace_s,
-        group_documents=max(1, settings.job_embed_batch),
-        release_on_stop=True,
-    )
-    worker = JobWorker(
-        services.pool,
-        runner,
-        settings.job_poll_s,
-        settings.job_stale_after_s,
-        settings.job_max_attempts,
-    )
-    worker.start()
-    try:
-        yield worker
-    finally:
-        await worker.close()

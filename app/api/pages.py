@@ -15,6 +15,8 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from app.api.deps import ServicesDep
+
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 router = APIRouter(include_in_schema=False)
@@ -56,9 +58,9 @@ def asset_response(request: Request, asset: Asset, cache_control: str) -> Respon
 
 
 @router.get("/widget.js")
-async def widget(request: Request) -> Response:
+async def widget(request: Request, services: ServicesDep) -> Response:
     """The chat widget: one script tag with ``data-property`` puts it on any page."""
-    max_age = request.app.state.widget_max_age_s
+    max_age = services.settings.widget_max_age_s
     return asset_response(
         request,
         load_asset("widget.js", "text/javascript; charset=utf-8"),

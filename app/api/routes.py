@@ -14,7 +14,6 @@ from app.api.middleware import request_id_of
 from app.api.render import render_answer
 from app.api.responses import JSONBytes
 from app.api.schemas import AskRequest, AskResponse, ErrorResponse
-from app.api.security import limits_of
 from app.api.streaming import stream_answer
 from app.api.telemetry import note
 from app.db.migrate import current_revision
@@ -54,7 +53,7 @@ async def ask(body: AskRequest, request: Request, services: ServicesDep) -> Resp
     top_k = body.top_k or settings.top_k
     if top_k > settings.max_top_k:
         raise InvalidRequest(f"top_k: at most {settings.max_top_k}")
-    limits_of(request).check_property(body.property_id)
+    services.rate_limits.check_property(body.property_id)
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
         return await stream_answer(body, top_k, request, rag, settings, started)
     async with answer_deadline(settings.request_timeout_s):

@@ -7,7 +7,7 @@ the request body, CORS for the configured widget origins, and security headers.
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,10 +33,8 @@ CORS_EXPOSE_HEADERS = "x-request-id, retry-after"
 CORS_MAX_AGE_S = "600"
 
 
-def install_security(app: FastAPI, settings: Settings) -> RateLimits:
+def install_security(app: FastAPI, settings: Settings, limits: RateLimits) -> None:
     """Add the defences to ``app``, before the request-id middleware (which stays outermost)."""
-    limits = RateLimits.from_settings(settings)
-    app.state.rate_limits = limits
     app.add_middleware(
         ClientRateLimitMiddleware, limits=limits, trust_proxy=settings.trust_proxy_headers
     )
@@ -47,13 +45,6 @@ def install_security(app: FastAPI, settings: Settings) -> RateLimits:
     pages = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url, "/")
     html_paths = {p for p in pages if p}
     app.add_middleware(SecurityHeadersMiddleware, html_paths=frozenset(html_paths))
-    return limits
-
-
-def limits_of(request: Request) -> RateLimits:
-    """The app's rate limits (set by :func:`install_security`)."""
-    limits: RateLimits = request.app.state.rate_limits
-    return limits
 
 
 def parse_origins(value: str) -> frozenset[str]:

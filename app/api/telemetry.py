@@ -12,11 +12,13 @@ import logging
 import time
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.deps import ServicesDep
 from app.config import Settings
+from app.errors import NotFound
 from app.observability.metrics import CONTENT_TYPE, STAGES, UNMATCHED_ROUTE, Metrics
 
 request_log = logging.getLogger("concierge.request")
@@ -115,7 +117,8 @@ class TelemetryMiddleware:
 
 
 @router.get("/metrics", tags=["operations"], include_in_schema=False)
-async def metrics(request: Request) -> Response:
+async def metrics(services: ServicesDep) -> Response:
     """Prometheus metrics of this process (scrape each worker/replica separately)."""
-    registry: Metrics = request.app.state.metrics
-    return Response(registry.render(), media_type=CONTENT_TYPE)
+    if services.metrics is None:
+        raise NotFound("metrics are disabled (RAG_METRICS_ENABLED)")
+    return Response(services.metrics.render(), media_type=CONTENT_TYPE)

@@ -102,6 +102,16 @@ async def current_revision(conn: asyncpg.Connection) -> str | None:
     return str(value) if value is not None else None
 
 
+async def embedding_dim(conn: asyncpg.Connection) -> int:
+    """The dimension of the stored vectors (``chunks.embedding``), as the schema declares it."""
+    return int(
+        await conn.fetchval(
+            "SELECT atttypmod FROM pg_attribute "
+            "WHERE attrelid = 'chunks'::regclass AND attname = 'embedding'"
+        )
+    )
+
+
 async def check_schema(conn: asyncpg.Connection, expected_dim: int, url: str) -> str:
     """Refuse to run against a schema that is behind, ahead, or built for another model size."""
     head = head_revision()
@@ -111,10 +121,7 @@ async def check_schema(conn: asyncpg.Connection, expected_dim: int, url: str) ->
             f"database {redact(url)} is at schema revision {current or '(empty)'}, "
             f"this code needs {head}: {MIGRATE_HINT}"
         )
-    dim = await conn.fetchval(
-        "SELECT atttypmod FROM pg_attribute "
-        "WHERE attrelid = 'chunks'::regclass AND attname = 'embedding'"
-    )
+    dim = await embedding_dim(conn)
     if dim != expected_dim:
         raise SchemaMismatch(
             f"chunks.embedding has dimension {dim} but the embedding model produces "

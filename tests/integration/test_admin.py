@@ -48,8 +48,7 @@ async def client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def admin(
     settings: Settings, encoder: Encoder, db_url: str
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(admin_settings(settings), encoder=encoder)
-    app.state.job_encoder_factory = HashingEncoder
+    app = create_app(admin_settings(settings), encoder=encoder, job_encoder=HashingEncoder)
     async for client in client_for(app):
         yield client
 

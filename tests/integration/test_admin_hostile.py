@@ -31,8 +31,9 @@ async def admin(
     settings: Settings, encoder: Encoder, db_url: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     limits = {"admin_max_upload_bytes": 2_000_000, "ingest_max_file_bytes": 1_000_000}
-    app = create_app(admin_settings(settings, **limits), encoder=encoder)
-    app.state.job_encoder_factory = HashingEncoder
+    app = create_app(
+        admin_settings(settings, **limits), encoder=encoder, job_encoder=HashingEncoder
+    )
     async for client in client_for(app):
         await client.put(f"/admin/properties/{PROPERTY}", json={"name": "Hostile"}, headers=AUTH)
         files = [("files", ("lobby.md", b"# Lobby\n\nOpen all night.", "text/markdown"))]

@@ -55,9 +55,9 @@ async def test_reindex_under_concurrent_ask_load(
             update={"admin_token": SecretStr("t"), "job_poll_s": 0.2, "retire_grace_s": 1.0}
         ),
         encoder=encoder,
+        # The job worker gets its own copy of the real model (a tokenizer is not shared).
+        job_encoder=lambda: load_encoder(settings),
     )
-    # The job worker gets its own copy of the real model (a tokenizer is not shared).
-    app.state.job_encoder_factory = lambda: load_encoder(settings)
     results: list[tuple[float, int, set[int]]] = []
     switched = asyncio.Event()
     seen_at: list[float] = []

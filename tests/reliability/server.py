@@ -91,7 +91,7 @@ def add_debug_route(app: FastAPI) -> None:
                 "cache_entries": len(cache),
                 "cache_inflight": cache.inflight,
                 "computations": cache.stats.computations,
-                "rate_limit_keys": len(request.app.state.rate_limits.per_client),
+                "rate_limit_keys": len(services.rate_limits.per_client),
             }
         )
 
@@ -107,9 +107,12 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper())
-    app = create_app(settings, encoder=SlowHashingEncoder(args.encode_ms, args.batch_ms))
-    # The job worker embeds with the same fake model, so jobs can write to its index.
-    app.state.job_encoder_factory = lambda: SlowHashingEncoder(args.job_encode_ms, 0.0)
+    app = create_app(
+        settings,
+        encoder=SlowHashingEncoder(args.encode_ms, args.batch_ms),
+        # The job worker embeds with the same fake model, so jobs can write to its index.
+        job_encoder=lambda: SlowHashingEncoder(args.job_encode_ms, 0.0),
+    )
     add_debug_route(app)
     log = args.accepted_log.open("a", encoding="utf-8") if args.accepted_log else None
     uvicorn.run(AcceptedRecorder(app, log), **uvicorn_options(settings))
