@@ -183,7 +183,7 @@ async def test_the_cache_is_bounded_in_bytes_as_well_as_in_entries() -> None:
 
 def test_a_cached_result_weighs_its_texts() -> None:
     from app.answering.types import Source
-    from app.rag.service import AskResult, result_bytes
+    from app.rag.types import AskResult, result_bytes
     from app.search.retriever import Hit
 
     def result(text: str) -> AskResult:
