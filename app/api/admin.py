@@ -7,10 +7,10 @@ job worker of one server process, off the request path; the route answers 202 wi
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -40,10 +40,11 @@ from app.errors import (
 from app.services import Services
 from ingestion import jobs, store
 from ingestion.chunking import tokenizer_counter
-from ingestion.documents import load_bytes
+from ingestion.documents import reason_for
 from ingestion.embedder import BatchEmbedder
 from ingestion.pipeline import Ingestor
 from ingestion.runner import JobRunner, JobWorker, worker_name
+from ingestion.sandbox import LoadLimits, load_isolated_async
 
 audit = logging.getLogger("concierge.audit")
 
@@ -203,20 +204,26 @@ async def upload_documents(
     settings = services.settings
     accepted: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
+    limits = LoadLimits.from_settings(settings)
+    # One time budget for reading all the files of the request.
+    deadline = time.monotonic() + limits.wall_s
     for upload in files:
         name = upload_key(upload.filename or "")
         raw = await upload.read(settings.ingest_max_file_bytes + 1)
         if len(raw) > settings.ingest_max_file_bytes:
             raise PayloadTooLarge(f"{name}: larger than {settings.ingest_max_file_bytes} bytes")
-        try:
-            # Parsers (PDF, DOCX, HTML) are CPU work: off the event loop that serves guests.
-            documents = await asyncio.to_thread(load_bytes, raw, name, f"upload:{name}")
-        except (ValueError, UnicodeDecodeError) as exc:
-            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        if time.monotonic() >= deadline:
+            reason = f"not read: reading the upload's files took longer than {limits.wall_s:g} s"
             skipped.append({"name": name, "reason": reason})
             continue
-        except Exception as exc:  # a parser choking on a malformed file (as the staff command)
-            skipped.append({"name": name, "reason": f"could not be read ({type(exc).__name__})"})
+        try:
+            # Parsers (PDF, DOCX, HTML) are CPU work: in a child process with CPU, memory and
+            # time limits, off the event loop that serves guests and off the model thread.
+            documents = await load_isolated_async(
+                raw, name, f"upload:{name}", limits.within(deadline)
+            )
+        except Exception as exc:  # an unreadable file is skipped with its reason
+            skipped.append({"name": name, "reason": reason_for(exc)})
             continue
         for document in documents:
             if document.property_id not in (None, property_id):
