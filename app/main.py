@@ -9,9 +9,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import admin
+from app.api import admin, admin_properties
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyGuardMiddleware, RequestIdMiddleware
+from app.api.openapi import install_openapi
 from app.api.pages import router as pages_router
 from app.api.ratelimit import RateLimits
 from app.api.routes import router
@@ -66,8 +67,10 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_openapi(app, settings)
     app.include_router(router)
     app.include_router(admin.router)
+    app.include_router(admin_properties.router)
     app.include_router(pages_router)
     if metrics is not None:
         app.include_router(metrics_router)
