@@ -10,7 +10,7 @@ run:             ## set up, start the embedded database, load the sample hotels,
 test:            ## set up, then lint, type-check and run the whole test suite
 	scripts/test
 
-lint:            ## ruff and mypy only
+lint:            ## ruff, mypy and the import contracts only
 	scripts/lint
 
 migrate:         ## apply database migrations (embedded default or RAG_DATABASE_URL)

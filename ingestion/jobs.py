@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 
+from app.db.pool import Connection
 from app.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ _COLUMNS = (
 
 
 async def enqueue(
-    conn: asyncpg.Connection,
+    conn: Connection,
     kind: str,
     property_id: str,
     params: dict[str, Any],
@@ -110,7 +111,7 @@ async def enqueue(
     )
 
 
-async def claim(conn: asyncpg.Connection, worker: str, job_id: int | None = None) -> Job | None:
+async def claim(conn: Connection, worker: str, job_id: int | None = None) -> Job | None:
     """Take the oldest queued job (or job ``job_id``) whose property has none running.
 
     Two workers never get the same job: the row is locked with SKIP LOCKED, and the unique
@@ -140,9 +141,7 @@ async def claim(conn: asyncpg.Connection, worker: str, job_id: int | None = None
     return _job(row) if row is not None else None
 
 
-async def heartbeat(
-    conn: asyncpg.Connection, job_id: int, worker: str, progress: dict[str, Any]
-) -> bool:
+async def heartbeat(conn: Connection, job_id: int, worker: str, progress: dict[str, Any]) -> bool:
     """Record that the worker is alive and how far it got; False if the job is no longer its."""
     updated = await conn.fetchval(
         "UPDATE ingest_jobs SET heartbeat_at = now(), progress = $3::jsonb "
@@ -154,14 +153,14 @@ async def heartbeat(
     return updated is not None
 
 
-async def set_target_version(conn: asyncpg.Connection, job_id: int, version_id: int) -> None:
+async def set_target_version(conn: Connection, job_id: int, version_id: int) -> None:
     await conn.execute(
         "UPDATE ingest_jobs SET target_version = $2 WHERE id = $1", job_id, version_id
     )
 
 
 async def finish(
-    conn: asyncpg.Connection,
+    conn: Connection,
     job_id: int,
     worker: str,
     error: str | None = None,
@@ -188,9 +187,7 @@ async def finish(
     return finished is not None
 
 
-async def reap_stale(
-    conn: asyncpg.Connection, stale_after_s: float, max_attempts: int = 1
-) -> list[int]:
+async def reap_stale(conn: Connection, stale_after_s: float, max_attempts: int = 1) -> list[int]:
     """Take back every running job whose worker stopped sending heartbeats; returns their ids.
 
     A job that has had fewer than ``max_attempts`` attempts is queued again (a re-index then
@@ -231,7 +228,7 @@ async def reap_stale(
     return [int(r["id"]) for r in rows]
 
 
-async def release(conn: asyncpg.Connection, job_id: int, worker: str) -> bool:
+async def release(conn: Connection, job_id: int, worker: str) -> bool:
     """Put a job this worker is running back in the queue (its process is stopping).
 
     The interrupted attempt is not counted; a re-index resumes the version it was building.
@@ -248,7 +245,7 @@ async def release(conn: asyncpg.Connection, job_id: int, worker: str) -> bool:
     return released is not None
 
 
-async def retry(conn: asyncpg.Connection, job_id: int) -> Job:
+async def retry(conn: Connection, job_id: int) -> Job:
     """Queue a failed job again; a re-index resumes the version it was building."""
     row = await conn.fetchrow(
         f"UPDATE ingest_jobs SET state = 'queued', error = NULL, finished_at = NULL "
@@ -261,14 +258,14 @@ async def retry(conn: asyncpg.Connection, job_id: int) -> Job:
     return _job(row)
 
 
-async def get(conn: asyncpg.Connection, job_id: int) -> Job:
+async def get(conn: Connection, job_id: int) -> Job:
     row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM ingest_jobs WHERE id = $1", job_id)
     if row is None:
         raise JobNotFound(f"no job {job_id}")
     return _job(row)
 
 
-async def recent(conn: asyncpg.Connection, property_id: str | None, limit: int = 10) -> list[Job]:
+async def recent(conn: Connection, property_id: str | None, limit: int = 10) -> list[Job]:
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM ingest_jobs WHERE $1::text IS NULL OR property_id = $1 "
         "ORDER BY id DESC LIMIT $2",
@@ -279,7 +276,7 @@ async def recent(conn: asyncpg.Connection, property_id: str | None, limit: int =
 
 
 async def search(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     property_id: str | None = None,
     state: str | None = None,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import asyncpg
 import numpy as np
 
+from app.db.pool import Connection
 from app.embedding.encoder import Encoder
 from ingestion import store
 from ingestion.chunking import Chunk, TokenCounter, chunk_document
@@ -126,7 +127,7 @@ class Ingestor:
         return out
 
     async def vectors_for(
-        self, conn: asyncpg.Connection, property_id: str, pending: Sequence[Pending]
+        self, conn: Connection, property_id: str, pending: Sequence[Pending]
     ) -> tuple[list[store.PreparedDocument], int]:
         """Vectors for every chunk: stored ones where the text is known, else embedded.
 

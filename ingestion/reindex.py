@@ -15,8 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-
+from app.db.pool import Connection
 from app.errors import Conflict
 from ingestion import jobs, store
 from ingestion.documents import Document
@@ -56,7 +55,7 @@ class ReindexResult:
 
 
 async def _target_version(
-    conn: asyncpg.Connection, job: jobs.Job, model: str, dim: int, chunking: dict[str, object]
+    conn: Connection, job: jobs.Job, model: str, dim: int, chunking: dict[str, object]
 ) -> int:
     """The version this job builds: the one it started before (resumed), or a new one."""
     if job.target_version is not None:
@@ -88,9 +87,7 @@ async def _target_version(
     return version
 
 
-async def _differences(
-    conn: asyncpg.Connection, source: int, target: int
-) -> tuple[list[str], list[str]]:
+async def _differences(conn: Connection, source: int, target: int) -> tuple[list[str], list[str]]:
     """Documents to (re)build in ``target`` and documents to drop from it."""
     want = await store.stored_documents(conn, source)
     have = await store.stored_documents(conn, target)
@@ -101,9 +98,7 @@ async def _differences(
     return build, drop
 
 
-async def _load(
-    conn: asyncpg.Connection, version: int, keys: list[str]
-) -> list[tuple[Document, str]]:
+async def _load(conn: Connection, version: int, keys: list[str]) -> list[tuple[Document, str]]:
     rows = await conn.fetch(_SOURCE_SQL, version, keys)
     out = []
     for r in rows:
@@ -226,7 +221,7 @@ class Reindexer:
         return revision
 
 
-async def purge_versions(conn: asyncpg.Connection, property_id: str, grace_s: float) -> int:
+async def purge_versions(conn: Connection, property_id: str, grace_s: float) -> int:
     """Delete versions retired more than ``grace_s`` ago and failed builds no job will resume."""
     deleted = await conn.fetchval(
         """
@@ -248,7 +243,7 @@ async def purge_versions(conn: asyncpg.Connection, property_id: str, grace_s: fl
     return int(deleted)
 
 
-async def fail_target(conn: asyncpg.Connection, job_id: int) -> None:
+async def fail_target(conn: Connection, job_id: int) -> None:
     """Mark the version a failed job was building as failed (kept so a retry can resume it)."""
     await conn.execute(
         """
@@ -259,7 +254,7 @@ async def fail_target(conn: asyncpg.Connection, job_id: int) -> None:
     )
 
 
-async def versions(conn: asyncpg.Connection, property_id: str) -> list[dict[str, Any]]:
+async def versions(conn: Connection, property_id: str) -> list[dict[str, Any]]:
     """Every version of a property with its settings and size, newest first."""
     rows = await conn.fetch(
         """

@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 import numpy as np
 
+from app.db.pool import Connection
 from app.db.properties import CHANNEL
 from app.errors import Conflict, PropertyNotFound
 from ingestion.chunking import Chunk
@@ -70,7 +71,7 @@ class PreparedDocument:
     vectors: np.ndarray
 
 
-async def ensure_property(conn: asyncpg.Connection, property_id: str, name: str | None) -> bool:
+async def ensure_property(conn: Connection, property_id: str, name: str | None) -> bool:
     """Create the property (named ``name`` or its id) or rename it; True when it was created."""
     created = await conn.fetchval(
         """
@@ -86,7 +87,7 @@ async def ensure_property(conn: asyncpg.Connection, property_id: str, name: str 
     return bool(created)
 
 
-async def live_version(conn: asyncpg.Connection, property_id: str) -> VersionInfo | None:
+async def live_version(conn: Connection, property_id: str) -> VersionInfo | None:
     """The property's live version with its model and chunking settings (None if empty)."""
     row = await conn.fetchrow(
         """
@@ -106,7 +107,7 @@ def _version(row: asyncpg.Record) -> VersionInfo:
 
 
 async def lock_live_version(
-    conn: asyncpg.Connection, property_id: str, model: str, dim: int, chunking: dict[str, object]
+    conn: Connection, property_id: str, model: str, dim: int, chunking: dict[str, object]
 ) -> int:
     """Lock the property row and return its live version, creating the first one if needed.
 
@@ -139,7 +140,7 @@ async def lock_live_version(
     return int(version)
 
 
-async def stored_documents(conn: asyncpg.Connection, version_id: int) -> dict[str, StoredDocument]:
+async def stored_documents(conn: Connection, version_id: int) -> dict[str, StoredDocument]:
     """Every document of a version by id, with its content hash and source."""
     rows = await conn.fetch(
         "SELECT doc_key, content_hash, source FROM documents WHERE version_id = $1", version_id
@@ -149,7 +150,7 @@ async def stored_documents(conn: asyncpg.Connection, version_id: int) -> dict[st
     }
 
 
-async def document_hashes(conn: asyncpg.Connection, property_id: str) -> dict[str, str]:
+async def document_hashes(conn: Connection, property_id: str) -> dict[str, str]:
     """Content hash of every document in the property's live version."""
     live = await live_version(conn, property_id)
     if live is None:
@@ -158,7 +159,7 @@ async def document_hashes(conn: asyncpg.Connection, property_id: str) -> dict[st
 
 
 async def reusable_embeddings(
-    conn: asyncpg.Connection, property_id: str, model: str, dim: int, hashes: Iterable[str]
+    conn: Connection, property_id: str, model: str, dim: int, hashes: Iterable[str]
 ) -> dict[str, np.ndarray]:
     """Stored vectors of chunks with these content hashes, embedded by the same model."""
     wanted = sorted(set(hashes))
@@ -186,7 +187,7 @@ def _as_array(value: Any) -> np.ndarray:
 
 
 async def write_documents(
-    conn: asyncpg.Connection,
+    conn: Connection,
     property_id: str,
     version_id: int,
     prepared: Sequence[PreparedDocument],
@@ -224,7 +225,7 @@ async def write_documents(
     return len(records)
 
 
-async def delete_documents(conn: asyncpg.Connection, version_id: int, keys: Sequence[str]) -> int:
+async def delete_documents(conn: Connection, version_id: int, keys: Sequence[str]) -> int:
     """Remove documents (and, by cascade, their chunks) from a version; returns how many."""
     if not keys:
         return 0
@@ -237,7 +238,7 @@ async def delete_documents(conn: asyncpg.Connection, version_id: int, keys: Sequ
     return int(deleted)
 
 
-async def announce_change(conn: asyncpg.Connection, property_id: str) -> int:
+async def announce_change(conn: Connection, property_id: str) -> int:
     """Bump the property's content revision and notify listeners (delivered at commit)."""
     revision = await conn.fetchval(
         "UPDATE properties SET revision = revision + 1, updated_at = now() WHERE id = $1 "
@@ -281,7 +282,7 @@ class Deletion:
     revision: int | None  # the property's new revision, when something was deleted
 
 
-async def properties(conn: asyncpg.Connection, property_id: str | None = None) -> list[PropertyRow]:
+async def properties(conn: Connection, property_id: str | None = None) -> list[PropertyRow]:
     """Every property (or the one named), by id."""
     rows = await conn.fetch(
         "SELECT id, name, live_version, revision FROM properties "
@@ -291,13 +292,11 @@ async def properties(conn: asyncpg.Connection, property_id: str | None = None) -
     return [PropertyRow(r["id"], r["name"], r["live_version"], r["revision"]) for r in rows]
 
 
-async def has_properties(conn: asyncpg.Connection) -> bool:
+async def has_properties(conn: Connection) -> bool:
     return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM properties)"))
 
 
-async def live_version_id(
-    conn: asyncpg.Connection, property_id: str, *, lock: bool = False
-) -> int | None:
+async def live_version_id(conn: Connection, property_id: str, *, lock: bool = False) -> int | None:
     """The property's live version (None before its first index); ``lock`` takes the property
     row for the rest of the transaction. Raises :class:`PropertyNotFound` for an unknown id."""
     sql = "SELECT true, live_version FROM properties WHERE id = $1"
@@ -307,7 +306,7 @@ async def live_version_id(
     return None if row["live_version"] is None else int(row["live_version"])
 
 
-async def live_documents(conn: asyncpg.Connection, property_id: str) -> list[ListedDocument]:
+async def live_documents(conn: Connection, property_id: str) -> list[ListedDocument]:
     """The documents of the property's live version, by key, with their chunk counts."""
     rows = await conn.fetch(
         """
@@ -322,7 +321,7 @@ async def live_documents(conn: asyncpg.Connection, property_id: str) -> list[Lis
 
 
 async def delete_live_documents(
-    conn: asyncpg.Connection, property_id: str, keys: Sequence[str], *, dry_run: bool = False
+    conn: Connection, property_id: str, keys: Sequence[str], *, dry_run: bool = False
 ) -> Deletion:
     """Delete documents from the property's live version and announce the change.
 
@@ -341,9 +340,7 @@ async def delete_live_documents(
     return Deletion(live, found, missing, deleted, revision)
 
 
-async def delete_property(
-    conn: asyncpg.Connection, property_id: str, *, dry_run: bool = False
-) -> bool:
+async def delete_property(conn: Connection, property_id: str, *, dry_run: bool = False) -> bool:
     """Delete the property with every version (in a transaction); False if there is none."""
     try:
         await live_version_id(conn, property_id, lock=True)
@@ -355,7 +352,7 @@ async def delete_property(
     return True
 
 
-async def list_properties(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+async def list_properties(conn: Connection) -> list[dict[str, Any]]:
     """Every property with its live version's document and chunk counts."""
     rows = await conn.fetch(
         """

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.answering.extractive import ExtractiveWriter
+from app.answering.followup import FollowUpRewriter
 from app.answering.generative import GenerationLimits, GenerativeWriter
 from app.answering.llm.backend import LLMBackend, PromptStyle
 from app.answering.llm.guards import CircuitBreaker, ConcurrencyGate
 from app.answering.prompts import PromptBuilder
 from app.answering.types import AnswerWriter
 from app.config import Settings
-from app.rag.sessions import FollowUpRewriter
 
 log = logging.getLogger(__name__)
 

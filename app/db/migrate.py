@@ -7,6 +7,7 @@ import re
 import asyncpg
 
 from app.config import PROJECT_ROOT, Settings
+from app.db.pool import Connection
 from app.db.server import redact, server_url, with_database
 from app.errors import SchemaMismatch
 
@@ -93,7 +94,7 @@ def upgrade_to_head(url: str) -> None:
     command.upgrade(config, "head")
 
 
-async def current_revision(conn: asyncpg.Connection) -> str | None:
+async def current_revision(conn: Connection) -> str | None:
     """The revision the database is at, or None for an empty database."""
     try:
         value = await conn.fetchval("SELECT version_num FROM alembic_version LIMIT 1")
@@ -102,7 +103,7 @@ async def current_revision(conn: asyncpg.Connection) -> str | None:
     return str(value) if value is not None else None
 
 
-async def embedding_dim(conn: asyncpg.Connection) -> int:
+async def embedding_dim(conn: Connection) -> int:
     """The dimension of the stored vectors (``chunks.embedding``), as the schema declares it."""
     return int(
         await conn.fetchval(
@@ -112,7 +113,7 @@ async def embedding_dim(conn: asyncpg.Connection) -> int:
     )
 
 
-async def check_schema(conn: asyncpg.Connection, expected_dim: int, url: str) -> str:
+async def check_schema(conn: Connection, expected_dim: int, url: str) -> str:
     """Refuse to run against a schema that is behind, ahead, or built for another model size."""
     head = head_revision()
     current = await current_revision(conn)

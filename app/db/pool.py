@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeAlias
+
 import asyncpg
 from pgvector.asyncpg import register_vector
 
 from app.config import Settings
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    # What repository functions take: a plain connection or one borrowed from the pool.
+    Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+else:
+    Connection = asyncpg.Connection
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

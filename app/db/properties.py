@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from app.db.pool import Connection
 from app.errors import PropertyNotFound
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class PropertyRegistry:
         self._refresh_s = refresh_s
         self._states: dict[str, PropertyState] = {}
         self._changed = asyncio.Condition()
-        self._listener: asyncpg.Connection | None = None
+        self._listener: Connection | None = None
         self._listener_lost = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -136,7 +137,7 @@ class PropertyRegistry:
         # Shielded: a close() that cancels us mid-connect must not leave the connection open.
         connecting = asyncio.ensure_future(asyncpg.connect(self._listen_url, timeout=5))
         try:
-            conn: asyncpg.Connection = await asyncio.shield(connecting)
+            conn: Connection = await asyncio.shield(connecting)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 await (await connecting).close(timeout=1)
@@ -168,13 +169,13 @@ class PropertyRegistry:
             self._states = {**kept, **fresh}
             self._changed.notify_all()
 
-    def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
+    def _on_notify(self, conn: object, pid: int, channel: str, payload: object) -> None:
         # A burst of notifications (a bulk ingest, a re-index) needs one reload after it, not
         # one each: at most one reload runs and at most one more is queued behind it. The
         # payload names the property that changed: only those are read again.
         if self._changed_ids is not None:
             if payload:
-                self._changed_ids.add(payload)
+                self._changed_ids.add(str(payload))
             else:
                 self._changed_ids = None
         if self._reloader is None or self._reloader.done():

@@ -15,10 +15,11 @@ import unicodedata
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
 
+from app.answering.followup import FollowUpRewriter, Turn
 from app.answering.types import Answer, AnswerWriter, Delta, Source, number_sources
 from app.db.properties import PropertyRegistry, PropertyState
 from app.rag.cache import AnswerCache, Flight
-from app.rag.sessions import FollowUpRewriter, SessionStore, Turn
+from app.rag.sessions import SessionStore
 from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, StreamEvent
 from app.search.retriever import Retriever
 from app.search.types import Retrieval

@@ -65,8 +65,8 @@ async def test_a_delete_waits_for_the_property_lock_of_another_writer(
         # The delete's backend waits on the row lock the writer holds.
         for _ in range(1000):
             if await writer.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query LIKE '%FROM properties WHERE id = $1 FOR UPDATE%'"
+                "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                writer.get_server_pid(),
             ):
                 break
             await asyncio.sleep(0.01)

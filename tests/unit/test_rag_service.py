@@ -9,6 +9,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 
 import pytest
 
+from app.answering.followup import FollowUpRewriter
 from app.answering.llm.backend import Prompt
 from app.answering.prompts import PromptBuilder
 from app.answering.types import Delta
@@ -16,7 +17,7 @@ from app.db.properties import PropertyState
 from app.errors import PropertyNotFound
 from app.rag.cache import AnswerCache
 from app.rag.service import RagService
-from app.rag.sessions import FollowUpRewriter, SessionStore
+from app.rag.sessions import SessionStore
 from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, is_storable
 from tests.fakes import FakeRegistry, HashingEmbedder, MemoryRetriever, ScriptedWriter
 

@@ -6,10 +6,11 @@ from collections.abc import AsyncGenerator
 
 import pytest
 
+from app.answering.followup import FollowUpRewriter, Turn, is_follow_up
 from app.answering.llm.backend import LLMError, Prompt
 from app.answering.llm.guards import CircuitBreaker, ConcurrencyGate
 from app.answering.prompts import PromptBuilder
-from app.rag.sessions import FollowUpRewriter, SessionStore, Turn, is_follow_up
+from app.rag.sessions import SessionStore
 
 
 @pytest.mark.parametrize(
