@@ -24,7 +24,7 @@ from app.answering.composer import Composer, Sentence
 from app.answering.matching import FRAME_WORDS, QuestionTerms, Vocabulary, coverage
 from app.answering.matching import question_terms as subject_terms
 from app.answering.reviews import is_opinion_question, opinion_words, opinions, summarise
-from app.answering.types import FALLBACK_MESSAGE, Answer, AnswerStream, Delta, Source
+from app.answering.types import FALLBACK_MESSAGE, Answer, AnswerEvents, Delta, Source
 
 REVIEW = "review"
 
@@ -40,8 +40,10 @@ class ExtractiveWriter:
         max_sentences: int = 3,
         max_sources: int = 3,
         confident_score: float = 0.50,
+        max_chars: int = 1200,
     ) -> None:
         self._min_score = min_score
+        self._max_chars = max_chars
         self._confident_score = confident_score
         self._max_sources = max_sources
         self._composer = Composer(max_sentences)
@@ -49,7 +51,7 @@ class ExtractiveWriter:
     async def write(self, question: str, sources: Sequence[Source]) -> Answer:
         return self.compose(question, sources)
 
-    async def stream(self, question: str, sources: Sequence[Source]) -> AnswerStream:
+    async def stream(self, question: str, sources: Sequence[Source]) -> AnswerEvents:
         """The whole answer as one delta (it is ready at once), then the answer itself."""
         answer = self.compose(question, sources)
         yield Delta(answer.text)
@@ -96,7 +98,8 @@ class ExtractiveWriter:
         chosen = self._composer.choose(question, terms, facts, vocabulary)
         if not chosen:
             return Answer(FALLBACK_MESSAGE, escalate=True)
-        return Answer(_render(chosen), tuple(sorted({c.source for c in chosen})))
+        text, cited = _render(chosen, self._max_chars)
+        return Answer(text, cited)
 
     def _reviews(
         self,
@@ -116,20 +119,44 @@ class ExtractiveWriter:
         text, cited = summarise(opinions(reviews, subject))
         if not text:
             return None
-        return Answer(text, cited)
+        return Answer(shorten(text, self._max_chars), cited)
 
 
 def _vocabulary(sources: Sequence[Source]) -> Vocabulary:
     return Vocabulary.of(f"{s.hit.title}\n{s.hit.heading}\n{s.hit.text}" for s in sources)
 
 
-def _render(chosen: Sequence[Sentence]) -> str:
-    """Sentences in order, each source's run of sentences followed by its citation."""
-    parts = []
+def shorten(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters: cut at a word boundary, marked with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(1, limit - 1)]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def _render(chosen: Sequence[Sentence], max_chars: int) -> tuple[str, tuple[int, ...]]:
+    """Sentences in order, each source's run of sentences followed by its citation, bounded
+    in characters (one very long "sentence", a table row or run-on line, is cut)."""
+    text = ""
+    cited: set[int] = set()
+    said: int | None = None  # source of the last sentence added
     for i, sentence in enumerate(chosen):
-        text = sentence.text
-        if text[-1] not in ".!?…)":
-            text += "."
+        part = sentence.text
+        if part[-1] not in ".!?…)":
+            part += "."
         last_of_run = i + 1 == len(chosen) or chosen[i + 1].source != sentence.source
-        parts.append(f"{text} [{sentence.source}]" if last_of_run else text)
-    return " ".join(parts)
+        marker, sep = (f" [{sentence.source}]" if last_of_run else ""), " " if text else ""
+        room = max_chars - len(text) - len(sep) - len(f" [{sentence.source}]")
+        if room < 20 and text:
+            break
+        text += sep + shorten(part, room) + marker
+        said = sentence.source
+        if last_of_run:
+            cited.add(sentence.source)
+    if said is not None and not text.endswith("]"):  # cut inside a run: cite what was said
+        text += f" [{said}]"
+        cited.add(said)
+    return text, tuple(sorted(cited))
