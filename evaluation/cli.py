@@ -42,6 +42,7 @@ from evaluation.data import (
     load_questions,
     sample_sources,
 )
+from evaluation.facts_eval import render_facts
 from evaluation.harness import (
     THRESHOLDS,
     Variant,
@@ -93,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--text-weight", type=float, help="override RAG_HYBRID_TEXT_WEIGHT")
     parser.add_argument("--by-kind", action="store_true", help="also print hit@5 per kind")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--facts-only",
+        action="store_true",
+        help="only the facts tables (opening-hours parser, time-aware and menu questions)",
+    )
     return parser
 
 
@@ -100,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    facts = render_facts()
+    if args.facts_only:
+        print(facts)
+        return 0
     try:
         writers = parse_writers(args.writers)
         sets = _sets(args)
@@ -111,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(reports, indent=2))
     else:
         print("\n\n".join(render(r, by_kind=args.by_kind, failures=args.failures) for r in reports))
+        print("\n" + facts)
     return 0
 
 
