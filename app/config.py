@@ -160,6 +160,9 @@ class Settings(BaseSettings):
     # Log lines as JSON objects (one per line) or key=value text; one line per request.
     log_format: Literal["json", "text"] = "json"
     access_log: bool = True
+    # Log lines are written by a thread, off the event loop, through a queue of at most this
+    # many records (a full queue drops lines rather than delay requests); 0 writes at once.
+    log_queue_records: int = Field(10_000, ge=0, le=1_000_000)
     # Guests' questions are personal data: only their length is logged unless this is set.
     log_questions: bool = False
     metrics_enabled: bool = True
