@@ -42,6 +42,7 @@ from evaluation.data import (
     load_questions,
     sample_sources,
 )
+from evaluation.facts_eval import render_facts
 from evaluation.harness import (
     THRESHOLDS,
     Variant,
@@ -93,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--text-weight", type=float, help="override RAG_HYBRID_TEXT_WEIGHT")
     parser.add_argument("--by-kind", action="store_true", help="also print hit@5 per kind")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--facts-only",
+        action="store_true",
+        help="only the facts tables (opening-hours parser, time-aware and menu questions)",
+    )
     return parser
 
 
@@ -100,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    facts = render_facts()
+    if args.facts_only:
+        print(facts)
+        return 0
     try:
         writers = parse_writers(args.writers)
         sets = _sets(args)
@@ -111,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(reports, indent=2))
     else:
         print("\n\n".join(render(r, by_kind=args.by_kind, failures=args.failures) for r in reports))
+        print("\n" + facts)
     return 0
 
 
@@ -228,7 +239,7 @@ async def _evaluate_in(
     texts = [q.text for q, _ in asked]
     prepared = [t for v in variants for t in _embedded_texts(v, texts)]
     vectors = await asyncio.to_thread(embed_all, encoder, prepared)
-    thresholds = sorted({*THRESHOLDS, settings.answer_min_score})
+    thresholds = sorted({*THRESHOLDS, settings.answer_confident_score})
     results: list[VariantResult] = []
     for variant in variants:
         results.append(
@@ -242,6 +253,7 @@ async def _evaluate_in(
                 args.depth,
                 settings.top_k,
                 thresholds,
+                settings.answer_min_score,
             )
         )
     chosen = next((r for r in results if r.name == "default"), results[0])
@@ -275,7 +287,7 @@ def _report(
     questions: list[Question],
     chunks: int,
 ) -> dict[str, object]:
-    configured = settings.answer_min_score
+    configured = settings.answer_confident_score
     modes = []
     for r in results:
         at_configured = next(p for p in r.thresholds if p.threshold == configured)
@@ -327,7 +339,7 @@ def render(report: dict[str, object], by_kind: bool = False, failures: bool = Fa
             + "".join(f"{metrics[name]:>10.3f}" for name in METRIC_NAMES)
             + f"{latency['p50']:>9.2f}{latency['p99']:>9.2f}"
         )
-    lines += ["", "answer step (extractive writer on the top chunks):"]
+    lines += ["", "hand-over (extractive writer on the top chunks; threshold = confident score):"]
     lines.append(
         f"{'mode':<15}{'threshold':>10}{'unans. esc.':>13}{'false esc.':>12}"
         f"{'recommended':>13}{'unans. esc.':>13}{'false esc.':>12}"
