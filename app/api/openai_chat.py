@@ -33,7 +33,6 @@ from app.api.middleware import request_id_of
 from app.api.render import render_answer, render_sources
 from app.api.responses import JSONBytes
 from app.api.schemas import PROPERTY_ID_PATTERN, ErrorResponse
-from app.api.security import limits_of
 from app.api.sse import EventStreamResponse
 from app.api.telemetry import note
 from app.errors import InvalidRequest
@@ -115,7 +114,7 @@ async def chat_completions(body: ChatRequest, request: Request, services: Servic
                 f"messages: at most {settings.max_question_chars} characters per user message"
             )
     note(request.scope, property=body.model, question=question)
-    limits_of(request).check_property(body.model)
+    services.rate_limits.check_property(body.model)
     request_id = request_id_of(request.scope)
     completion_id = f"chatcmpl-{request_id}"
     if body.stream:

@@ -2,7 +2,7 @@
 the request body, CORS for the configured widget origins, and security headers.
 
 ``install_security`` adds them in the right order; the per-property limit is checked by the
-``/ask`` route once the body names the property (``limits_of(request).check_property``).
+``/ask`` route once the body names the property (``services.rate_limits.check_property``).
 """
 
 from __future__ import annotations
