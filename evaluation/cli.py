@@ -27,6 +27,7 @@ from app.db.server import database_url
 from app.embedding.encoder import default_model_path, load_encoder
 from app.search.rerank import build_reranker
 from app.search.retriever import SearchOptions, embedding_text, search_options
+from evaluation import classification
 from evaluation.data import (
     DEFAULT_PROPERTY,
     PropertySource,
@@ -70,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--text-weight", type=float, help="override RAG_HYBRID_TEXT_WEIGHT")
     parser.add_argument("--by-kind", action="store_true", help="also print hit@5 per kind")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--classification",
+        choices=("also", "only", "no"),
+        default="also",
+        help="message classification table (data/eval/messages.jsonl): also, only, or no",
+    )
     return parser
 
 
@@ -77,16 +84,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    report: dict[str, object] = {}
     try:
-        questions = load_questions(args.questions)
-        report = asyncio.run(_evaluate(settings, args, questions))
+        if args.classification != "only":
+            questions = load_questions(args.questions)
+            report = asyncio.run(_evaluate(settings, args, questions))
+        if args.classification != "no":
+            encoder = load_encoder(settings)
+            report["classification"] = classification.evaluate(
+                encoder, classification.load_messages()
+            )
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(report, indent=2))
-    else:
+        return 0
+    if args.classification != "only":
         print(render(report, by_kind=args.by_kind))
+    if "classification" in report:
+        classified = report["classification"]
+        assert isinstance(classified, dict)
+        print(classification.render(classified))
     return 0
 
 
