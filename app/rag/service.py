@@ -8,6 +8,7 @@ import time
 import unicodedata
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from app.answering.types import Answer, AnswerWriter, Delta, Source, number_sources
 from app.db.properties import PropertyRegistry, PropertyState
@@ -15,6 +16,7 @@ from app.embedding.batcher import MicroBatcher
 from app.rag.cache import AnswerCache
 from app.rag.sessions import FollowUpRewriter, SessionStore, Turn
 from app.search.retriever import Retriever
+from app.tasks.desk import FrontDesk, Handled
 
 _SPACES = re.compile(r"\s+")
 _TRAILING = re.compile(r"[\s?!.]+$")
@@ -55,6 +57,9 @@ class AskResult:
     fallback_reason: str | None = None
     # The standalone form of this request's follow-up question, when it was rewritten.
     standalone_question: str | None = None
+    # What kind of message it was, and the staff task it became (requests, safety).
+    message_kind: str = "information"
+    task: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +103,7 @@ class RagService:
         cache: AnswerCache[CacheKey, AskResult],
         sessions: SessionStore | None = None,
         rewriter: FollowUpRewriter | None = None,
+        desk: FrontDesk | None = None,
     ) -> None:
         self.registry = registry
         self.batcher = batcher
@@ -106,6 +112,7 @@ class RagService:
         self.cache = cache
         self.sessions = sessions
         self.rewriter = rewriter or FollowUpRewriter()
+        self.desk = desk
 
     async def _standalone(
         self, prop: PropertyState, question: str, session_id: str | None
@@ -154,8 +161,31 @@ class RagService:
         t2 = time.perf_counter()
         return number_sources(hits), (t1 - t0) * 1000, (t2 - t1) * 1000
 
+    async def _at_desk(
+        self,
+        prop: PropertyState,
+        question: str,
+        top_k: int,
+        session_id: str | None,
+        room: str | None,
+    ) -> AskResult | None:
+        """Requests, complaints, safety messages and small talk: not answered from the FAQ."""
+        if self.desk is None:
+            return None
+
+        async def retrieve(text: str) -> list[Source]:
+            return (await self._retrieve(prop, text, top_k))[0]
+
+        handled = await self.desk.handle(prop.id, question, session_id, room, retrieve)
+        return None if handled is None else _handled_result(prop, handled)
+
     async def ask(
-        self, property_id: str, question: str, top_k: int, session_id: str | None = None
+        self,
+        property_id: str,
+        question: str,
+        top_k: int,
+        session_id: str | None = None,
+        room: str | None = None,
     ) -> tuple[AskResult, bool]:
         """Answer ``question`` for ``property_id``; returns the result and whether it was cached.
 
@@ -164,6 +194,8 @@ class RagService:
         """
         prop = await self.registry.get(property_id)
         question = clean_question(question)
+        if (handled := await self._at_desk(prop, question, top_k, session_id, room)) is not None:
+            return handled, False
         asked, rewritten = await self._standalone(prop, question, session_id)
         key = self._key(prop, asked, top_k)
 
@@ -175,13 +207,20 @@ class RagService:
             return self._result(prop, sources, answer, (embed_ms, search_ms, answer_ms))
 
         result, cached = await self.cache.get_or_compute(key, compute)
+        if self.desk is not None:
+            self.desk.note_answer(prop.id, question, result.escalate, result.answer)
         self._remember(prop.id, session_id, asked)
         if rewritten is not None:
             result = replace(result, standalone_question=rewritten)
         return result, cached
 
     async def ask_stream(
-        self, property_id: str, question: str, top_k: int, session_id: str | None = None
+        self,
+        property_id: str,
+        question: str,
+        top_k: int,
+        session_id: str | None = None,
+        room: str | None = None,
     ) -> AnswerStream:
         """Like :meth:`ask`, but returns once the sources are known; the answer then streams.
 
@@ -191,6 +230,8 @@ class RagService:
         """
         prop = await self.registry.get(property_id)
         question = clean_question(question)
+        if (handled := await self._at_desk(prop, question, top_k, session_id, room)) is not None:
+            return AnswerStream(handled.sources, _replay(handled, cached=False), handled)
         asked, rewritten = await self._standalone(prop, question, session_id)
         key = self._key(prop, asked, top_k)
         hit = self.cache.get(key)
@@ -213,6 +254,8 @@ class RagService:
                     timings = (embed_ms, search_ms, answer_ms)
                     result = self._result(prop, sources, event, timings)
                     self.cache.put(key, result)
+                    if self.desk is not None:
+                        self.desk.note_answer(prop.id, question, result.escalate, result.answer)
                     self._remember(prop.id, session_id, asked)
                     if rewritten is not None:
                         result = replace(result, standalone_question=rewritten)
@@ -226,6 +269,24 @@ class RagService:
         return (prop.id, prop.version_id, prop.revision, normalise_question(question), top_k)
 
 
-async def _replay(result: AskResult) -> AsyncGenerator[StreamEvent, None]:
+async def _replay(result: AskResult, cached: bool = True) -> AsyncGenerator[StreamEvent, None]:
     yield Delta(result.answer)
-    yield StreamDone(result, True)
+    yield StreamDone(result, cached)
+
+
+def _handled_result(prop: PropertyState, handled: Handled) -> AskResult:
+    return AskResult(
+        answer=handled.answer,
+        sources=handled.sources,
+        citations=handled.citations,
+        escalate=handled.escalate,
+        answer_source=handled.answer_source,
+        property_id=prop.id,
+        version_id=prop.version_id,
+        revision=prop.revision,
+        embed_ms=0.0,
+        search_ms=0.0,
+        answer_ms=0.0,
+        message_kind=handled.kind,
+        task=handled.task,
+    )

@@ -20,7 +20,17 @@ import asyncpg
 from app.answering.types import Source
 from app.tasks import store
 from app.tasks.classify import Classification, MessageClassifier
-from app.tasks.rules import COMPLAINT, SAFETY, SERVICE, SMALL_TALK, Label, fold, priority_of, room_of
+from app.tasks.gaps import Signal, SignalRecorder
+from app.tasks.rules import (
+    COMPLAINT,
+    SAFETY,
+    SERVICE,
+    SMALL_TALK,
+    Label,
+    fold,
+    priority_of,
+    room_of,
+)
 from app.tasks.stats import TaskStats
 
 log = logging.getLogger(__name__)
@@ -43,7 +53,9 @@ _SAFETY_WORDS = {
     "emergency": re.compile(r"emergenc|fire|evacuat|alarm|assembly|112|911|999|pull cord", re.I),
     "security": re.compile(r"security|safe\b|police|lost|theft|reception|24 hours", re.I),
 }
-_EMERGENCY_NUMBER = re.compile(r"emergency (?:number|phone|line)[^0-9+]{0,20}(\+?[0-9][0-9 ]{1,14}[0-9])", re.I)
+_EMERGENCY_NUMBER = re.compile(
+    r"emergency (?:number|phone|line)[^0-9+]{0,20}(\+?[0-9][0-9 ]{1,14}[0-9])", re.I
+)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _THANKS = re.compile(r"thank|thanks|cheers|danke|merci|gracias|appreciate|star\b", re.I)
 _BYE = re.compile(r"\bbye\b|goodbye|good night|au revoir|adios|adiós|tsch", re.I)
@@ -84,6 +96,17 @@ class FrontDesk:
         self.classifier = classifier
         self.stats = stats
         self.options = options or DeskOptions()
+        self.recorder: SignalRecorder | None = None
+
+    def note_answer(self, property_id: str, question: str, escalate: bool, answer: str) -> None:
+        """Record an answered question that was handed over (the knowledge base lacked it)."""
+        if escalate:
+            self.stats.handovers["no_answer"] += 1
+            self._signal(Signal(property_id, "handover", "no_answer", question, answer))
+
+    def _signal(self, signal: Signal) -> None:
+        if self.recorder is not None:
+            self.recorder.record(signal)
 
     def on_task(self, listener: TaskListener) -> None:
         """Call ``listener`` with each new task (after commit; it must not block)."""
@@ -182,6 +205,7 @@ class FrontDesk:
     ) -> Handled:
         category = found.category or "emergency"
         self.stats.handovers[f"safety_{category}"] += 1
+        self._signal(Signal(property_id, "handover", f"safety_{category}", question))
         sources = tuple(await retrieve(question))
         quoted = self._quote(category, sources)
         task: dict[str, Any] | None = None
@@ -207,9 +231,7 @@ class FrontDesk:
             parts.append("What the hotel says: " + " ".join(text for _, text in quoted))
         citations = tuple(dict.fromkeys(n for n, _ in quoted))
         cited = tuple(s for s in sources if s.n in citations)
-        return Handled(
-            " ".join(parts), SAFETY, category, "safety", True, cited, citations, task
-        )
+        return Handled(" ".join(parts), SAFETY, category, "safety", True, cited, citations, task)
 
     def _quote(self, category: str, sources: Sequence[Source]) -> list[tuple[int, str]]:
         """Sentences of the retrieved chunks that speak to the category, in rank order."""

@@ -12,9 +12,7 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from app.tasks.rules import COMPLAINT, KINDS, SAFETY_CATEGORIES, SERVICE_CATEGORIES
 
 _CATEGORIES = frozenset((*SERVICE_CATEGORIES, *SAFETY_CATEGORIES, COMPLAINT))
-_HANDOVERS = frozenset(
-    {"no_answer", COMPLAINT, *(f"safety_{c}" for c in SAFETY_CATEGORIES)}
-)
+_HANDOVERS = frozenset({"no_answer", COMPLAINT, *(f"safety_{c}" for c in SAFETY_CATEGORIES)})
 
 
 @dataclass(slots=True)
@@ -43,8 +41,9 @@ class TaskStats:
                       self.handovers, _HANDOVERS)  # fmt: skip
         yield _family("feedback", "Guest ratings of answers.", "rating",
                       self.feedback, frozenset({"up", "down"}))  # fmt: skip
+        outcomes = frozenset({"sent", "retried", "failed", "dropped"})
         yield _family("task_webhooks", "Outgoing task webhooks, by outcome.", "outcome",
-                      self.webhooks, frozenset({"sent", "retried", "failed", "dropped"}))  # fmt: skip
+                      self.webhooks, outcomes)  # fmt: skip
         dropped = CounterMetricFamily(
             "concierge_signals_dropped", "Hand-over and feedback records dropped (queue full)."
         )
