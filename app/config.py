@@ -51,10 +51,14 @@ class Settings(BaseSettings):
     answer_min_score: float = Field(0.30, ge=-1, le=1)
     answer_max_sentences: int = Field(3, ge=1, le=10)
     answer_max_sources: int = Field(3, ge=1, le=10)
+    # Longest answer text in characters (a quoted sentence past it is cut at a word).
+    answer_max_chars: int = Field(1200, ge=100)
 
     # Answer cache.
     cache_max_entries: int = Field(10_000, ge=0)
     cache_ttl_s: float = Field(600.0, gt=0)
+    # Size of the cached answers (text, sources) together; 0 = bounded by entries only.
+    cache_max_bytes: int = Field(64 * 1024 * 1024, ge=0)
 
     # Property registry: NOTIFY keeps it current; the periodic reload is a safety net.
     registry_refresh_s: float = Field(30.0, gt=0)
@@ -80,6 +84,13 @@ class Settings(BaseSettings):
     admin_max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     ingest_max_file_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     ingest_embed_batch: int = Field(64, ge=1, le=4096)
+    # Reading one file, in a child process at low priority: CPU seconds, memory, and wall
+    # seconds (for an upload, the wall time is for all its files together).
+    ingest_load_cpu_s: float = Field(15.0, gt=0)
+    ingest_load_memory_mb: int = Field(1024, ge=128)
+    ingest_load_timeout_s: float = Field(20.0, gt=0)
+    # Statements of the staff command (bulk writes of a large file's chunks).
+    ingest_command_timeout_s: float = Field(300.0, gt=0)
     # Share of the time the staff command may keep the model busy (lower it on a shared box).
     ingest_duty_cycle: float = Field(1.0, gt=0, le=1)
     # Jobs inside a server: small batches, and the encoder busy at most this share of the time.

@@ -9,9 +9,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import admin
+from app.api import admin, admin_properties
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyGuardMiddleware, RequestIdMiddleware
+from app.api.openapi import install_openapi
 from app.api.pages import router as pages_router
 from app.api.routes import router
 from app.api.security import install_security
@@ -62,8 +63,10 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_openapi(app, settings)
     app.include_router(router)
     app.include_router(admin.router)
+    app.include_router(admin_properties.router)
     app.include_router(tasks_admin_router)
     app.include_router(tasks_guest_router)
     app.include_router(pages_router)

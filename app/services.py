@@ -21,8 +21,9 @@ from app.db.server import database_url
 from app.embedding.batcher import MicroBatcher
 from app.embedding.encoder import Encoder, load_encoder
 from app.rag.cache import AnswerCache
-from app.rag.service import AskResult, CacheKey, RagService, is_storable
+from app.rag.service import RagService
 from app.rag.sessions import SessionStore
+from app.rag.types import AskResult, CacheKey, is_storable, result_bytes
 from app.search.rerank import build_reranker
 from app.search.retriever import Retriever, search_options
 from app.tasks.runtime import TaskServices, open_task_services
@@ -83,13 +84,18 @@ async def open_services(
         registry = PropertyRegistry(pool, url, settings.registry_refresh_s)
         await registry.start()
         cache: AnswerCache[CacheKey, AskResult] = AnswerCache(
-            settings.cache_max_entries, settings.cache_ttl_s, should_store=is_storable
+            settings.cache_max_entries,
+            settings.cache_ttl_s,
+            should_store=is_storable,
+            max_bytes=settings.cache_max_bytes,
+            sizeof=result_bytes,
         )
         retriever = Retriever(
             pool,
             settings.exact_search_max_chunks,
             search_options(settings),
             build_reranker(settings.reranker),
+            embedder=batcher,
         )
 
         live_batcher = batcher
@@ -108,7 +114,6 @@ async def open_services(
             )
             rag = RagService(
                 registry,
-                batcher,
                 retriever,
                 writers.writer,
                 cache,

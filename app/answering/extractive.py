@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.answering.types import FALLBACK_MESSAGE, Answer, AnswerStream, Delta, Source
+from app.answering.types import FALLBACK_MESSAGE, Answer, AnswerEvents, Delta, Source
 from app.text import content_terms, split_units
 
 # Guests' words that name what the hotel's text states with other words.
@@ -33,6 +33,17 @@ class _Candidate:
     overlap: float
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters: cut at a word boundary, marked with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(1, limit - 1)]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
 class ExtractiveWriter:
     """Answers with the best-matching sentences of the retrieved chunks, citing each."""
 
@@ -44,16 +55,18 @@ class ExtractiveWriter:
         max_sentences: int = 3,
         max_sources: int = 3,
         confident_score: float = 0.55,
+        max_chars: int = 1200,
     ) -> None:
         self._min_score = min_score
         self._confident_score = confident_score
         self._max_sentences = max_sentences
         self._max_sources = max_sources
+        self._max_chars = max_chars
 
     async def write(self, question: str, sources: Sequence[Source]) -> Answer:
         return self.compose(question, sources)
 
-    async def stream(self, question: str, sources: Sequence[Source]) -> AnswerStream:
+    async def stream(self, question: str, sources: Sequence[Source]) -> AnswerEvents:
         """The whole answer as one delta (it is ready at once), then the answer itself."""
         answer = self.compose(question, sources)
         yield Delta(answer.text)
@@ -81,9 +94,17 @@ class ExtractiveWriter:
             c for c in ranked[1 : self._max_sentences] if c.overlap and c.score >= 0.7 * best.score
         ]
         chosen.sort(key=lambda c: (c.source, c.position))
-        parts = [f"{c.text} [{c.source}]" for c in chosen]
-        citations = tuple(sorted({c.source for c in chosen}))
-        return Answer(" ".join(parts), citations)
+        # Bounded in characters: one very long "sentence" (a table row, a run-on line) is cut.
+        text = ""
+        cited: set[int] = set()
+        for c in chosen:
+            marker, sep = f" [{c.source}]", " " if text else ""
+            room = self._max_chars - len(text) - len(sep) - len(marker)
+            if room < 20 and text:
+                break
+            text += sep + shorten(c.text, room) + marker
+            cited.add(c.source)
+        return Answer(text, tuple(sorted(cited)))
 
     def _candidates(self, question: str, sources: Sequence[Source]) -> list[_Candidate]:
         terms = set(content_terms(question))

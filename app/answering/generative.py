@@ -28,7 +28,7 @@ from app.answering.extractive import ExtractiveWriter
 from app.answering.llm.backend import LLMBackend, LLMError, Prompt
 from app.answering.llm.guards import Busy, CircuitBreaker, ConcurrencyGate
 from app.answering.prompts import PromptBuilder
-from app.answering.types import Answer, AnswerStream, Delta, Source
+from app.answering.types import Answer, AnswerEvents, Delta, Source
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class GenerativeWriter:
         assert final is not None
         return final
 
-    async def stream(self, question: str, sources: Sequence[Source]) -> AnswerStream:
+    async def stream(self, question: str, sources: Sequence[Source]) -> AnswerEvents:
         """Text deltas as the model writes them, then the checked answer."""
         # One relevance threshold for both writers: the extractive writer's.
         relevant = self._fallback.relevant(sources)[: self._limits.prompt_sources]
@@ -185,7 +185,7 @@ class GenerativeWriter:
         reason: str,
         sent: bool,
         extra: dict[str, float] | None = None,
-    ) -> AnswerStream:
+    ) -> AnswerEvents:
         answer = self._fallback.compose(question, sources)
         answer = replace(
             answer, answer_source=FALLBACK_SOURCE, fallback_reason=reason, extra=extra or {}

@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from app.search.retriever import Hit
+from app.search.types import Hit
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ class Delta:
 AnswerEvent = Delta | Answer
 """What :meth:`AnswerWriter.stream` yields: text deltas, then exactly one final ``Answer``."""
 
-AnswerStream = AsyncGenerator[AnswerEvent, None]
+AnswerEvents = AsyncGenerator[AnswerEvent, None]
 
 
 class AnswerWriter(Protocol):
@@ -55,7 +55,7 @@ class AnswerWriter(Protocol):
 
     async def write(self, question: str, sources: Sequence[Source]) -> Answer: ...
 
-    def stream(self, question: str, sources: Sequence[Source]) -> AnswerStream: ...
+    def stream(self, question: str, sources: Sequence[Source]) -> AnswerEvents: ...
 
 
 def number_sources(hits: Sequence[Hit]) -> list[Source]:

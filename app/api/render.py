@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.answering.types import Source
-from app.rag.service import AskResult
+from app.rag.types import AskResult
 
 
 def render_answer(

@@ -17,7 +17,8 @@ from app.api.render import render_answer, render_sources
 from app.api.schemas import AskRequest
 from app.api.sse import EventStreamResponse, sse_event
 from app.config import Settings
-from app.rag.service import AnswerStream, RagService
+from app.rag.service import RagService
+from app.rag.types import AnswerStream
 
 log = logging.getLogger(__name__)
 

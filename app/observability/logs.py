@@ -7,6 +7,7 @@ The request log (see :mod:`app.api.observe`) is one such record per request.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from typing import Any, TextIO
@@ -33,21 +34,28 @@ class JsonFormatter(logging.Formatter):
             entry.update(fields)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        # orjson escapes C0 controls; these three still end a line for some readers.
+        return orjson.dumps(entry, default=str).decode().translate(_JSON_LINE_BREAKS)
 
 
 class TextFormatter(logging.Formatter):
-    """``time level logger: message key=value ...`` for reading in a terminal."""
+    """``time level logger: message key=value ...`` for reading in a terminal.
+
+    One record is one line: control characters in the message and in every field are escaped
+    (``\\n``, ``\\x1b``...), so a value taken from a request or a file cannot start a forged
+    line. A traceback follows on lines indented by four spaces, never at a line start.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
-        line = (
-            f"{_timestamp(record.created)} {record.levelname} {record.name}: {record.getMessage()}"
-        )
+        message = escape_controls(record.getMessage())
+        line = f"{_timestamp(record.created)} {record.levelname} {escape_controls(record.name)}"
+        line += f": {message}"
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
-            line += "".join(f" {k}={_text_value(v)}" for k, v in fields.items())
+            line += "".join(f" {_text_key(k)}={_text_value(v)}" for k, v in fields.items())
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            trace = self.formatException(record.exc_info)
+            line += "".join(f"\n    {escape_controls(t)}" for t in trace.splitlines())
         return line
 
 
@@ -88,8 +96,37 @@ def _timestamp(created: float) -> str:
     return f"{_last_second[1]}.{int(created % 1 * 1000):03d}Z"
 
 
+_JSON_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# A bare value: no space, quote, equals sign or control character (else it is quoted).
+_BARE = re.compile(r"[^\s\"=\\\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character written as a visible escape (one line)."""
+    return _CONTROLS.sub(
+        lambda m: (
+            _SHORT.get(m.group(), f"\\x{ord(m.group()):02x}")
+            if ord(m.group()) < 0x100
+            else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )
+
+
+def _text_key(key: object) -> str:
+    text = str(key)
+    return text if _BARE.fullmatch(text) else _quoted(text)
+
+
+def _quoted(text: str) -> str:
+    return '"' + escape_controls(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
+
+
 def _text_value(value: object) -> str:
     if isinstance(value, dict):
-        return ",".join(f"{k}:{v}" for k, v in value.items())
+        return ",".join(f"{_text_key(k)}:{_text_value(v)}" for k, v in value.items())
     text = str(value)
-    return orjson.dumps(text).decode() if (" " in text or not text) else text
+    return text if _BARE.fullmatch(text) else _quoted(text)

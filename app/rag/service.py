@@ -1,4 +1,10 @@
-"""Answer orchestration: cache → embed → property-scoped search → answer writer, with timings."""
+"""The question-answering service: prepare → cache → retrieve → write, each stage once.
+
+``ask`` and ``ask_stream`` take the same path: :meth:`RagService._prepare` settles what is
+asked (the cleaned question, a follow-up rewritten into a standalone one) and its cache key;
+the answer then comes from the cache, from an identical question being answered right now
+(single-flight, streamed or not), or from the retriever and the answer writer.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +12,16 @@ import contextlib
 import re
 import time
 import unicodedata
-from collections.abc import AsyncGenerator, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, replace
 
 from app.answering.types import Answer, AnswerWriter, Delta, Source, number_sources
 from app.db.properties import PropertyRegistry, PropertyState
-from app.embedding.batcher import MicroBatcher
-from app.rag.cache import AnswerCache
+from app.rag.cache import AnswerCache, Flight
 from app.rag.sessions import FollowUpRewriter, SessionStore, Turn
+from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, StreamEvent
 from app.search.retriever import Retriever
+from app.search.types import Retrieval
 from app.tasks.desk import FrontDesk, Handled
 
 _SPACES = re.compile(r"\s+")
@@ -38,57 +44,15 @@ def clean_question(question: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class AskResult:
-    """Everything the API returns for one question (timings are of the computation)."""
+class Asked:
+    """One request once prepared: what is answered, for which property, under which key."""
 
-    answer: str
-    sources: tuple[Source, ...]
-    citations: tuple[int, ...]
-    escalate: bool
-    answer_source: str
-    property_id: str
-    version_id: int | None
-    revision: int
-    embed_ms: float
-    search_ms: float
-    answer_ms: float
-    # Generation figures of a model-written answer (ttft, generation in ms; tokens).
-    extra: Mapping[str, float] = field(default_factory=dict)
-    fallback_reason: str | None = None
-    # The standalone form of this request's follow-up question, when it was rewritten.
-    standalone_question: str | None = None
-    # What kind of message it was, and the staff task it became (requests, safety).
-    message_kind: str = "information"
-    task: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StreamDone:
-    """The last event of an answer stream: the complete result, as ``ask`` would return it."""
-
-    result: AskResult
-    cached: bool
-
-
-StreamEvent = Delta | StreamDone
-
-
-@dataclass(slots=True)
-class AnswerStream:
-    """An answer being written: its sources are known, ``events`` yields the text as it comes
-    and ends with :class:`StreamDone`. Closing ``events`` early stops the generation."""
-
-    sources: tuple[Source, ...]
-    events: AsyncGenerator[StreamEvent, None]
-    cached_result: AskResult | None = None
-
-
-def is_storable(result: AskResult) -> bool:
-    """Fallback answers are not cached, so that a recovered model is used again at once."""
-    return result.fallback_reason is None
-
-
-CacheKey = tuple[str, int | None, int, str, int]
+    prop: PropertyState
+    question: str  # the standalone question: answered, and cached under
+    top_k: int
+    session_id: str | None
+    rewritten: str | None  # ``question`` when it was rewritten from a follow-up
+    key: CacheKey
 
 
 class RagService:
@@ -97,7 +61,6 @@ class RagService:
     def __init__(
         self,
         registry: PropertyRegistry,
-        batcher: MicroBatcher,
         retriever: Retriever,
         writer: AnswerWriter,
         cache: AnswerCache[CacheKey, AskResult],
@@ -106,78 +69,12 @@ class RagService:
         desk: FrontDesk | None = None,
     ) -> None:
         self.registry = registry
-        self.batcher = batcher
         self.retriever = retriever
         self.writer = writer
         self.cache = cache
         self.sessions = sessions
         self.rewriter = rewriter or FollowUpRewriter()
-        self.desk = desk
-
-    async def _standalone(
-        self, prop: PropertyState, question: str, session_id: str | None
-    ) -> tuple[str, str | None]:
-        """The question to answer, and its rewritten form when it was a follow-up."""
-        if session_id is None or self.sessions is None:
-            return question, None
-        history = self.sessions.history(prop.id, session_id)
-        standalone = await self.rewriter.standalone(history, question)
-        return standalone, (standalone if standalone != question else None)
-
-    def _remember(self, prop_id: str, session_id: str | None, asked: str) -> None:
-        if session_id is not None and self.sessions is not None:
-            self.sessions.record(prop_id, session_id, Turn(asked))
-
-    def _result(
-        self,
-        prop: PropertyState,
-        sources: list[Source],
-        answer: Answer,
-        timings: tuple[float, float, float],
-    ) -> AskResult:
-        return AskResult(
-            answer=answer.text,
-            sources=tuple(sources),
-            citations=answer.citations,
-            escalate=answer.escalate,
-            answer_source=answer.answer_source,
-            property_id=prop.id,
-            version_id=prop.version_id,
-            revision=prop.revision,
-            embed_ms=timings[0],
-            search_ms=timings[1],
-            answer_ms=timings[2],
-            extra=answer.extra,
-            fallback_reason=answer.fallback_reason,
-        )
-
-    async def _retrieve(
-        self, prop: PropertyState, question: str, top_k: int
-    ) -> tuple[list[Source], float, float]:
-        t0 = time.perf_counter()
-        vector = await self.batcher.embed(self.retriever.embedding_text(question))
-        t1 = time.perf_counter()
-        hits = await self.retriever.search(prop, vector, top_k, question=question)
-        t2 = time.perf_counter()
-        return number_sources(hits), (t1 - t0) * 1000, (t2 - t1) * 1000
-
-    async def _at_desk(
-        self,
-        prop: PropertyState,
-        question: str,
-        top_k: int,
-        session_id: str | None,
-        room: str | None,
-    ) -> AskResult | None:
-        """Requests, complaints, safety messages and small talk: not answered from the FAQ."""
-        if self.desk is None:
-            return None
-
-        async def retrieve(text: str) -> list[Source]:
-            return (await self._retrieve(prop, text, top_k))[0]
-
-        handled = await self.desk.handle(prop.id, question, session_id, room, retrieve)
-        return None if handled is None else _handled_result(prop, handled)
+        self.desk = desk  # requests, complaints, safety and small talk: not answered from FAQs
 
     async def ask(
         self,
@@ -192,27 +89,11 @@ class RagService:
         With a ``session_id``, a follow-up is first rewritten into a standalone question from
         the session's earlier turns; the answer is cached under that standalone form.
         """
-        prop = await self.registry.get(property_id)
-        question = clean_question(question)
-        if (handled := await self._at_desk(prop, question, top_k, session_id, room)) is not None:
+        if handled := await self._at_desk(property_id, question, top_k, session_id, room):
             return handled, False
-        asked, rewritten = await self._standalone(prop, question, session_id)
-        key = self._key(prop, asked, top_k)
-
-        async def compute() -> AskResult:
-            sources, embed_ms, search_ms = await self._retrieve(prop, asked, top_k)
-            t2 = time.perf_counter()
-            answer = await self.writer.write(asked, sources)
-            answer_ms = (time.perf_counter() - t2) * 1000
-            return self._result(prop, sources, answer, (embed_ms, search_ms, answer_ms))
-
-        result, cached = await self.cache.get_or_compute(key, compute)
-        if self.desk is not None:
-            self.desk.note_answer(prop.id, question, result.escalate, result.answer)
-        self._remember(prop.id, session_id, asked)
-        if rewritten is not None:
-            result = replace(result, standalone_question=rewritten)
-        return result, cached
+        asked = await self._prepare(property_id, question, top_k, session_id)
+        result, cached = await self.cache.get_or_compute(asked.key, lambda: self._compute(asked))
+        return self._finish(asked, result), cached
 
     async def ask_stream(
         self,
@@ -228,45 +109,111 @@ class RagService:
         overload, database) happens before this returns; the stream itself always ends with
         an answer (a fallback one if the model fails). A cached answer streams too.
         """
-        prop = await self.registry.get(property_id)
-        question = clean_question(question)
-        if (handled := await self._at_desk(prop, question, top_k, session_id, room)) is not None:
+        if handled := await self._at_desk(property_id, question, top_k, session_id, room):
             return AnswerStream(handled.sources, _replay(handled, cached=False), handled)
-        asked, rewritten = await self._standalone(prop, question, session_id)
-        key = self._key(prop, asked, top_k)
-        hit = self.cache.get(key)
-        if hit is not None:
-            self._remember(prop.id, session_id, asked)
-            if rewritten is not None:
-                hit = replace(hit, standalone_question=rewritten)
-            return AnswerStream(hit.sources, _replay(hit), hit)
-        sources, embed_ms, search_ms = await self._retrieve(prop, asked, top_k)
+        asked = await self._prepare(property_id, question, top_k, session_id)
+        shared = await self.cache.shared(asked.key)
+        if shared is not None:
+            result = self._finish(asked, shared)
+            return AnswerStream(result.sources, _replay(result), result)
+        retrieval = await self.retriever.retrieve(asked.prop, asked.question, asked.top_k)
+        sources = number_sources(retrieval.hits)
+        return AnswerStream(tuple(sources), self._stream(asked, sources, retrieval))
 
-        async def events() -> AsyncGenerator[StreamEvent, None]:
+    async def _at_desk(
+        self, property_id: str, question: str, top_k: int, session_id: str | None, room: str | None
+    ) -> AskResult | None:
+        """The desk's reply when the message is not an information question."""
+        if self.desk is None:
+            return None
+        prop = await self.registry.get(property_id)
+
+        async def retrieve(text: str) -> list[Source]:
+            return number_sources((await self.retriever.retrieve(prop, text, top_k)).hits)
+
+        handled = await self.desk.handle(
+            prop.id, clean_question(question), session_id, room, retrieve
+        )
+        return None if handled is None else _handled_result(prop, handled)
+
+    async def _prepare(
+        self, property_id: str, question: str, top_k: int, session_id: str | None
+    ) -> Asked:
+        """Every stage before the answer is looked up (a new pre-answer stage goes here)."""
+        prop = await self.registry.get(property_id)
+        cleaned = clean_question(question)
+        standalone = cleaned
+        if session_id is not None and self.sessions is not None:
+            history = self.sessions.history(prop.id, session_id)
+            standalone = await self.rewriter.standalone(history, cleaned)
+        rewritten = standalone if standalone != cleaned else None
+        key = (prop.id, prop.version_id, prop.revision, normalise_question(standalone), top_k)
+        return Asked(prop, standalone, top_k, session_id, rewritten, key)
+
+    async def _compute(self, asked: Asked) -> AskResult:
+        retrieval = await self.retriever.retrieve(asked.prop, asked.question, asked.top_k)
+        sources = number_sources(retrieval.hits)
+        started = time.perf_counter()
+        answer = await self.writer.write(asked.question, sources)
+        return self._result(asked, sources, answer, retrieval, started)
+
+    async def _stream(
+        self, asked: Asked, sources: list[Source], retrieval: Retrieval
+    ) -> AsyncGenerator[StreamEvent, None]:
+        # The flight is taken here, once the guest reads, so an unread stream holds none.
+        flight = await self.cache.join(asked.key)
+        if not isinstance(flight, Flight):  # an identical question was answered meanwhile
+            async for replayed in _replay(self._finish(asked, flight)):
+                yield replayed
+            return
+        try:
             started = time.perf_counter()
-            stream = self.writer.stream(asked, sources)
+            stream = self.writer.stream(asked.question, sources)
             async with contextlib.aclosing(stream):
                 async for event in stream:
                     if isinstance(event, Delta):
                         yield event
                         continue
-                    answer_ms = (time.perf_counter() - started) * 1000
-                    timings = (embed_ms, search_ms, answer_ms)
-                    result = self._result(prop, sources, event, timings)
-                    self.cache.put(key, result)
-                    if self.desk is not None:
-                        self.desk.note_answer(prop.id, question, result.escalate, result.answer)
-                    self._remember(prop.id, session_id, asked)
-                    if rewritten is not None:
-                        result = replace(result, standalone_question=rewritten)
-                    yield StreamDone(result, False)
+                    result = self._result(asked, sources, event, retrieval, started)
+                    flight.finish(result)
+                    yield StreamDone(self._finish(asked, result), False)
                     return
+        finally:
+            flight.abandon()  # the guest left (or the writer failed): a waiter answers instead
 
-        return AnswerStream(tuple(sources), events())
+    def _result(
+        self,
+        asked: Asked,
+        sources: list[Source],
+        answer: Answer,
+        retrieval: Retrieval,
+        answer_started: float,
+    ) -> AskResult:
+        return AskResult(
+            answer=answer.text,
+            sources=tuple(sources),
+            citations=answer.citations,
+            escalate=answer.escalate,
+            answer_source=answer.answer_source,
+            property_id=asked.prop.id,
+            version_id=asked.prop.version_id,
+            revision=asked.prop.revision,
+            embed_ms=retrieval.embed_ms,
+            search_ms=retrieval.search_ms,
+            answer_ms=(time.perf_counter() - answer_started) * 1000,
+            extra=answer.extra,
+            fallback_reason=answer.fallback_reason,
+        )
 
-    @staticmethod
-    def _key(prop: PropertyState, question: str, top_k: int) -> CacheKey:
-        return (prop.id, prop.version_id, prop.revision, normalise_question(question), top_k)
+    def _finish(self, asked: Asked, result: AskResult) -> AskResult:
+        """Record the turn in the session; the result as this request sees it."""
+        if asked.session_id is not None and self.sessions is not None:
+            self.sessions.record(asked.prop.id, asked.session_id, Turn(asked.question))
+        if asked.rewritten is not None:
+            result = replace(result, standalone_question=asked.rewritten)
+        if self.desk is not None:
+            self.desk.note_answer(asked.prop.id, asked.question, result.escalate, result.answer)
+        return result
 
 
 async def _replay(result: AskResult, cached: bool = True) -> AsyncGenerator[StreamEvent, None]:

@@ -187,3 +187,48 @@ def test_added_sources_appear_and_a_failing_source_is_skipped() -> None:
     assert _samples(metrics, "concierge_ingestion_jobs_total") == {(): 3.0}
     metrics.remove_source("ingestion")
     assert _samples(metrics, "concierge_ingestion_jobs_total") == {}
+
+
+FORGED = "\n2026-01-01T00:00:00.000Z INFO concierge.audit: action=delete actor=admin"
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_field_or_message_with_line_breaks_cannot_forge_a_log_line(log_format: str) -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    handler = configure_logging(Settings(log_format=log_format), stream)  # type: ignore[arg-type]
+    try:
+        logging.getLogger("concierge.audit").info(
+            "upload" + FORGED,
+            extra={
+                "fields": {
+                    "document_id": "faq" + FORGED,
+                    "title": "a\rb\x1b[31m\u2028c\u2029d\x85e",
+                    "nested": {"k" + FORGED: "v\nw"},
+                    "key\nname": "x",
+                }
+            },
+        )
+        try:
+            raise ValueError("bad" + FORGED)
+        except ValueError:
+            logging.getLogger("concierge.test").warning("failed", exc_info=True)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    output = stream.getvalue()
+    lines = output.splitlines()  # splits on \r, \x85, \u2028 and \u2029 as well
+    starts = [line for line in lines if not line.startswith(" ")]
+    assert len(starts) == 2, output
+    assert not any(line.startswith("2026-01-01") for line in lines), output
+    first = starts[0]
+    if log_format == "json":
+        entry = json.loads(first)
+        assert entry["document_id"] == "faq" + FORGED
+        assert entry["title"] == "a\rb\x1b[31m\u2028c\u2029d\x85e"
+    else:
+        assert 'document_id="faq\\n2026-01-01T00:00:00.000Z INFO' in first
+        assert "\\x1b[31m\\u2028c\\u2029d\\x85e" in first
+        assert '"key\\nname"=x' in first
+        assert "\n    2026-01-01" in output  # the traceback is indented

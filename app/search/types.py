@@ -1,0 +1,58 @@
+"""What search produces and how it is tuned: hits, ranking options, a question's retrieval.
+
+A leaf of the search stage: the answer writers and the evaluation import these types without
+importing the retriever (and its SQL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+
+RetrievalMode = Literal["vector", "fulltext", "hybrid"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One retrieved chunk with its document."""
+
+    chunk_id: int
+    document_id: str
+    title: str
+    heading: str
+    text: str
+    score: float
+    # The document's kind (faq, policy, menu, hours, review, other); "" when unknown.
+    kind: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchOptions:
+    """How chunks are ranked (see :mod:`app.search.hybrid`); defaults are the best measured."""
+
+    mode: RetrievalMode = "hybrid"
+    rrf_k: int = 60
+    depth: int = 40
+    pool: int = 100
+    vector_weight: float = 1.0
+    text_weight: float = 0.5
+    synonyms: bool = True
+    rewrite: bool = True
+    rerank_depth: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    """The hits for one question, and what finding them cost (milliseconds)."""
+
+    hits: list[Hit]
+    embed_ms: float
+    search_ms: float
+
+
+class QueryEmbedder(Protocol):
+    """Embeds one question's text (the micro-batcher, in the service)."""
+
+    async def embed(self, text: str) -> np.ndarray: ...
