@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import admin, admin_properties
+from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyGuardMiddleware, RequestIdMiddleware
 from app.api.openapi import install_openapi
@@ -61,9 +62,12 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         version="0.1.0",
         description="Answers guests' questions from each hotel's own knowledge base, with sources.",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by install_docs
+        redoc_url=None,
     )
     install_error_handlers(app)
     install_openapi(app, settings)
+    install_docs(app)
     app.include_router(router)
     app.include_router(admin.router)
     app.include_router(admin_properties.router)

@@ -43,6 +43,7 @@ from evaluation.data import (
     load_questions,
     sample_sources,
 )
+from evaluation.facts_eval import render_facts
 from evaluation.harness import (
     THRESHOLDS,
     Variant,
@@ -100,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="also",
         help="message classification table (data/eval/messages.jsonl): also, only, or no",
     )
+    parser.add_argument(
+        "--facts-only",
+        action="store_true",
+        help="only the facts tables (opening-hours parser, time-aware and menu questions)",
+    )
     return parser
 
 
@@ -108,6 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     report: dict[str, object] = {}
+    facts = render_facts()
+    if args.facts_only:
+        print(facts)
+        return 0
     try:
         reports: list[dict[str, object]] = []
         if args.classification != "only":
@@ -123,10 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({"retrieval": reports, **report}, indent=2))
+        print(json.dumps({"retrieval": reports, **report} if report else reports, indent=2))
         return 0
     if reports:
         print("\n\n".join(render(r, by_kind=args.by_kind, failures=args.failures) for r in reports))
+        print("\n" + facts)
     if "classification" in report:
         classified = report["classification"]
         assert isinstance(classified, dict)
