@@ -48,7 +48,9 @@ class Settings(BaseSettings):
 
     # Answers.
     answer_writer: Literal["extractive", "openai", "local"] = "extractive"
-    answer_min_score: float = Field(0.30, ge=-1, le=1)
+    answer_min_score: float = Field(0.16, ge=-1, le=1)
+    # Below this similarity a subject word missing from every source means a hand-over.
+    answer_confident_score: float = Field(0.50, ge=-1, le=1)
     answer_max_sentences: int = Field(3, ge=1, le=10)
     answer_max_sources: int = Field(3, ge=1, le=10)
     # Longest answer text in characters (a quoted sentence past it is cut at a word).
