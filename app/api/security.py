@@ -20,7 +20,7 @@ from app.api.responses import error_response
 from app.config import Settings
 from app.errors import RateLimited
 
-RATE_LIMITED_PATHS = frozenset({"/ask", "/v1/chat/completions"})
+RATE_LIMITED_PATHS = frozenset({"/ask", "/feedback", "/v1/chat/completions"})
 
 # JSON responses never need to load anything: forbid it all (and framing).
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
