@@ -18,6 +18,8 @@ from app.api.pages import router as pages_router
 from app.api.ratelimit import RateLimits
 from app.api.routes import router
 from app.api.security import install_security
+from app.api.tasks import admin_router as tasks_admin_router
+from app.api.tasks import guest_router as tasks_guest_router
 from app.api.telemetry import TelemetryMiddleware
 from app.api.telemetry import router as metrics_router
 from app.config import Settings, get_settings
@@ -54,6 +56,8 @@ def create_app(
                 gc.freeze()
             if metrics is not None:
                 metrics.bind_services(lambda: getattr(app.state, "services", None))
+                if services.tasks is not None:
+                    metrics.add_source("tasks", services.tasks.stats.families)
             async with job_worker(settings, services.pool, job_encoder) as worker:
                 services.job_worker = worker
                 log.info(
@@ -76,6 +80,8 @@ def create_app(
     app.include_router(openai_chat.router)
     app.include_router(admin.router)
     app.include_router(admin_properties.router)
+    app.include_router(tasks_admin_router)
+    app.include_router(tasks_guest_router)
     app.include_router(pages_router)
     if metrics is not None:
         app.include_router(metrics_router)

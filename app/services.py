@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import asyncpg
+import numpy as np
 
 from app.answering.writers import open_writers
 from app.api.ratelimit import RateLimits
@@ -27,6 +29,7 @@ from app.rag.sessions import SessionStore
 from app.rag.types import AskResult, CacheKey, is_storable, result_bytes
 from app.search.rerank import build_reranker
 from app.search.retriever import Retriever, search_options
+from app.tasks.runtime import TaskServices, open_task_services
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,7 @@ class Services:
     schema_head: str
     rate_limits: RateLimits
     metrics: Metrics | None = None
+    tasks: TaskServices | None = None
     # Set once the worker runs (None where this process runs no jobs).
     job_worker: JobQueue | None = None
 
@@ -106,26 +110,41 @@ async def open_services(
             max_bytes=settings.cache_max_bytes,
             sizeof=result_bytes,
         )
-        async with open_writers(settings) as writers:
+        retriever = Retriever(
+            pool,
+            settings.exact_search_max_chunks,
+            search_options(settings),
+            build_reranker(settings.reranker),
+            embedder=batcher,
+        )
+
+        live_batcher = batcher
+
+        async def embed_message(text: str) -> np.ndarray:
+            return await live_batcher.embed(retriever.embedding_text(text))
+
+        async with open_writers(settings) as writers, contextlib.AsyncExitStack() as stack:
+            tasks = None
+            if settings.requests_enabled:
+                tasks = await stack.enter_async_context(
+                    open_task_services(settings, pool, url, embed_message)
+                )
             sessions = SessionStore(
                 settings.session_max, settings.session_turns, settings.session_ttl_s
             )
             rag = RagService(
                 registry,
-                Retriever(
-                    pool,
-                    settings.exact_search_max_chunks,
-                    search_options(settings),
-                    build_reranker(settings.reranker),
-                    embedder=batcher,
-                ),
+                retriever,
                 writers.writer,
                 cache,
                 sessions,
                 writers.rewriter,
+                tasks.desk if tasks is not None else None,
             )
             limits = rate_limits or RateLimits.from_settings(settings)
-            yield Services(settings, pool, encoder, batcher, registry, rag, head, limits, metrics)
+            yield Services(
+                settings, pool, encoder, batcher, registry, rag, head, limits, metrics, tasks
+            )
     finally:
         if encoder_task is not None and not encoder_task.done():
             encoder_task.cancel()

@@ -34,6 +34,7 @@ from app.embedding.encoder import Encoder, default_model_path, load_encoder
 from app.search.rerank import build_reranker
 from app.search.retriever import embedding_text, search_options
 from app.search.types import SearchOptions
+from evaluation import classification
 from evaluation.data import (
     DEFAULT_PROPERTY,
     PropertySource,
@@ -95,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--by-kind", action="store_true", help="also print hit@5 per kind")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
+        "--classification",
+        choices=("also", "only", "no"),
+        default="also",
+        help="message classification table (data/eval/messages.jsonl): also, only, or no",
+    )
+    parser.add_argument(
         "--facts-only",
         action="store_true",
         help="only the facts tables (opening-hours parser, time-aware and menu questions)",
@@ -106,22 +113,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    report: dict[str, object] = {}
     facts = render_facts()
     if args.facts_only:
         print(facts)
         return 0
     try:
-        writers = parse_writers(args.writers)
-        sets = _sets(args)
-        reports = asyncio.run(_evaluate(settings, args, sets, writers))
+        reports: list[dict[str, object]] = []
+        if args.classification != "only":
+            writers = parse_writers(args.writers)
+            sets = _sets(args)
+            reports = asyncio.run(_evaluate(settings, args, sets, writers))
+        if args.classification != "no":
+            encoder = load_encoder(settings)
+            report["classification"] = classification.evaluate(
+                encoder, classification.load_messages()
+            )
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(reports, indent=2))
-    else:
+        print(json.dumps({"retrieval": reports, **report} if report else reports, indent=2))
+        return 0
+    if reports:
         print("\n\n".join(render(r, by_kind=args.by_kind, failures=args.failures) for r in reports))
         print("\n" + facts)
+    if "classification" in report:
+        classified = report["classification"]
+        assert isinstance(classified, dict)
+        print(classification.render(classified))
     return 0
 
 

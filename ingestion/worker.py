@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from app.config import Settings
+from app.db.pool import describe_error
 from app.embedding.encoder import Encoder, default_model_path, load_encoder
 from ingestion import jobs
 from ingestion.chunking import tokenizer_counter
@@ -105,7 +106,7 @@ class JobWorker:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("job worker: %s", exc)
+                log.warning("job worker: %s", describe_error(exc))
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_s)
