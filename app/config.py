@@ -29,8 +29,11 @@ class Settings(BaseSettings):
     db_acquire_timeout_s: float = Field(2.0, gt=0)
     db_command_timeout_s: float = Field(3.0, gt=0)
 
-    # Embedding model and micro-batcher.
+    # Embedding model and micro-batcher. "minilm": all-MiniLM-L6-v2 (English); "e5":
+    # multilingual-e5-small, 4-bit (questions in any language). Switching is a re-index.
+    embedding_model: Literal["minilm", "e5"] = "minilm"
     embedding_model_path: Path | None = None
+    # Recorded with each index version; defaults to the chosen model's name.
     embedding_model_name: str = "all-MiniLM-L6-v2"
     embedding_device: Literal["auto", "cpu", "cuda"] = "auto"
     embedding_threads: int | None = Field(None, ge=1)
@@ -48,6 +51,8 @@ class Settings(BaseSettings):
 
     # Answers.
     answer_writer: Literal["extractive", "openai", "local"] = "extractive"
+    # Cosine similarity below which the extractive writer hands over; unset, it is the one
+    # measured for the chosen model (see answer_threshold).
     answer_min_score: float = Field(0.30, ge=-1, le=1)
     answer_max_sentences: int = Field(3, ge=1, le=10)
     answer_max_sources: int = Field(3, ge=1, le=10)
@@ -169,6 +174,24 @@ class Settings(BaseSettings):
     # Seconds a client may take to send its request body (408 past it).
     body_timeout_s: float = Field(10.0, gt=0)
 
+    @property
+    def embedding_name(self) -> str:
+        """The model's name as index versions record it."""
+        if self.embedding_model == "e5" and "embedding_model_name" not in self.model_fields_set:
+            return "multilingual-e5-small-q4"
+        return self.embedding_model_name
+
+    @property
+    def answer_threshold(self) -> float:
+        """``answer_min_score`` if set, else the threshold measured for the chosen model.
+
+        e5's similarities sit much higher than MiniLM's (unrelated texts score about 0.7), so
+        one number cannot serve both.
+        """
+        if self.embedding_model == "e5" and "answer_min_score" not in self.model_fields_set:
+            return E5_ANSWER_MIN_SCORE
+        return self.answer_min_score
+
     @cached_property
     def model_threads(self) -> int:
         """Threads for the embedding model: leave a core for the event loop and PostgreSQL."""
@@ -176,6 +199,10 @@ class Settings(BaseSettings):
             return self.embedding_threads
         cores = os.cpu_count() or 1
         return max(1, cores // 2)
+
+
+# Measured by scripts/eval (the answer-step sweep) on the public questions with e5.
+E5_ANSWER_MIN_SCORE = 0.80
 
 
 def get_settings() -> Settings:

@@ -17,7 +17,7 @@ from app.db.pool import create_pool
 from app.db.properties import PropertyRegistry
 from app.db.server import database_url
 from app.embedding.batcher import MicroBatcher
-from app.embedding.encoder import Encoder, load_encoder
+from app.embedding.encoder import Encoder, load_encoder, query_encoder
 from app.rag.cache import AnswerCache
 from app.rag.service import AskResult, CacheKey, RagService, is_storable
 from app.rag.sessions import SessionStore
@@ -67,7 +67,7 @@ async def open_services(
         async with pool.acquire() as conn:
             head = await check_schema(conn, encoder.dim, url)
         batcher = MicroBatcher(
-            encoder.encode,
+            query_encoder(encoder),
             max_batch=settings.batch_max_size,
             max_queue=settings.batch_queue_size,
             max_wait_ms=settings.batch_max_wait_ms,

@@ -15,6 +15,7 @@ import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -27,6 +28,7 @@ from app.db.server import database_url
 from app.embedding.encoder import default_model_path, load_encoder
 from app.search.rerank import build_reranker
 from app.search.retriever import SearchOptions, embedding_text, search_options
+from evaluation.by_language import render_languages
 from evaluation.data import (
     DEFAULT_PROPERTY,
     PropertySource,
@@ -44,11 +46,13 @@ from evaluation.harness import (
     standard_variants,
 )
 from evaluation.metrics import METRIC_NAMES, recommend_threshold
+from evaluation.speed import measure_in_child
 from ingestion.chunking import tokenizer_counter
 from ingestion.pipeline import Ingestor
 
 DEFAULT_SAMPLE = PROJECT_ROOT / "data" / "sample"
 DEFAULT_QUESTIONS = PROJECT_ROOT / "data" / "eval" / "questions.jsonl"
+MULTILINGUAL = PROJECT_ROOT / "data" / "eval" / "multilingual"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hybrid-depth", type=int, help="override RAG_HYBRID_DEPTH")
     parser.add_argument("--text-weight", type=float, help="override RAG_HYBRID_TEXT_WEIGHT")
     parser.add_argument("--by-kind", action="store_true", help="also print hit@5 per kind")
+    parser.add_argument(
+        "--languages",
+        action="store_true",
+        help="also ask the translated questions (data/eval/multilingual) and print a table per "
+        "language; models default to minilm,e5",
+    )
+    parser.add_argument(
+        "--models", help="comma-separated embedding models, each in its own scratch database"
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     return parser
 
@@ -77,23 +90,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    models = (args.models or ("minilm,e5" if args.languages else settings.embedding_model)).split(
+        ","
+    )
+    if any(m not in ("minilm", "e5") for m in models):
+        print("error: --models takes minilm and/or e5", file=sys.stderr)
+        return 2
+    reports: list[dict[str, object]] = []
     try:
         questions = load_questions(args.questions)
-        report = asyncio.run(_evaluate(settings, args, questions))
+        translated = load_questions(MULTILINGUAL / "questions.jsonl") if args.languages else []
+        for model in models:
+            scoped = replace_settings(settings, embedding_model=model)
+            report = asyncio.run(_evaluate(scoped, args, questions, translated))
+            report["model"] = model
+            if len(models) > 1 or args.languages:
+                report["speed"] = measure_in_child(model)
+            reports.append(report)
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(report, indent=2))
-    else:
+        print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
+        return 0
+    for report in reports:
+        if len(reports) > 1:
+            print(f"== model {report['model']} ==")
         print(render(report, by_kind=args.by_kind))
+        print()
+    if args.languages or len(reports) > 1:
+        print(render_languages(reports))
     return 0
 
 
 def _sources(args: argparse.Namespace) -> list[PropertySource]:
     if args.documents is not None:
-        return jsonl_sources(args.documents)
-    return sample_sources(args.sample_dir)
+        sources = jsonl_sources(args.documents)
+    else:
+        sources = sample_sources(args.sample_dir)
+    if args.languages:
+        sources += sample_sources(MULTILINGUAL)
+    return sources
 
 
 async def _scratch_database(settings: Settings, given: str | None) -> tuple[Settings, str]:
@@ -114,18 +151,25 @@ def replace_settings(settings: Settings, **changes: object) -> Settings:
 
 
 async def _evaluate(
-    settings: Settings, args: argparse.Namespace, questions: list[Question]
+    settings: Settings,
+    args: argparse.Namespace,
+    questions: list[Question],
+    translated: list[Question],
 ) -> dict[str, object]:
     scratch, url = await _scratch_database(settings, args.database_url)
     try:
-        return await _evaluate_in(scratch, url, args, questions)
+        return await _evaluate_in(scratch, url, args, questions, translated)
     finally:
         if args.database_url is None:
             await drop_database(scratch)
 
 
 async def _evaluate_in(
-    settings: Settings, url: str, args: argparse.Namespace, questions: list[Question]
+    settings: Settings,
+    url: str,
+    args: argparse.Namespace,
+    questions: list[Question],
+    translated: list[Question],
 ) -> dict[str, object]:
     encoder = await asyncio.to_thread(load_encoder, settings)
     pool = await create_pool(url, settings)
@@ -141,6 +185,10 @@ async def _evaluate_in(
             chunks += report.chunks
         property_ids = [s.id for s in sources]
         asked = [(q, _property_of(q, property_ids)) for q in questions]
+        multilingual = [(q, _property_of(q, property_ids)) for q in translated]
+        # English on the same questions as the translations, so the rows compare like for like.
+        originals = {q.id.rsplit("-", 1)[0] for q in translated}
+        multilingual += [(replace(q, group="en"), p) for q, p in asked if q.id in originals]
         registry = PropertyRegistry(pool, url)
         await registry.reload()
 
@@ -157,28 +205,31 @@ async def _evaluate_in(
         if args.modes:
             wanted = set(args.modes.split(","))
             variants = [v for v in variants if v.name in wanted]
-        texts = [q.text for q, _ in asked]
+        texts = [q.text for q, _ in asked + multilingual]
         prepared = [t for v in variants for t in _embedded_texts(v, texts)]
         vectors = await asyncio.to_thread(embed_all, encoder, prepared)
-        thresholds = sorted({*THRESHOLDS, settings.answer_min_score})
+        thresholds = sorted({*THRESHOLDS, settings.answer_threshold})
         results: list[VariantResult] = []
+        by_language: dict[str, dict[str, dict[str, float]]] = {}
         for variant in variants:
-            results.append(
-                await run_variant(
-                    variant,
-                    pool,
-                    settings.exact_search_max_chunks,
-                    registry,
-                    asked,
-                    vectors,
-                    args.depth,
-                    settings.top_k,
-                    thresholds,
-                )
+            run = partial(
+                run_variant,
+                variant,
+                pool,
+                settings.exact_search_max_chunks,
+                registry,
+                vectors=vectors,
+                depth=args.depth,
+                top_k=settings.top_k,
             )
+            results.append(await run(asked, thresholds=thresholds))
+            if multilingual:
+                by_language[variant.name] = (await run(multilingual, thresholds=())).by_group
     finally:
         await pool.close()
-    return _report(settings, base, results, questions, chunks)
+    summary = _report(settings, base, results, questions, chunks)
+    summary["by_language"] = by_language
+    return summary
 
 
 def _embedded_texts(variant: Variant, texts: Sequence[str]) -> list[str]:
@@ -204,7 +255,7 @@ def _report(
     questions: list[Question],
     chunks: int,
 ) -> dict[str, object]:
-    configured = settings.answer_min_score
+    configured = settings.answer_threshold
     modes = []
     for r in results:
         at_configured = next(p for p in r.thresholds if p.threshold == configured)

@@ -27,6 +27,9 @@ class Question:
     gold: frozenset[str]
     property_id: str | None
     kind: str = ""
+    language: str = "en"
+    # The row of the per-language table: the language, or e.g. "de (German KB)".
+    group: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,8 @@ def load_questions(path: Path) -> list[Question]:
                     frozenset(str(g) for g in gold),
                     record.get("property_id"),
                     str(record.get("kind", "")),
+                    str(record.get("language", "en")),
+                    str(record.get("group") or record.get("language", "en")),
                 )
             )
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError):

@@ -19,7 +19,7 @@ import numpy as np
 from app.answering.extractive import ExtractiveWriter
 from app.answering.types import number_sources
 from app.db.properties import PropertyRegistry
-from app.embedding.encoder import Encoder
+from app.embedding.encoder import Encoder, query_encoder
 from app.search.rerank import Reranker, TermOverlapReranker
 from app.search.retriever import Hit, Retriever, SearchOptions
 from evaluation.data import Question
@@ -31,7 +31,13 @@ from evaluation.metrics import (
     question_metrics,
 )
 
-THRESHOLDS = tuple(round(0.10 + 0.05 * i, 2) for i in range(11))  # 0.10 .. 0.60
+# 0.10 .. 0.90, finer where e5's similarities sit (much higher than MiniLM's).
+THRESHOLDS = tuple(
+    sorted(
+        {round(0.10 + 0.05 * i, 2) for i in range(17)}
+        | {round(0.76 + 0.01 * i, 2) for i in range(14)}
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,7 @@ class VariantResult:
     latency_p99_ms: float
     answerable: int
     by_kind: dict[str, dict[str, float]] = field(default_factory=dict)
+    by_group: dict[str, dict[str, float]] = field(default_factory=dict)
     thresholds: list[ThresholdPoint] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
 
@@ -95,6 +102,7 @@ async def run_variant(
     latencies: list[float] = []
     rows: list[dict[str, float]] = []
     kinds: dict[str, list[dict[str, float]]] = {}
+    groups: dict[str, list[dict[str, float]]] = {}
     answers: list[tuple[Question, list[Hit]]] = []
     misses: list[str] = []
     for question, pid in questions:
@@ -108,6 +116,7 @@ async def run_variant(
         row = question_metrics(ranking, set(question.gold))
         rows.append(row)
         kinds.setdefault(question.kind or "all", []).append(row)
+        groups.setdefault(question.group or question.language, []).append(row)
         if not row["hit@5"]:
             misses.append(question.id)
     return VariantResult(
@@ -117,6 +126,7 @@ async def run_variant(
         latency_p99_ms=percentile(latencies, 99),
         answerable=len(rows),
         by_kind={kind: mean_metrics(r) for kind, r in sorted(kinds.items())},
+        by_group={group: mean_metrics(r) for group, r in groups.items()},
         thresholds=answer_step(answers, thresholds),
         misses=misses,
     )
@@ -151,11 +161,12 @@ def _escalation_rate(
 
 
 def embed_all(encoder: Encoder, texts: Sequence[str], batch: int = 64) -> dict[str, np.ndarray]:
-    """Vectors of the distinct ``texts`` by the real model."""
+    """Vectors of the distinct question ``texts`` by the real model (its query role)."""
+    encode = query_encoder(encoder)
     distinct = list(dict.fromkeys(texts))
     out: dict[str, np.ndarray] = {}
     for start in range(0, len(distinct), batch):
         part = distinct[start : start + batch]
-        for text, vector in zip(part, encoder.encode(part), strict=True):
+        for text, vector in zip(part, encode(part), strict=True):
             out[text] = vector
     return out
