@@ -1,8 +1,12 @@
-"""``scripts/eval``: ingest an evaluation set into a scratch database and compare retrieval modes.
+"""``scripts/eval``: ingest evaluation sets into a scratch database, compare retrieval modes
+and judge every answer writer's answers.
 
-With no arguments it evaluates the sample hotels (``data/sample``) with the public question
-set (``data/eval/questions.jsonl``) on a fresh database of the embedded server, dropped at
-the end. ``--database-url`` uses a given (empty or disposable) database instead.
+With no arguments it evaluates the two public sets: the sample hotels (``data/sample`` with
+``data/eval/questions.jsonl``) and a guest house and a restaurant written in another style
+(``data/eval/second``, with a held-out split reported separately), on a fresh database of the
+embedded server, dropped at the end. ``--database-url`` uses a given (empty or disposable)
+database instead; ``--documents``/``--sample-dir`` with ``--questions`` evaluate one set of
+your own.
 """
 
 from __future__ import annotations
@@ -13,19 +17,21 @@ import json
 import logging
 import sys
 import uuid
-from collections.abc import Sequence
-from dataclasses import asdict, replace
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
 
+import asyncpg
 from pydantic import SecretStr
 
+from app.answering.types import AnswerWriter
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db.migrate import drop_database, ensure_database, upgrade_to_head
 from app.db.pool import create_pool
 from app.db.properties import PropertyRegistry
 from app.db.server import database_url
-from app.embedding.encoder import default_model_path, load_encoder
+from app.embedding.encoder import Encoder, default_model_path, load_encoder
 from app.search.rerank import build_reranker
 from app.search.retriever import SearchOptions, embedding_text, search_options
 from evaluation.by_language import render_languages
@@ -47,11 +53,18 @@ from evaluation.harness import (
 )
 from evaluation.metrics import METRIC_NAMES, recommend_threshold
 from evaluation.speed import measure_in_child
+from evaluation.writers_eval import (
+    built_writers,
+    evaluate_writers,
+    parse_writers,
+    render_answers,
+)
 from ingestion.chunking import tokenizer_counter
 from ingestion.pipeline import Ingestor
 
 DEFAULT_SAMPLE = PROJECT_ROOT / "data" / "sample"
 DEFAULT_QUESTIONS = PROJECT_ROOT / "data" / "eval" / "questions.jsonl"
+SECOND_SET = PROJECT_ROOT / "data" / "eval" / "second"
 MULTILINGUAL = PROJECT_ROOT / "data" / "eval" / "multilingual"
 
 
@@ -62,10 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--sample-dir",
         type=Path,
-        default=DEFAULT_SAMPLE,
-        help="folder with properties.json and one folder per property (default data/sample)",
+        help="folder with properties.json and one folder per property (default: the public sets)",
     )
-    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
+    parser.add_argument("--questions", type=Path, help="questions JSONL of that set")
+    parser.add_argument(
+        "--sets", default="hotels,second", help="public sets to run: hotels, second (default both)"
+    )
+    parser.add_argument(
+        "--writers",
+        default="extractive",
+        help="answer writers to judge: extractive, local (the in-process model; slow)",
+    )
+    parser.add_argument("--llm-model", type=Path, help="GGUF file for the local writer")
+    parser.add_argument("--failures", action="store_true", help="list the wrong answers")
     parser.add_argument("--database-url", help="use this database instead of a scratch one")
     parser.add_argument("--modes", help="comma-separated variants to run (default: all)")
     parser.add_argument("--depth", type=int, default=10, help="chunks retrieved per question")
@@ -76,11 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--languages",
         action="store_true",
-        help="also ask the translated questions (data/eval/multilingual) and print a table per "
-        "language; models default to minilm,e5",
+        help="run the multilingual set (the hotels' questions translated, and a German "
+        "knowledge base) and print a table per language; models default to minilm,e5",
     )
     parser.add_argument(
-        "--models", help="comma-separated embedding models, each in its own scratch database"
+        "--models", help="embedding models to compare, each in its own scratch database: minilm,e5"
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     return parser
@@ -98,39 +120,79 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     reports: list[dict[str, object]] = []
     try:
-        questions = load_questions(args.questions)
-        translated = load_questions(MULTILINGUAL / "questions.jsonl") if args.languages else []
+        writers = parse_writers(args.writers)
+        sets = _sets(args)
         for model in models:
             scoped = replace_settings(settings, embedding_model=model)
-            report = asyncio.run(_evaluate(scoped, args, questions, translated))
-            report["model"] = model
-            if len(models) > 1 or args.languages:
-                report["speed"] = measure_in_child(model)
-            reports.append(report)
+            for report in asyncio.run(_evaluate(scoped, args, sets, writers)):
+                report["model"] = model
+                reports.append(report)
+            if len(models) > 1:
+                reports[-1]["speed"] = measure_in_child(model)
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
+        print(json.dumps(reports, indent=2))
         return 0
-    for report in reports:
-        if len(reports) > 1:
-            print(f"== model {report['model']} ==")
-        print(render(report, by_kind=args.by_kind))
-        print()
-    if args.languages or len(reports) > 1:
-        print(render_languages(reports))
+    rendered = [render(r, by_kind=args.by_kind, failures=args.failures) for r in reports]
+    if len(models) > 1:
+        rendered = [
+            f"== model {r['model']} {text[3:]}" for r, text in zip(reports, rendered, strict=True)
+        ]
+    print("\n\n".join(rendered))
+    if args.languages or len(models) > 1:
+        print("\n" + render_languages(reports))
     return 0
 
 
-def _sources(args: argparse.Namespace) -> list[PropertySource]:
-    if args.documents is not None:
-        sources = jsonl_sources(args.documents)
-    else:
-        sources = sample_sources(args.sample_dir)
+@dataclass(frozen=True, slots=True)
+class EvalSet:
+    """A named question set and the properties it asks about."""
+
+    name: str
+    sources: Callable[[], list[PropertySource]]
+    questions: Path
+    # Translations of some of ``questions`` (and questions on other properties), reported
+    # per language.
+    translated: Path | None = None
+
+
+PUBLIC_SETS = {
+    "hotels": EvalSet("hotels", lambda: sample_sources(DEFAULT_SAMPLE), DEFAULT_QUESTIONS),
+    "second": EvalSet("second", lambda: sample_sources(SECOND_SET), SECOND_SET / "questions.jsonl"),
+    "languages": EvalSet(
+        "languages",
+        lambda: sample_sources(DEFAULT_SAMPLE) + sample_sources(MULTILINGUAL),
+        DEFAULT_QUESTIONS,
+        MULTILINGUAL / "questions.jsonl",
+    ),
+}
+
+
+def _sets(args: argparse.Namespace) -> list[EvalSet]:
+    if args.documents is not None or args.sample_dir is not None:
+        if args.questions is None:
+            raise ValueError("--documents or --sample-dir needs --questions")
+        documents, sample_dir = args.documents, args.sample_dir
+        return [
+            EvalSet(
+                "custom",
+                (lambda: jsonl_sources(documents))
+                if documents is not None
+                else (lambda: sample_sources(sample_dir)),
+                args.questions,
+            )
+        ]
+    if args.questions is not None:
+        return [EvalSet("custom", lambda: sample_sources(DEFAULT_SAMPLE), args.questions)]
     if args.languages:
-        sources += sample_sources(MULTILINGUAL)
-    return sources
+        return [PUBLIC_SETS["languages"]]
+    names = [n.strip() for n in args.sets.split(",") if n.strip()]
+    unknown = [n for n in names if n not in PUBLIC_SETS]
+    if unknown or not names:
+        raise ValueError(f"unknown set(s) {unknown}; choose from {', '.join(PUBLIC_SETS)}")
+    return [PUBLIC_SETS[n] for n in names]
 
 
 async def _scratch_database(settings: Settings, given: str | None) -> tuple[Settings, str]:
@@ -151,14 +213,19 @@ def replace_settings(settings: Settings, **changes: object) -> Settings:
 
 
 async def _evaluate(
-    settings: Settings,
-    args: argparse.Namespace,
-    questions: list[Question],
-    translated: list[Question],
-) -> dict[str, object]:
+    settings: Settings, args: argparse.Namespace, sets: list[EvalSet], writer_names: list[str]
+) -> list[dict[str, object]]:
     scratch, url = await _scratch_database(settings, args.database_url)
     try:
-        return await _evaluate_in(scratch, url, args, questions, translated)
+        encoder = await asyncio.to_thread(load_encoder, settings)
+        pool = await create_pool(url, settings)
+        try:
+            async with built_writers(settings, writer_names, args.llm_model) as writers:
+                return [
+                    await _evaluate_in(scratch, url, pool, encoder, args, s, writers) for s in sets
+                ]
+        finally:
+            await pool.close()
     finally:
         if args.database_url is None:
             await drop_database(scratch)
@@ -167,69 +234,72 @@ async def _evaluate(
 async def _evaluate_in(
     settings: Settings,
     url: str,
+    pool: asyncpg.Pool,
+    encoder: Encoder,
     args: argparse.Namespace,
-    questions: list[Question],
-    translated: list[Question],
+    evalset: EvalSet,
+    writers: list[AnswerWriter],
 ) -> dict[str, object]:
-    encoder = await asyncio.to_thread(load_encoder, settings)
-    pool = await create_pool(url, settings)
-    try:
-        sources = _sources(args)
-        ingestor = Ingestor(pool, encoder, tokenizer_counter(default_model_path()))
-        chunks = 0
-        for source in sources:
-            documents, skipped = source.load()
-            for item in skipped:
-                print(f"skipped {item.name}: {item.reason}", file=sys.stderr)
-            report = await ingestor.ingest(source.id, documents, name=source.name)
-            chunks += report.chunks
-        property_ids = [s.id for s in sources]
-        asked = [(q, _property_of(q, property_ids)) for q in questions]
-        multilingual = [(q, _property_of(q, property_ids)) for q in translated]
-        # English on the same questions as the translations, so the rows compare like for like.
-        originals = {q.id.rsplit("-", 1)[0] for q in translated}
-        multilingual += [(replace(q, group="en"), p) for q, p in asked if q.id in originals]
-        registry = PropertyRegistry(pool, url)
-        await registry.reload()
+    questions = load_questions(evalset.questions)
+    sources = evalset.sources()
+    ingestor = Ingestor(pool, encoder, tokenizer_counter(default_model_path()))
+    chunks = 0
+    for source in sources:
+        documents, skipped = source.load()
+        for item in skipped:
+            print(f"skipped {item.name}: {item.reason}", file=sys.stderr)
+        ingested = await ingestor.ingest(source.id, documents, name=source.name)
+        chunks += ingested.chunks
+    property_ids = [s.id for s in sources]
+    asked = [(q, _property_of(q, property_ids)) for q in questions]
+    translated = load_questions(evalset.translated) if evalset.translated else []
+    multilingual = [(q, _property_of(q, property_ids)) for q in translated]
+    # English on the same questions as the translations, so the rows compare like for like.
+    originals = {q.id.rsplit("-", 1)[0] for q in translated}
+    multilingual += [(replace(q, group="en"), p) for q, p in asked if q.id in originals]
+    registry = PropertyRegistry(pool, url)
+    await registry.reload()
 
-        base = search_options(settings)
-        overrides = {
-            "rrf_k": args.rrf_k,
-            "depth": args.hybrid_depth,
-            "text_weight": args.text_weight,
-        }
-        base = replace(base, **{k: v for k, v in overrides.items() if v is not None})
-        variants = standard_variants(base)
-        default = Variant("default", base, build_reranker(settings.reranker))
-        variants.append(default)
-        if args.modes:
-            wanted = set(args.modes.split(","))
-            variants = [v for v in variants if v.name in wanted]
-        texts = [q.text for q, _ in asked + multilingual]
-        prepared = [t for v in variants for t in _embedded_texts(v, texts)]
-        vectors = await asyncio.to_thread(embed_all, encoder, prepared)
-        thresholds = sorted({*THRESHOLDS, settings.answer_threshold})
-        results: list[VariantResult] = []
-        by_language: dict[str, dict[str, dict[str, float]]] = {}
-        for variant in variants:
-            run = partial(
-                run_variant,
-                variant,
-                pool,
-                settings.exact_search_max_chunks,
-                registry,
-                vectors=vectors,
-                depth=args.depth,
-                top_k=settings.top_k,
-            )
-            results.append(await run(asked, thresholds=thresholds))
-            if multilingual:
-                by_language[variant.name] = (await run(multilingual, thresholds=())).by_group
-    finally:
-        await pool.close()
-    summary = _report(settings, base, results, questions, chunks)
-    summary["by_language"] = by_language
-    return summary
+    base = search_options(settings)
+    overrides = {
+        "rrf_k": args.rrf_k,
+        "depth": args.hybrid_depth,
+        "text_weight": args.text_weight,
+    }
+    base = replace(base, **{k: v for k, v in overrides.items() if v is not None})
+    variants = standard_variants(base)
+    default = Variant("default", base, build_reranker(settings.reranker))
+    variants.append(default)
+    if args.modes:
+        wanted = set(args.modes.split(","))
+        variants = [v for v in variants if v.name in wanted]
+    texts = [q.text for q, _ in asked + multilingual]
+    prepared = [t for v in variants for t in _embedded_texts(v, texts)]
+    vectors = await asyncio.to_thread(embed_all, encoder, prepared)
+    thresholds = sorted({*THRESHOLDS, settings.answer_threshold})
+    results: list[VariantResult] = []
+    by_language: dict[str, dict[str, dict[str, float]]] = {}
+    for variant in variants:
+        run = partial(
+            run_variant,
+            variant,
+            pool,
+            settings.exact_search_max_chunks,
+            registry,
+            vectors=vectors,
+            depth=args.depth,
+            top_k=settings.top_k,
+        )
+        results.append(await run(asked, thresholds=thresholds))
+        if multilingual:
+            by_language[variant.name] = (await run(multilingual, thresholds=())).by_group
+    chosen = next((r for r in results if r.name == "default"), results[0])
+    report = _report(settings, base, results, questions, chunks)
+    report["set"] = evalset.name
+    report["by_language"] = by_language
+    report["answers_mode"] = chosen.name
+    report["answers"] = await evaluate_writers(writers, chosen.cases)
+    return report
 
 
 def _embedded_texts(variant: Variant, texts: Sequence[str]) -> list[str]:
@@ -289,10 +359,11 @@ def _report(
     }
 
 
-def render(report: dict[str, object], by_kind: bool = False) -> str:
+def render(report: dict[str, object], by_kind: bool = False, failures: bool = False) -> str:
     """The report as aligned text tables."""
     modes: list[dict[str, object]] = report["modes"]  # type: ignore[assignment]
     lines = [
+        f"== set {report.get('set', 'custom')}: "
         f"{report['questions']} questions ({report['answerable']} answerable, "
         f"{report['unanswerable']} unanswerable) over {report['chunks']} chunks",
         "",
@@ -320,14 +391,21 @@ def render(report: dict[str, object], by_kind: bool = False) -> str:
             f"{rec['threshold']:>13.2f}{rec['unanswerable_escalated']:>13.1%}"
             f"{rec['answerable_escalated']:>12.1%}"
         )
+    if "answers" in report:
+        lines += ["", f"answers (writers on the {report['answers_mode']} mode's top chunks):"]
+        lines.append(render_answers(report["answers"], failures))  # type: ignore[arg-type]
     if by_kind:
-        lines += ["", "hit@5 by kind:"]
+        lines += ["", "hit@1 / hit@5 by kind:"]
         kinds = sorted({k for m in modes for k in m["by_kind"]})  # type: ignore[attr-defined]
-        lines.append(f"{'mode':<15}" + "".join(f"{k[:11]:>12}" for k in kinds))
+        lines.append(f"{'mode':<15}" + "".join(f"{k[:12]:>14}" for k in kinds))
         for m in modes:
             table: dict[str, dict[str, float]] = m["by_kind"]  # type: ignore[assignment]
+            cells = [table.get(k, {}) for k in kinds]
             lines.append(
                 f"{m['mode']!s:<15}"
-                + "".join(f"{table.get(k, {}).get('hit@5', 0.0):>12.3f}" for k in kinds)
+                + "".join(
+                    f"{c.get('hit@1', 0.0):>8.3f}/{c.get('hit@5', 0.0):.3f}"[-14:].rjust(14)
+                    for c in cells
+                )
             )
     return "\n".join(lines)

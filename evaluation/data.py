@@ -27,6 +27,10 @@ class Question:
     gold: frozenset[str]
     property_id: str | None
     kind: str = ""
+    # What the answer must state: each fact lists its accepted spellings separated by "|".
+    facts: tuple[str, ...] = ()
+    # "heldout" for questions kept aside from tuning; reported separately.
+    split: str = ""
     language: str = "en"
     # The row of the per-language table: the language, or e.g. "de (German KB)".
     group: str = ""
@@ -56,7 +60,10 @@ def load_questions(path: Path) -> list[Question]:
         try:
             record = json.loads(line)
             gold = record.get("gold_doc_ids", [])
+            facts = record.get("facts", [])
             if not isinstance(record["question"], str) or not isinstance(gold, list):
+                raise TypeError
+            if not isinstance(facts, list) or not all(isinstance(f, str) for f in facts):
                 raise TypeError
             out.append(
                 Question(
@@ -65,6 +72,8 @@ def load_questions(path: Path) -> list[Question]:
                     frozenset(str(g) for g in gold),
                     record.get("property_id"),
                     str(record.get("kind", "")),
+                    tuple(facts),
+                    str(record.get("split", "")),
                     str(record.get("language", "en")),
                     str(record.get("group") or record.get("language", "en")),
                 )

@@ -76,6 +76,8 @@ class VariantResult:
     by_group: dict[str, dict[str, float]] = field(default_factory=dict)
     thresholds: list[ThresholdPoint] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
+    # Every question with the chunks the writer is given (the first ``top_k``).
+    cases: list[tuple[Question, list[Hit]]] = field(default_factory=list)
 
 
 async def run_variant(
@@ -103,7 +105,7 @@ async def run_variant(
     rows: list[dict[str, float]] = []
     kinds: dict[str, list[dict[str, float]]] = {}
     groups: dict[str, list[dict[str, float]]] = {}
-    answers: list[tuple[Question, list[Hit]]] = []
+    answers: list[tuple[Question, Sequence[Hit]]] = []
     misses: list[str] = []
     for question, pid in questions:
         started = time.perf_counter()
@@ -129,6 +131,7 @@ async def run_variant(
         by_group={group: mean_metrics(r) for group, r in groups.items()},
         thresholds=answer_step(answers, thresholds),
         misses=misses,
+        cases=[(q, list(h)) for q, h in answers],
     )
 
 

@@ -1,4 +1,7 @@
-"""Staff command line: ``python -m ingestion ingest|sync|reindex|delete|status|sample``.
+"""Staff command line: ``scripts/ingest ingest|sync|reindex|delete|status|sample``.
+
+``scripts/ingest`` runs ``python -m ingestion -C <the caller's folder>`` from the project's folder,
+so relative paths are read from where staff typed the command.
 
 Exit status: 0 done, 1 failed, 2 bad usage, 3 done but some files were skipped (listed).
 """
@@ -25,9 +28,18 @@ from app.embedding.encoder import default_model_path, load_encoder
 from app.errors import ConciergeError
 from ingestion import jobs, store
 from ingestion.chunking import tokenizer_counter
-from ingestion.documents import Document, load_paths
+from ingestion.cli_output import (
+    PROG,
+    ProgressLine,
+    describe_progress,
+    ignored_lines,
+    report_lines,
+    skipped_lines,
+    status_lines,
+)
+from ingestion.documents import Document, load_files, load_paths, scan
 from ingestion.embedder import BatchEmbedder, LazyEncoder, model_max_tokens
-from ingestion.pipeline import Ingestor, IngestReport, Progress
+from ingestion.pipeline import Ingestor, IngestReport
 from ingestion.reindex import purge_versions, versions
 from ingestion.runner import JobRunner, worker_name
 
@@ -46,9 +58,17 @@ def _property_id(value: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ingestion",
+        prog=PROG,
         description="Load hotel knowledge into the concierge's index.",
         epilog="Exit status: 0 done, 1 failed, 2 bad usage, 3 done but some files were skipped.",
+    )
+    parser.add_argument(
+        "-C",
+        "--directory",
+        type=Path,
+        default=Path.cwd(),
+        metavar="DIR",
+        help="read relative paths from DIR (default: the current folder)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -70,7 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
                 "--sync", action="store_true", help="also remove documents no longer present"
             )
         cmd.add_argument(
-            "--dry-run", action="store_true", help="show what would change, write nothing"
+            "--dry-run",
+            action="store_true",
+            help="list each document that would be added, updated or removed; write nothing",
+        )
+        cmd.add_argument(
+            "--include-all",
+            action="store_true",
+            help="also read hidden folders, virtual environments, node_modules and __pycache__",
         )
         cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH")
         if sync:
@@ -114,9 +141,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parsed arguments, with paths resolved from ``-C`` (the folder staff typed them in)."""
+    args = parser.parse_args(argv)
+    if hasattr(args, "paths"):
+        args.paths = [resolve(args.directory, p) for p in args.paths]
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     try:
@@ -141,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: the live index is unchanged by what did not finish", file=sys.stderr)
         return EXIT_FAILED
+
+
+def resolve(directory: Path, path: Path) -> Path:
+    """``path`` as typed by staff in ``directory`` (``-C``)."""
+    return path if path.is_absolute() else directory.expanduser() / path
 
 
 async def _pool(settings: Settings) -> tuple[asyncpg.Pool, str]:
@@ -170,19 +210,10 @@ async def _open(settings: Settings) -> Ingestor:
     )
     counter = tokenizer_counter(model_path)
     embedder = BatchEmbedder(encoder, settings.ingest_embed_batch, settings.ingest_duty_cycle)
-    return Ingestor(pool, count_tokens=counter, progress=_progress, embedder=embedder)
+    return Ingestor(pool, count_tokens=counter, progress=_PROGRESS.ingest, embedder=embedder)
 
 
-def _progress(state: Progress) -> None:
-    if sys.stderr.isatty():
-        print(
-            f"\r  documents {state.documents_done}/{state.documents_total} · "
-            f"chunks {state.chunks_done}/{state.chunks_total} · "
-            f"{state.chunks_per_s:.0f} chunks/s   ",
-            end="",
-            file=sys.stderr,
-            flush=True,
-        )
+_PROGRESS = ProgressLine()
 
 
 def _by_property(documents: list[Document], default: str) -> dict[str, list[Document]]:
@@ -194,7 +225,11 @@ def _by_property(documents: list[Document], default: str) -> dict[str, list[Docu
 
 
 async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
-    documents, skipped = load_paths(args.paths, settings.ingest_max_file_bytes)
+    found = scan(args.paths, args.include_all)
+    documents, unreadable = load_files(found.files, settings.ingest_max_file_bytes)
+    skipped = found.unsupported + unreadable
+    for line in ignored_lines(found.ignored):
+        print(line, file=sys.stderr)
     ingestor = await _open(settings)
     status = EXIT_OK
     try:
@@ -263,27 +298,54 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
             worker,
             heartbeat_s=settings.job_heartbeat_s,
             retire_grace_s=settings.retire_grace_s,
-            wait_to_retire=True,
             group_documents=8,
         )
-        ingestor.progress = _progress
-        done = await runner.run(job)
+        watch = asyncio.create_task(_watch(pool, job.id))
+        try:
+            done = await runner.run(job)
+        finally:
+            watch.cancel()
+        _PROGRESS.end()
+        if done.state != "succeeded":
+            print(f"job {done.id} failed: {done.error}", file=sys.stderr)
+            print(f"  retry with: {PROG} reindex --property {args.property} --retry {done.id}",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_FAILED
+        print(
+            f"{args.property}: version {done.target_version} is live "
+            f"({done.progress.get('documents_total', 0)} documents, "
+            f"{done.progress.get('chunks_done', 0)} chunks, {done.progress.get('embedded', 0)} "
+            f"embedded) [job {done.id}]",
+            flush=True,
+        )
+        await _retire(pool, args.property, settings.retire_grace_s)
     finally:
         await pool.close()
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
-    if done.state != "succeeded":
-        print(f"job {done.id} failed: {done.error}", file=sys.stderr)
-        print(f"  retry with: python -m ingestion reindex --property {args.property} "
-              f"--retry {done.id}", file=sys.stderr)  # fmt: skip
-        return EXIT_FAILED
-    print(
-        f"{args.property}: version {done.target_version} is live "
-        f"({done.progress.get('documents_total', 0)} documents, "
-        f"{done.progress.get('chunks_done', 0)} chunks, {done.progress.get('embedded', 0)} "
-        f"embedded) [job {done.id}]"
-    )
     return EXIT_OK
+
+
+async def _watch(pool: asyncpg.Pool, job_id: int, every_s: float = 1.0) -> None:
+    """Show a running job's progress, as its heartbeats record it."""
+    while True:
+        await asyncio.sleep(every_s)
+        async with pool.acquire() as conn:
+            job = await jobs.get(conn, job_id)
+        _PROGRESS.show(describe_progress(job.progress))
+
+
+async def _retire(pool: asyncpg.Pool, property_id: str, grace_s: float) -> None:
+    """Delete the versions a re-index retired, once answers in flight no longer read them."""
+    if grace_s > 0:
+        print(
+            f"  deleting the old version in {grace_s:.0f} s (answers in flight finish first; "
+            "RAG_RETIRE_GRACE_S)",
+            file=sys.stderr,
+            flush=True,
+        )
+        await asyncio.sleep(grace_s)
+    async with pool.acquire() as conn:
+        purged = await purge_versions(conn, property_id, grace_s)
+    print(f"  deleted {purged} old version(s)", file=sys.stderr)
 
 
 async def _delete(settings: Settings, args: argparse.Namespace) -> int:
@@ -351,17 +413,10 @@ async def _status(settings: Settings, property_id: str | None, as_json: bool) ->
     if as_json:
         print(json.dumps(out, indent=2, default=str))
         return EXIT_OK
-    for prop in out:
-        print(f"{prop['property_id']} ({prop['name']}), revision {prop['revision']}")
-        for v in prop["versions"]:
-            print(
-                f"  version {v['id']:>4} {v['state']:<8} {v['model']} {v['dim']}-d "
-                f"max_tokens={v['chunking'].get('max_tokens')} "
-                f"{v['documents']} documents, {v['chunks']} chunks"
-            )
-        for j in prop["jobs"]:
-            line = f"  job {j['job_id']:>4} {j['kind']:<7} {j['state']:<9} {j['progress']}"
-            print(line + (f" error: {j['error']}" if j["error"] else ""))
+    if not out:
+        print(f"no properties yet: load one with {PROG} ingest --property ID --name NAME FOLDER")
+    for line in status_lines(out):
+        print(line)
     return EXIT_OK
 
 
@@ -398,14 +453,8 @@ async def _sample(settings: Settings, if_empty: bool) -> int:
 
 
 def _print_report(report: IngestReport) -> None:
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
-    verb = "would be " if report.dry_run else ""
-    print(
-        f"{report.property_id}: {report.added} {verb}added, {report.updated} {verb}updated, "
-        f"{report.unchanged} unchanged, {report.removed} {verb}removed, "
-        f"{len(report.skipped)} skipped; {report.chunks} chunks, "
-        f"{report.embedded} {verb}embedded, {report.reused} reused, in {report.seconds:.1f}s"
-    )
-    for item in report.skipped:
-        print(f"  skipped {item.name}: {item.reason}", file=sys.stderr)
+    _PROGRESS.end()
+    for line in report_lines(report):
+        print(line)
+    for line in skipped_lines(report):
+        print(line, file=sys.stderr)

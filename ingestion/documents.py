@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingestion.faq import structure_faq
+from ingestion.kinds import document_kind
 from ingestion.loaders import (
     LoadError,
     csv_faq,
@@ -113,24 +116,88 @@ def title_from(text: str, fallback: str) -> str:
     return fallback.replace("-", " ").replace("_", " ").strip().capitalize() or "Untitled"
 
 
+# Folders no staff document lives in: dependencies, virtual environments, caches. Hidden
+# folders (".git", ".venv") are left out as well; ``include_all`` reads them anyway.
+IGNORED_FOLDERS = frozenset({"node_modules", "__pycache__", "venv", "site-packages"})
+
+
+@dataclass(slots=True)
+class FileScan:
+    """The files found under some paths: readable candidates, unsupported ones, ignored folders."""
+
+    files: list[tuple[Path, str]] = field(default_factory=list)
+    unsupported: list[Skipped] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+def _ignored(folder: Path) -> bool:
+    return (
+        folder.name.startswith(".")
+        or folder.name in IGNORED_FOLDERS
+        or (folder / "pyvenv.cfg").is_file()
+    )
+
+
+def scan(paths: list[Path], include_all: bool = False) -> FileScan:
+    """Every file under ``paths`` with its document id (the path relative to the folder given).
+
+    Hidden files and folders, virtual environments and dependency folders are left out (listed
+    in ``ignored``) unless ``include_all``; files of an unsupported type are listed with the
+    reason, so staff see what was not read.
+    """
+    found = FileScan()
+    for path in paths:
+        if not path.is_dir():
+            found.files.append((path, path.name))
+            continue
+        start = len(found.files)
+        for top, folders, names in os.walk(path):
+            here = Path(top)
+            if not include_all:
+                for name in sorted(folders):
+                    if _ignored(here / name):
+                        found.ignored.append(str(here / name))
+                folders[:] = [f for f in folders if not _ignored(here / f)]
+            folders.sort()
+            for name in sorted(names):
+                file = here / name
+                key = file.relative_to(path).as_posix()
+                if name.startswith(".") and not include_all:
+                    continue
+                if file.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    found.unsupported.append(Skipped(str(file), _unsupported(file.name), key))
+                elif file.is_file():
+                    found.files.append((file, key))
+        found.files[start:] = sorted(found.files[start:])
+    return found
+
+
+def _unsupported(name: str) -> str:
+    suffix = Path(name).suffix.lower() or "(none)"
+    return f"unsupported file type {suffix} (supported: {' '.join(SUPPORTED_SUFFIXES)})"
+
+
 def iter_files(paths: list[Path]) -> Iterator[tuple[Path, str]]:
     """Every supported file under ``paths`` with its document id (path relative to the folder)."""
-    for path in paths:
-        if path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.is_file()):
-                if file.suffix.lower() in SUPPORTED_SUFFIXES and not file.name.startswith("."):
-                    yield file, file.relative_to(path).as_posix()
-        else:
-            yield path, path.name
+    yield from scan(paths).files
 
 
 def load_paths(
-    paths: list[Path], max_bytes: int = MAX_FILE_BYTES
+    paths: list[Path], max_bytes: int = MAX_FILE_BYTES, *, include_all: bool = False
 ) -> tuple[list[Document], list[Skipped]]:
-    """Read every file; unreadable ones are reported and skipped, the rest still load."""
+    """Read every file; unreadable and unsupported ones are reported and skipped."""
+    found = scan(paths, include_all)
+    documents, skipped = load_files(found.files, max_bytes)
+    return documents, found.unsupported + skipped
+
+
+def load_files(
+    files: list[tuple[Path, str]], max_bytes: int = MAX_FILE_BYTES
+) -> tuple[list[Document], list[Skipped]]:
+    """Read files (with their document ids); unreadable ones are reported, the rest still load."""
     documents: list[Document] = []
     skipped: list[Skipped] = []
-    for file, key in iter_files(paths):
+    for file, key in files:
         try:
             if file.stat().st_size > max_bytes:
                 raise LoadError(f"file larger than {_size(max_bytes)}")
@@ -156,7 +223,7 @@ def load_bytes(raw: bytes, key: str, source: str) -> list[Document]:
     """
     suffix = Path(key).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise LoadError(f"unsupported file type {suffix or '(none)'}")
+        raise LoadError(_unsupported(key))
     if len(key) > MAX_KEY_CHARS:
         raise LoadError(f"the file name is longer than {MAX_KEY_CHARS} characters")
     if not storable(key):
@@ -180,11 +247,20 @@ def load_bytes(raw: bytes, key: str, source: str) -> list[Document]:
         text = faq_to_markdown(pairs)
     else:
         text = _decode(raw)
+    if suffix not in (".csv", ".json"):  # FAQ tables are already one section per pair
+        text = structure_faq(text)
     text = normalise_text(text)
     if not text:
         raise LoadError("no text in the file")
     title = normalise_text(title or "") or title_from(text, stem)
-    return [Document(key, title, text, source)]
+    return [Document(key, title, text, source, with_kind({}, key, title, text))]
+
+
+def with_kind(metadata: dict[str, Any], key: str, title: str, text: str) -> dict[str, Any]:
+    """``metadata`` with the document's ``kind`` (kept when it already has one)."""
+    if "kind" in metadata:
+        return metadata
+    return {**metadata, "kind": document_kind(key, title, text, metadata)}
 
 
 def _decode(raw: bytes) -> str:
@@ -226,11 +302,10 @@ def _jsonl_documents(raw: str, source: str) -> Iterator[Document]:
             not isinstance(property_id, str) or not PROPERTY_ID.match(property_id)
         ):
             raise LoadError(f"line {number}: 'property_id' is not a valid property id")
-        text = normalise_text(text)
-        title = str(record.get("title") or title_from(text, str(doc_id)))
-        yield Document(
-            str(doc_id), normalise_text(title), text, source, metadata, property_id=property_id
-        )
+        text = normalise_text(structure_faq(text))
+        title = normalise_text(str(record.get("title") or title_from(text, str(doc_id))))
+        metadata = with_kind(metadata, str(doc_id), title, text)
+        yield Document(str(doc_id), title, text, source, metadata, property_id=property_id)
 
 
 def _reason(exc: Exception) -> str:

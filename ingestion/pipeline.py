@@ -8,7 +8,7 @@ others reuse their stored vectors. Writes go in groups of documents, one transac
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -67,6 +67,17 @@ class IngestReport:
     dry_run: bool = False
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
+    # Which documents: staff check these before a sync deletes anything.
+    added_keys: list[str] = field(default_factory=list)
+    updated_keys: list[str] = field(default_factory=list)
+    removed_keys: list[str] = field(default_factory=list)
+
+    def count(self, pending: Sequence[Pending], existing: Container[str]) -> None:
+        """Count ``pending`` documents as added or updated."""
+        for p in pending:
+            key = p.document.doc_key
+            (self.updated_keys if key in existing else self.added_keys).append(key)
+        self.added, self.updated = len(self.added_keys), len(self.updated_keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,9 +218,8 @@ class Ingestor:
             report.embedded = len(hashes - set(known))
             report.reused = len(hashes) - report.embedded
             report.chunks = state.chunks_total
-            for p in pending:
-                report.updated += p.document.doc_key in existing
-                report.added += p.document.doc_key not in existing
+            report.count(pending, existing)
+            report.removed_keys = removed
             report.removed = len(removed)
             report.seconds = time.perf_counter() - started
             return report
@@ -227,9 +237,7 @@ class Ingestor:
                     )
                     report.revision = await store.announce_change(conn, property_id)
             report.reused += reused
-            for p in group:
-                report.updated += p.document.doc_key in existing
-                report.added += p.document.doc_key not in existing
+            report.count(group, existing)
             state.documents_done += len(group)
             state.chunks_done += sum(len(p.chunks) for p in group)
             state.embedded = self.embedder.embedded - embedded_before
@@ -240,6 +248,7 @@ class Ingestor:
                     conn, property_id, self.encoder.name, self.encoder.dim, chunking
                 )
                 report.removed = await store.delete_documents(conn, version, removed)
+                report.removed_keys = removed
                 report.revision = await store.announce_change(conn, property_id)
         if name is not None and report.revision is None:
             async with self.pool.acquire() as conn:

@@ -86,7 +86,8 @@ fused AS (
     ) ranked
     GROUP BY id
 )
-SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - (c.embedding <=> $2) AS score
+SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - (c.embedding <=> $2) AS score,
+       coalesce(d.metadata->>'kind', '') AS kind
 FROM fused f
 JOIN chunks c ON c.id = f.id
 JOIN documents d ON d.id = c.document_id

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 # ``+ 0`` keeps the planner from walking the HNSW index: the sort is over the filtered rows only.
 # The k nearest are picked from chunks alone; only those k are joined to their documents.
 _EXACT_SQL = """
-SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - c.distance AS score
+SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - c.distance AS score,
+       coalesce(d.metadata->>'kind', '') AS kind
 FROM (
     SELECT id, document_id, heading, text, embedding <=> $2 AS distance
     FROM chunks
@@ -41,7 +42,8 @@ ORDER BY c.distance
 
 # relaxed_order iterative scans may return rows slightly out of order: sort the k rows again.
 _ANN_SQL = """
-SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - c.distance AS score
+SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - c.distance AS score,
+       coalesce(d.metadata->>'kind', '') AS kind
 FROM (
     SELECT id, document_id, heading, text, embedding <=> $2 AS distance
     FROM chunks
@@ -77,6 +79,8 @@ class Hit:
     heading: str
     text: str
     score: float
+    # The document's kind (faq, policy, menu, hours, review, other); "" when unknown.
+    kind: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +176,15 @@ class Retriever:
         except CONNECTION_ERRORS as exc:
             raise DependencyUnavailable("the knowledge base is unavailable right now") from exc
         hits = [
-            Hit(r["id"], r["doc_key"], r["title"], r["heading"], r["text"], float(r["score"]))
+            Hit(
+                r["id"],
+                r["doc_key"],
+                r["title"],
+                r["heading"],
+                r["text"],
+                float(r["score"]),
+                r["kind"],
+            )
             for r in rows
         ]
         if self.reranker is not None and question:

@@ -33,7 +33,7 @@ from app.db.pool import create_pool
 from app.db.properties import PropertyRegistry
 from app.db.server import database_url, embedded_server
 from app.search.retriever import Retriever
-from benchlib import loadgen, report, topk
+from benchlib import loadgen, report, topk, wrk
 from benchlib.corpus import CorpusSpec, ensure_corpus
 from benchlib.corpus_text import questions
 from benchlib.procs import (
@@ -105,6 +105,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--markdown", type=Path, help="report file (default: BENCHMARKS.md; none for --smoke)"
     )
     parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
+    parser.add_argument(
+        "--generator",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="closed-loop load generator: wrk (a separate C process; auto uses it when "
+        "installed) or the in-process one; the fixed-rate phase always uses the in-process one",
+    )
     parser.add_argument(
         "--env",
         action="append",
@@ -297,7 +304,7 @@ async def run(
     )
     if not args.no_naive:
         naive_port = args.naive_port or free_port()
-        results["naive"] = await _naive(plan, data_dir, url, children, naive_port, asks)
+        results["naive"] = await _naive(plan, args, data_dir, url, children, naive_port, asks)
     results["meta"]["machine"]["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     results["meta"]["elapsed_s"] = round(time.perf_counter() - started, 1)
     return results
@@ -417,21 +424,77 @@ class StageCollector:
 async def _phase_rate(
     port: int, asks: Iterator[bytes], rate: float, seconds: float, timeout_s: float = 10
 ) -> dict[str, Any]:
+    """Open loop at a fixed rate (in-process: wrk cannot schedule arrivals); the generator's
+    own CPU is this process's CPU during the phase."""
     collector = StageCollector()
+    cpu0, began = time.process_time(), time.perf_counter()
     result = await loadgen.open_loop(
         port, asks, rate, seconds, on_body=collector, request_timeout_s=timeout_s
     )
-    return {**result.summary(), "stages": collector.summary(), "cached_answers": collector.cached}
-
-
-async def _phase_clients(
-    port: int, requests: Iterator[bytes], clients: int, seconds: float, timeout_s: float = 10
-) -> dict[str, Any]:
-    collector = StageCollector()
-    result = await loadgen.closed_loop(
-        port, requests, clients, seconds, on_body=collector, request_timeout_s=timeout_s
+    summary = result.summary()
+    generator = wrk.generator_cpu(
+        time.process_time() - cpu0, time.perf_counter() - began, int(summary["ok"] or 0)
     )
-    return {**result.summary(), "stages": collector.summary(), "cached_answers": collector.cached}
+    return {
+        **summary,
+        "generator": "python",
+        "generator_cpu": generator,
+        "stages": collector.summary(),
+        "cached_answers": collector.cached,
+    }
+
+
+def _use_wrk(args: argparse.Namespace) -> bool:
+    if args.generator == "python":
+        return False
+    if args.generator == "wrk" and not wrk.available():
+        raise RuntimeError("--generator wrk: wrk is not installed (apt-get install -y wrk)")
+    return wrk.available()
+
+
+async def _closed(
+    use_wrk: bool,
+    port: int,
+    requests: Iterator[bytes],
+    clients: int,
+    seconds: float,
+    *,
+    distinct: int,
+    collect: str = "timings",
+    timeout_s: float = 10,
+) -> dict[str, Any]:
+    """Closed loop with ``clients`` connections: wrk when available, else in-process.
+
+    wrk cycles through ``distinct`` requests taken from ``requests`` (enough that none repeats
+    in an uncached phase); the in-process generator draws from ``requests`` as it goes.
+    """
+    if use_wrk:
+        batch = list(itertools.islice(requests, distinct))
+        return await wrk.closed_loop(
+            port, batch, clients, seconds, collect=collect, timeout_s=timeout_s
+        )
+    on_body: Any = StageCollector() if collect == "timings" else CachedFlagCounter()
+    cpu0, began = time.process_time(), time.perf_counter()
+    result = await loadgen.closed_loop(
+        port,
+        requests,
+        clients,
+        seconds,
+        on_body=None if collect == "none" else on_body,
+        request_timeout_s=timeout_s,
+    )
+    summary = result.summary()
+    out = {
+        **summary,
+        "generator": "python",
+        "generator_cpu": wrk.generator_cpu(
+            time.process_time() - cpu0, time.perf_counter() - began, int(summary["ok"] or 0)
+        ),
+        "cached_answers": on_body.cached,
+    }
+    if isinstance(on_body, StageCollector):
+        out["stages"] = on_body.summary()
+    return out
 
 
 async def _start(
@@ -462,6 +525,7 @@ async def _service(
     log(f"service: {' '.join(argv[1:])} on :{port}")
     proc, cold = await _start(children, argv, env, port, log_file)
     out: dict[str, Any] = {"cold_start_s": round(cold, 3), "workers": args.workers}
+    use_wrk = _use_wrk(args)
     try:
         # Warm-up at the run's concurrency, so batches (and the runtime's buffers) reach their
         # working size before memory is read.
@@ -481,7 +545,14 @@ async def _service(
         rss_series["after_rate"] = round(rss_mb(proc.pid), 1)
         meter = CpuMeter(proc.pid, pg_pid)
         out["uncached_clients"] = meter.per_request(
-            await _phase_clients(port, asks, plan.clients, plan.clients_s)
+            await _closed(
+                use_wrk,
+                port,
+                asks,
+                plan.clients,
+                plan.clients_s,
+                distinct=_distinct(plan.clients_s),
+            )
         )
         rss_series["after_clients"] = round(rss_mb(proc.pid), 1)
         out["unexpected_cache_hits"] = (
@@ -492,16 +563,24 @@ async def _service(
         await loadgen.send_each(port, primed)  # compute each answer once
         # The cached phase only checks the flag (no JSON parsing in the client), so that the
         # load generator spends the same per request here as on the no-op endpoint.
-        flags = CachedFlagCounter()
-        cached = await loadgen.closed_loop(
-            port, itertools.cycle(primed), plan.clients, plan.cached_s, on_body=flags
+        out["cached"] = await _closed(
+            use_wrk,
+            port,
+            itertools.cycle(primed),
+            plan.clients,
+            plan.cached_s,
+            distinct=len(primed),
+            collect="flag",
         )
-        out["cached"] = {**cached.summary(), "cached_answers": flags.cached}
-        out["noop"] = (
-            await loadgen.closed_loop(
-                port, itertools.repeat(loadgen.get("/healthz")), plan.clients, plan.cached_s
-            )
-        ).summary()
+        out["noop"] = await _closed(
+            use_wrk,
+            port,
+            itertools.repeat(loadgen.get("/healthz")),
+            plan.clients,
+            plan.cached_s,
+            distinct=1,
+            collect="none",
+        )
         out["cpu_s"] = round(cpu_seconds(proc.pid) - cpu0, 1)
         out["rss_end_mb"] = round(rss_mb(proc.pid), 1)
     finally:
@@ -515,7 +594,13 @@ async def _service(
 
 
 async def _naive(
-    plan: Plan, data_dir: Path, url: str, children: Children, port: int, asks: Iterator[bytes]
+    plan: Plan,
+    args: argparse.Namespace,
+    data_dir: Path,
+    url: str,
+    children: Children,
+    port: int,
+    asks: Iterator[bytes],
 ) -> dict[str, Any]:
     log_file = data_dir / "logs" / "naive.log"
     env = child_env(data_dir, {"NAIVE_DATABASE_URL": url, "NAIVE_PORT": str(port)})
@@ -528,8 +613,14 @@ async def _naive(
         out["rss_warm_mb"] = round(rss_mb(proc.pid), 1)
         # A generous timeout: the baseline answers slowly but does answer, and its slowness is
         # the measurement. The fixed-rate phase is kept short, since it cannot keep up.
-        out["uncached_clients"] = await _phase_clients(
-            port, asks, plan.clients, plan.naive_s, timeout_s=NAIVE_TIMEOUT_S
+        out["uncached_clients"] = await _closed(
+            _use_wrk(args),
+            port,
+            asks,
+            plan.clients,
+            plan.naive_s,
+            distinct=_distinct(plan.naive_s),
+            timeout_s=NAIVE_TIMEOUT_S,
         )
         out["uncached_rate"] = await _phase_rate(
             port, asks, plan.rate, max(1.0, plan.naive_s / 2), timeout_s=NAIVE_TIMEOUT_S
@@ -542,10 +633,21 @@ async def _naive(
     return out
 
 
+def _distinct(seconds: float, max_rps: float = 800) -> int:
+    """Distinct questions for a closed-loop phase: more than it can answer in ``seconds``."""
+    return max(2000, int(seconds * max_rps))
+
+
 def _brief(summary: dict[str, Any] | None) -> str:
     if not summary:
         return "n/a"
     return (
         f"{summary['rps']} req/s, P50 {summary['p50_ms']} P99 {summary['p99_ms']} ms, "
-        f"{summary['errors']} errors"
+        f"{summary['errors']} errors, generator {summary.get('generator', '?')} "
+        f"{_get_share(summary)}"
     )
+
+
+def _get_share(summary: dict[str, Any]) -> str:
+    cpu = summary.get("generator_cpu") or {}
+    return f"{cpu.get('core_share', 0) * 100:.0f}% of a core" if cpu else ""

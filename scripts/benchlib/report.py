@@ -163,7 +163,33 @@ def rows(r: dict[str, Any]) -> list[Row]:
             "pass": None if tput is None else tput > 1,
         }
     )
+    out.append(
+        {
+            "id": "generator",
+            "measure": "load generator's own CPU (share of one core)",
+            "value": generator_brief(svc),
+            "target": "well below the service's: not the limit",
+            "pass": None,
+        }
+    )
     return out
+
+
+PHASES = ("uncached_rate", "uncached_clients", "cached", "noop")
+
+
+def generator_brief(svc: dict[str, Any]) -> str:
+    """Per phase: which generator drove it and how much CPU it used."""
+    parts = []
+    for phase in PHASES:
+        data = svc.get(phase) or {}
+        cpu = data.get("generator_cpu")
+        if cpu:
+            parts.append(
+                f"{phase} {data.get('generator')} {cpu['core_share'] * 100:.0f}% "
+                f"({cpu['ms_per_request']:.2f} ms/req)"
+            )
+    return "; ".join(parts) or "n/a"
 
 
 def _mark(ok: bool | None) -> str:
@@ -266,6 +292,10 @@ def markdown(r: dict[str, Any], table: list[Row]) -> str:
         "the normalised mean of its sentences' real model vectors (embedding every chunk would",
         "take many minutes on two cores). Questions are distinct (no cache hits) except in the",
         "cached phase. Latency at a fixed rate is counted from the scheduled send time.",
+        "Closed-loop phases are driven by `wrk` (a C process; `scripts/benchlib/requests.lua`",
+        "cycles through pre-built distinct requests) when it is installed; the fixed-rate phase",
+        "by the in-process asyncio generator (wrk cannot schedule arrivals). The generator's own",
+        "CPU is in the table, so a reader sees whether it was the limit.",
         "",
     ]
     return "\n".join(lines)

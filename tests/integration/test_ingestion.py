@@ -119,10 +119,12 @@ async def test_sync_removes_vanished_documents_but_keeps_unreadable_ones(
 
     dry = await hashing_ingestor.ingest(prop, documents, skipped=skipped, sync=True, dry_run=True)
     assert (dry.dry_run, dry.removed) == (True, 1)
+    # Staff see which document a sync would delete before it does.
+    assert dry.removed_keys == ["faq.csv"]
     assert await live_keys(pool, prop) == {"menu.md", "spa.html", "faq.csv", "rules.pdf"}
 
     synced = await hashing_ingestor.ingest(prop, documents, skipped=skipped, sync=True)
-    assert synced.removed == 1
+    assert (synced.removed, synced.removed_keys) == (1, ["faq.csv"])
     # The unreadable PDF keeps its last good version: nothing indexed is lost to a bad file.
     assert await live_keys(pool, prop) == {"menu.md", "spa.html", "rules.pdf"}
 
@@ -134,6 +136,7 @@ async def test_dry_run_reports_the_plan_and_writes_nothing(
     folder = mixed_folder(tmp_path / "kb")
     report = await hashing_ingestor.ingest(prop, load_paths([folder])[0], dry_run=True)
     assert (report.added, report.dry_run) == (4, True)
+    assert sorted(report.added_keys) == ["faq.csv", "menu.md", "rules.pdf", "spa.html"]
     assert report.embedded == report.chunks > 0
     encoder = hashing_ingestor.encoder
     assert isinstance(encoder, HashingEncoder)

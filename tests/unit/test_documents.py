@@ -21,7 +21,9 @@ def test_folder_documents_are_keyed_by_relative_path(tmp_path: Path) -> None:
     assert set(by_key) == {"dining/breakfast.md", "wifi.txt"}
     assert by_key["dining/breakfast.md"].title == "Breakfast"
     assert by_key["wifi.txt"].title == "Wifi"
-    assert skipped == []
+    # A file the loaders cannot read is listed with the reason, never silently dropped.
+    assert [(Path(s.name).name, s.key) for s in skipped] == [("image.png", "image.png")]
+    assert skipped[0].reason.startswith("unsupported file type .png (supported: .md")
 
 
 def test_jsonl_lines_are_documents(tmp_path: Path) -> None:
@@ -33,7 +35,7 @@ def test_jsonl_lines_are_documents(tmp_path: Path) -> None:
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\n\n")
     documents, skipped = load_paths([path])
     assert [(d.doc_key, d.title) for d in documents] == [("faq-1", "Pets"), ("7", "Spa")]
-    assert documents[0].metadata == {"lang": "en"}
+    assert documents[0].metadata == {"lang": "en", "kind": "faq"}
     assert skipped == []
 
 

@@ -54,7 +54,7 @@ def test_documents_are_grouped_by_property(tmp_path: Path) -> None:
     assert [d.doc_key for d in documents] == ["pool"]
     bar, _ = by_id[DEFAULT_PROPERTY].load()
     assert [d.doc_key for d in bar] == ["bar"]
-    assert bar[0].metadata == {"floor": 9}
+    assert bar[0].metadata == {"floor": 9, "kind": "other"}
 
 
 def test_sample_sources_follow_properties_json() -> None:
