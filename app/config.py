@@ -147,6 +147,12 @@ class Settings(BaseSettings):
     hybrid_text_weight: float = Field(0.5, ge=0, le=10)
     query_synonyms: bool = True
     query_rewrite: bool = True
+    # Put hotel words in German, French and Spanish into English before searching; unset:
+    # on for minilm (English-only), off for e5 (which understands them).
+    query_glossary: bool | None = None
+    # Full-text weight for questions not in English (the text index is English); unset:
+    # hybrid_text_weight for minilm (the glossary gives it English words), 0 for e5.
+    hybrid_text_weight_other_languages: float | None = Field(None, ge=0, le=10)
     reranker: Literal["none", "term-overlap"] = "none"
     rerank_depth: int = Field(20, ge=1, le=200)
 
@@ -180,6 +186,20 @@ class Settings(BaseSettings):
         if self.embedding_model == "e5" and "embedding_model_name" not in self.model_fields_set:
             return "multilingual-e5-small-q4"
         return self.embedding_model_name
+
+    @property
+    def glossary(self) -> bool:
+        """Whether questions' hotel words in other languages are put in English."""
+        if self.query_glossary is not None:
+            return self.query_glossary
+        return self.embedding_model == "minilm"
+
+    @property
+    def other_language_text_weight(self) -> float | None:
+        """The full-text weight for questions not in English (None: the same as English)."""
+        if self.hybrid_text_weight_other_languages is not None:
+            return self.hybrid_text_weight_other_languages
+        return 0.0 if self.embedding_model == "e5" else None
 
     @property
     def answer_threshold(self) -> float:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 import asyncpg
 import numpy as np
 
+from app import languages
 from app.answering.extractive import ExtractiveWriter
 from app.answering.types import number_sources
 from app.db.properties import PropertyRegistry
@@ -97,7 +98,10 @@ async def run_variant(
 
     async def search(question: Question, property_id: str) -> list[Hit]:
         vector = vectors[retriever.embedding_text(question.text)]
-        return await retriever.search(states[property_id], vector, depth, question=question.text)
+        language = languages.detect(question.text)
+        return await retriever.search(
+            states[property_id], vector, depth, question=question.text, language=language
+        )
 
     for question, pid in questions[: min(20, len(questions))]:  # warm-up, not timed
         await search(question, pid)

@@ -10,7 +10,7 @@ the candidates (:mod:`app.search.rerank`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -96,11 +96,22 @@ class SearchOptions:
     synonyms: bool = True
     rewrite: bool = True
     rerank_depth: int = 20
+    # Hotel words in German, French and Spanish put in English (for the English-only model).
+    glossary: bool = True
+    # The full-text half's weight for a question in another language than English (the
+    # ``tsv`` column is English); None: ``text_weight``.
+    other_language_text_weight: float | None = None
+
+    def for_language(self, language: str | None) -> SearchOptions:
+        """The options for a question in ``language`` (None or "en": these)."""
+        if language in (None, "en") or self.other_language_text_weight is None:
+            return self
+        return replace(self, text_weight=self.other_language_text_weight)
 
 
 def embedding_text(options: SearchOptions, question: str) -> str:
     """The text embedded for ``question`` under ``options``."""
-    return query_text.rewrite(question) if options.rewrite else question
+    return query_text.rewrite(question, options.glossary) if options.rewrite else question
 
 
 def search_options(settings: Settings) -> SearchOptions:
@@ -115,6 +126,8 @@ def search_options(settings: Settings) -> SearchOptions:
         synonyms=settings.query_synonyms,
         rewrite=settings.query_rewrite,
         rerank_depth=settings.rerank_depth,
+        glossary=settings.glossary,
+        other_language_text_weight=settings.other_language_text_weight,
     )
 
 
@@ -141,16 +154,22 @@ class Retriever:
         return embedding_text(self.options, question)
 
     async def search(
-        self, prop: PropertyState, vector: np.ndarray, k: int, question: str | None = None
+        self,
+        prop: PropertyState,
+        vector: np.ndarray,
+        k: int,
+        question: str | None = None,
+        language: str | None = None,
     ) -> list[Hit]:
         """The ``k`` best chunks of the property's live version.
 
         Without ``question`` (or in ``vector`` mode) they are the ``k`` closest to ``vector``;
         with it, the configured mode ranks them and the reranker, if any, orders them.
+        ``language`` is the question's, where known (it weighs the full-text half).
         """
         if prop.version_id is None or prop.chunk_count == 0:
             return []
-        options = self.options
+        options = self.options.for_language(language)
         fetch = max(k, options.rerank_depth) if self.reranker and question else k
         if question is None or options.mode == "vector":
             sql = _EXACT_SQL if self.uses_exact(prop) else _ANN_SQL
@@ -167,7 +186,9 @@ class Retriever:
                 options.rrf_k,
                 vector_weight,
                 options.text_weight,
-                query_text.term_queries(question, options.synonyms, options.rewrite),
+                query_text.term_queries(
+                    question, options.synonyms, options.rewrite, options.glossary
+                ),
                 max(fetch, options.depth, options.pool),
             )
         try:
