@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.db.migrate import ensure_database, upgrade_to_head
 from app.db.server import database_url, redact
 from app.errors import ConciergeError
 from app.observability.logs import configure_logging
+from app.preflight import check_port
+from app.settings_env import ENV_EXAMPLE, SettingsError, env_example, load_settings
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -42,8 +44,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     export.add_argument("--model", type=Path, help="model folder (default: the packaged one)")
     export.add_argument("--out", type=Path, help="ONNX file (default: in RAG_MODEL_CACHE_DIR)")
+    env = commands.add_parser(
+        "env-example", help="print .env.example: every setting at its default, documented"
+    )
+    env.add_argument("--check", action="store_true", help="fail when .env.example differs")
     args = parser.parse_args(argv)
-    settings = get_settings()
+    if args.command == "env-example":
+        return _env_example(args.check)
+    try:
+        settings = load_settings()
+        if args.command == "serve":
+            check_port(settings.host, settings.port)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     configure_logging(settings)
     if args.command == "export-model":
         return _export_model(settings, args.model, args.out)
@@ -62,6 +76,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _env_example(check: bool) -> int:
+    text = env_example()
+    if not check:
+        print(text, end="")
+        return 0
+    if ENV_EXAMPLE.exists() and ENV_EXAMPLE.read_text() == text:
+        return 0
+    print(f"{ENV_EXAMPLE} is out of date: python -m app env-example > .env.example",
+          file=sys.stderr)  # fmt: skip
+    return 1
 
 
 def _export_model(settings: Settings, model: Path | None, out: Path | None) -> int:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from app import languages
 from app.answering.writers import open_writers
 from app.config import Settings
 from app.db.migrate import check_schema
@@ -19,8 +20,9 @@ from app.db.server import database_url
 from app.embedding.batcher import MicroBatcher
 from app.embedding.encoder import Encoder, load_encoder, query_encoder
 from app.rag.cache import AnswerCache
-from app.rag.service import AskResult, CacheKey, RagService, is_storable
+from app.rag.service import RagService
 from app.rag.sessions import SessionStore
+from app.rag.types import AskResult, CacheKey, is_storable
 from app.search.rerank import build_reranker
 from app.search.retriever import Retriever, search_options
 
@@ -38,6 +40,32 @@ class Services:
     registry: PropertyRegistry
     rag: RagService
     schema_head: str
+
+
+# Properties whose live index was built by another model than the one loaded.
+_OTHER_MODELS_SQL = """
+SELECT v.model, array_agg(p.id ORDER BY p.id) AS properties
+FROM properties p JOIN index_versions v ON v.id = p.live_version
+WHERE v.model <> $1
+GROUP BY v.model
+"""
+
+
+async def warn_other_models(conn: asyncpg.Connection, model: str) -> list[str]:
+    """Log each property whose live index another model built: its questions would be
+    embedded by a model its chunks were not (same size, meaningless distances) until it is
+    re-indexed. Returns those properties."""
+    found: list[str] = []
+    for row in await conn.fetch(_OTHER_MODELS_SQL, model):
+        found += row["properties"]
+        log.error(
+            "the live index of %s was built with %s but %s is loaded: re-index it "
+            "(scripts/ingest reindex --property ID) or set RAG_EMBEDDING_MODEL back",
+            ", ".join(row["properties"][:20]),
+            row["model"],
+            model,
+        )
+    return found
 
 
 @asynccontextmanager
@@ -66,6 +94,7 @@ async def open_services(
         assert encoder is not None
         async with pool.acquire() as conn:
             head = await check_schema(conn, encoder.dim, url)
+            await warn_other_models(conn, encoder.name)
         batcher = MicroBatcher(
             query_encoder(encoder),
             max_batch=settings.batch_max_size,
@@ -74,6 +103,7 @@ async def open_services(
             retry_after_s=settings.retry_after_s,
         )
         batcher.start()
+        await asyncio.to_thread(languages.load)
         for size in (1, settings.batch_max_size):  # warm-up: first calls are slow
             await asyncio.gather(*(batcher.embed("What time is check-out?") for _ in range(size)))
         registry = PropertyRegistry(pool, url, settings.registry_refresh_s)
@@ -87,12 +117,12 @@ async def open_services(
             )
             rag = RagService(
                 registry,
-                batcher,
                 Retriever(
                     pool,
                     settings.exact_search_max_chunks,
                     search_options(settings),
                     build_reranker(settings.reranker),
+                    embedder=batcher,
                 ),
                 writers.writer,
                 cache,

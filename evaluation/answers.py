@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.answering.types import Answer, AnswerWriter, number_sources
-from app.search.retriever import Hit
+from app.search.types import Hit
 from app.text import content_terms
 from evaluation.data import Question
 from evaluation.metrics import percentile

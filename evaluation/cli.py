@@ -33,7 +33,8 @@ from app.db.properties import PropertyRegistry
 from app.db.server import database_url
 from app.embedding.encoder import Encoder, default_model_path, load_encoder
 from app.search.rerank import build_reranker
-from app.search.retriever import SearchOptions, embedding_text, search_options
+from app.search.retriever import embedding_text, search_options
+from app.search.types import SearchOptions
 from evaluation.by_language import render_languages
 from evaluation.data import (
     DEFAULT_PROPERTY,

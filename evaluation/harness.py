@@ -22,7 +22,8 @@ from app.answering.types import number_sources
 from app.db.properties import PropertyRegistry
 from app.embedding.encoder import Encoder, query_encoder
 from app.search.rerank import Reranker, TermOverlapReranker
-from app.search.retriever import Hit, Retriever, SearchOptions
+from app.search.retriever import Retriever
+from app.search.types import Hit, SearchOptions
 from evaluation.data import Question
 from evaluation.metrics import (
     ThresholdPoint,

@@ -14,7 +14,7 @@ from pathlib import Path
 from app.answering.types import AnswerWriter
 from app.answering.writers import open_writers
 from app.config import Settings
-from app.search.retriever import Hit
+from app.search.types import Hit
 from evaluation.answers import ANSWER_METRICS, Case, WriterReport, run_writer
 from evaluation.data import Question
 

@@ -19,13 +19,14 @@ from pathlib import Path
 
 import asyncpg
 
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.db.migrate import check_schema
 from app.db.pool import create_pool
 from app.db.properties import CHANNEL
 from app.db.server import database_url
 from app.embedding.encoder import default_model_path, load_encoder
 from app.errors import ConciergeError
+from app.settings_env import SettingsError, load_settings
 from ingestion import jobs, store
 from ingestion.chunking import tokenizer_counter
 from ingestion.cli_output import (
@@ -153,7 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parse_args(parser, argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    settings = get_settings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         if args.command in ("ingest", "sync"):
             missing = [str(p) for p in args.paths if not p.exists()]

@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.answering.types import FALLBACK_MESSAGE, Answer, AnswerStream, Delta, Source
+from app.answering.types import FALLBACK_MESSAGE, Answer, AnswerEvents, Delta, Source
 from app.text import content_terms, split_units
 
 # Guests' words that name what the hotel's text states with other words.
@@ -50,10 +50,12 @@ class ExtractiveWriter:
         self._max_sentences = max_sentences
         self._max_sources = max_sources
 
-    async def write(self, question: str, sources: Sequence[Source]) -> Answer:
+    async def write(self, question: str, sources: Sequence[Source], language: str = "en") -> Answer:
         return self.compose(question, sources)
 
-    async def stream(self, question: str, sources: Sequence[Source]) -> AnswerStream:
+    async def stream(
+        self, question: str, sources: Sequence[Source], language: str = "en"
+    ) -> AnswerEvents:
         """The whole answer as one delta (it is ready at once), then the answer itself."""
         answer = self.compose(question, sources)
         yield Delta(answer.text)

@@ -8,14 +8,14 @@ English, and so does a message missing in a language.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from app.answering.types import FALLBACK_MESSAGE, Answer
 from app.languages import DEFAULT, SUPPORTED
 
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
-        "handover": (
-            "I'm sorry, I couldn't find that in the hotel's information. "
-            "The front desk will be happy to help you with this."
-        ),
+        "handover": FALLBACK_MESSAGE,
         "sources": "Sources",
         "quoted": "From the hotel's information:",
         "unavailable": (
@@ -120,3 +120,19 @@ def handover(language: str | None = None) -> str:
 def is_handover(text: str) -> bool:
     """Whether ``text`` is the hand-over message in one of the languages."""
     return any(text == table["handover"] for table in MESSAGES.values())
+
+
+# Writers whose text is quoted from the sources (not written in the guest's language).
+QUOTING_SOURCES = frozenset({"extractive", "extractive_fallback"})
+
+
+def localise(answer: Answer, language: str | None) -> Answer:
+    """``answer`` as the guest reads it in ``language``: the hand-over in that language, and
+    quoted sentences introduced in it. A model-written answer is already in the language."""
+    if not language or language == DEFAULT:
+        return answer
+    if answer.escalate and (answer.answer_source in QUOTING_SOURCES or is_handover(answer.text)):
+        return replace(answer, text=handover(language))
+    if answer.escalate or answer.answer_source not in QUOTING_SOURCES or not answer.text:
+        return answer
+    return replace(answer, text=f"{message('quoted', language)} {answer.text}")

@@ -17,6 +17,14 @@ class AskRequest(BaseModel):
     session_id: str | None = Field(None, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
     top_k: int | None = Field(None, ge=1, le=100)
     stream: bool = Field(False, description="answer as Server-Sent Events")
+    language: str | None = Field(
+        None,
+        max_length=35,
+        pattern=r"^[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8})*$",
+        description="the page's or browser's language tag (e.g. de-AT); the answer is in the "
+        "question's language, or in this one when the question is too short to tell",
+        examples=["de"],
+    )
 
 
 class SourceOut(BaseModel):
@@ -50,6 +58,7 @@ class AskResponse(BaseModel):
     tokens: int | None = None
     fallback_reason: str | None = None
     standalone_question: str | None = None
+    language: str = Field("en", description="the language of the answer")
 
 
 class ErrorDetail(BaseModel):

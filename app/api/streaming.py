@@ -17,7 +17,8 @@ from app.api.render import render_answer, render_sources
 from app.api.schemas import AskRequest
 from app.api.sse import EventStreamResponse, sse_event
 from app.config import Settings
-from app.rag.service import AnswerStream, RagService
+from app.rag.service import RagService
+from app.rag.types import AnswerStream
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,9 @@ async def stream_answer(
     """Find the sources (raising the usual errors), then stream the answer as events."""
     request_id = request_id_of(request.scope)
     async with answer_deadline(settings.request_timeout_s):
-        stream = await rag.ask_stream(body.property_id, body.question, top_k, body.session_id)
+        stream = await rag.ask_stream(
+            body.property_id, body.question, top_k, body.session_id, body.language
+        )
     return EventStreamResponse(_events(stream, request_id, started))
 
 

@@ -4,6 +4,10 @@ cachetools' ``TTLCache`` is not thread-safe; here it is only touched from corout
 event loop, between awaits, so no two callers can interleave inside an operation. Concurrent
 callers of the same key share one computation (the first starts it, the others await it). A
 computation that fails is not cached and its error reaches every caller that waited for it.
+
+A computation that is not a coroutine (a streamed answer, written as the guest reads it) takes
+part through :meth:`AnswerCache.join`: its owner gets a :class:`Flight` and ends it with the
+value, an error, or by abandoning it (the guest left), in which case a waiter computes instead.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ class AnswerCache(Generic[K, V]):
         # so that the next question tries the recovered model again).
         self._should_store = should_store
         self._cache: TTLCache[K, V] = TTLCache(maxsize=max(1, maxsize), ttl=ttl, timer=timer)
-        self._inflight: dict[K, asyncio.Task[V]] = {}
+        self._inflight: dict[K, asyncio.Future[V]] = {}
         self._owner: int | None = None
         self.stats = CacheStats()
 
@@ -63,34 +67,59 @@ class AnswerCache(Generic[K, V]):
             raise RuntimeError("AnswerCache used from two threads; it belongs to one event loop")
 
     async def get_or_compute(self, key: K, compute: Callable[[], Awaitable[V]]) -> tuple[V, bool]:
-        self._check_thread()
-        if self._enabled:
-            try:
-                value = self._cache[key]
-            except KeyError:
-                pass
-            else:
-                self.stats.hits += 1
-                return value, True
-        task = self._inflight.get(key)
-        if task is not None:
-            self.stats.shared += 1
-            # shield: a follower that gives up (timeout, disconnect) must not cancel the others.
-            return await asyncio.shield(task), True
-        self.stats.misses += 1
-        task = asyncio.ensure_future(self._compute(key, compute))
+        joined = await self.join(key)
+        if not isinstance(joined, Flight):
+            return joined, True
+        task = asyncio.ensure_future(self._compute(joined, compute))
         task.add_done_callback(_consume_error)
-        self._inflight[key] = task
+        # shield: the caller giving up (timeout, disconnect) must not cancel the others.
         return await asyncio.shield(task), False
 
-    async def _compute(self, key: K, compute: Callable[[], Awaitable[V]]) -> V:
+    async def _compute(self, flight: Flight[K, V], compute: Callable[[], Awaitable[V]]) -> V:
         try:
-            self.stats.computations += 1
             value = await compute()
-            self.put(key, value)
+        except asyncio.CancelledError:
+            flight.abandon()
+            raise
+        except BaseException as exc:
+            flight.fail(exc)
+            raise
+        flight.finish(value)
+        return value
+
+    async def shared(self, key: K) -> V | None:
+        """The cached value, or the value being computed for ``key`` (awaited); None when
+        there is neither. Never starts a computation."""
+        self._check_thread()
+        while True:
+            if self._enabled:
+                value = self._cache.get(key)
+                if value is not None:
+                    self.stats.hits += 1
+                    return value
+            flight = self._inflight.get(key)
+            if flight is None:
+                return None
+            self.stats.shared += 1
+            try:
+                # shield: a follower that gives up must not cancel the computation.
+                return await asyncio.shield(flight)
+            except _Abandoned:
+                continue  # its owner stopped (e.g. the guest left a stream): look again
+
+    async def join(self, key: K) -> V | Flight[K, V]:
+        """The cached or in-flight value for ``key``; else a :class:`Flight` that the caller now
+        owns and must end with ``finish``, ``fail`` or ``abandon`` (others wait on it)."""
+        value = await self.shared(key)
+        if value is not None:
             return value
-        finally:
-            self._inflight.pop(key, None)
+        # No await since ``shared`` saw no flight: nobody can have started one meanwhile.
+        self.stats.misses += 1
+        self.stats.computations += 1
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(_consume_error)
+        self._inflight[key] = future
+        return Flight(self, key, future)
 
     def get(self, key: K) -> V | None:
         """The cached value, without computing (None when absent or expired)."""
@@ -109,8 +138,43 @@ class AnswerCache(Generic[K, V]):
     def clear(self) -> None:
         self._cache.clear()
 
+    def _land(self, key: K, future: asyncio.Future[V]) -> bool:
+        """Take ``future``'s flight off the board; False when it had already ended."""
+        if self._inflight.get(key) is future:
+            del self._inflight[key]
+        return not future.done()
 
-def _consume_error(task: asyncio.Task[V]) -> None:
+
+class _Abandoned(Exception):
+    """A flight's owner stopped before it had a value; its followers look again."""
+
+
+class Flight(Generic[K, V]):
+    """One computation of a key that other callers wait on; ended once, by its owner."""
+
+    def __init__(self, cache: AnswerCache[K, V], key: K, future: asyncio.Future[V]) -> None:
+        self._cache = cache
+        self._key = key
+        self._future = future
+
+    def finish(self, value: V) -> None:
+        """Store ``value`` (if the cache keeps it) and hand it to everyone waiting."""
+        if self._cache._land(self._key, self._future):
+            self._cache.put(self._key, value)
+            self._future.set_result(value)
+
+    def fail(self, exc: BaseException) -> None:
+        """Hand ``exc`` to everyone waiting; nothing is cached."""
+        if self._cache._land(self._key, self._future):
+            self._future.set_exception(exc)
+
+    def abandon(self) -> None:
+        """Stop without a value: the waiters look again (and one of them computes)."""
+        if self._cache._land(self._key, self._future):
+            self._future.set_exception(_Abandoned())
+
+
+def _consume_error(future: asyncio.Future[V]) -> None:
     # Every waiter may have given up; mark the error as seen so asyncio does not log it.
-    if not task.cancelled():
-        task.exception()
+    if not future.cancelled():
+        future.exception()

@@ -1,4 +1,10 @@
-"""Answer orchestration: cache → embed → property-scoped search → answer writer, with timings."""
+"""The question-answering service: prepare → cache → retrieve → write, each stage once.
+
+``ask`` and ``ask_stream`` take the same path: :meth:`RagService._prepare` settles what is
+asked (the cleaned question, a follow-up rewritten into a standalone one) and its cache key;
+the answer then comes from the cache, from an identical question being answered right now
+(single-flight, streamed or not), or from the retriever and the answer writer.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,18 @@ import contextlib
 import re
 import time
 import unicodedata
-from collections.abc import AsyncGenerator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, replace
 
+from app import languages
+from app.answering.messages import localise
 from app.answering.types import Answer, AnswerWriter, Delta, Source, number_sources
 from app.db.properties import PropertyRegistry, PropertyState
-from app.embedding.batcher import MicroBatcher
-from app.rag.cache import AnswerCache
+from app.rag.cache import AnswerCache, Flight
 from app.rag.sessions import FollowUpRewriter, SessionStore, Turn
+from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, StreamEvent
 from app.search.retriever import Retriever
+from app.search.types import Retrieval
 
 _SPACES = re.compile(r"\s+")
 _TRAILING = re.compile(r"[\s?!.]+$")
@@ -36,54 +45,16 @@ def clean_question(question: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class AskResult:
-    """Everything the API returns for one question (timings are of the computation)."""
+class Asked:
+    """One request once prepared: what is answered, for which property, under which key."""
 
-    answer: str
-    sources: tuple[Source, ...]
-    citations: tuple[int, ...]
-    escalate: bool
-    answer_source: str
-    property_id: str
-    version_id: int | None
-    revision: int
-    embed_ms: float
-    search_ms: float
-    answer_ms: float
-    # Generation figures of a model-written answer (ttft, generation in ms; tokens).
-    extra: Mapping[str, float] = field(default_factory=dict)
-    fallback_reason: str | None = None
-    # The standalone form of this request's follow-up question, when it was rewritten.
-    standalone_question: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StreamDone:
-    """The last event of an answer stream: the complete result, as ``ask`` would return it."""
-
-    result: AskResult
-    cached: bool
-
-
-StreamEvent = Delta | StreamDone
-
-
-@dataclass(slots=True)
-class AnswerStream:
-    """An answer being written: its sources are known, ``events`` yields the text as it comes
-    and ends with :class:`StreamDone`. Closing ``events`` early stops the generation."""
-
-    sources: tuple[Source, ...]
-    events: AsyncGenerator[StreamEvent, None]
-    cached_result: AskResult | None = None
-
-
-def is_storable(result: AskResult) -> bool:
-    """Fallback answers are not cached, so that a recovered model is used again at once."""
-    return result.fallback_reason is None
-
-
-CacheKey = tuple[str, int | None, int, str, int]
+    prop: PropertyState
+    question: str  # the standalone question: answered, and cached under
+    top_k: int
+    session_id: str | None
+    rewritten: str | None  # ``question`` when it was rewritten from a follow-up
+    key: CacheKey
+    language: str = "en"  # the answer's: the question's, else the page's
 
 
 class RagService:
@@ -92,7 +63,6 @@ class RagService:
     def __init__(
         self,
         registry: PropertyRegistry,
-        batcher: MicroBatcher,
         retriever: Retriever,
         writer: AnswerWriter,
         cache: AnswerCache[CacheKey, AskResult],
@@ -100,88 +70,38 @@ class RagService:
         rewriter: FollowUpRewriter | None = None,
     ) -> None:
         self.registry = registry
-        self.batcher = batcher
         self.retriever = retriever
         self.writer = writer
         self.cache = cache
         self.sessions = sessions
         self.rewriter = rewriter or FollowUpRewriter()
 
-    async def _standalone(
-        self, prop: PropertyState, question: str, session_id: str | None
-    ) -> tuple[str, str | None]:
-        """The question to answer, and its rewritten form when it was a follow-up."""
-        if session_id is None or self.sessions is None:
-            return question, None
-        history = self.sessions.history(prop.id, session_id)
-        standalone = await self.rewriter.standalone(history, question)
-        return standalone, (standalone if standalone != question else None)
-
-    def _remember(self, prop_id: str, session_id: str | None, asked: str) -> None:
-        if session_id is not None and self.sessions is not None:
-            self.sessions.record(prop_id, session_id, Turn(asked))
-
-    def _result(
-        self,
-        prop: PropertyState,
-        sources: list[Source],
-        answer: Answer,
-        timings: tuple[float, float, float],
-    ) -> AskResult:
-        return AskResult(
-            answer=answer.text,
-            sources=tuple(sources),
-            citations=answer.citations,
-            escalate=answer.escalate,
-            answer_source=answer.answer_source,
-            property_id=prop.id,
-            version_id=prop.version_id,
-            revision=prop.revision,
-            embed_ms=timings[0],
-            search_ms=timings[1],
-            answer_ms=timings[2],
-            extra=answer.extra,
-            fallback_reason=answer.fallback_reason,
-        )
-
-    async def _retrieve(
-        self, prop: PropertyState, question: str, top_k: int
-    ) -> tuple[list[Source], float, float]:
-        t0 = time.perf_counter()
-        vector = await self.batcher.embed(self.retriever.embedding_text(question))
-        t1 = time.perf_counter()
-        hits = await self.retriever.search(prop, vector, top_k, question=question)
-        t2 = time.perf_counter()
-        return number_sources(hits), (t1 - t0) * 1000, (t2 - t1) * 1000
-
     async def ask(
-        self, property_id: str, question: str, top_k: int, session_id: str | None = None
+        self,
+        property_id: str,
+        question: str,
+        top_k: int,
+        session_id: str | None = None,
+        language: str | None = None,
     ) -> tuple[AskResult, bool]:
         """Answer ``question`` for ``property_id``; returns the result and whether it was cached.
 
         With a ``session_id``, a follow-up is first rewritten into a standalone question from
-        the session's earlier turns; the answer is cached under that standalone form.
+        the session's earlier turns; the answer is cached under that standalone form. The
+        answer is in the question's language; ``language`` (the page's or browser's tag)
+        decides when the question is too short to tell.
         """
-        prop = await self.registry.get(property_id)
-        question = clean_question(question)
-        asked, rewritten = await self._standalone(prop, question, session_id)
-        key = self._key(prop, asked, top_k)
-
-        async def compute() -> AskResult:
-            sources, embed_ms, search_ms = await self._retrieve(prop, asked, top_k)
-            t2 = time.perf_counter()
-            answer = await self.writer.write(asked, sources)
-            answer_ms = (time.perf_counter() - t2) * 1000
-            return self._result(prop, sources, answer, (embed_ms, search_ms, answer_ms))
-
-        result, cached = await self.cache.get_or_compute(key, compute)
-        self._remember(prop.id, session_id, asked)
-        if rewritten is not None:
-            result = replace(result, standalone_question=rewritten)
-        return result, cached
+        asked = await self._prepare(property_id, question, top_k, session_id, language)
+        result, cached = await self.cache.get_or_compute(asked.key, lambda: self._compute(asked))
+        return self._finish(asked, result), cached
 
     async def ask_stream(
-        self, property_id: str, question: str, top_k: int, session_id: str | None = None
+        self,
+        property_id: str,
+        question: str,
+        top_k: int,
+        session_id: str | None = None,
+        language: str | None = None,
     ) -> AnswerStream:
         """Like :meth:`ask`, but returns once the sources are known; the answer then streams.
 
@@ -189,41 +109,105 @@ class RagService:
         overload, database) happens before this returns; the stream itself always ends with
         an answer (a fallback one if the model fails). A cached answer streams too.
         """
-        prop = await self.registry.get(property_id)
-        question = clean_question(question)
-        asked, rewritten = await self._standalone(prop, question, session_id)
-        key = self._key(prop, asked, top_k)
-        hit = self.cache.get(key)
-        if hit is not None:
-            self._remember(prop.id, session_id, asked)
-            if rewritten is not None:
-                hit = replace(hit, standalone_question=rewritten)
-            return AnswerStream(hit.sources, _replay(hit), hit)
-        sources, embed_ms, search_ms = await self._retrieve(prop, asked, top_k)
+        asked = await self._prepare(property_id, question, top_k, session_id, language)
+        shared = await self.cache.shared(asked.key)
+        if shared is not None:
+            result = self._finish(asked, shared)
+            return AnswerStream(result.sources, _replay(result), result)
+        retrieval = await self._retrieve(asked)
+        sources = number_sources(retrieval.hits)
+        return AnswerStream(tuple(sources), self._stream(asked, sources, retrieval))
 
-        async def events() -> AsyncGenerator[StreamEvent, None]:
+    async def _prepare(
+        self,
+        property_id: str,
+        question: str,
+        top_k: int,
+        session_id: str | None,
+        page_language: str | None = None,
+    ) -> Asked:
+        """Every stage before the answer is looked up (a new pre-answer stage goes here)."""
+        prop = await self.registry.get(property_id)
+        cleaned = clean_question(question)
+        standalone = cleaned
+        if session_id is not None and self.sessions is not None:
+            history = self.sessions.history(prop.id, session_id)
+            standalone = await self.rewriter.standalone(history, cleaned)
+        rewritten = standalone if standalone != cleaned else None
+        language = languages.detect(standalone, page_language)
+        normalised = normalise_question(standalone)
+        key = (prop.id, prop.version_id, prop.revision, normalised, top_k, language)
+        return Asked(prop, standalone, top_k, session_id, rewritten, key, language)
+
+    async def _retrieve(self, asked: Asked) -> Retrieval:
+        return await self.retriever.retrieve(
+            asked.prop, asked.question, asked.top_k, language=asked.language
+        )
+
+    async def _compute(self, asked: Asked) -> AskResult:
+        retrieval = await self._retrieve(asked)
+        sources = number_sources(retrieval.hits)
+        started = time.perf_counter()
+        answer = await self.writer.write(asked.question, sources, language=asked.language)
+        return self._result(asked, sources, answer, retrieval, started)
+
+    async def _stream(
+        self, asked: Asked, sources: list[Source], retrieval: Retrieval
+    ) -> AsyncGenerator[StreamEvent, None]:
+        # The flight is taken here, once the guest reads, so an unread stream holds none.
+        flight = await self.cache.join(asked.key)
+        if not isinstance(flight, Flight):  # an identical question was answered meanwhile
+            async for replayed in _replay(self._finish(asked, flight)):
+                yield replayed
+            return
+        try:
             started = time.perf_counter()
-            stream = self.writer.stream(asked, sources)
+            stream = self.writer.stream(asked.question, sources, language=asked.language)
             async with contextlib.aclosing(stream):
                 async for event in stream:
                     if isinstance(event, Delta):
                         yield event
                         continue
-                    answer_ms = (time.perf_counter() - started) * 1000
-                    timings = (embed_ms, search_ms, answer_ms)
-                    result = self._result(prop, sources, event, timings)
-                    self.cache.put(key, result)
-                    self._remember(prop.id, session_id, asked)
-                    if rewritten is not None:
-                        result = replace(result, standalone_question=rewritten)
-                    yield StreamDone(result, False)
+                    result = self._result(asked, sources, event, retrieval, started)
+                    flight.finish(result)
+                    yield StreamDone(self._finish(asked, result), False)
                     return
+        finally:
+            flight.abandon()  # the guest left (or the writer failed): a waiter answers instead
 
-        return AnswerStream(tuple(sources), events())
+    def _result(
+        self,
+        asked: Asked,
+        sources: list[Source],
+        answer: Answer,
+        retrieval: Retrieval,
+        answer_started: float,
+    ) -> AskResult:
+        answer = localise(answer, asked.language)
+        return AskResult(
+            answer=answer.text,
+            sources=tuple(sources),
+            citations=answer.citations,
+            escalate=answer.escalate,
+            answer_source=answer.answer_source,
+            property_id=asked.prop.id,
+            version_id=asked.prop.version_id,
+            revision=asked.prop.revision,
+            embed_ms=retrieval.embed_ms,
+            search_ms=retrieval.search_ms,
+            answer_ms=(time.perf_counter() - answer_started) * 1000,
+            extra=answer.extra,
+            fallback_reason=answer.fallback_reason,
+            language=asked.language,
+        )
 
-    @staticmethod
-    def _key(prop: PropertyState, question: str, top_k: int) -> CacheKey:
-        return (prop.id, prop.version_id, prop.revision, normalise_question(question), top_k)
+    def _finish(self, asked: Asked, result: AskResult) -> AskResult:
+        """Record the turn in the session; the result as this request sees it."""
+        if asked.session_id is not None and self.sessions is not None:
+            self.sessions.record(asked.prop.id, asked.session_id, Turn(asked.question))
+        if asked.rewritten is not None:
+            result = replace(result, standalone_question=asked.rewritten)
+        return result
 
 
 async def _replay(result: AskResult) -> AsyncGenerator[StreamEvent, None]:

@@ -32,8 +32,6 @@ stems, drops stopwords).
 
 from __future__ import annotations
 
-from typing import Literal
-
 # The vector candidates: the ``pool`` nearest chunks ($10), exact or through the HNSW index.
 _CANDIDATES_EXACT = """
     SELECT id, embedding <=> $2 AS distance FROM chunks
@@ -98,4 +96,3 @@ LIMIT $3
 
 HYBRID_EXACT_SQL = _TEMPLATE.format(candidates=_CANDIDATES_EXACT)
 HYBRID_ANN_SQL = _TEMPLATE.format(candidates=_CANDIDATES_ANN)
-RetrievalMode = Literal["vector", "fulltext", "hybrid"]

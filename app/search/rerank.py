@@ -18,7 +18,7 @@ import math
 from collections.abc import Sequence
 from typing import Protocol
 
-from app.search.retriever import Hit
+from app.search.types import Hit
 from app.text import content_terms
 
 

@@ -10,7 +10,7 @@ the candidates (:mod:`app.search.rerank`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import time
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -20,7 +20,8 @@ from app.config import Settings
 from app.db.properties import PropertyState
 from app.errors import DependencyUnavailable
 from app.search import query as query_text
-from app.search.hybrid import HYBRID_ANN_SQL, HYBRID_EXACT_SQL, RetrievalMode
+from app.search.hybrid import HYBRID_ANN_SQL, HYBRID_EXACT_SQL
+from app.search.types import Hit, QueryEmbedder, Retrieval, SearchOptions
 
 if TYPE_CHECKING:
     from app.search.rerank import Reranker
@@ -69,46 +70,6 @@ CONNECTION_ERRORS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One retrieved chunk with its document."""
-
-    chunk_id: int
-    document_id: str
-    title: str
-    heading: str
-    text: str
-    score: float
-    # The document's kind (faq, policy, menu, hours, review, other); "" when unknown.
-    kind: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SearchOptions:
-    """How chunks are ranked (see :mod:`app.search.hybrid`); defaults are the best measured."""
-
-    mode: RetrievalMode = "hybrid"
-    rrf_k: int = 60
-    depth: int = 40
-    pool: int = 100
-    vector_weight: float = 1.0
-    text_weight: float = 0.5
-    synonyms: bool = True
-    rewrite: bool = True
-    rerank_depth: int = 20
-    # Hotel words in German, French and Spanish put in English (for the English-only model).
-    glossary: bool = True
-    # The full-text half's weight for a question in another language than English (the
-    # ``tsv`` column is English); None: ``text_weight``.
-    other_language_text_weight: float | None = None
-
-    def for_language(self, language: str | None) -> SearchOptions:
-        """The options for a question in ``language`` (None or "en": these)."""
-        if language in (None, "en") or self.other_language_text_weight is None:
-            return self
-        return replace(self, text_weight=self.other_language_text_weight)
-
-
 def embedding_text(options: SearchOptions, question: str) -> str:
     """The text embedded for ``question`` under ``options``."""
     return query_text.rewrite(question, options.glossary) if options.rewrite else question
@@ -132,7 +93,8 @@ def search_options(settings: Settings) -> SearchOptions:
 
 
 class Retriever:
-    """Runs the property-scoped similarity (or hybrid) query on the shared pool."""
+    """Finds a question's chunks: embeds it, then runs the property-scoped similarity (or
+    hybrid) query on the shared pool. ``embedder`` is needed by :meth:`retrieve` only."""
 
     def __init__(
         self,
@@ -140,11 +102,13 @@ class Retriever:
         exact_max_chunks: int,
         options: SearchOptions | None = None,
         reranker: Reranker | None = None,
+        embedder: QueryEmbedder | None = None,
     ) -> None:
         self._pool = pool
         self._exact_max_chunks = exact_max_chunks
         self.options = options or SearchOptions()
         self.reranker = reranker
+        self._embedder = embedder
 
     def uses_exact(self, prop: PropertyState) -> bool:
         return prop.chunk_count <= self._exact_max_chunks
@@ -152,6 +116,21 @@ class Retriever:
     def embedding_text(self, question: str) -> str:
         """The text to embed for ``question`` (spelling variants unified when enabled)."""
         return embedding_text(self.options, question)
+
+    async def retrieve(
+        self, prop: PropertyState, question: str, k: int, language: str | None = None
+    ) -> Retrieval:
+        """The ``k`` best chunks of the property's live version for ``question``, timed.
+
+        ``language`` is the question's, where known (it weighs the full-text half)."""
+        if self._embedder is None:
+            raise RuntimeError("this retriever was built without an embedder")
+        t0 = time.perf_counter()
+        vector = await self._embedder.embed(self.embedding_text(question))
+        t1 = time.perf_counter()
+        hits = await self.search(prop, vector, k, question=question, language=language)
+        t2 = time.perf_counter()
+        return Retrieval(hits, (t1 - t0) * 1000, (t2 - t1) * 1000)
 
     async def search(
         self,

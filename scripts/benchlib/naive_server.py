@@ -25,7 +25,8 @@ from sentence_transformers import SentenceTransformer
 from app.answering.extractive import ExtractiveWriter
 from app.answering.types import number_sources
 from app.embedding.encoder import default_model_path
-from app.search.retriever import _ANN_SQL, Hit
+from app.search.retriever import _ANN_SQL
+from app.search.types import Hit
 
 DATABASE_URL = os.environ["NAIVE_DATABASE_URL"]
 model = SentenceTransformer(str(default_model_path()), device="cpu")

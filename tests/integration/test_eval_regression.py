@@ -15,7 +15,8 @@ from app.config import PROJECT_ROOT, Settings
 from app.db.properties import PropertyRegistry
 from app.embedding.encoder import Encoder
 from app.search.rerank import build_reranker
-from app.search.retriever import SearchOptions, embedding_text, search_options
+from app.search.retriever import embedding_text, search_options
+from app.search.types import SearchOptions
 from evaluation.data import load_questions
 from evaluation.harness import Variant, VariantResult, embed_all, run_variant
 

@@ -10,7 +10,8 @@ import pytest
 from app.db.properties import PropertyRegistry
 from app.embedding.encoder import Encoder
 from app.search.rerank import TermOverlapReranker
-from app.search.retriever import Retriever, SearchOptions
+from app.search.retriever import Retriever
+from app.search.types import SearchOptions
 
 pytestmark = pytest.mark.integration
 

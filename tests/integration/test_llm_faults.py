@@ -17,7 +17,7 @@ from app.answering.llm.guards import CircuitBreaker, ConcurrencyGate
 from app.answering.llm.openai_compat import OpenAICompatibleBackend
 from app.answering.prompts import PromptBuilder
 from app.answering.types import Answer, Delta, Source
-from app.search.retriever import Hit
+from app.search.types import Hit
 from tests.faults import FaultServer
 
 LIMITS = GenerationLimits(

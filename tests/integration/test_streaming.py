@@ -18,7 +18,7 @@ from app.answering.generative import GenerationLimits, GenerativeWriter
 from app.answering.llm.guards import CircuitBreaker, ConcurrencyGate
 from app.answering.llm.openai_compat import OpenAICompatibleBackend
 from app.answering.prompts import PromptBuilder
-from app.answering.types import Answer, AnswerStream, AnswerWriter, Delta, Source
+from app.answering.types import Answer, AnswerEvents, AnswerWriter, Delta, Source
 from app.services import Services
 from tests.faults import FaultServer
 
@@ -258,10 +258,12 @@ class BrokenWriter:
 
     name = "broken"
 
-    async def write(self, question: str, sources: Sequence[Source]) -> Answer:
+    async def write(self, question: str, sources: Sequence[Source], language: str = "en") -> Answer:
         raise RuntimeError("bug")
 
-    async def stream(self, question: str, sources: Sequence[Source]) -> AnswerStream:
+    async def stream(
+        self, question: str, sources: Sequence[Source], language: str = "en"
+    ) -> AnswerEvents:
         yield Delta("Check")
         raise RuntimeError("bug")
 

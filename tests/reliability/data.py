@@ -12,7 +12,7 @@ import httpx
 
 from app.main import create_app
 from app.rag.cache import AnswerCache
-from app.rag.service import AskResult, CacheKey
+from app.rag.types import AskResult, CacheKey
 from app.services import Services
 from tests.reliability.harness import Env, Outcome, app_settings, ingest, tag
 from tests.reliability.server import SlowHashingEncoder

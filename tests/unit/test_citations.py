@@ -13,7 +13,7 @@ from app.answering.citations import (
     words_supported,
 )
 from app.answering.types import Source
-from app.search.retriever import Hit
+from app.search.types import Hit
 
 
 def source(n: int, text: str) -> Source:

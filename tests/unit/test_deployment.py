@@ -73,3 +73,42 @@ def test_dockerfile_passes_hadolint(path: Path) -> None:
         pytest.skip("hadolint is not installed (it comes with the dev extras)")
     run = subprocess.run([hadolint, str(path)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def _interpolate(text: str, env: dict[str, str]) -> str:
+    """Compose's variable interpolation (``${VAR}``, ``${VAR:-default}``, ``${VAR:?error}``)."""
+
+    def one(match: re.Match[str]) -> str:
+        name, op, arg = match.group(1), match.group(2), match.group(3) or ""
+        value = env.get(name, "")
+        if op == ":?" and not value:
+            raise ValueError(f"required variable {name} is missing a value: {arg}")
+        return value or (arg if op == ":-" else "")
+
+    return re.sub(r"\$\{(\w+)(:[-?])?([^}]*)\}", one, text)
+
+
+def test_compose_refuses_to_start_without_its_secrets() -> None:
+    text = (DOCKER / "compose.yaml").read_text()
+    full = {"POSTGRES_PASSWORD": "pw-1", "RAG_ADMIN_TOKEN": "tok-1"}
+    for missing in full:
+        env = {k: v for k, v in full.items() if k != missing}
+        with pytest.raises(ValueError, match=f"required variable {missing}"):
+            _interpolate(text, env)
+    services = yaml.safe_load(_interpolate(text, full | {"RAG_CORS_ORIGINS": "https://h.example"}))[
+        "services"
+    ]
+    api = services["api"]["environment"]
+    assert api["RAG_DATABASE_URL"] == "postgresql://concierge:pw-1@db:5432/concierge"
+    assert services["db"]["environment"]["POSTGRES_PASSWORD"] == "pw-1"
+    assert api["RAG_ADMIN_TOKEN"] == "tok-1"
+    assert api["RAG_CORS_ORIGINS"] == "https://h.example"
+    assert "concierge}" not in text  # no fallback password
+
+
+def test_license_file_matches_the_package_metadata() -> None:
+    pyproject = (PROJECT_ROOT / "pyproject.toml").read_text()
+    assert re.search(r'^license = "Apache-2.0"$', pyproject, re.MULTILINE)
+    text = (PROJECT_ROOT / "LICENSE").read_text()
+    assert text.split()[:4] == ["Apache", "License", "Version", "2.0,"]
+    assert "END OF TERMS AND CONDITIONS" in text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.answering.types import Answer
-from app.search.retriever import Hit
+from app.search.types import Hit
 from evaluation.answers import (
     Case,
     fact_present,

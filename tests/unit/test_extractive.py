@@ -6,7 +6,7 @@ import re
 
 from app.answering.extractive import ExtractiveWriter
 from app.answering.types import FALLBACK_MESSAGE, Source
-from app.search.retriever import Hit
+from app.search.types import Hit
 from app.text import content_terms, split_units
 
 

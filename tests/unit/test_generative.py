@@ -12,7 +12,7 @@ from app.answering.llm.backend import Prompt, PromptStyle
 from app.answering.llm.guards import CircuitBreaker, ConcurrencyGate
 from app.answering.prompts import PromptBuilder
 from app.answering.types import Answer, Delta, Source
-from app.search.retriever import Hit
+from app.search.types import Hit
 
 SOURCES = [
     Source(

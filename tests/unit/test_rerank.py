@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.search.rerank import TermOverlapReranker, build_reranker
-from app.search.retriever import Hit
+from app.search.types import Hit
 
 
 def _hit(chunk_id: int, heading: str, text: str) -> Hit:

@@ -1,0 +1,69 @@
+"""What search produces and how it is tuned: hits, ranking options, a question's retrieval.
+
+A leaf of the search stage: the answer writers and the evaluation import these types without
+importing the retriever (and its SQL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal, Protocol
+
+import numpy as np
+
+RetrievalMode = Literal["vector", "fulltext", "hybrid"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One retrieved chunk with its document."""
+
+    chunk_id: int
+    document_id: str
+    title: str
+    heading: str
+    text: str
+    score: float
+    # The document's kind (faq, policy, menu, hours, review, other); "" when unknown.
+    kind: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchOptions:
+    """How chunks are ranked (see :mod:`app.search.hybrid`); defaults are the best measured."""
+
+    mode: RetrievalMode = "hybrid"
+    rrf_k: int = 60
+    depth: int = 40
+    pool: int = 100
+    vector_weight: float = 1.0
+    text_weight: float = 0.5
+    synonyms: bool = True
+    rewrite: bool = True
+    rerank_depth: int = 20
+    # Hotel words in German, French and Spanish put in English (for the English-only model).
+    glossary: bool = True
+    # The full-text half's weight for a question in another language than English (the
+    # ``tsv`` column is English); None: ``text_weight``.
+    other_language_text_weight: float | None = None
+
+    def for_language(self, language: str | None) -> SearchOptions:
+        """The options for a question in ``language`` (None or "en": these)."""
+        if language in (None, "en") or self.other_language_text_weight is None:
+            return self
+        return replace(self, text_weight=self.other_language_text_weight)
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    """The hits for one question, and what finding them cost (milliseconds)."""
+
+    hits: list[Hit]
+    embed_ms: float
+    search_ms: float
+
+
+class QueryEmbedder(Protocol):
+    """Embeds one question's text (the micro-batcher, in the service)."""
+
+    async def embed(self, text: str) -> np.ndarray: ...
