@@ -25,6 +25,7 @@ from pathlib import Path
 import asyncpg
 from pydantic import SecretStr
 
+from app import languages
 from app.answering.types import AnswerWriter
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db.migrate import drop_database, ensure_database, upgrade_to_head
@@ -304,7 +305,7 @@ async def _evaluate_in(
 
 
 def _embedded_texts(variant: Variant, texts: Sequence[str]) -> list[str]:
-    return [embedding_text(variant.options, t) for t in texts]
+    return [embedding_text(variant.options, t, languages.detect(t)) for t in texts]
 
 
 def _property_of(question: Question, property_ids: Sequence[str]) -> str:

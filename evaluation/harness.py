@@ -98,8 +98,8 @@ async def run_variant(
     states = {pid: await registry.get(pid) for pid in {pid for _, pid in questions}}
 
     async def search(question: Question, property_id: str) -> list[Hit]:
-        vector = vectors[retriever.embedding_text(question.text)]
         language = languages.detect(question.text)
+        vector = vectors[retriever.embedding_text(question.text, language)]
         return await retriever.search(
             states[property_id], vector, depth, question=question.text, language=language
         )

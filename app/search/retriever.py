@@ -70,8 +70,9 @@ CONNECTION_ERRORS = (
 )
 
 
-def embedding_text(options: SearchOptions, question: str) -> str:
-    """The text embedded for ``question`` under ``options``."""
+def embedding_text(options: SearchOptions, question: str, language: str | None = None) -> str:
+    """The text embedded for ``question`` (in ``language``, where known) under ``options``."""
+    options = options.for_language(language)
     return query_text.rewrite(question, options.glossary) if options.rewrite else question
 
 
@@ -113,9 +114,9 @@ class Retriever:
     def uses_exact(self, prop: PropertyState) -> bool:
         return prop.chunk_count <= self._exact_max_chunks
 
-    def embedding_text(self, question: str) -> str:
+    def embedding_text(self, question: str, language: str | None = None) -> str:
         """The text to embed for ``question`` (spelling variants unified when enabled)."""
-        return embedding_text(self.options, question)
+        return embedding_text(self.options, question, language)
 
     async def retrieve(
         self, prop: PropertyState, question: str, k: int, language: str | None = None
@@ -126,7 +127,7 @@ class Retriever:
         if self._embedder is None:
             raise RuntimeError("this retriever was built without an embedder")
         t0 = time.perf_counter()
-        vector = await self._embedder.embed(self.embedding_text(question))
+        vector = await self._embedder.embed(self.embedding_text(question, language))
         t1 = time.perf_counter()
         hits = await self.search(prop, vector, k, question=question, language=language)
         t2 = time.perf_counter()

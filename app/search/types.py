@@ -48,10 +48,15 @@ class SearchOptions:
     other_language_text_weight: float | None = None
 
     def for_language(self, language: str | None) -> SearchOptions:
-        """The options for a question in ``language`` (None or "en": these)."""
+        """The options for a question in ``language`` (None or "en": these).
+
+        With ``other_language_text_weight`` set (the multilingual model), a question in
+        another language is also embedded as written: the spelling and voice-input variants
+        are English ("why fi"), and "WLAN" or "checkin" in a German question mean what the
+        model already understands."""
         if language in (None, "en") or self.other_language_text_weight is None:
             return self
-        return replace(self, text_weight=self.other_language_text_weight)
+        return replace(self, text_weight=self.other_language_text_weight, rewrite=False)
 
 
 @dataclass(frozen=True, slots=True)

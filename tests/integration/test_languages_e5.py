@@ -25,6 +25,7 @@ import pytest
 import pytest_asyncio
 import uvicorn
 
+from app import languages
 from app.config import PROJECT_ROOT, Settings
 from app.db.migrate import drop_database, ensure_database, upgrade_to_head
 from app.db.pool import create_pool
@@ -89,7 +90,10 @@ async def test_translated_questions_find_their_documents_in_every_language(
     assert {q.language for q in questions} == {"de", "fr", "es", "it", "zh", "ja"}
     options = search_options(e5_hotel.settings)
     assert (options.glossary, options.other_language_text_weight) == (False, 0.0)
-    vectors = embed_all(e5_hotel.encoder, [embedding_text(options, q.text) for q in questions])
+    vectors = embed_all(
+        e5_hotel.encoder,
+        [embedding_text(options, q.text, languages.detect(q.text)) for q in questions],
+    )
     registry = PropertyRegistry(e5_hotel.pool, e5_hotel.url)
     await registry.reload()
     result = await run_variant(
