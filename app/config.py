@@ -51,15 +51,21 @@ class Settings(BaseSettings):
 
     # Answers.
     answer_writer: Literal["extractive", "openai", "local"] = "extractive"
-    # Cosine similarity below which the extractive writer hands over; unset, it is the one
-    # measured for the chosen model (see answer_threshold).
-    answer_min_score: float = Field(0.30, ge=-1, le=1)
+    # Cosine similarity below which the extractive writer hands over; unset with e5, the one
+    # measured for e5 (see answer_threshold).
+    answer_min_score: float = Field(0.16, ge=-1, le=1)
+    # Below this similarity a subject word missing from every source means a hand-over.
+    answer_confident_score: float = Field(0.50, ge=-1, le=1)
     answer_max_sentences: int = Field(3, ge=1, le=10)
     answer_max_sources: int = Field(3, ge=1, le=10)
+    # Longest answer text in characters (a quoted sentence past it is cut at a word).
+    answer_max_chars: int = Field(1200, ge=100)
 
     # Answer cache.
     cache_max_entries: int = Field(10_000, ge=0)
     cache_ttl_s: float = Field(600.0, gt=0)
+    # Size of the cached answers (text, sources) together; 0 = bounded by entries only.
+    cache_max_bytes: int = Field(64 * 1024 * 1024, ge=0)
 
     # Property registry: NOTIFY keeps it current; the periodic reload is a safety net.
     registry_refresh_s: float = Field(30.0, gt=0)
@@ -85,6 +91,13 @@ class Settings(BaseSettings):
     admin_max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     ingest_max_file_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     ingest_embed_batch: int = Field(64, ge=1, le=4096)
+    # Reading one file, in a child process at low priority: CPU seconds, memory, and wall
+    # seconds (for an upload, the wall time is for all its files together).
+    ingest_load_cpu_s: float = Field(15.0, gt=0)
+    ingest_load_memory_mb: int = Field(1024, ge=128)
+    ingest_load_timeout_s: float = Field(20.0, gt=0)
+    # Statements of the staff command (bulk writes of a large file's chunks).
+    ingest_command_timeout_s: float = Field(300.0, gt=0)
     # Share of the time the staff command may keep the model busy (lower it on a shared box).
     ingest_duty_cycle: float = Field(1.0, gt=0, le=1)
     # Jobs inside a server: small batches, and the encoder busy at most this share of the time.
@@ -160,6 +173,9 @@ class Settings(BaseSettings):
     # Log lines as JSON objects (one per line) or key=value text; one line per request.
     log_format: Literal["json", "text"] = "json"
     access_log: bool = True
+    # Log lines are written by a thread, off the event loop, through a queue of at most this
+    # many records (a full queue drops lines rather than delay requests); 0 writes at once.
+    log_queue_records: int = Field(10_000, ge=0, le=1_000_000)
     # Guests' questions are personal data: only their length is logged unless this is set.
     log_questions: bool = False
     metrics_enabled: bool = True
@@ -179,6 +195,15 @@ class Settings(BaseSettings):
     cors_origins: str = ""
     # Seconds a client may take to send its request body (408 past it).
     body_timeout_s: float = Field(10.0, gt=0)
+    # Connections (app/api/connections.py): seconds to send the request line and headers
+    # (from connecting, or from the previous response); their size; seconds a client may
+    # take none of a reply's bytes; open connections (kept below the descriptor limit).
+    header_timeout_s: float = Field(10.0, gt=0)
+    max_header_bytes: int = Field(32 * 1024, ge=1024)
+    send_timeout_s: float = Field(15.0, gt=0)
+    max_connections: int = Field(1000, ge=1)
+    # Seconds an idle keep-alive connection stays open after a response.
+    keep_alive_s: float = Field(5.0, gt=0)
 
     @property
     def embedding_name(self) -> str:
@@ -212,6 +237,13 @@ class Settings(BaseSettings):
             return E5_ANSWER_MIN_SCORE
         return self.answer_min_score
 
+    @property
+    def answer_confident_threshold(self) -> float:
+        """``answer_confident_score`` if set, else the one for the chosen model."""
+        if self.embedding_model == "e5" and "answer_confident_score" not in self.model_fields_set:
+            return E5_ANSWER_CONFIDENT_SCORE
+        return self.answer_confident_score
+
     @cached_property
     def model_threads(self) -> int:
         """Threads for the embedding model: leave a core for the event loop and PostgreSQL."""
@@ -223,6 +255,8 @@ class Settings(BaseSettings):
 
 # Measured by scripts/eval (the answer-step sweep) on the public questions with e5.
 E5_ANSWER_MIN_SCORE = 0.83
+# MiniLM's confident similarity (0.50) mapped onto e5's scale the same way.
+E5_ANSWER_CONFIDENT_SCORE = 0.87
 
 
 def get_settings() -> Settings:

@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import admin
+from app.api import admin, admin_properties, openai_chat
+from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyGuardMiddleware, RequestIdMiddleware
+from app.api.openapi import install_openapi
 from app.api.pages import router as pages_router
 from app.api.routes import router
 from app.api.security import install_security
@@ -56,10 +58,16 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         version="0.1.0",
         description="Answers guests' questions from each hotel's own knowledge base, with sources.",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by install_docs
+        redoc_url=None,
     )
     install_error_handlers(app)
+    install_openapi(app, settings)
+    install_docs(app)
     app.include_router(router)
+    app.include_router(openai_chat.router)
     app.include_router(admin.router)
+    app.include_router(admin_properties.router)
     app.include_router(pages_router)
     app.state.widget_max_age_s = settings.widget_max_age_s
     app.state.metrics = metrics

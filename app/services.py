@@ -22,7 +22,7 @@ from app.embedding.encoder import Encoder, load_encoder, query_encoder
 from app.rag.cache import AnswerCache
 from app.rag.service import RagService
 from app.rag.sessions import SessionStore
-from app.rag.types import AskResult, CacheKey, is_storable
+from app.rag.types import AskResult, CacheKey, is_storable, result_bytes
 from app.search.rerank import build_reranker
 from app.search.retriever import Retriever, search_options
 
@@ -109,7 +109,11 @@ async def open_services(
         registry = PropertyRegistry(pool, url, settings.registry_refresh_s)
         await registry.start()
         cache: AnswerCache[CacheKey, AskResult] = AnswerCache(
-            settings.cache_max_entries, settings.cache_ttl_s, should_store=is_storable
+            settings.cache_max_entries,
+            settings.cache_ttl_s,
+            should_store=is_storable,
+            max_bytes=settings.cache_max_bytes,
+            sizeof=result_bytes,
         )
         async with open_writers(settings) as writers:
             sessions = SessionStore(

@@ -45,6 +45,7 @@ from evaluation.data import (
     load_questions,
     sample_sources,
 )
+from evaluation.facts_eval import render_facts
 from evaluation.harness import (
     THRESHOLDS,
     Variant,
@@ -107,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--models", help="embedding models to compare, each in its own scratch database: minilm,e5"
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--facts-only",
+        action="store_true",
+        help="only the facts tables (opening-hours parser, time-aware and menu questions)",
+    )
     return parser
 
 
@@ -114,6 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    facts = render_facts()
+    if args.facts_only:
+        print(facts)
+        return 0
     models = (args.models or ("minilm,e5" if args.languages else settings.embedding_model)).split(
         ","
     )
@@ -145,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n\n".join(rendered))
     if args.languages or len(models) > 1:
         print("\n" + render_languages(reports))
+    print("\n" + facts)
     return 0
 
 
@@ -278,7 +289,7 @@ async def _evaluate_in(
     texts = [q.text for q, _ in asked + multilingual]
     prepared = [t for v in variants for t in _embedded_texts(v, texts)]
     vectors = await asyncio.to_thread(embed_all, encoder, prepared)
-    thresholds = sorted({*THRESHOLDS, settings.answer_threshold})
+    thresholds = sorted({*THRESHOLDS, settings.answer_confident_threshold})
     results: list[VariantResult] = []
     by_language: dict[str, dict[str, dict[str, float]]] = {}
     for variant in variants:
@@ -291,6 +302,7 @@ async def _evaluate_in(
             vectors=vectors,
             depth=args.depth,
             top_k=settings.top_k,
+            min_score=settings.answer_threshold,
         )
         results.append(await run(asked, thresholds=thresholds))
         if multilingual:
@@ -327,7 +339,7 @@ def _report(
     questions: list[Question],
     chunks: int,
 ) -> dict[str, object]:
-    configured = settings.answer_threshold
+    configured = settings.answer_confident_threshold
     modes = []
     for r in results:
         at_configured = next(p for p in r.thresholds if p.threshold == configured)
@@ -379,7 +391,7 @@ def render(report: dict[str, object], by_kind: bool = False, failures: bool = Fa
             + "".join(f"{metrics[name]:>10.3f}" for name in METRIC_NAMES)
             + f"{latency['p50']:>9.2f}{latency['p99']:>9.2f}"
         )
-    lines += ["", "answer step (extractive writer on the top chunks):"]
+    lines += ["", "hand-over (extractive writer on the top chunks; threshold = confident score):"]
     lines.append(
         f"{'mode':<15}{'threshold':>10}{'unans. esc.':>13}{'false esc.':>12}"
         f"{'recommended':>13}{'unans. esc.':>13}{'false esc.':>12}"

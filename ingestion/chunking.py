@@ -13,6 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+# Longest chunk text, in characters. The token bound alone does not limit the length: the
+# tokenizer counts an unbroken run of letters and digits (a hex string, a base64 blob) as one
+# unknown token however long it is. 256 tokens of prose are about 1,000-1,500 characters.
+MAX_CHUNK_CHARS = 2_000
+
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
@@ -79,6 +84,9 @@ def _units(body: str) -> list[str]:
     return [p.strip() for p in re.split(r"\n\s*\n", body) if p.strip()]
 
 
+# An unbroken run is cut into slices of at most this many characters before token counting.
+_SLICE_CHARS = 1_000
+
 # A piece of a section, and the separator that joins it to the piece before it.
 Piece = tuple[str, str]
 
@@ -96,9 +104,10 @@ def _split_long(unit: str, fits: Callable[[str], bool], sep: str = "\n\n") -> li
         if len(words) > 1:
             mid = len(words) // 2
             parts, inner = [" ".join(words[:mid]), " ".join(words[mid:])], " "
-        else:
-            mid = len(unit) // 2
-            parts, inner = [unit[:mid], unit[mid:]], ""
+        else:  # one unbroken run: cut it into equal slices that may fit
+            size = max(1, -(-len(unit) // max(2, -(-len(unit) // _SLICE_CHARS))))
+            parts = [unit[i : i + size] for i in range(0, len(unit), size)]
+            inner = ""
     out: list[Piece] = []
     for i, part in enumerate(parts):
         out.extend(_split_long(part, fits, sep if i == 0 else inner))
@@ -110,16 +119,22 @@ def _prefix(title: str, heading: str) -> str:
 
 
 def chunk_document(
-    title: str, text: str, count_tokens: TokenCounter, max_tokens: int = 256
+    title: str,
+    text: str,
+    count_tokens: TokenCounter,
+    max_tokens: int = 256,
+    max_chars: int = MAX_CHUNK_CHARS,
 ) -> list[Chunk]:
-    """Chunks of one document, in reading order."""
+    """Chunks of one document, in reading order: each within ``max_tokens`` (with its title and
+    heading) and ``max_chars`` (its text)."""
     chunks: list[Chunk] = []
     for heading_path, body in sections(text) or [([], text)]:
         heading = " > ".join(heading_path)
         prefix = _prefix(title, heading)
 
         def fits(candidate: str, prefix: str = prefix) -> bool:
-            return count_tokens(prefix + candidate) <= max_tokens
+            # The length first: it is free, and it spares the tokenizer megabyte-long strings.
+            return len(candidate) <= max_chars and count_tokens(prefix + candidate) <= max_tokens
 
         pieces: list[Piece] = []
         for unit in _units(body):

@@ -43,6 +43,7 @@ from ingestion.embedder import BatchEmbedder, LazyEncoder, model_max_tokens
 from ingestion.pipeline import Ingestor, IngestReport
 from ingestion.reindex import purge_versions, versions
 from ingestion.runner import JobRunner, worker_name
+from ingestion.sandbox import LoadLimits
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
 _PROPERTY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -178,9 +179,19 @@ def main(argv: list[str] | None = None) -> int:
     except ConciergeError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return EXIT_FAILED
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        print(f"error: the database failed: {_database_error(exc)}", file=sys.stderr)
+        print("the live index is unchanged by what did not finish", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted: the live index is unchanged by what did not finish", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _database_error(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "it did not answer in time (RAG_INGEST_COMMAND_TIMEOUT_S, RAG_DB_ACQUIRE_TIMEOUT_S)"
+    return f"{type(exc).__name__}: {exc}".strip()
 
 
 def resolve(directory: Path, path: Path) -> Path:
@@ -190,7 +201,8 @@ def resolve(directory: Path, path: Path) -> Path:
 
 async def _pool(settings: Settings) -> tuple[asyncpg.Pool, str]:
     url = await asyncio.to_thread(database_url, settings)
-    return await create_pool(url, settings), url
+    # Bulk writes (a large file's chunks in one COPY) take longer than a guest's query.
+    return await create_pool(url, settings, settings.ingest_command_timeout_s), url
 
 
 async def _open(settings: Settings) -> Ingestor:
@@ -231,7 +243,9 @@ def _by_property(documents: list[Document], default: str) -> dict[str, list[Docu
 
 async def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     found = scan(args.paths, args.include_all)
-    documents, unreadable = load_files(found.files, settings.ingest_max_file_bytes)
+    documents, unreadable = load_files(
+        found.files, settings.ingest_max_file_bytes, LoadLimits.from_settings(settings)
+    )
     skipped = found.unsupported + unreadable
     for line in ignored_lines(found.ignored):
         print(line, file=sys.stderr)

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingestion.faq import structure_faq
 from ingestion.kinds import document_kind
@@ -23,11 +23,15 @@ from ingestion.loaders import (
     LoadError,
     csv_faq,
     docx_to_text,
+    drop_embedded_files,
     faq_to_markdown,
     html_to_text,
     json_faq,
     pdf_to_text,
 )
+
+if TYPE_CHECKING:
+    from ingestion.sandbox import LoadLimits
 
 PROPERTY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 SUPPORTED_SUFFIXES = (
@@ -183,29 +187,40 @@ def iter_files(paths: list[Path]) -> Iterator[tuple[Path, str]]:
 
 
 def load_paths(
-    paths: list[Path], max_bytes: int = MAX_FILE_BYTES, *, include_all: bool = False
+    paths: list[Path],
+    max_bytes: int = MAX_FILE_BYTES,
+    *,
+    include_all: bool = False,
+    limits: LoadLimits | None = None,
 ) -> tuple[list[Document], list[Skipped]]:
     """Read every file; unreadable and unsupported ones are reported and skipped."""
     found = scan(paths, include_all)
-    documents, skipped = load_files(found.files, max_bytes)
+    documents, skipped = load_files(found.files, max_bytes, limits)
     return documents, found.unsupported + skipped
 
 
 def load_files(
-    files: list[tuple[Path, str]], max_bytes: int = MAX_FILE_BYTES
+    files: list[tuple[Path, str]],
+    max_bytes: int = MAX_FILE_BYTES,
+    limits: LoadLimits | None = None,
 ) -> tuple[list[Document], list[Skipped]]:
-    """Read files (with their document ids); unreadable ones are reported, the rest still load."""
+    """Read files (with their document ids); unreadable ones are reported, the rest still load.
+
+    Each file is read in a child process within ``limits`` (CPU time, memory, wall time; see
+    :mod:`ingestion.sandbox`), so a hostile file is skipped with a reason like any other.
+    """
+    from ingestion.sandbox import LoadLimits, load_isolated
+
+    limits = limits or LoadLimits()
     documents: list[Document] = []
     skipped: list[Skipped] = []
     for file, key in files:
         try:
             if file.stat().st_size > max_bytes:
                 raise LoadError(f"file larger than {_size(max_bytes)}")
-            documents.extend(load_bytes(file.read_bytes(), key, str(file)))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            skipped.append(Skipped(str(file), _reason(exc), key))
-        except Exception as exc:  # a parser choking on a malformed file must not stop the batch
-            skipped.append(Skipped(str(file), f"could not be read ({type(exc).__name__})", key))
+            documents.extend(load_isolated(file.read_bytes(), key, str(file), limits))
+        except Exception as exc:  # one unreadable file must not stop the batch
+            skipped.append(Skipped(str(file), reason_for(exc), key))
     return documents, skipped
 
 
@@ -246,7 +261,7 @@ def load_bytes(raw: bytes, key: str, source: str) -> list[Document]:
         title, pairs = json_faq(_decode(raw))
         text = faq_to_markdown(pairs)
     else:
-        text = _decode(raw)
+        text = drop_embedded_files(_decode(raw))
     if suffix not in (".csv", ".json"):  # FAQ tables are already one section per pair
         text = structure_faq(text)
     text = normalise_text(text)
@@ -308,9 +323,12 @@ def _jsonl_documents(raw: str, source: str) -> Iterator[Document]:
         yield Document(str(doc_id), title, text, source, metadata, property_id=property_id)
 
 
-def _reason(exc: Exception) -> str:
+def reason_for(exc: Exception) -> str:
+    """Why a file was skipped, for staff: the loader's reason, or the kind of failure."""
     if isinstance(exc, UnicodeDecodeError):
         return "not UTF-8 text"
     if isinstance(exc, OSError):
         return exc.strerror or type(exc).__name__
-    return str(exc)
+    if isinstance(exc, ValueError):
+        return str(exc)
+    return f"could not be read ({type(exc).__name__})"

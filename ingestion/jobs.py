@@ -276,3 +276,27 @@ async def recent(conn: asyncpg.Connection, property_id: str | None, limit: int =
         limit,
     )
     return [_job(r) for r in rows]
+
+
+async def search(
+    conn: asyncpg.Connection,
+    *,
+    property_id: str | None = None,
+    state: str | None = None,
+    kind: str | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> list[Job]:
+    """Jobs matching every filter given, newest first; ``before`` pages on by job id."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM ingest_jobs "
+        "WHERE ($1::text IS NULL OR property_id = $1) AND ($2::text IS NULL OR state = $2) "
+        "AND ($3::text IS NULL OR kind = $3) AND ($4::bigint IS NULL OR id < $4) "
+        "ORDER BY id DESC LIMIT $5",
+        property_id,
+        state,
+        kind,
+        before,
+        limit,
+    )
+    return [_job(r) for r in rows]

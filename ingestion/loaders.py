@@ -31,6 +31,21 @@ def join_hyphenated(text: str) -> str:
     return _HYPHENATED.sub(r"\1", text)
 
 
+# --- Embedded files -------------------------------------------------------------------------
+
+# An image (or any file) inlined as a base64 ``data:`` URL: bytes, not text for guests.
+_DATA_URL = r"data:[\w.+/-]*(?:;[\w.+-]+=[^;,\s]*)*;base64,[A-Za-z0-9+/=\s]*"
+_MARKDOWN_DATA_IMAGE = re.compile(r"!\[([^\]\n]{0,500})\]\(\s*" + _DATA_URL + r"[^)\n]{0,500}\)")
+_ANY_DATA_URL = re.compile(_DATA_URL)
+
+
+def drop_embedded_files(text: str) -> str:
+    """Markdown without inlined ``data:`` files: an image keeps only its alt text."""
+    if "base64," not in text:
+        return text
+    return _ANY_DATA_URL.sub("", _MARKDOWN_DATA_IMAGE.sub(r"\1", text))
+
+
 # --- HTML -----------------------------------------------------------------------------------
 
 _DROP_TAGS = "script, style, noscript, template, svg, iframe, nav, header, footer, aside, form"

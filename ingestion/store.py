@@ -244,3 +244,36 @@ async def announce_change(conn: asyncpg.Connection, property_id: str) -> int:
     )
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, property_id)
     return int(revision)
+
+
+async def list_properties(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    """Every property with its live version's document and chunk counts."""
+    rows = await conn.fetch(
+        """
+        SELECT p.id AS property_id, p.name, p.live_version, p.revision, p.created_at,
+               p.updated_at,
+               (SELECT count(*) FROM documents d WHERE d.version_id = p.live_version)
+                   AS documents,
+               (SELECT count(*) FROM chunks c JOIN documents d ON d.id = c.document_id
+                 WHERE d.version_id = p.live_version) AS chunks
+        FROM properties p ORDER BY p.id
+        """
+    )
+    return [
+        {
+            **dict(r),
+            "created_at": r["created_at"].isoformat(),
+            "updated_at": r["updated_at"].isoformat(),
+        }
+        for r in rows
+    ]
+
+
+async def delete_property(conn: asyncpg.Connection, property_id: str) -> bool:
+    """Delete a property with its versions, documents, chunks and jobs; tell every server."""
+    deleted = await conn.fetchval(
+        "DELETE FROM properties WHERE id = $1 RETURNING true", property_id
+    )
+    if deleted:
+        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, property_id)
+    return bool(deleted)

@@ -87,3 +87,107 @@ def write_docx(path: Path) -> Path:
     table.cell(1, 1).text = "on request"
     document.save(str(path))
     return path
+
+
+# --- hostile files: small on disk, costly to read ------------------------------------------
+
+
+def docx_style_bomb(paragraphs: int) -> bytes:
+    """A DOCX of a few tens of kB whose paragraphs each make python-docx resolve a style."""
+    import copy
+    import io
+
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Check-out is until 11:00.")
+    body = document.element.body
+    template = document.add_paragraph(".", style="Heading 2")._p
+    for _ in range(paragraphs - 1):
+        body.append(copy.deepcopy(template))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def docx_zip_bomb(megabytes: int) -> bytes:
+    """A DOCX whose document.xml inflates to ``megabytes`` MB of text."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    head = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        "<w:body><w:p><w:r><w:t>"
+    )
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="xml" ContentType="application/xml"/>'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Override PartName="/word/document.xml" ContentType="'
+            'application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>'
+            "</Types>",
+        )
+        archive.writestr(
+            "_rels/.rels",
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+            'openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+            'Target="word/document.xml"/></Relationships>',
+        )
+        with archive.open("word/document.xml", "w") as xml:
+            xml.write(head.encode())
+            block = b"a" * (1024 * 1024)
+            for _ in range(megabytes):
+                xml.write(block)
+            xml.write(b"</w:t></w:r></w:p></w:body></w:document>")
+    return out.getvalue()
+
+
+def pdf_content_bomb(megabytes: int) -> bytes:
+    """A one-page PDF whose compressed content stream inflates to ``megabytes`` MB of text
+    operators."""
+    import zlib
+
+    ops = b"BT /F1 11 Tf 72 760 Td " + b"(a) Tj " * (megabytes * 1024 * 1024 // 7) + b"ET"
+    stream = zlib.compress(ops, 9)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" /Filter /FlateDecode >>\nstream\n"
+        + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]  # fmt: skip
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    trailer = f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    out += trailer.encode()
+    return bytes(out)
+
+
+def html_element_bomb(elements: int) -> bytes:
+    """An HTML page of ``elements`` tiny table cells (every one walked by the reader)."""
+    return b"<html><body><h1>Bar</h1><table><tr>" + b"<td>a</td>" * elements + b"</tr></table>"
+
+
+def markdown_with_image(image_bytes: int) -> bytes:
+    """A Markdown page with one photo inlined as a base64 data URL, and two real sentences."""
+    import base64
+    import os
+
+    blob = base64.b64encode(os.urandom(image_bytes)).decode()
+    return (
+        "# Spa\n\nThe spa opens at 09:00.\n\n"
+        f"![The pool at night](data:image/png;base64,{blob})\n\nTowels are free of charge.\n"
+    ).encode()

@@ -7,18 +7,18 @@ job worker of one server process, off the request path; the route answers 202 wi
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
-from pathlib import PurePosixPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi import Path as PathParam
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.api.deps import ServicesDep
@@ -40,10 +40,11 @@ from app.errors import (
 from app.services import Services
 from ingestion import jobs, store
 from ingestion.chunking import tokenizer_counter
-from ingestion.documents import load_bytes
+from ingestion.documents import reason_for
 from ingestion.embedder import BatchEmbedder
 from ingestion.pipeline import Ingestor
 from ingestion.runner import JobRunner, JobWorker, worker_name
+from ingestion.sandbox import LoadLimits, load_isolated_async
 
 audit = logging.getLogger("concierge.audit")
 
@@ -62,16 +63,26 @@ def expected_token(settings: Settings) -> str | None:
     return DEVELOPMENT_TOKEN if settings.env == "development" else None
 
 
-async def require_admin(request: Request, services: ServicesDep) -> str:
+# Declares the scheme in the OpenAPI schema (the docs' Authorize button); the check itself
+# is below, so a missing or wrong token gets the service's own error shape.
+bearer = HTTPBearer(
+    auto_error=False, scheme_name="AdminToken", description="the RAG_ADMIN_TOKEN of the server"
+)
+
+
+async def require_admin(
+    request: Request,
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> str:
     """Check the bearer token (constant-time) and return the actor name for the audit log."""
     expected = expected_token(services.settings)
     if not expected:
         raise AdminDisabled("the admin API is disabled: set RAG_ADMIN_TOKEN")
-    header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
+    given = credentials.credentials.strip() if credentials is not None else ""
+    if not given:
         raise Unauthorized("send 'Authorization: Bearer <admin token>'")
-    if not hmac.compare_digest(given.strip().encode(), expected.encode()):
+    if not hmac.compare_digest(given.encode(), expected.encode()):
         raise Forbidden("the admin token is not valid")
     actor = request.headers.get("x-admin-actor", "admin")
     return actor if _ACTOR.match(actor) else "admin"
@@ -86,7 +97,18 @@ router = APIRouter(
 )
 
 
-def _audit(request: Request, actor: str, action: str, **details: object) -> None:
+def upload_key(filename: str) -> str:
+    """An upload's document id: its relative path (``dining/restaurant.html``), as the staff
+    command names the same file in a folder, so both routes update one document."""
+    parts = [p for p in filename.replace("\\", "/").split("/") if p not in ("", ".")]
+    if not parts:
+        raise InvalidRequest("every uploaded file needs a file name")
+    if ".." in parts:
+        raise InvalidRequest(f"{filename!r}: a file name must not climb out of its folder ('..')")
+    return "/".join(parts)
+
+
+def audit_event(request: Request, actor: str, action: str, **details: object) -> None:
     client = request.client.host if request.client else "-"
     fields = " ".join(f"{k}={v}" for k, v in details.items())
     audit.info(
@@ -141,7 +163,7 @@ async def put_property(
     async with services.pool.acquire() as conn, conn.transaction():
         created = await store.ensure_property(conn, property_id, body.name)
         await store.announce_change(conn, property_id)
-    _audit(
+    audit_event(
         request, actor, "property.create" if created else "property.rename", property=property_id
     )
     return JSONBytes(
@@ -182,22 +204,26 @@ async def upload_documents(
     settings = services.settings
     accepted: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
+    limits = LoadLimits.from_settings(settings)
+    # One time budget for reading all the files of the request.
+    deadline = time.monotonic() + limits.wall_s
     for upload in files:
-        name = PurePosixPath((upload.filename or "").replace("\\", "/")).name
-        if not name:
-            raise InvalidRequest("every uploaded file needs a file name")
+        name = upload_key(upload.filename or "")
         raw = await upload.read(settings.ingest_max_file_bytes + 1)
         if len(raw) > settings.ingest_max_file_bytes:
             raise PayloadTooLarge(f"{name}: larger than {settings.ingest_max_file_bytes} bytes")
-        try:
-            # Parsers (PDF, DOCX, HTML) are CPU work: off the event loop that serves guests.
-            documents = await asyncio.to_thread(load_bytes, raw, name, f"upload:{name}")
-        except (ValueError, UnicodeDecodeError) as exc:
-            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        if time.monotonic() >= deadline:
+            reason = f"not read: reading the upload's files took longer than {limits.wall_s:g} s"
             skipped.append({"name": name, "reason": reason})
             continue
-        except Exception as exc:  # a parser choking on a malformed file (as the staff command)
-            skipped.append({"name": name, "reason": f"could not be read ({type(exc).__name__})"})
+        try:
+            # Parsers (PDF, DOCX, HTML) are CPU work: in a child process with CPU, memory and
+            # time limits, off the event loop that serves guests and off the model thread.
+            documents = await load_isolated_async(
+                raw, name, f"upload:{name}", limits.within(deadline)
+            )
+        except Exception as exc:  # an unreadable file is skipped with its reason
+            skipped.append({"name": name, "reason": reason_for(exc)})
             continue
         for document in documents:
             if document.property_id not in (None, property_id):
@@ -212,7 +238,7 @@ async def upload_documents(
             conn, "ingest", property_id, {"documents": accepted}, requested_by=actor
         )
     _wake(request)
-    _audit(
+    audit_event(
         request, actor, "documents.upload", property=property_id, job=job_id,
         documents=",".join(d["doc_key"] for d in accepted), skipped=len(skipped),
     )  # fmt: skip
@@ -238,7 +264,7 @@ async def delete_document(
         if not deleted:
             raise NotFound(f"no document {doc_key!r} in {property_id}")
         revision = await store.announce_change(conn, property_id)
-    _audit(request, actor, "documents.delete", property=property_id, document=doc_key)
+    audit_event(request, actor, "documents.delete", property=property_id, document=doc_key)
     return JSONBytes({"property_id": property_id, "deleted": doc_key, "revision": revision})
 
 
@@ -261,7 +287,7 @@ async def reindex(
             raise Conflict(f"{body.property_id} has no index yet: upload documents first")
         job_id = await jobs.enqueue(conn, "reindex", body.property_id, params, requested_by=actor)
     _wake(request)
-    _audit(request, actor, "reindex", property=body.property_id, job=job_id, **params)
+    audit_event(request, actor, "reindex", property=body.property_id, job=job_id, **params)
     return JSONBytes({"job_id": job_id}, status_code=202)
 
 
@@ -287,7 +313,7 @@ async def retry_job(
         )
         job = await jobs.retry(conn, job_id)
     _wake(request)
-    _audit(request, actor, "job.retry", property=job.property_id, job=job_id)
+    audit_event(request, actor, "job.retry", property=job.property_id, job=job_id)
     return JSONBytes({"job_id": job_id}, status_code=202)
 
 

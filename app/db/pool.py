@@ -22,13 +22,16 @@ def server_settings(settings: Settings) -> dict[str, str]:
     }
 
 
-async def create_pool(url: str, settings: Settings) -> asyncpg.Pool:
-    """Open the connection pool used by the hot path."""
+async def create_pool(
+    url: str, settings: Settings, command_timeout_s: float | None = None
+) -> asyncpg.Pool:
+    """Open the connection pool used by the hot path (``command_timeout_s`` replaces the
+    per-statement timeout, e.g. for the bulk writes of the staff command)."""
     pool = await asyncpg.create_pool(
         url,
         min_size=settings.db_pool_min,
         max_size=max(settings.db_pool_min, settings.db_pool_max),
-        command_timeout=settings.db_command_timeout_s,
+        command_timeout=command_timeout_s or settings.db_command_timeout_s,
         timeout=settings.db_acquire_timeout_s,
         init=_init_connection,
         server_settings=server_settings(settings),

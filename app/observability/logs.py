@@ -6,7 +6,11 @@ The request log (see :mod:`app.api.observe`) is one such record per request.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import logging.handlers
+import queue
+import re
 import sys
 import time
 from typing import Any, TextIO
@@ -33,33 +37,97 @@ class JsonFormatter(logging.Formatter):
             entry.update(fields)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        # orjson escapes C0 controls; these three still end a line for some readers.
+        return orjson.dumps(entry, default=str).decode().translate(_JSON_LINE_BREAKS)
 
 
 class TextFormatter(logging.Formatter):
-    """``time level logger: message key=value ...`` for reading in a terminal."""
+    """``time level logger: message key=value ...`` for reading in a terminal.
+
+    One record is one line: control characters in the message and in every field are escaped
+    (``\\n``, ``\\x1b``...), so a value taken from a request or a file cannot start a forged
+    line. A traceback follows on lines indented by four spaces, never at a line start.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
-        line = (
-            f"{_timestamp(record.created)} {record.levelname} {record.name}: {record.getMessage()}"
-        )
+        message = escape_controls(record.getMessage())
+        line = f"{_timestamp(record.created)} {record.levelname} {escape_controls(record.name)}"
+        line += f": {message}"
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
-            line += "".join(f" {k}={_text_value(v)}" for k, v in fields.items())
+            line += "".join(f" {_text_key(k)}={_text_value(v)}" for k, v in fields.items())
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            trace = self.formatException(record.exc_info)
+            line += "".join(f"\n    {escape_controls(t)}" for t in trace.splitlines())
         return line
 
 
-def configure_logging(settings: Settings, stream: TextIO | None = None) -> logging.Handler:
-    """Install (or replace) this service's handler on the root logger; others are left alone."""
+class _Writer(logging.handlers.QueueListener):
+    def __init__(self, records: queue.Queue[Any], target: logging.Handler) -> None:
+        super().__init__(records, target)
+        self.records = records
+
+    def enqueue_sentinel(self) -> None:
+        # Waits for room: the queue may be full when the service stops. (None is the
+        # listener's end-of-queue mark.)
+        self.records.put(None, timeout=10)
+
+
+class BackgroundHandler(logging.handlers.QueueHandler):
+    """Hands records to a writer thread through a bounded queue, so formatting and the write to
+    the stream happen off the event loop. A full queue drops the record (counted in
+    ``dropped``) rather than blocking a request."""
+
+    def __init__(self, target: logging.Handler, max_records: int) -> None:
+        records: queue.Queue[Any] = queue.Queue(max_records)
+        super().__init__(records)
+        self.records = records
+        self.target = target
+        self.dropped = 0
+        self.listener = _Writer(records, target)
+        self.listener.start()
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # Unformatted: the writer thread's formatter does that (the default would format here).
+        return record
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        try:
+            self.records.put_nowait(record)
+        except queue.Full:
+            self.dropped += 1
+
+    def close(self) -> None:
+        """Write what is queued, stop the writer thread, close the target."""
+        if self.listener._thread is not None:  # stop() twice would wait on a dead thread
+            self.listener.stop()
+        self.target.close()
+        super().close()
+
+
+def configure_logging(
+    settings: Settings, stream: TextIO | None = None, background: bool | None = None
+) -> logging.Handler:
+    """Install (or replace) this service's handler on the root logger; others are left alone.
+
+    Lines go to standard error (or ``stream``) from a writer thread when ``background`` (by
+    default: writing to standard error with ``RAG_LOG_QUEUE_RECORDS`` > 0), else at once.
+    """
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, _MARK, False):
-            root.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
-    handler.addFilter(_short_reconnect_errors)
+    for old in list(root.handlers):
+        if getattr(old, _MARK, False):
+            root.removeHandler(old)
+            if isinstance(old, BackgroundHandler):
+                old.close()
+    writer = logging.StreamHandler(stream or sys.stderr)
+    writer.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
+    writer.addFilter(_short_reconnect_errors)
+    if background is None:
+        background = stream is None and settings.log_queue_records > 0
+    handler: logging.Handler = writer
+    if background:
+        handler = BackgroundHandler(writer, max(1, settings.log_queue_records))
+        atexit.register(handler.close)
     setattr(handler, _MARK, True)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
@@ -88,8 +156,37 @@ def _timestamp(created: float) -> str:
     return f"{_last_second[1]}.{int(created % 1 * 1000):03d}Z"
 
 
+_JSON_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# A bare value: no space, quote, equals sign or control character (else it is quoted).
+_BARE = re.compile(r"[^\s\"=\\\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character written as a visible escape (one line)."""
+    return _CONTROLS.sub(
+        lambda m: (
+            _SHORT.get(m.group(), f"\\x{ord(m.group()):02x}")
+            if ord(m.group()) < 0x100
+            else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )
+
+
+def _text_key(key: object) -> str:
+    text = str(key)
+    return text if _BARE.fullmatch(text) else _quoted(text)
+
+
+def _quoted(text: str) -> str:
+    return '"' + escape_controls(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
+
+
 def _text_value(value: object) -> str:
     if isinstance(value, dict):
-        return ",".join(f"{k}:{v}" for k, v in value.items())
+        return ",".join(f"{_text_key(k)}:{_text_value(v)}" for k, v in value.items())
     text = str(value)
-    return orjson.dumps(text).decode() if (" " in text or not text) else text
+    return text if _BARE.fullmatch(text) else _quoted(text)

@@ -42,18 +42,37 @@ class AnswerCache(Generic[K, V]):
         ttl: float,
         timer: Callable[[], float] = time.monotonic,
         should_store: Callable[[V], bool] | None = None,
+        max_bytes: int = 0,
+        sizeof: Callable[[V], int] | None = None,
     ) -> None:
         self._enabled = maxsize > 0
         # A value it rejects is returned to its callers but not kept (e.g. a fallback answer,
         # so that the next question tries the recovered model again).
         self._should_store = should_store
-        self._cache: TTLCache[K, V] = TTLCache(maxsize=max(1, maxsize), ttl=ttl, timer=timer)
+        self._cache: TTLCache[K, V]
+        if max_bytes > 0 and sizeof is not None:
+            # Bounded in bytes and in entries at once: every entry weighs at least an equal
+            # share of the bytes, so no more than ``maxsize`` fit either.
+            share = -(-max_bytes // max(1, maxsize))
+            self._cache = TTLCache(
+                maxsize=max_bytes,
+                ttl=ttl,
+                timer=timer,
+                getsizeof=lambda value: max(share, sizeof(value)),
+            )
+        else:
+            self._cache = TTLCache(maxsize=max(1, maxsize), ttl=ttl, timer=timer)
         self._inflight: dict[K, asyncio.Future[V]] = {}
         self._owner: int | None = None
         self.stats = CacheStats()
 
     def __len__(self) -> int:
         return len(self._cache)
+
+    @property
+    def size(self) -> float:
+        """Entries held, or their weight in bytes when the cache is bounded in bytes."""
+        return self._cache.currsize
 
     @property
     def inflight(self) -> int:
@@ -133,7 +152,10 @@ class AnswerCache(Generic[K, V]):
         """Store a value computed elsewhere (e.g. a streamed answer, once complete)."""
         self._check_thread()
         if self._enabled and (self._should_store is None or self._should_store(value)):
-            self._cache[key] = value
+            try:
+                self._cache[key] = value
+            except ValueError:  # larger than the whole cache: returned, never kept
+                self._cache.pop(key, None)
 
     def clear(self) -> None:
         self._cache.clear()

@@ -12,7 +12,7 @@ import contextlib
 import re
 import time
 import unicodedata
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, replace
 
 from app import languages
@@ -82,16 +82,19 @@ class RagService:
         question: str,
         top_k: int,
         session_id: str | None = None,
+        *,
+        history: Sequence[str] | None = None,
         language: str | None = None,
     ) -> tuple[AskResult, bool]:
         """Answer ``question`` for ``property_id``; returns the result and whether it was cached.
 
         With a ``session_id``, a follow-up is first rewritten into a standalone question from
-        the session's earlier turns; the answer is cached under that standalone form. The
-        answer is in the question's language; ``language`` (the page's or browser's tag)
-        decides when the question is too short to tell.
+        the session's earlier turns; the answer is cached under that standalone form. A client
+        that keeps the conversation itself (OpenAI's chat API) passes its earlier questions as
+        ``history`` instead. The answer is in the question's language; ``language`` (the
+        page's or browser's tag) decides when the question is too short to tell.
         """
-        asked = await self._prepare(property_id, question, top_k, session_id, language)
+        asked = await self._prepare(property_id, question, top_k, session_id, history, language)
         result, cached = await self.cache.get_or_compute(asked.key, lambda: self._compute(asked))
         return self._finish(asked, result), cached
 
@@ -101,6 +104,8 @@ class RagService:
         question: str,
         top_k: int,
         session_id: str | None = None,
+        *,
+        history: Sequence[str] | None = None,
         language: str | None = None,
     ) -> AnswerStream:
         """Like :meth:`ask`, but returns once the sources are known; the answer then streams.
@@ -109,7 +114,7 @@ class RagService:
         overload, database) happens before this returns; the stream itself always ends with
         an answer (a fallback one if the model fails). A cached answer streams too.
         """
-        asked = await self._prepare(property_id, question, top_k, session_id, language)
+        asked = await self._prepare(property_id, question, top_k, session_id, history, language)
         shared = await self.cache.shared(asked.key)
         if shared is not None:
             result = self._finish(asked, shared)
@@ -124,15 +129,19 @@ class RagService:
         question: str,
         top_k: int,
         session_id: str | None,
+        history: Sequence[str] | None = None,
         page_language: str | None = None,
     ) -> Asked:
         """Every stage before the answer is looked up (a new pre-answer stage goes here)."""
         prop = await self.registry.get(property_id)
         cleaned = clean_question(question)
         standalone = cleaned
-        if session_id is not None and self.sessions is not None:
-            history = self.sessions.history(prop.id, session_id)
-            standalone = await self.rewriter.standalone(history, cleaned)
+        if history:
+            turns = [Turn(clean_question(q)) for q in history]
+            standalone = await self.rewriter.standalone(turns, cleaned)
+        elif session_id is not None and self.sessions is not None:
+            earlier = self.sessions.history(prop.id, session_id)
+            standalone = await self.rewriter.standalone(earlier, cleaned)
         rewritten = standalone if standalone != cleaned else None
         language = languages.detect(standalone, page_language)
         normalised = normalise_question(standalone)

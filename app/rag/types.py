@@ -60,3 +60,12 @@ CacheKey = tuple[str, int | None, int, str, int, str]
 def is_storable(result: AskResult) -> bool:
     """Fallback answers are not cached, so that a recovered model is used again at once."""
     return result.fallback_reason is None
+
+
+def result_bytes(result: AskResult) -> int:
+    """About what a cached result takes in memory: its texts, and a fixed part for the rest."""
+    texts = len(result.answer) + sum(
+        len(s.hit.text) + len(s.hit.title) + len(s.hit.heading) + len(s.hit.document_id)
+        for s in result.sources
+    )
+    return 1024 + 2 * texts  # str stores 1-4 bytes per character; most text here is Latin

@@ -158,6 +158,21 @@ function sseParser(onEvent) {
   };
 }
 
+var CONTACT_SCHEMES = ["http:", "https:", "tel:", "mailto:"];
+
+// The contact link only for web, phone and mail addresses: a javascript: or data: URL from the
+// host page's markup is never made clickable.
+function contactUrl(raw) {
+  if (!raw) return null;
+  var url;
+  try { url = new URL(raw, location.href); } catch (_) { url = null; }
+  if (!url || CONTACT_SCHEMES.indexOf(url.protocol) < 0) {
+    warn("data-contact-url must be an http(s):, tel: or mailto: address; it is ignored");
+    return null;
+  }
+  return url.href;
+}
+
 function failure(kind, detail) { var e = new Error(detail || kind); e.kind = kind; return e; }
 
 function kindOf(status) {
@@ -169,9 +184,12 @@ function start(script) {
   var d = script.dataset;
   var property = d.property;
   if (!property) { warn("data-property is missing on the widget's script tag"); return; }
-  var registry = (window.__conciergeWidgets = window.__conciergeWidgets || {});
-  if (registry[property]) return; // the tag was included twice
-  registry[property] = true;
+  // A Map, not a plain object: a property id such as "constructor" or "__proto__" must not
+  // find something inherited and look "already loaded".
+  var registry = window.__conciergeWidgets;
+  if (!(registry instanceof Map)) registry = window.__conciergeWidgets = new Map();
+  if (registry.has(property)) return; // the tag was included twice
+  registry.set(property, true);
   var api = (d.api || new URL(script.src, location.href).origin).replace(/\/+$/, "");
   // The page's language tag (e.g. "de-AT") goes with each question: the server answers in the
   // question's own language when it can tell, and in this one otherwise.
@@ -264,7 +282,8 @@ function start(script) {
 
   function contactAction() {
     if (d.phone) return el("a", { class: "act", href: "tel:" + d.phone.replace(/[^+\d]/g, ""), text: t.call + " (" + d.phone + ")" });
-    if (d.contactUrl) return el("a", { class: "act", href: d.contactUrl, target: "_blank", rel: "noopener", text: t.contact });
+    var url = contactUrl(d.contactUrl);
+    if (url) return el("a", { class: "act", href: url, target: "_blank", rel: "noopener", text: t.contact });
     return null;
   }
 

@@ -109,6 +109,46 @@ try {
     () => document.querySelector("[data-concierge-widget]").shadowRoot.activeElement?.className,
   );
   out.sessionStored = await page.evaluate(() => sessionStorage.getItem("concierge-session:harbour-grand"));
+
+  // Host pages with hostile markup: a property id that names an Object member, and contact
+  // URLs of every kind; the service is unavailable, so the hand-off shows the contact link.
+  out.hostHandoffs = [];
+  for (const [property, contact] of [
+    ["constructor", "javascript:alert(document.domain)"],
+    ["__proto__", "data:text/html,<script>alert(1)</script>"],
+    ["toString", "https://example.com/contact"],
+    ["hasOwnProperty", "mailto:desk@example.com"],
+  ]) {
+    const host = await context.newPage();
+    host.on("pageerror", (e) => out.pageErrors.push(String(e)));
+    const markup = `<!doctype html><html lang="en"><body><h1>Host</h1>
+<script src="${base}/widget.js" data-property="${property}" data-contact-url="${contact.replace(/"/g, "&quot;")}"></script>
+</body></html>`;
+    await host.route(base + "/host.html", (route) =>
+      route.fulfill({ status: 200, contentType: "text/html", body: markup }));
+    await host.route("**/ask", (route) =>
+      route.fulfill({ status: 503, contentType: "application/json", headers: { "retry-after": "1" },
+        body: JSON.stringify({ error: { code: "unavailable", message: "down", request_id: "x" } }) }));
+    await host.goto(base + "/host.html", { waitUntil: "load" });
+    const seenHere = { property, widgets: 0, href: null };
+    out.hostHandoffs.push(seenHere);
+    try {
+      await host.locator(".launch").waitFor({ timeout: 5000 });
+    } catch (_) {
+      await host.close();
+      continue;
+    }
+    seenHere.widgets = await host.locator("[data-concierge-widget]").count();
+    await host.locator(".launch").click();
+    await host.locator("input").fill("Is the pool open?");
+    await host.locator("input").press("Enter");
+    const reply = host.locator(".msg.bot:not(.pending)").nth(1);
+    await reply.waitFor(WAIT);
+    await reply.locator(".text").filter({ hasText: /./ }).waitFor(WAIT);
+    const links = reply.locator("a");
+    seenHere.href = (await links.count()) ? await links.first().getAttribute("href") : null;
+    await host.close();
+  }
 } finally {
   await context.close();
   rmSync(profile, { recursive: true, force: true });

@@ -5,6 +5,7 @@ accepted uploads ingest."""
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from collections.abc import AsyncIterator
 
@@ -15,6 +16,7 @@ import pytest_asyncio
 from app.config import Settings
 from app.embedding.encoder import Encoder
 from app.main import create_app
+from tests import files as hostile_files
 from tests.fakes import HashingEncoder
 from tests.integration.test_admin import AUTH, TOKEN, admin_settings, client_for, wait_for_job
 from tests.reliability.attacks import admin_hand_written
@@ -30,7 +32,12 @@ CASES = admin_hand_written(PROPERTY, PROPERTY, TOKEN, "some-other-hotel")
 async def admin(
     settings: Settings, encoder: Encoder, db_url: str
 ) -> AsyncIterator[httpx.AsyncClient]:
-    limits = {"admin_max_upload_bytes": 2_000_000, "ingest_max_file_bytes": 1_000_000}
+    limits = {
+        "admin_max_upload_bytes": 2_000_000,
+        "ingest_max_file_bytes": 1_000_000,
+        "ingest_load_cpu_s": 1,
+        "ingest_load_timeout_s": 4,
+    }
     app = create_app(admin_settings(settings, **limits), encoder=encoder)
     app.state.job_encoder_factory = HashingEncoder
     async for client in client_for(app):
@@ -103,3 +110,27 @@ async def test_files_that_choke_a_parser_are_skipped_and_the_rest_ingested(
     )
     assert alone.status_code == 422
     assert "zlib.docx: could not be read" in alone.json()["error"]["message"]
+
+
+async def test_document_bombs_cost_a_bounded_time_and_are_skipped_with_a_reason(
+    admin: httpx.AsyncClient,
+) -> None:
+    bombs = {
+        "styles.docx": hostile_files.docx_style_bomb(40_000),
+        "cells.html": hostile_files.html_element_bomb(90_000),
+        "photo.md": hostile_files.markdown_with_image(700_000),
+    }
+    files = [("files", (name, raw, "application/octet-stream")) for name, raw in bombs.items()]
+    started = time.monotonic()
+    response = await admin.post(
+        f"/admin/properties/{PROPERTY}/documents", files=files, headers=AUTH
+    )
+    elapsed = time.monotonic() - started
+    assert response.status_code == 202, response.text[:300]
+    body = response.json()
+    assert elapsed < 6  # the upload's reading budget is 4 s
+    assert body["skipped"] == [
+        {"name": "styles.docx", "reason": "reading it took more than 1 s of CPU time"}
+    ]
+    assert sorted(body["documents"]) == ["cells.html", "photo.md"]
+    assert (await wait_for_job(admin, body["job_id"]))["state"] == "succeeded"

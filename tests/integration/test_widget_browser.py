@@ -117,3 +117,17 @@ def test_guest_asks_through_the_widget_and_sees_the_answer_and_a_source(served: 
     assert sessions == {seen["sessionStored"]}, seen["asks"]
     assert all(body["property_id"] == "harbour-grand" for body in seen["asks"])
     assert seen["pageErrors"] == []
+
+    # Host pages: ids named like Object members still get their widget; only http(s), tel and
+    # mailto contact URLs become links.
+    hosts = {h["property"]: h for h in seen["hostHandoffs"]}
+    assert {p: h["widgets"] for p, h in hosts.items()} == {
+        "constructor": 1,
+        "__proto__": 1,
+        "toString": 1,
+        "hasOwnProperty": 1,
+    }, hosts
+    assert hosts["constructor"]["href"] is None, hosts
+    assert hosts["__proto__"]["href"] is None, hosts
+    assert hosts["toString"]["href"] == "https://example.com/contact", hosts
+    assert hosts["hasOwnProperty"]["href"] == "mailto:desk@example.com", hosts

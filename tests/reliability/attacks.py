@@ -155,7 +155,7 @@ def admin_hand_written(
         archive.writestr("[Content_Types].xml", b"<")
     other = json.dumps({"id": "a", "text": "ok", "property_id": victim_id})
     uploads: list[tuple[str, bytes, bytes, set[int]]] = [
-        ("traversal file name", b"../../etc/passwd.md", b"# P\n\nok", {202}),
+        ("traversal file name", b"../../etc/passwd.md", b"# P\n\nok", {422}),
         ("NUL in a file name", b"notes\x00.md", b"# Notes\n\nok", {422}),
         ("600-character file name", b"x" * 600 + b".md", b"# X\n\nok", {422}),
         ("JSONL id with NUL", b"a.jsonl", b'{"id": "a\\u0000", "text": "ok"}', {422}),

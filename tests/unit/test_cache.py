@@ -163,3 +163,32 @@ async def test_least_recent_entries_are_evicted_first(maxsize: int) -> None:
         return -1
 
     assert (await cache.get_or_compute(0, again))[1] is False
+
+
+async def test_the_cache_is_bounded_in_bytes_as_well_as_in_entries() -> None:
+    cache: AnswerCache[str, str] = AnswerCache(maxsize=100, ttl=60, max_bytes=1_000_000, sizeof=len)
+    for n in range(50):  # 50 answers of 100 kB: only 10 fit in 1 MB
+        cache.put(f"big{n}", "x" * 100_000)
+    assert len(cache) == 10
+    assert cache.size <= 1_000_000
+    for n in range(500):  # small ones: the entry bound still holds
+        cache.put(f"small{n}", "y")
+    assert len(cache) == 100
+    cache.put("huge", "z" * 2_000_000)  # larger than the whole cache: not kept, no error
+    assert cache.get("huge") is None
+    value, cached = await cache.get_or_compute("huge", counting("z" * 2_000_000, []))
+    assert len(value) == 2_000_000
+    assert not cached
+
+
+def test_a_cached_result_weighs_its_texts() -> None:
+    from app.answering.types import Source
+    from app.rag.types import AskResult, result_bytes
+    from app.search.retriever import Hit
+
+    def result(text: str) -> AskResult:
+        hit = Hit(1, "doc.md", "Doc", "", text, 0.9)
+        return AskResult(text[:100], (Source(1, hit),), (1,), False, "extractive", "p", 1, 1,
+                         0.0, 0.0, 0.0)  # fmt: skip
+
+    assert result_bytes(result("a" * 1_000_000)) > 1_000_000 > 100 * result_bytes(result("a"))

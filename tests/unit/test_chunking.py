@@ -93,3 +93,16 @@ def test_small_windows_split_by_section_and_sentence(count_tokens: TokenCounter)
     assert len(chunks) > 3
     assert all(count_tokens(c.embed_text) <= 32 for c in chunks)
     assert {c.heading for c in chunks} == {"Topic 0", "Topic 1", "Topic 2"}
+
+
+def test_an_unbroken_run_is_split_at_the_character_bound() -> None:
+    # A tokenizer counts a long run of letters and digits as one unknown token.
+    def one_token_per_word(text: str) -> int:
+        return len(text.split()) + 2
+
+    hex_line = "ab12" * 256_000
+    text = f"# Codes\n\nBefore.\n\n{hex_line}\n\nAfter."
+    chunks = chunk_document("Codes", text, one_token_per_word)
+    assert max(len(c.text) for c in chunks) <= 2_000
+    assert hex_line in "".join(c.text for c in chunks).replace("\n", "")  # nothing lost
+    assert len(chunks) < 600

@@ -75,3 +75,14 @@ def test_units_strip_markdown_and_split_sentences() -> None:
 
 def test_content_terms_drop_stopwords_and_stem() -> None:
     assert content_terms("What are the opening hours of the pools?") == ["open", "hour", "pool"]
+
+
+async def test_an_answer_is_bounded_in_characters_even_for_one_endless_sentence() -> None:
+    endless = "The pool is open daily from 07:00 " + "and then again " * 1500 + "until 22:00."
+    writer = ExtractiveWriter(min_score=0.3, max_sentences=3, max_chars=1200)
+    answer = await writer.write("When is the pool open?", [source(1, endless, 0.8, "pool.md")])
+    assert len(endless) > 20_000
+    assert len(answer.text) <= 1200
+    assert answer.text.startswith("The pool is open daily from 07:00")
+    assert answer.text.endswith("… [1]")
+    assert answer.citations == (1,)

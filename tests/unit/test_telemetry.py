@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 
 import httpx
 import pytest
@@ -15,7 +16,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.api.middleware import RequestIdMiddleware
 from app.api.telemetry import TelemetryMiddleware, note
 from app.config import Settings
-from app.observability.logs import JsonFormatter, TextFormatter, configure_logging
+from app.observability.logs import (
+    BackgroundHandler,
+    JsonFormatter,
+    TextFormatter,
+    configure_logging,
+)
 from app.observability.metrics import Metrics
 
 
@@ -187,3 +193,79 @@ def test_added_sources_appear_and_a_failing_source_is_skipped() -> None:
     assert _samples(metrics, "concierge_ingestion_jobs_total") == {(): 3.0}
     metrics.remove_source("ingestion")
     assert _samples(metrics, "concierge_ingestion_jobs_total") == {}
+
+
+def test_background_logging_writes_every_line_and_drops_when_full() -> None:
+    stream = io.StringIO()
+    handler = configure_logging(Settings(log_format="json"), stream, background=True)
+    try:
+        assert isinstance(handler, BackgroundHandler)
+        for n in range(50):
+            logging.getLogger("concierge.test").info("line %d", n)
+    finally:
+        handler.close()  # writes what is queued, then stops the writer thread
+        logging.getLogger().removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["msg"] for line in lines] == [f"line {n}" for n in range(50)]
+
+    blocked = threading.Event()
+
+    class Stalled(logging.Handler):
+        def handle(self, record: logging.LogRecord) -> bool:
+            blocked.wait(5)
+            return True
+
+    full = BackgroundHandler(Stalled(), max_records=2)
+    try:
+        for n in range(10):
+            full.handle(logging.makeLogRecord({"msg": f"m{n}"}))
+        # The writer holds at most one record, the queue two: the rest were dropped at once.
+        assert full.dropped >= 7
+    finally:
+        blocked.set()
+        full.close()
+
+
+FORGED = "\n2026-01-01T00:00:00.000Z INFO concierge.audit: action=delete actor=admin"
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_field_or_message_with_line_breaks_cannot_forge_a_log_line(log_format: str) -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    handler = configure_logging(Settings(log_format=log_format), stream)  # type: ignore[arg-type]
+    try:
+        logging.getLogger("concierge.audit").info(
+            "upload" + FORGED,
+            extra={
+                "fields": {
+                    "document_id": "faq" + FORGED,
+                    "title": "a\rb\x1b[31m\u2028c\u2029d\x85e",
+                    "nested": {"k" + FORGED: "v\nw"},
+                    "key\nname": "x",
+                }
+            },
+        )
+        try:
+            raise ValueError("bad" + FORGED)
+        except ValueError:
+            logging.getLogger("concierge.test").warning("failed", exc_info=True)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    output = stream.getvalue()
+    lines = output.splitlines()  # splits on \r, \x85, \u2028 and \u2029 as well
+    starts = [line for line in lines if not line.startswith(" ")]
+    assert len(starts) == 2, output
+    assert not any(line.startswith("2026-01-01") for line in lines), output
+    first = starts[0]
+    if log_format == "json":
+        entry = json.loads(first)
+        assert entry["document_id"] == "faq" + FORGED
+        assert entry["title"] == "a\rb\x1b[31m\u2028c\u2029d\x85e"
+    else:
+        assert 'document_id="faq\\n2026-01-01T00:00:00.000Z INFO' in first
+        assert "\\x1b[31m\\u2028c\\u2029d\\x85e" in first
+        assert '"key\\nname"=x' in first
+        assert "\n    2026-01-01" in output  # the traceback is indented

@@ -1,0 +1,1 @@
+"""Facts the concierge reasons about: opening hours, the property's clock, menus."""

@@ -1,0 +1,14 @@
+"""The facts tables of ``scripts/eval``: opening-hours parsing, time-aware and menu answers."""
+
+from __future__ import annotations
+
+from evaluation.hours_eval import DEFAULT_HOURS_SET, evaluate_hours, load_cases, render_hours
+
+
+def render_facts() -> str:
+    """Every facts table, as text (no database needed)."""
+    parts = []
+    for path in (DEFAULT_HOURS_SET, DEFAULT_HOURS_SET.with_name("hours_holdout.tsv")):
+        report = evaluate_hours(load_cases(path))
+        parts.append(f"[{path.name}] " + render_hours(report))
+    return "\n\n".join(parts)

@@ -1,0 +1,100 @@
+"""Reading files in a child process: hostile files cost a bounded amount and are skipped."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from ingestion.documents import load_paths
+from ingestion.loaders import LoadError, drop_embedded_files
+from ingestion.sandbox import LoadLimits, load_isolated, load_isolated_async
+from tests import files
+
+BOMB_PARAGRAPHS = 40_000  # several seconds of CPU in python-docx without limits
+
+
+def test_a_docx_that_burns_cpu_is_stopped_at_the_cpu_limit() -> None:
+    raw = files.docx_style_bomb(BOMB_PARAGRAPHS)
+    assert len(raw) < 100_000
+    started, cpu = time.monotonic(), time.process_time()
+    with pytest.raises(LoadError, match="more than 1 s of CPU time"):
+        load_isolated(raw, "bomb.docx", "bomb.docx", LoadLimits(cpu_s=1, wall_s=30))
+    assert time.monotonic() - started < 5
+    assert time.process_time() - cpu < 0.5  # the parsing happened elsewhere
+
+
+def test_a_file_past_the_wall_time_is_stopped() -> None:
+    raw = files.docx_style_bomb(BOMB_PARAGRAPHS)
+    started = time.monotonic()
+    with pytest.raises(LoadError, match=r"longer than 0\.5 s"):
+        load_isolated(raw, "bomb.docx", "bomb.docx", LoadLimits(cpu_s=60, wall_s=0.5))
+    assert time.monotonic() - started < 3
+
+
+def test_a_zip_bomb_is_stopped_at_the_memory_limit() -> None:
+    raw = files.docx_zip_bomb(300)
+    with pytest.raises(LoadError, match="256 MiB"):
+        load_isolated(raw, "zip.docx", "zip.docx", LoadLimits(memory_bytes=256 * 1024 * 1024))
+
+
+def test_an_ordinary_file_reads_as_before_and_parser_errors_keep_their_reason() -> None:
+    limits = LoadLimits()
+    (document,) = load_isolated(b"# Bar\n\nOpen until 01:00.", "bar.md", "bar.md", limits)
+    assert (document.title, document.text) == ("Bar", "# Bar\n\nOpen until 01:00.")
+    with pytest.raises(LoadError, match="empty file"):
+        load_isolated(b"  \n", "empty.md", "empty.md", limits)
+    with pytest.raises(LoadError, match="not UTF-8"):
+        load_isolated(b"\xff\xfe\xfa", "latin.md", "latin.md", limits)
+
+
+async def test_a_cancelled_upload_kills_its_reader_at_once() -> None:
+    raw = files.docx_style_bomb(BOMB_PARAGRAPHS)
+    before = set(os.listdir("/proc"))
+    task = asyncio.ensure_future(
+        load_isolated_async(raw, "bomb.docx", "bomb.docx", LoadLimits(cpu_s=60, wall_s=60))
+    )
+    await asyncio.sleep(0.3)
+    task.cancel()
+    started = time.monotonic()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert time.monotonic() - started < 1.5
+    children = [
+        pid for pid in set(os.listdir("/proc")) - before
+        if pid.isdigit() and _parent(pid) == os.getpid()
+    ]  # fmt: skip
+    assert children == []
+
+
+def _parent(pid: str) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return -1
+
+
+def test_the_staff_command_skips_a_bomb_with_a_reason_and_reads_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "bomb.docx").write_bytes(files.docx_style_bomb(BOMB_PARAGRAPHS))
+    (tmp_path / "spa.md").write_bytes(files.markdown_with_image(750_000))
+    (tmp_path / "bar.md").write_text("# Bar\n\nOpen until 01:00.")
+    documents, skipped = load_paths([tmp_path], limits=LoadLimits(cpu_s=1))
+    assert sorted(d.doc_key for d in documents) == ["bar.md", "spa.md"]
+    assert [(s.key, s.reason) for s in skipped] == [
+        ("bomb.docx", "reading it took more than 1 s of CPU time")
+    ]
+    spa = next(d for d in documents if d.doc_key == "spa.md")
+    assert len(spa.text) < 200
+    assert "base64" not in spa.text
+    assert "The pool at night" in spa.text
+    assert "Towels are free" in spa.text
+
+
+def test_inlined_files_are_dropped_from_markdown_keeping_the_alt_text() -> None:
+    text = "A ![Pool](data:image/png;base64,iVBOR+/w==) B <img src='data:image/gif;base64,R0lG'>"
+    assert drop_embedded_files(text) == "A Pool B <img src=''>"
+    assert drop_embedded_files("no images here") == "no images here"
