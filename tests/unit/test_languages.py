@@ -97,6 +97,6 @@ def test_other_languages_weigh_the_english_text_index_by_model() -> None:
 
 
 def test_the_answer_threshold_follows_the_model_unless_set() -> None:
-    assert Settings(embedding_model="minilm").answer_threshold == 0.30
+    assert Settings(embedding_model="minilm").answer_threshold == Settings().answer_min_score
     assert Settings(embedding_model="e5").answer_threshold > 0.7
     assert Settings(embedding_model="e5", answer_min_score=0.5).answer_threshold == 0.5
