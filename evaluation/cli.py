@@ -36,6 +36,7 @@ from app.embedding.encoder import Encoder, default_model_path, load_encoder
 from app.search.rerank import build_reranker
 from app.search.retriever import embedding_text, search_options
 from app.search.types import SearchOptions
+from evaluation import classification
 from evaluation.by_language import render_languages
 from evaluation.data import (
     DEFAULT_PROPERTY,
@@ -109,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
+        "--classification",
+        choices=("also", "only", "no"),
+        default="also",
+        help="message classification table (data/eval/messages.jsonl): also, only, or no",
+    )
+    parser.add_argument(
         "--facts-only",
         action="store_true",
         help="only the facts tables (opening-hours parser, time-aware and menu questions)",
@@ -120,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    report: dict[str, object] = {}
     facts = render_facts()
     if args.facts_only:
         print(facts)
@@ -130,32 +138,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     if any(m not in ("minilm", "e5") for m in models):
         print("error: --models takes minilm and/or e5", file=sys.stderr)
         return 2
-    reports: list[dict[str, object]] = []
     try:
-        writers = parse_writers(args.writers)
-        sets = _sets(args)
-        for model in models:
-            scoped = replace_settings(settings, embedding_model=model)
-            for report in asyncio.run(_evaluate(scoped, args, sets, writers)):
-                report["model"] = model
-                reports.append(report)
-            if len(models) > 1:
-                reports[-1]["speed"] = measure_in_child(model)
+        reports: list[dict[str, object]] = []
+        if args.classification != "only":
+            writers = parse_writers(args.writers)
+            sets = _sets(args)
+            for model in models:
+                scoped = replace_settings(settings, embedding_model=model)
+                for one in asyncio.run(_evaluate(scoped, args, sets, writers)):
+                    one["model"] = model
+                    reports.append(one)
+                if len(models) > 1:
+                    reports[-1]["speed"] = measure_in_child(model)
+        if args.classification != "no":
+            encoder = load_encoder(settings)
+            report["classification"] = classification.evaluate(
+                encoder, classification.load_messages()
+            )
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(reports, indent=2))
+        print(json.dumps({"retrieval": reports, **report} if report else reports, indent=2))
         return 0
-    rendered = [render(r, by_kind=args.by_kind, failures=args.failures) for r in reports]
-    if len(models) > 1:
-        rendered = [
-            f"== model {r['model']} {text[3:]}" for r, text in zip(reports, rendered, strict=True)
-        ]
-    print("\n\n".join(rendered))
-    if args.languages or len(models) > 1:
-        print("\n" + render_languages(reports))
-    print("\n" + facts)
+    if reports:
+        rendered = [render(r, by_kind=args.by_kind, failures=args.failures) for r in reports]
+        if len(models) > 1:
+            rendered = [
+                f"== model {r['model']} {text[3:]}"
+                for r, text in zip(reports, rendered, strict=True)
+            ]
+        print("\n\n".join(rendered))
+        if args.languages or len(models) > 1:
+            print("\n" + render_languages(reports))
+        print("\n" + facts)
+    if "classification" in report:
+        classified = report["classification"]
+        assert isinstance(classified, dict)
+        print(classification.render(classified))
     return 0
 
 

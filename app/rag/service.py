@@ -24,6 +24,7 @@ from app.rag.sessions import FollowUpRewriter, SessionStore, Turn
 from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, StreamEvent
 from app.search.retriever import Retriever
 from app.search.types import Retrieval
+from app.tasks.desk import FrontDesk, Handled
 
 _SPACES = re.compile(r"\s+")
 _TRAILING = re.compile(r"[\s?!.]+$")
@@ -68,6 +69,7 @@ class RagService:
         cache: AnswerCache[CacheKey, AskResult],
         sessions: SessionStore | None = None,
         rewriter: FollowUpRewriter | None = None,
+        desk: FrontDesk | None = None,
     ) -> None:
         self.registry = registry
         self.retriever = retriever
@@ -75,6 +77,7 @@ class RagService:
         self.cache = cache
         self.sessions = sessions
         self.rewriter = rewriter or FollowUpRewriter()
+        self.desk = desk  # requests, complaints, safety and small talk: not answered from FAQs
 
     async def ask(
         self,
@@ -82,6 +85,7 @@ class RagService:
         question: str,
         top_k: int,
         session_id: str | None = None,
+        room: str | None = None,
         *,
         history: Sequence[str] | None = None,
         language: str | None = None,
@@ -94,6 +98,8 @@ class RagService:
         ``history`` instead. The answer is in the question's language; ``language`` (the
         page's or browser's tag) decides when the question is too short to tell.
         """
+        if handled := await self._at_desk(property_id, question, top_k, session_id, room):
+            return handled, False
         asked = await self._prepare(property_id, question, top_k, session_id, history, language)
         result, cached = await self.cache.get_or_compute(asked.key, lambda: self._compute(asked))
         return self._finish(asked, result), cached
@@ -104,6 +110,7 @@ class RagService:
         question: str,
         top_k: int,
         session_id: str | None = None,
+        room: str | None = None,
         *,
         history: Sequence[str] | None = None,
         language: str | None = None,
@@ -114,6 +121,8 @@ class RagService:
         overload, database) happens before this returns; the stream itself always ends with
         an answer (a fallback one if the model fails). A cached answer streams too.
         """
+        if handled := await self._at_desk(property_id, question, top_k, session_id, room):
+            return AnswerStream(handled.sources, _replay(handled, cached=False), handled)
         asked = await self._prepare(property_id, question, top_k, session_id, history, language)
         shared = await self.cache.shared(asked.key)
         if shared is not None:
@@ -122,6 +131,22 @@ class RagService:
         retrieval = await self._retrieve(asked)
         sources = number_sources(retrieval.hits)
         return AnswerStream(tuple(sources), self._stream(asked, sources, retrieval))
+
+    async def _at_desk(
+        self, property_id: str, question: str, top_k: int, session_id: str | None, room: str | None
+    ) -> AskResult | None:
+        """The desk's reply when the message is not an information question."""
+        if self.desk is None:
+            return None
+        prop = await self.registry.get(property_id)
+
+        async def retrieve(text: str) -> list[Source]:
+            return number_sources((await self.retriever.retrieve(prop, text, top_k)).hits)
+
+        handled = await self.desk.handle(
+            prop.id, clean_question(question), session_id, room, retrieve
+        )
+        return None if handled is None else _handled_result(prop, handled)
 
     async def _prepare(
         self,
@@ -216,9 +241,29 @@ class RagService:
             self.sessions.record(asked.prop.id, asked.session_id, Turn(asked.question))
         if asked.rewritten is not None:
             result = replace(result, standalone_question=asked.rewritten)
+        if self.desk is not None:
+            self.desk.note_answer(asked.prop.id, asked.question, result.escalate, result.answer)
         return result
 
 
-async def _replay(result: AskResult) -> AsyncGenerator[StreamEvent, None]:
+async def _replay(result: AskResult, cached: bool = True) -> AsyncGenerator[StreamEvent, None]:
     yield Delta(result.answer)
-    yield StreamDone(result, True)
+    yield StreamDone(result, cached)
+
+
+def _handled_result(prop: PropertyState, handled: Handled) -> AskResult:
+    return AskResult(
+        answer=handled.answer,
+        sources=handled.sources,
+        citations=handled.citations,
+        escalate=handled.escalate,
+        answer_source=handled.answer_source,
+        property_id=prop.id,
+        version_id=prop.version_id,
+        revision=prop.revision,
+        embed_ms=0.0,
+        search_ms=0.0,
+        answer_ms=0.0,
+        message_kind=handled.kind,
+        task=handled.task,
+    )
