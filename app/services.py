@@ -24,6 +24,7 @@ from app.embedding.encoder import Encoder, load_encoder, query_encoder
 from app.rag.cache import AnswerCache
 from app.rag.service import RagService
 from app.rag.sessions import SessionStore
+from app.rag.shadow import open_shadow
 from app.rag.types import AskResult, CacheKey, is_storable, result_bytes
 from app.search.rerank import build_reranker
 from app.search.retriever import Retriever, search_options
@@ -141,6 +142,9 @@ async def open_services(
             sessions = SessionStore(
                 settings.session_max, settings.session_turns, settings.session_ttl_s
             )
+            shadow = await stack.enter_async_context(
+                open_shadow(settings, pool, retriever, encoder.name, live_batcher.embed)
+            )
             rag = RagService(
                 registry,
                 retriever,
@@ -149,6 +153,7 @@ async def open_services(
                 sessions,
                 writers.rewriter,
                 tasks.desk if tasks is not None else None,
+                shadow,
             )
             yield Services(settings, pool, encoder, batcher, registry, rag, head, tasks)
     finally:
