@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import admin, admin_properties
+from app.api import admin, admin_facts, admin_properties
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyGuardMiddleware, RequestIdMiddleware
 from app.api.openapi import install_openapi
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     app.include_router(router)
     app.include_router(admin.router)
     app.include_router(admin_properties.router)
+    app.include_router(admin_facts.router)
     app.include_router(pages_router)
     app.state.widget_max_age_s = settings.widget_max_age_s
     app.state.metrics = metrics

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from app.answering.types import Answer, AnswerWriter, Delta, Source, number_sources
 from app.db.properties import PropertyRegistry, PropertyState
+from app.facts.stage import FactsStage
 from app.rag.cache import AnswerCache, Flight
 from app.rag.sessions import FollowUpRewriter, SessionStore, Turn
 from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, StreamEvent
@@ -65,7 +66,9 @@ class RagService:
         cache: AnswerCache[CacheKey, AskResult],
         sessions: SessionStore | None = None,
         rewriter: FollowUpRewriter | None = None,
+        facts: FactsStage | None = None,
     ) -> None:
+        self.facts = facts  # answers about opening hours at the property's local time
         self.registry = registry
         self.retriever = retriever
         self.writer = writer
@@ -101,7 +104,10 @@ class RagService:
             return AnswerStream(result.sources, _replay(result), result)
         retrieval = await self.retriever.retrieve(asked.prop, asked.question, asked.top_k)
         sources = number_sources(retrieval.hits)
-        return AnswerStream(tuple(sources), self._stream(asked, sources, retrieval))
+        fact = await self._fact(asked, sources)
+        sources = fact[1] if fact else sources
+        stream = self._stream(asked, sources, retrieval, fact[0] if fact else None)
+        return AnswerStream(tuple(sources), stream)
 
     async def _prepare(
         self, property_id: str, question: str, top_k: int, session_id: str | None
@@ -114,18 +120,28 @@ class RagService:
             history = self.sessions.history(prop.id, session_id)
             standalone = await self.rewriter.standalone(history, cleaned)
         rewritten = standalone if standalone != cleaned else None
-        key = (prop.id, prop.version_id, prop.revision, normalise_question(standalone), top_k)
+        tag = self.facts.cache_tag(prop, standalone) if self.facts else ""  # time-bound answers
+        key = (prop.id, prop.version_id, prop.revision, normalise_question(standalone) + tag, top_k)
         return Asked(prop, standalone, top_k, session_id, rewritten, key)
 
     async def _compute(self, asked: Asked) -> AskResult:
         retrieval = await self.retriever.retrieve(asked.prop, asked.question, asked.top_k)
         sources = number_sources(retrieval.hits)
         started = time.perf_counter()
+        fact = await self._fact(asked, sources)
+        if fact is not None:
+            return self._result(asked, fact[1], fact[0], retrieval, started)
         answer = await self.writer.write(asked.question, sources)
         return self._result(asked, sources, answer, retrieval, started)
 
+    async def _fact(
+        self, asked: Asked, sources: list[Source]
+    ) -> tuple[Answer, list[Source]] | None:
+        """An answer from the property's structured facts, before the writer is asked."""
+        return await self.facts.answer(asked.prop, asked.question, sources) if self.facts else None
+
     async def _stream(
-        self, asked: Asked, sources: list[Source], retrieval: Retrieval
+        self, asked: Asked, sources: list[Source], retrieval: Retrieval, fact: Answer | None
     ) -> AsyncGenerator[StreamEvent, None]:
         # The flight is taken here, once the guest reads, so an unread stream holds none.
         flight = await self.cache.join(asked.key)
@@ -135,7 +151,7 @@ class RagService:
             return
         try:
             started = time.perf_counter()
-            stream = self.writer.stream(asked.question, sources)
+            stream = self.writer.stream(asked.question, sources) if fact is None else _told(fact)
             async with contextlib.aclosing(stream):
                 async for event in stream:
                     if isinstance(event, Delta):
@@ -179,6 +195,11 @@ class RagService:
         if asked.rewritten is not None:
             result = replace(result, standalone_question=asked.rewritten)
         return result
+
+
+async def _told(answer: Answer) -> AsyncGenerator[Delta | Answer, None]:
+    yield Delta(answer.text)
+    yield answer
 
 
 async def _replay(result: AskResult) -> AsyncGenerator[StreamEvent, None]:
