@@ -18,18 +18,22 @@ from app.settings_env import ENV_EXAMPLE, SettingsError, env_example, load_setti
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """How the API is served: uvloop + httptools, no access log, no ``Server`` header, and a
-    graceful shutdown that lets requests in flight finish within their time budget."""
+    """How the API is served: uvloop + httptools with header, send and connection limits
+    (:mod:`app.api.connections`), no access log, no ``Server`` header, and a graceful shutdown
+    that lets requests in flight (an upload's reading included) finish within their budget."""
     return {
         "host": settings.host,
         "port": settings.port,
         "loop": "uvloop",
-        "http": "httptools",
+        "http": "app.api.connections:GuardedHttpProtocol",
+        "timeout_keep_alive": settings.keep_alive_s,
         "log_level": settings.log_level,
         "access_log": False,  # the app writes its own request log (app/api/telemetry.py)
         "log_config": None,  # uvicorn's records go through the app's formatter
         "server_header": False,
-        "timeout_graceful_shutdown": int(settings.request_timeout_s) + 5,
+        "timeout_graceful_shutdown": int(
+            max(settings.request_timeout_s, settings.ingest_load_timeout_s) + 5
+        ),
     }
 
 

@@ -49,7 +49,9 @@ class Settings(BaseSettings):
 
     # Answers.
     answer_writer: Literal["extractive", "openai", "local"] = "extractive"
-    answer_min_score: float = Field(0.30, ge=-1, le=1)
+    answer_min_score: float = Field(0.16, ge=-1, le=1)
+    # Below this similarity a subject word missing from every source means a hand-over.
+    answer_confident_score: float = Field(0.50, ge=-1, le=1)
     answer_max_sentences: int = Field(3, ge=1, le=10)
     answer_max_sources: int = Field(3, ge=1, le=10)
     # Longest answer text in characters (a quoted sentence past it is cut at a word).
@@ -165,6 +167,9 @@ class Settings(BaseSettings):
     # Log lines as JSON objects (one per line) or key=value text; one line per request.
     log_format: Literal["json", "text"] = "json"
     access_log: bool = True
+    # Log lines are written by a thread, off the event loop, through a queue of at most this
+    # many records (a full queue drops lines rather than delay requests); 0 writes at once.
+    log_queue_records: int = Field(10_000, ge=0, le=1_000_000)
     # Guests' questions are personal data: only their length is logged unless this is set.
     log_questions: bool = False
     metrics_enabled: bool = True
@@ -184,6 +189,15 @@ class Settings(BaseSettings):
     cors_origins: str = ""
     # Seconds a client may take to send its request body (408 past it).
     body_timeout_s: float = Field(10.0, gt=0)
+    # Connections (app/api/connections.py): seconds to send the request line and headers
+    # (from connecting, or from the previous response); their size; seconds a client may
+    # take none of a reply's bytes; open connections (kept below the descriptor limit).
+    header_timeout_s: float = Field(10.0, gt=0)
+    max_header_bytes: int = Field(32 * 1024, ge=1024)
+    send_timeout_s: float = Field(15.0, gt=0)
+    max_connections: int = Field(1000, ge=1)
+    # Seconds an idle keep-alive connection stays open after a response.
+    keep_alive_s: float = Field(5.0, gt=0)
 
     @cached_property
     def model_threads(self) -> int:

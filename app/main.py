@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import admin, admin_facts, admin_properties
+from app.api import admin, admin_facts, admin_properties, openai_chat
+from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyGuardMiddleware, RequestIdMiddleware
 from app.api.openapi import install_openapi
@@ -57,10 +58,14 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         version="0.1.0",
         description="Answers guests' questions from each hotel's own knowledge base, with sources.",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by install_docs
+        redoc_url=None,
     )
     install_error_handlers(app)
     install_openapi(app, settings)
+    install_docs(app)
     app.include_router(router)
+    app.include_router(openai_chat.router)
     app.include_router(admin.router)
     app.include_router(admin_properties.router)
     app.include_router(admin_facts.router)

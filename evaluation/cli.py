@@ -239,7 +239,7 @@ async def _evaluate_in(
     texts = [q.text for q, _ in asked]
     prepared = [t for v in variants for t in _embedded_texts(v, texts)]
     vectors = await asyncio.to_thread(embed_all, encoder, prepared)
-    thresholds = sorted({*THRESHOLDS, settings.answer_min_score})
+    thresholds = sorted({*THRESHOLDS, settings.answer_confident_score})
     results: list[VariantResult] = []
     for variant in variants:
         results.append(
@@ -253,6 +253,7 @@ async def _evaluate_in(
                 args.depth,
                 settings.top_k,
                 thresholds,
+                settings.answer_min_score,
             )
         )
     chosen = next((r for r in results if r.name == "default"), results[0])
@@ -286,7 +287,7 @@ def _report(
     questions: list[Question],
     chunks: int,
 ) -> dict[str, object]:
-    configured = settings.answer_min_score
+    configured = settings.answer_confident_score
     modes = []
     for r in results:
         at_configured = next(p for p in r.thresholds if p.threshold == configured)
@@ -338,7 +339,7 @@ def render(report: dict[str, object], by_kind: bool = False, failures: bool = Fa
             + "".join(f"{metrics[name]:>10.3f}" for name in METRIC_NAMES)
             + f"{latency['p50']:>9.2f}{latency['p99']:>9.2f}"
         )
-    lines += ["", "answer step (extractive writer on the top chunks):"]
+    lines += ["", "hand-over (extractive writer on the top chunks; threshold = confident score):"]
     lines.append(
         f"{'mode':<15}{'threshold':>10}{'unans. esc.':>13}{'false esc.':>12}"
         f"{'recommended':>13}{'unans. esc.':>13}{'false esc.':>12}"

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.docs import HTML_PATHS
 from app.api.errors import domain_error_response
 from app.api.middleware import header, request_id_of
 from app.api.ratelimit import RateLimits
@@ -18,7 +19,7 @@ from app.api.responses import error_response
 from app.config import Settings
 from app.errors import RateLimited
 
-RATE_LIMITED_PATHS = frozenset({"/ask"})
+RATE_LIMITED_PATHS = frozenset({"/ask", "/v1/chat/completions"})
 
 # JSON responses never need to load anything: forbid it all (and framing).
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -44,7 +45,7 @@ def install_security(app: FastAPI, settings: Settings) -> RateLimits:
     if origins:
         app.add_middleware(CorsMiddleware, origins=origins)
     # HTML pages (the API docs and the widget's demo page) load scripts: no deny-all CSP there.
-    pages = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url, "/")
+    pages = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url, "/", *HTML_PATHS)
     html_paths = {p for p in pages if p}
     app.add_middleware(SecurityHeadersMiddleware, html_paths=frozenset(html_paths))
     return limits

@@ -6,7 +6,10 @@ The request log (see :mod:`app.api.observe`) is one such record per request.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import logging.handlers
+import queue
 import re
 import sys
 import time
@@ -59,15 +62,72 @@ class TextFormatter(logging.Formatter):
         return line
 
 
-def configure_logging(settings: Settings, stream: TextIO | None = None) -> logging.Handler:
-    """Install (or replace) this service's handler on the root logger; others are left alone."""
+class _Writer(logging.handlers.QueueListener):
+    def __init__(self, records: queue.Queue[Any], target: logging.Handler) -> None:
+        super().__init__(records, target)
+        self.records = records
+
+    def enqueue_sentinel(self) -> None:
+        # Waits for room: the queue may be full when the service stops. (None is the
+        # listener's end-of-queue mark.)
+        self.records.put(None, timeout=10)
+
+
+class BackgroundHandler(logging.handlers.QueueHandler):
+    """Hands records to a writer thread through a bounded queue, so formatting and the write to
+    the stream happen off the event loop. A full queue drops the record (counted in
+    ``dropped``) rather than blocking a request."""
+
+    def __init__(self, target: logging.Handler, max_records: int) -> None:
+        records: queue.Queue[Any] = queue.Queue(max_records)
+        super().__init__(records)
+        self.records = records
+        self.target = target
+        self.dropped = 0
+        self.listener = _Writer(records, target)
+        self.listener.start()
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # Unformatted: the writer thread's formatter does that (the default would format here).
+        return record
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        try:
+            self.records.put_nowait(record)
+        except queue.Full:
+            self.dropped += 1
+
+    def close(self) -> None:
+        """Write what is queued, stop the writer thread, close the target."""
+        if self.listener._thread is not None:  # stop() twice would wait on a dead thread
+            self.listener.stop()
+        self.target.close()
+        super().close()
+
+
+def configure_logging(
+    settings: Settings, stream: TextIO | None = None, background: bool | None = None
+) -> logging.Handler:
+    """Install (or replace) this service's handler on the root logger; others are left alone.
+
+    Lines go to standard error (or ``stream``) from a writer thread when ``background`` (by
+    default: writing to standard error with ``RAG_LOG_QUEUE_RECORDS`` > 0), else at once.
+    """
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, _MARK, False):
-            root.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
-    handler.addFilter(_short_reconnect_errors)
+    for old in list(root.handlers):
+        if getattr(old, _MARK, False):
+            root.removeHandler(old)
+            if isinstance(old, BackgroundHandler):
+                old.close()
+    writer = logging.StreamHandler(stream or sys.stderr)
+    writer.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
+    writer.addFilter(_short_reconnect_errors)
+    if background is None:
+        background = stream is None and settings.log_queue_records > 0
+    handler: logging.Handler = writer
+    if background:
+        handler = BackgroundHandler(writer, max(1, settings.log_queue_records))
+        atexit.register(handler.close)
     setattr(handler, _MARK, True)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())

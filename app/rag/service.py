@@ -12,7 +12,7 @@ import contextlib
 import re
 import time
 import unicodedata
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, replace
 
 from app.answering.types import Answer, AnswerWriter, Delta, Source, number_sources
@@ -77,19 +77,33 @@ class RagService:
         self.rewriter = rewriter or FollowUpRewriter()
 
     async def ask(
-        self, property_id: str, question: str, top_k: int, session_id: str | None = None
+        self,
+        property_id: str,
+        question: str,
+        top_k: int,
+        session_id: str | None = None,
+        *,
+        history: Sequence[str] | None = None,
     ) -> tuple[AskResult, bool]:
         """Answer ``question`` for ``property_id``; returns the result and whether it was cached.
 
         With a ``session_id``, a follow-up is first rewritten into a standalone question from
-        the session's earlier turns; the answer is cached under that standalone form.
+        the session's earlier turns; the answer is cached under that standalone form. A client
+        that keeps the conversation itself (OpenAI's chat API) passes its earlier questions as
+        ``history`` instead.
         """
-        asked = await self._prepare(property_id, question, top_k, session_id)
+        asked = await self._prepare(property_id, question, top_k, session_id, history)
         result, cached = await self.cache.get_or_compute(asked.key, lambda: self._compute(asked))
         return self._finish(asked, result), cached
 
     async def ask_stream(
-        self, property_id: str, question: str, top_k: int, session_id: str | None = None
+        self,
+        property_id: str,
+        question: str,
+        top_k: int,
+        session_id: str | None = None,
+        *,
+        history: Sequence[str] | None = None,
     ) -> AnswerStream:
         """Like :meth:`ask`, but returns once the sources are known; the answer then streams.
 
@@ -97,7 +111,7 @@ class RagService:
         overload, database) happens before this returns; the stream itself always ends with
         an answer (a fallback one if the model fails). A cached answer streams too.
         """
-        asked = await self._prepare(property_id, question, top_k, session_id)
+        asked = await self._prepare(property_id, question, top_k, session_id, history)
         shared = await self.cache.shared(asked.key)
         if shared is not None:
             result = self._finish(asked, shared)
@@ -110,15 +124,23 @@ class RagService:
         return AnswerStream(tuple(sources), stream)
 
     async def _prepare(
-        self, property_id: str, question: str, top_k: int, session_id: str | None
+        self,
+        property_id: str,
+        question: str,
+        top_k: int,
+        session_id: str | None,
+        history: Sequence[str] | None = None,
     ) -> Asked:
         """Every stage before the answer is looked up (a new pre-answer stage goes here)."""
         prop = await self.registry.get(property_id)
         cleaned = clean_question(question)
         standalone = cleaned
-        if session_id is not None and self.sessions is not None:
-            history = self.sessions.history(prop.id, session_id)
-            standalone = await self.rewriter.standalone(history, cleaned)
+        if history:
+            turns = [Turn(clean_question(q)) for q in history]
+            standalone = await self.rewriter.standalone(turns, cleaned)
+        elif session_id is not None and self.sessions is not None:
+            earlier = self.sessions.history(prop.id, session_id)
+            standalone = await self.rewriter.standalone(earlier, cleaned)
         rewritten = standalone if standalone != cleaned else None
         tag = self.facts.cache_tag(prop, standalone) if self.facts else ""  # time-bound answers
         key = (prop.id, prop.version_id, prop.revision, normalise_question(standalone) + tag, top_k)

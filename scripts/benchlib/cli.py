@@ -106,6 +106,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
     parser.add_argument(
+        "--topk-only", action="store_true", help="build the corpus and measure the top-k query only"
+    )
+    parser.add_argument(
         "--generator",
         choices=("auto", "wrk", "python"),
         default="auto",
@@ -140,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     suffix = "" if plan.name == "full" else f"-{plan.name}"
     data_dir = (args.data_dir or PROJECT_ROOT / ".data" / f"bench{suffix}").resolve()
     json_path = args.json or data_dir / "results.json"
-    md_path = args.markdown or (None if args.smoke else PROJECT_ROOT / "BENCHMARKS.md")
+    md_path = args.markdown or (
+        None if args.smoke or args.topk_only else PROJECT_ROOT / "BENCHMARKS.md"
+    )
     data_dir.mkdir(parents=True, exist_ok=True)
     children = Children()
     database: list[Any] = []
@@ -291,6 +296,10 @@ async def run(
     encoder_box.clear()
     results["topk"] = await _topk(url, settings, overrides, vectors)
     log(f"  {results['topk']}")
+    if args.topk_only:
+        results["meta"]["machine"]["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        results["meta"]["elapsed_s"] = round(time.perf_counter() - started, 1)
+        return results
 
     log("embedding throughput (child process)")
     results["embedding"] = await _embedding(plan, data_dir, overrides, children)

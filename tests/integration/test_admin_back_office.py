@@ -150,4 +150,10 @@ async def test_openapi_declares_bearer_auth_and_the_limits_the_server_applies(
             for operation in item.values():
                 secured = operation.get("security") == [{"AdminToken": []}]
                 assert secured == path.startswith("/admin"), path
+        for page in ("/docs", "/redoc"):
+            html = (await client.get(page)).text
+            assert "/docs-assets/" in html
+            assert "https://" not in html, page  # no CDN: the page works offline
+            asset = html.split('src="')[1].split('"')[0]
+            assert (await client.get(asset)).status_code == 200
     assert isinstance(custom.admin_token, SecretStr)

@@ -11,6 +11,7 @@ from tests.reliability.hostile import hostile_input
 from tests.reliability.llm import llm_faults
 from tests.reliability.load import overload, sigterm_under_load, soak
 from tests.reliability.outage import database_outage
+from tests.reliability.slow_clients import slow_clients
 
 
 def all_scenarios(soak_s: float) -> dict[str, Callable[[Env], Awaitable[Outcome]]]:
@@ -29,4 +30,5 @@ def all_scenarios(soak_s: float) -> dict[str, Callable[[Env], Awaitable[Outcome]
         "crash": crash_safety,
         "db-outage": database_outage,
         "llm-faults": llm_faults,
+        "slow-clients": slow_clients,
     }

@@ -12,6 +12,7 @@ from tests.reliability.llm import llm_faults
 from tests.reliability.load import overload, sigterm_under_load, soak
 from tests.reliability.outage import database_outage
 from tests.reliability.report import table
+from tests.reliability.slow_clients import slow_clients
 
 pytestmark = pytest.mark.integration
 
@@ -63,3 +64,8 @@ async def test_llm_faults_fall_back_within_budget(env: Env) -> None:
 @pytest.mark.reliability
 async def test_database_outage_fails_fast_and_recovers(env: Env) -> None:
     assert_passed(await database_outage(env))
+
+
+@pytest.mark.reliability
+async def test_slow_and_idle_clients_are_cut_off_and_descriptors_stay_bounded(env: Env) -> None:
+    assert_passed(await slow_clients(env))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 
 import httpx
 import pytest
@@ -15,7 +16,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.api.middleware import RequestIdMiddleware
 from app.api.telemetry import TelemetryMiddleware, note
 from app.config import Settings
-from app.observability.logs import JsonFormatter, TextFormatter, configure_logging
+from app.observability.logs import (
+    BackgroundHandler,
+    JsonFormatter,
+    TextFormatter,
+    configure_logging,
+)
 from app.observability.metrics import Metrics
 
 
@@ -187,6 +193,37 @@ def test_added_sources_appear_and_a_failing_source_is_skipped() -> None:
     assert _samples(metrics, "concierge_ingestion_jobs_total") == {(): 3.0}
     metrics.remove_source("ingestion")
     assert _samples(metrics, "concierge_ingestion_jobs_total") == {}
+
+
+def test_background_logging_writes_every_line_and_drops_when_full() -> None:
+    stream = io.StringIO()
+    handler = configure_logging(Settings(log_format="json"), stream, background=True)
+    try:
+        assert isinstance(handler, BackgroundHandler)
+        for n in range(50):
+            logging.getLogger("concierge.test").info("line %d", n)
+    finally:
+        handler.close()  # writes what is queued, then stops the writer thread
+        logging.getLogger().removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["msg"] for line in lines] == [f"line {n}" for n in range(50)]
+
+    blocked = threading.Event()
+
+    class Stalled(logging.Handler):
+        def handle(self, record: logging.LogRecord) -> bool:
+            blocked.wait(5)
+            return True
+
+    full = BackgroundHandler(Stalled(), max_records=2)
+    try:
+        for n in range(10):
+            full.handle(logging.makeLogRecord({"msg": f"m{n}"}))
+        # The writer holds at most one record, the queue two: the rest were dropped at once.
+        assert full.dropped >= 7
+    finally:
+        blocked.set()
+        full.close()
 
 
 FORGED = "\n2026-01-01T00:00:00.000Z INFO concierge.audit: action=delete actor=admin"
