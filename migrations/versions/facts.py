@@ -5,14 +5,14 @@ hash) they came from. A staff correction is kept on the row; re-ingestion keeps 
 so the correction) while the sentence it came from is unchanged.
 
 Revision ID: facts
-Revises: 0003
+Revises: requests
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "facts"
-down_revision = "0003"
+down_revision = "requests"
 branch_labels = None
 depends_on = None
 
