@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -60,6 +61,10 @@ class Settings(BaseSettings):
     answer_max_sources: int = Field(3, ge=1, le=10)
     # Longest answer text in characters (a quoted sentence past it is cut at a word).
     answer_max_chars: int = Field(1200, ge=100)
+
+    # The clock opening-hours answers are computed at; set only to pin it in tests and demos
+    # (an ISO time with its offset, e.g. 2026-07-01T20:15:00+02:00). Off: the real time.
+    fixed_clock: datetime | None = None
 
     # Answer cache.
     cache_max_entries: int = Field(10_000, ge=0)

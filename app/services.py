@@ -21,6 +21,8 @@ from app.db.properties import PropertyRegistry
 from app.db.server import database_url
 from app.embedding.batcher import MicroBatcher
 from app.embedding.encoder import Encoder, load_encoder, query_encoder
+from app.facts.clock import clock_from
+from app.facts.stage import FactsStage
 from app.rag.cache import AnswerCache
 from app.rag.service import RagService
 from app.rag.sessions import SessionStore
@@ -153,7 +155,8 @@ async def open_services(
                 sessions,
                 writers.rewriter,
                 tasks.desk if tasks is not None else None,
-                shadow,
+                shadow=shadow,
+                facts=FactsStage(pool, clock_from(settings)),
             )
             yield Services(settings, pool, encoder, batcher, registry, rag, head, tasks)
     finally:

@@ -19,6 +19,7 @@ from app import languages
 from app.answering.messages import localise
 from app.answering.types import Answer, AnswerWriter, Delta, Source, number_sources
 from app.db.properties import PropertyRegistry, PropertyState
+from app.facts.stage import FactsStage
 from app.rag.cache import AnswerCache, Flight
 from app.rag.sessions import FollowUpRewriter, SessionStore, Turn
 from app.rag.shadow import Shadow
@@ -72,7 +73,9 @@ class RagService:
         rewriter: FollowUpRewriter | None = None,
         desk: FrontDesk | None = None,
         shadow: Shadow | None = None,
+        facts: FactsStage | None = None,
     ) -> None:
+        self.facts = facts  # answers about opening hours at the property's local time
         self.registry = registry
         self.retriever = retriever
         self.writer = writer
@@ -133,7 +136,10 @@ class RagService:
             return AnswerStream(result.sources, _replay(result), result)
         retrieval = await self._retrieve(asked)
         sources = number_sources(retrieval.hits)
-        return AnswerStream(tuple(sources), self._stream(asked, sources, retrieval))
+        fact = await self._fact(asked, sources)
+        sources = fact[1] if fact else sources
+        stream = self._stream(asked, sources, retrieval, fact[0] if fact else None)
+        return AnswerStream(tuple(sources), stream)
 
     async def _at_desk(
         self, property_id: str, question: str, top_k: int, session_id: str | None, room: str | None
@@ -172,7 +178,8 @@ class RagService:
             standalone = await self.rewriter.standalone(earlier, cleaned)
         rewritten = standalone if standalone != cleaned else None
         language = languages.detect(standalone, page_language)
-        normalised = normalise_question(standalone)
+        tag = self.facts.cache_tag(prop, standalone) if self.facts else ""  # time-bound answers
+        normalised = normalise_question(standalone) + tag
         key = (prop.id, prop.version_id, prop.revision, normalised, top_k, language)
         return Asked(prop, standalone, top_k, session_id, rewritten, key, language)
 
@@ -185,11 +192,20 @@ class RagService:
         retrieval = await self._retrieve(asked)
         sources = number_sources(retrieval.hits)
         started = time.perf_counter()
+        fact = await self._fact(asked, sources)
+        if fact is not None:
+            return self._result(asked, fact[1], fact[0], retrieval, started)
         answer = await self.writer.write(asked.question, sources, language=asked.language)
         return self._result(asked, sources, answer, retrieval, started)
 
+    async def _fact(
+        self, asked: Asked, sources: list[Source]
+    ) -> tuple[Answer, list[Source]] | None:
+        """An answer from the property's structured facts, before the writer is asked."""
+        return await self.facts.answer(asked.prop, asked.question, sources) if self.facts else None
+
     async def _stream(
-        self, asked: Asked, sources: list[Source], retrieval: Retrieval
+        self, asked: Asked, sources: list[Source], retrieval: Retrieval, fact: Answer | None
     ) -> AsyncGenerator[StreamEvent, None]:
         # The flight is taken here, once the guest reads, so an unread stream holds none.
         flight = await self.cache.join(asked.key)
@@ -199,7 +215,11 @@ class RagService:
             return
         try:
             started = time.perf_counter()
-            stream = self.writer.stream(asked.question, sources, language=asked.language)
+            stream = (
+                self.writer.stream(asked.question, sources, language=asked.language)
+                if fact is None
+                else _told(fact)
+            )
             async with contextlib.aclosing(stream):
                 async for event in stream:
                     if isinstance(event, Delta):
@@ -250,6 +270,11 @@ class RagService:
         if self.desk is not None:
             self.desk.note_answer(asked.prop.id, asked.question, result.escalate, result.answer)
         return result
+
+
+async def _told(answer: Answer) -> AsyncGenerator[Delta | Answer, None]:
+    yield Delta(answer.text)
+    yield answer
 
 
 async def _replay(result: AskResult, cached: bool = True) -> AsyncGenerator[StreamEvent, None]:

@@ -2,14 +2,14 @@
 one, and both outcomes are kept for comparison.
 
 Revision ID: shadow
-Revises: requests
+Revises: facts
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "shadow"
-down_revision = "requests"
+down_revision = "facts"
 branch_labels = None
 depends_on = None
 
