@@ -20,7 +20,8 @@ from app.embedding.batcher import MicroBatcher
 from app.embedding.encoder import Encoder, load_encoder
 from app.rag.cache import AnswerCache
 from app.rag.service import RagService
-from app.rag.sessions import SessionStore
+from app.rag.session_store import PostgresSessionStore
+from app.rag.sessions import MemorySessionStore, SessionStore
 from app.rag.types import AskResult, CacheKey, is_storable, result_bytes
 from app.search.rerank import build_reranker
 from app.search.retriever import Retriever, search_options
@@ -86,10 +87,7 @@ async def open_services(
             max_bytes=settings.cache_max_bytes,
             sizeof=result_bytes,
         )
-        async with open_writers(settings) as writers:
-            sessions = SessionStore(
-                settings.session_max, settings.session_turns, settings.session_ttl_s
-            )
+        async with open_writers(settings) as writers, sessions_of(settings, pool) as sessions:
             rag = RagService(
                 registry,
                 Retriever(
@@ -113,3 +111,21 @@ async def open_services(
         if batcher is not None:
             await asyncio.to_thread(batcher.close)
         await pool.close()
+
+
+@asynccontextmanager
+async def sessions_of(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[SessionStore]:
+    """The configured follow-up session store; the PostgreSQL one sweeps while open."""
+    if settings.session_store == "memory":
+        yield MemorySessionStore(
+            settings.session_max, settings.session_turns, settings.session_ttl_s
+        )
+        return
+    store = PostgresSessionStore(
+        pool, settings.session_max, settings.session_turns, settings.session_ttl_s
+    )
+    store.start()
+    try:
+        yield store
+    finally:
+        await store.close()

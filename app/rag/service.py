@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from app.answering.types import Answer, AnswerWriter, Delta, Source, number_sources
 from app.db.properties import PropertyRegistry, PropertyState
 from app.rag.cache import AnswerCache, Flight
-from app.rag.sessions import FollowUpRewriter, SessionStore, Turn
+from app.rag.sessions import FollowUpRewriter, SessionStore, Turn, is_follow_up
 from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, StreamEvent
 from app.search.retriever import Retriever
 from app.search.types import Retrieval
@@ -83,7 +83,7 @@ class RagService:
         """
         asked = await self._prepare(property_id, question, top_k, session_id)
         result, cached = await self.cache.get_or_compute(asked.key, lambda: self._compute(asked))
-        return self._finish(asked, result), cached
+        return await self._finish(asked, result), cached
 
     async def ask_stream(
         self, property_id: str, question: str, top_k: int, session_id: str | None = None
@@ -97,7 +97,7 @@ class RagService:
         asked = await self._prepare(property_id, question, top_k, session_id)
         shared = await self.cache.shared(asked.key)
         if shared is not None:
-            result = self._finish(asked, shared)
+            result = await self._finish(asked, shared)
             return AnswerStream(result.sources, _replay(result), result)
         retrieval = await self.retriever.retrieve(asked.prop, asked.question, asked.top_k)
         sources = number_sources(retrieval.hits)
@@ -110,8 +110,10 @@ class RagService:
         prop = await self.registry.get(property_id)
         cleaned = clean_question(question)
         standalone = cleaned
-        if session_id is not None and self.sessions is not None:
-            history = self.sessions.history(prop.id, session_id)
+        # Only a follow-up needs the session's history: a question that stands alone costs no
+        # read (its turn is still recorded, for the follow-ups after it).
+        if session_id is not None and self.sessions is not None and is_follow_up(cleaned):
+            history = await self.sessions.history(prop.id, session_id)
             standalone = await self.rewriter.standalone(history, cleaned)
         rewritten = standalone if standalone != cleaned else None
         key = (prop.id, prop.version_id, prop.revision, normalise_question(standalone), top_k)
@@ -130,7 +132,7 @@ class RagService:
         # The flight is taken here, once the guest reads, so an unread stream holds none.
         flight = await self.cache.join(asked.key)
         if not isinstance(flight, Flight):  # an identical question was answered meanwhile
-            async for replayed in _replay(self._finish(asked, flight)):
+            async for replayed in _replay(await self._finish(asked, flight)):
                 yield replayed
             return
         try:
@@ -143,7 +145,7 @@ class RagService:
                         continue
                     result = self._result(asked, sources, event, retrieval, started)
                     flight.finish(result)
-                    yield StreamDone(self._finish(asked, result), False)
+                    yield StreamDone(await self._finish(asked, result), False)
                     return
         finally:
             flight.abandon()  # the guest left (or the writer failed): a waiter answers instead
@@ -172,10 +174,10 @@ class RagService:
             fallback_reason=answer.fallback_reason,
         )
 
-    def _finish(self, asked: Asked, result: AskResult) -> AskResult:
+    async def _finish(self, asked: Asked, result: AskResult) -> AskResult:
         """Record the turn in the session; the result as this request sees it."""
         if asked.session_id is not None and self.sessions is not None:
-            self.sessions.record(asked.prop.id, asked.session_id, Turn(asked.question))
+            await self.sessions.record(asked.prop.id, asked.session_id, Turn(asked.question))
         if asked.rewritten is not None:
             result = replace(result, standalone_question=asked.rewritten)
         return result
