@@ -48,7 +48,9 @@ class Settings(BaseSettings):
 
     # Answers.
     answer_writer: Literal["extractive", "openai", "local"] = "extractive"
-    answer_min_score: float = Field(0.30, ge=-1, le=1)
+    answer_min_score: float = Field(0.16, ge=-1, le=1)
+    # Below this similarity a subject word missing from every source means a hand-over.
+    answer_confident_score: float = Field(0.50, ge=-1, le=1)
     answer_max_sentences: int = Field(3, ge=1, le=10)
     answer_max_sources: int = Field(3, ge=1, le=10)
     # Longest answer text in characters (a quoted sentence past it is cut at a word).
@@ -193,6 +195,27 @@ class Settings(BaseSettings):
     max_connections: int = Field(1000, ge=1)
     # Seconds an idle keep-alive connection stays open after a response.
     keep_alive_s: float = Field(5.0, gt=0)
+
+    # --- requests, safety and hand-over to staff ---
+    # Classify each message; requests, complaints and safety messages become staff tasks.
+    requests_enabled: bool = True
+    # Said to guests in emergencies unless the knowledge base names another number.
+    emergency_number: str = Field("112", pattern=r"^\+?[0-9 ]{2,20}$")
+    classifier_cache_entries: int = Field(10_000, ge=0)
+    # Optional webhook for each new task (Slack-style JSON with a "text" field), signed with
+    # HMAC-SHA256 of "<timestamp>.<body>" in X-Concierge-Signature when a secret is set.
+    task_webhook_url: str | None = None
+    task_webhook_secret: SecretStr | None = None
+    task_webhook_max_attempts: int = Field(5, ge=1, le=20)
+    task_webhook_backoff_s: float = Field(0.5, gt=0)
+    task_webhook_timeout_s: float = Field(5.0, gt=0)
+    task_webhook_queue: int = Field(1000, ge=1)
+    # Live task streams (/admin/tasks/stream) per process, and their keep-alive interval.
+    task_stream_max: int = Field(200, ge=1)
+    task_stream_heartbeat_s: float = Field(15.0, gt=0)
+    # Hand-overs and ratings (masked) are kept this long; the recorder's queue is bounded.
+    signals_retention_days: float = Field(90.0, gt=0)
+    signals_queue: int = Field(1000, ge=1)
 
     @cached_property
     def model_threads(self) -> int:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
+import numpy as np
 
 from app.answering.writers import open_writers
 from app.config import Settings
@@ -25,6 +27,7 @@ from app.rag.sessions import MemorySessionStore, SessionStore
 from app.rag.types import AskResult, CacheKey, is_storable, result_bytes
 from app.search.rerank import build_reranker
 from app.search.retriever import Retriever, search_options
+from app.tasks.runtime import TaskServices, open_task_services
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,7 @@ class Services:
     registry: PropertyRegistry
     rag: RagService
     schema_head: str
+    tasks: TaskServices | None = None
 
 
 @asynccontextmanager
@@ -87,22 +91,36 @@ async def open_services(
             max_bytes=settings.cache_max_bytes,
             sizeof=result_bytes,
         )
-        async with open_writers(settings) as writers, sessions_of(settings, pool) as sessions:
+        retriever = Retriever(
+            pool,
+            settings.exact_search_max_chunks,
+            search_options(settings),
+            build_reranker(settings.reranker),
+            embedder=batcher,
+        )
+
+        live_batcher = batcher
+
+        async def embed_message(text: str) -> np.ndarray:
+            return await live_batcher.embed(retriever.embedding_text(text))
+
+        async with open_writers(settings) as writers, contextlib.AsyncExitStack() as stack:
+            tasks = None
+            if settings.requests_enabled:
+                tasks = await stack.enter_async_context(
+                    open_task_services(settings, pool, url, embed_message)
+                )
+            sessions = await stack.enter_async_context(sessions_of(settings, pool))
             rag = RagService(
                 registry,
-                Retriever(
-                    pool,
-                    settings.exact_search_max_chunks,
-                    search_options(settings),
-                    build_reranker(settings.reranker),
-                    embedder=batcher,
-                ),
+                retriever,
                 writers.writer,
                 cache,
                 sessions,
                 writers.rewriter,
+                tasks.desk if tasks is not None else None,
             )
-            yield Services(settings, pool, encoder, batcher, registry, rag, head)
+            yield Services(settings, pool, encoder, batcher, registry, rag, head, tasks)
     finally:
         if encoder_task is not None and not encoder_task.done():
             encoder_task.cancel()

@@ -34,6 +34,7 @@ from app.embedding.encoder import Encoder, default_model_path, load_encoder
 from app.search.rerank import build_reranker
 from app.search.retriever import embedding_text, search_options
 from app.search.types import SearchOptions
+from evaluation import classification
 from evaluation.data import (
     DEFAULT_PROPERTY,
     PropertySource,
@@ -95,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--by-kind", action="store_true", help="also print hit@5 per kind")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
+        "--classification",
+        choices=("also", "only", "no"),
+        default="also",
+        help="message classification table (data/eval/messages.jsonl): also, only, or no",
+    )
+    parser.add_argument(
         "--facts-only",
         action="store_true",
         help="only the facts tables (opening-hours parser, time-aware and menu questions)",
@@ -106,22 +113,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    report: dict[str, object] = {}
     facts = render_facts()
     if args.facts_only:
         print(facts)
         return 0
     try:
-        writers = parse_writers(args.writers)
-        sets = _sets(args)
-        reports = asyncio.run(_evaluate(settings, args, sets, writers))
+        reports: list[dict[str, object]] = []
+        if args.classification != "only":
+            writers = parse_writers(args.writers)
+            sets = _sets(args)
+            reports = asyncio.run(_evaluate(settings, args, sets, writers))
+        if args.classification != "no":
+            encoder = load_encoder(settings)
+            report["classification"] = classification.evaluate(
+                encoder, classification.load_messages()
+            )
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(reports, indent=2))
-    else:
+        print(json.dumps({"retrieval": reports, **report} if report else reports, indent=2))
+        return 0
+    if reports:
         print("\n\n".join(render(r, by_kind=args.by_kind, failures=args.failures) for r in reports))
         print("\n" + facts)
+    if "classification" in report:
+        classified = report["classification"]
+        assert isinstance(classified, dict)
+        print(classification.render(classified))
     return 0
 
 
@@ -239,7 +259,7 @@ async def _evaluate_in(
     texts = [q.text for q, _ in asked]
     prepared = [t for v in variants for t in _embedded_texts(v, texts)]
     vectors = await asyncio.to_thread(embed_all, encoder, prepared)
-    thresholds = sorted({*THRESHOLDS, settings.answer_min_score})
+    thresholds = sorted({*THRESHOLDS, settings.answer_confident_score})
     results: list[VariantResult] = []
     for variant in variants:
         results.append(
@@ -253,6 +273,7 @@ async def _evaluate_in(
                 args.depth,
                 settings.top_k,
                 thresholds,
+                settings.answer_min_score,
             )
         )
     chosen = next((r for r in results if r.name == "default"), results[0])
@@ -286,7 +307,7 @@ def _report(
     questions: list[Question],
     chunks: int,
 ) -> dict[str, object]:
-    configured = settings.answer_min_score
+    configured = settings.answer_confident_score
     modes = []
     for r in results:
         at_configured = next(p for p in r.thresholds if p.threshold == configured)
@@ -338,7 +359,7 @@ def render(report: dict[str, object], by_kind: bool = False, failures: bool = Fa
             + "".join(f"{metrics[name]:>10.3f}" for name in METRIC_NAMES)
             + f"{latency['p50']:>9.2f}{latency['p99']:>9.2f}"
         )
-    lines += ["", "answer step (extractive writer on the top chunks):"]
+    lines += ["", "hand-over (extractive writer on the top chunks; threshold = confident score):"]
     lines.append(
         f"{'mode':<15}{'threshold':>10}{'unans. esc.':>13}{'false esc.':>12}"
         f"{'recommended':>13}{'unans. esc.':>13}{'false esc.':>12}"

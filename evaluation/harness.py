@@ -32,7 +32,7 @@ from evaluation.metrics import (
     question_metrics,
 )
 
-THRESHOLDS = tuple(round(0.10 + 0.05 * i, 2) for i in range(11))  # 0.10 .. 0.60
+THRESHOLDS = tuple(round(0.20 + 0.05 * i, 2) for i in range(11))  # 0.20 .. 0.70
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +84,7 @@ async def run_variant(
     depth: int,
     top_k: int,
     thresholds: Sequence[float] = THRESHOLDS,
+    min_score: float = 0.16,
 ) -> VariantResult:
     """Search every question with ``variant``; ``questions`` pairs each with its property."""
     retriever = Retriever(pool, exact_max_chunks, variant.options, variant.reranker)
@@ -120,21 +121,24 @@ async def run_variant(
         latency_p99_ms=percentile(latencies, 99),
         answerable=len(rows),
         by_kind={kind: mean_metrics(r) for kind, r in sorted(kinds.items())},
-        thresholds=answer_step(answers, thresholds),
+        thresholds=answer_step(answers, thresholds, min_score),
         misses=misses,
         cases=[(q, list(h)) for q, h in answers],
     )
 
 
 def answer_step(
-    answers: Sequence[tuple[Question, Sequence[Hit]]], thresholds: Sequence[float]
+    answers: Sequence[tuple[Question, Sequence[Hit]]],
+    thresholds: Sequence[float],
+    min_score: float = 0.16,
 ) -> list[ThresholdPoint]:
-    """Escalation rates of the extractive writer at each threshold."""
+    """Hand-over rates of the extractive writer at each confident-score threshold (below
+    it, a subject word missing from the sources means a hand-over)."""
     points = []
     unanswerable = [(q, h) for q, h in answers if not q.gold]
     answerable = [(q, h) for q, h in answers if q.gold]
     for threshold in thresholds:
-        writer = ExtractiveWriter(threshold)
+        writer = ExtractiveWriter(min(min_score, threshold), confident_score=threshold)
         points.append(
             ThresholdPoint(
                 threshold,
@@ -150,7 +154,7 @@ def _escalation_rate(
 ) -> float:
     if not items:
         return 0.0
-    escalated = sum(writer.compose(q.text, number_sources(hits)).escalate for q, hits in items)
+    escalated = sum(writer.hands_over(q.text, number_sources(hits)) for q, hits in items)
     return escalated / len(items)
 
 

@@ -1,36 +1,129 @@
-"""The default answer writer: quotes the sentences of the best sources that answer the question.
+"""The default answer writer: a composed answer from the hotel's own sentences, no model.
 
-No model is involved. Each candidate sentence (or list line) of the top sources is scored by
-how many of the question's content words it contains, weighted by rarity, plus the source's
-similarity; the best few are returned in reading order, each followed by its citation.
+Three steps, each cheap (well under a millisecond together):
+
+1. **Hand over or answer.** The question's subject words (frame words such as "how much" or
+   "what time" aside) are looked up in the retrieved sources, allowing typos and misheard
+   words (:mod:`app.answering.matching`). The writer hands over to staff when the best
+   source is barely similar (``min_score``), or when a subject word is found nowhere in the
+   sources and the best source is not clearly similar (``confident_score``): "casino" that
+   only finds the house rules. Both thresholds were chosen on measured curves
+   (``scripts/eval``; see the README).
+2. **Opinions.** When the best source is a guest review, the answer is a summary of the
+   reviews that mention the subject (:mod:`app.answering.reviews`), attributed and counted,
+   never a review's sentence stated as the hotel's.
+3. **Facts.** Otherwise the sentences that answer are picked from the hotel's own sources
+   (:mod:`app.answering.composer`), each followed by its citation.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from app.answering.composer import Composer, Sentence
+from app.answering.matching import FRAME_WORDS, QuestionTerms, Vocabulary, coverage
+from app.answering.matching import question_terms as subject_terms
+from app.answering.reviews import is_opinion_question, opinion_words, opinions, summarise
 from app.answering.types import FALLBACK_MESSAGE, Answer, AnswerEvents, Delta, Source
-from app.text import content_terms, split_units
 
-# Guests' words that name what the hotel's text states with other words.
-_QUESTION_HINTS: dict[str, tuple[str, ...]] = {
-    "when": ("am", "pm", ":", "until", "from", "daily"),
-    "time": ("am", "pm", ":", "until", "from", "daily"),
-    "much": ("€", "eur", "free", "charge", "price", "cost"),
-    "cost": ("€", "eur", "free", "charge", "price"),
-    "price": ("€", "eur", "free", "charge"),
-}
+REVIEW = "review"
 
 
-@dataclass(frozen=True, slots=True)
-class _Candidate:
-    source: int
-    position: int
-    text: str
-    score: float
-    overlap: float
+class ExtractiveWriter:
+    """Answers with the best-matching sentences of the retrieved chunks, citing each."""
+
+    name = "extractive"
+
+    def __init__(
+        self,
+        min_score: float,
+        max_sentences: int = 3,
+        max_sources: int = 3,
+        confident_score: float = 0.50,
+        max_chars: int = 1200,
+    ) -> None:
+        self._min_score = min_score
+        self._max_chars = max_chars
+        self._confident_score = confident_score
+        self._max_sources = max_sources
+        self._composer = Composer(max_sentences)
+
+    async def write(self, question: str, sources: Sequence[Source]) -> Answer:
+        return self.compose(question, sources)
+
+    async def stream(self, question: str, sources: Sequence[Source]) -> AnswerEvents:
+        """The whole answer as one delta (it is ready at once), then the answer itself."""
+        answer = self.compose(question, sources)
+        yield Delta(answer.text)
+        yield answer
+
+    def relevant(self, sources: Sequence[Source], question: str | None = None) -> list[Source]:
+        """The sources to answer from, best first; empty when the question is handed over.
+
+        Without ``question`` only the similarity floor applies.
+        """
+        similar = [s for s in sources if s.hit.score >= self._min_score]
+        if question is not None and self.hands_over(question, sources):
+            return []
+        return similar
+
+    def confidence(self, question: str, sources: Sequence[Source]) -> tuple[float, float]:
+        """The best source's similarity and the share of subject words the sources contain."""
+        if not sources:
+            return 0.0, 0.0
+        vocabulary = _vocabulary(sources)
+        found, _ = coverage(question, vocabulary)
+        return max(s.hit.score for s in sources), found
+
+    def hands_over(self, question: str, sources: Sequence[Source]) -> bool:
+        """True when the sources do not answer the question (see the module's step 1)."""
+        best, found = self.confidence(question, sources)
+        return best < self._min_score or (found < 1.0 and best < self._confident_score)
+
+    def compose(self, question: str, sources: Sequence[Source]) -> Answer:
+        """Synchronous core of :meth:`write` (pure, cheap)."""
+        if not sources:
+            return Answer(FALLBACK_MESSAGE, escalate=True)
+        vocabulary = _vocabulary(sources)
+        found, _ = coverage(question, vocabulary)
+        best = max(s.hit.score for s in sources)
+        if best < self._min_score or (found < 1.0 and best < self._confident_score):
+            return Answer(FALLBACK_MESSAGE, escalate=True)
+        terms = subject_terms(question)
+        if is_opinion_question(question) and any(s.hit.kind == REVIEW for s in sources):
+            answer = self._reviews(question, terms, sources, vocabulary)
+            if answer is not None:
+                return answer
+        facts = [s for s in sources if s.hit.kind != REVIEW][: self._max_sources]
+        chosen = self._composer.choose(question, terms, facts, vocabulary)
+        if not chosen:
+            return Answer(FALLBACK_MESSAGE, escalate=True)
+        text, cited = _render(chosen, self._max_chars)
+        return Answer(text, cited)
+
+    def _reviews(
+        self,
+        question: str,
+        terms: QuestionTerms,
+        sources: Sequence[Source],
+        vocabulary: Vocabulary,
+    ) -> Answer | None:
+        reviews = [s for s in sources if s.hit.kind == REVIEW]
+        subject: set[str] = set()
+        for group in terms.groups:
+            for term in group:
+                subject |= vocabulary.matches(term) | {term}
+        # "Is it noisy?": the opinion word is the subject when nothing else is asked about.
+        subject = {w for w in subject if len(w) >= 3 and w not in FRAME_WORDS}
+        subject |= opinion_words(question)
+        text, cited = summarise(opinions(reviews, subject))
+        if not text:
+            return None
+        return Answer(shorten(text, self._max_chars), cited)
+
+
+def _vocabulary(sources: Sequence[Source]) -> Vocabulary:
+    return Vocabulary.of(f"{s.hit.title}\n{s.hit.heading}\n{s.hit.text}" for s in sources)
 
 
 def shorten(text: str, limit: int) -> str:
@@ -44,93 +137,26 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip() + "…"
 
 
-class ExtractiveWriter:
-    """Answers with the best-matching sentences of the retrieved chunks, citing each."""
-
-    name = "extractive"
-
-    def __init__(
-        self,
-        min_score: float,
-        max_sentences: int = 3,
-        max_sources: int = 3,
-        confident_score: float = 0.55,
-        max_chars: int = 1200,
-    ) -> None:
-        self._min_score = min_score
-        self._confident_score = confident_score
-        self._max_sentences = max_sentences
-        self._max_sources = max_sources
-        self._max_chars = max_chars
-
-    async def write(self, question: str, sources: Sequence[Source]) -> Answer:
-        return self.compose(question, sources)
-
-    async def stream(self, question: str, sources: Sequence[Source]) -> AnswerEvents:
-        """The whole answer as one delta (it is ready at once), then the answer itself."""
-        answer = self.compose(question, sources)
-        yield Delta(answer.text)
-        yield answer
-
-    def relevant(self, sources: Sequence[Source]) -> list[Source]:
-        """The sources similar enough to the question to answer from, best first."""
-        return [s for s in sources if s.hit.score >= self._min_score]
-
-    def compose(self, question: str, sources: Sequence[Source]) -> Answer:
-        """Synchronous core of :meth:`write` (pure, cheap: microseconds per source)."""
-        relevant = self.relevant(sources)[: self._max_sources]
-        if not relevant:
-            return Answer(FALLBACK_MESSAGE, escalate=True)
-        candidates = self._candidates(question, relevant)
-        if not candidates:
-            return Answer(FALLBACK_MESSAGE, escalate=True)
-        # A source that is only loosely similar and shares no word with the question is
-        # more likely a near miss ("casino" finding the house rules) than an answer.
-        if relevant[0].hit.score < self._confident_score and not any(c.overlap for c in candidates):
-            return Answer(FALLBACK_MESSAGE, escalate=True)
-        ranked = sorted(candidates, key=lambda c: -c.score)
-        best = ranked[0]
-        chosen = [best] + [
-            c for c in ranked[1 : self._max_sentences] if c.overlap and c.score >= 0.7 * best.score
-        ]
-        chosen.sort(key=lambda c: (c.source, c.position))
-        # Bounded in characters: one very long "sentence" (a table row, a run-on line) is cut.
-        text = ""
-        cited: set[int] = set()
-        for c in chosen:
-            marker, sep = f" [{c.source}]", " " if text else ""
-            room = self._max_chars - len(text) - len(sep) - len(marker)
-            if room < 20 and text:
-                break
-            text += sep + shorten(c.text, room) + marker
-            cited.add(c.source)
-        return Answer(text, tuple(sorted(cited)))
-
-    def _candidates(self, question: str, sources: Sequence[Source]) -> list[_Candidate]:
-        terms = set(content_terms(question))
-        hints = {h for t in terms for h in _QUESTION_HINTS.get(t, ())}
-        units = [
-            (s.n, i, unit, set(content_terms(unit)))
-            for s in sources
-            for i, unit in enumerate(split_units(s.hit.text))
-        ]
-        if not units:
-            return []
-        # Rarer words among the candidates say more about which sentence answers.
-        doc_freq: dict[str, int] = {}
-        for *_, words in units:
-            for w in words & terms:
-                doc_freq[w] = doc_freq.get(w, 0) + 1
-        total = len(units)
-        similarity = {s.n: s.hit.score for s in sources}
-        out = []
-        for n, position, unit, words in units:
-            overlap = sum(math.log(1 + total / doc_freq[w]) for w in words & terms)
-            lowered = unit.lower()
-            hint = 0.5 if any(h in lowered for h in hints) else 0.0
-            # Favour the best source and, a little, the first lines of a section.
-            score = overlap + hint + 2.0 * similarity[n] - 0.02 * position
-            if len(unit) < 4:
-                continue
-            out.append(_Candidate(n, position, unit, score, overlap))
-        return out
+def _render(chosen: Sequence[Sentence], max_chars: int) -> tuple[str, tuple[int, ...]]:
+    """Sentences in order, each source's run of sentences followed by its citation, bounded
+    in characters (one very long "sentence", a table row or run-on line, is cut)."""
+    text = ""
+    cited: set[int] = set()
+    said: int | None = None  # source of the last sentence added
+    for i, sentence in enumerate(chosen):
+        part = sentence.text
+        if part[-1] not in ".!?…)":
+            part += "."
+        last_of_run = i + 1 == len(chosen) or chosen[i + 1].source != sentence.source
+        marker, sep = (f" [{sentence.source}]" if last_of_run else ""), " " if text else ""
+        room = max_chars - len(text) - len(sep) - len(f" [{sentence.source}]")
+        if room < 20 and text:
+            break
+        text += sep + shorten(part, room) + marker
+        said = sentence.source
+        if last_of_run:
+            cited.add(sentence.source)
+    if said is not None and not text.endswith("]"):  # cut inside a run: cite what was said
+        text += f" [{said}]"
+        cited.add(said)
+    return text, tuple(sorted(cited))

@@ -81,7 +81,7 @@ class GenerativeWriter:
     async def stream(self, question: str, sources: Sequence[Source]) -> AnswerEvents:
         """Text deltas as the model writes them, then the checked answer."""
         # One relevance threshold for both writers: the extractive writer's.
-        relevant = self._fallback.relevant(sources)[: self._limits.prompt_sources]
+        relevant = self._fallback.relevant(sources, question)[: self._limits.prompt_sources]
         if not relevant:
             # Nothing to ground an answer in: no model call; the extractive writer escalates.
             async for event in self._fallback.stream(question, sources):

@@ -79,6 +79,7 @@ async def open_writers(settings: Settings) -> AsyncIterator[Writers]:
         settings.answer_min_score,
         settings.answer_max_sentences,
         settings.answer_max_sources,
+        settings.answer_confident_score,
         max_chars=settings.answer_max_chars,
     )
     if settings.answer_writer == "extractive":

@@ -39,6 +39,9 @@ def render_answer(
         body["fallback_reason"] = result.fallback_reason
     if result.standalone_question is not None:
         body["standalone_question"] = result.standalone_question
+    body["kind"] = result.message_kind
+    if result.task is not None:
+        body["task"] = dict(result.task)
     return body
 
 

@@ -12,7 +12,7 @@ import contextlib
 import re
 import time
 import unicodedata
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, replace
 
 from app.answering.types import Answer, AnswerWriter, Delta, Source, number_sources
@@ -22,6 +22,7 @@ from app.rag.sessions import FollowUpRewriter, SessionStore, Turn, is_follow_up
 from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, StreamEvent
 from app.search.retriever import Retriever
 from app.search.types import Retrieval
+from app.tasks.desk import FrontDesk, Handled
 
 _SPACES = re.compile(r"\s+")
 _TRAILING = re.compile(r"[\s?!.]+$")
@@ -65,6 +66,7 @@ class RagService:
         cache: AnswerCache[CacheKey, AskResult],
         sessions: SessionStore | None = None,
         rewriter: FollowUpRewriter | None = None,
+        desk: FrontDesk | None = None,
     ) -> None:
         self.registry = registry
         self.retriever = retriever
@@ -72,21 +74,40 @@ class RagService:
         self.cache = cache
         self.sessions = sessions
         self.rewriter = rewriter or FollowUpRewriter()
+        self.desk = desk  # requests, complaints, safety and small talk: not answered from FAQs
 
     async def ask(
-        self, property_id: str, question: str, top_k: int, session_id: str | None = None
+        self,
+        property_id: str,
+        question: str,
+        top_k: int,
+        session_id: str | None = None,
+        room: str | None = None,
+        *,
+        history: Sequence[str] | None = None,
     ) -> tuple[AskResult, bool]:
         """Answer ``question`` for ``property_id``; returns the result and whether it was cached.
 
         With a ``session_id``, a follow-up is first rewritten into a standalone question from
-        the session's earlier turns; the answer is cached under that standalone form.
+        the session's earlier turns; the answer is cached under that standalone form. A client
+        that keeps the conversation itself (OpenAI's chat API) passes its earlier questions as
+        ``history`` instead.
         """
-        asked = await self._prepare(property_id, question, top_k, session_id)
+        if handled := await self._at_desk(property_id, question, top_k, session_id, room):
+            return handled, False
+        asked = await self._prepare(property_id, question, top_k, session_id, history)
         result, cached = await self.cache.get_or_compute(asked.key, lambda: self._compute(asked))
         return await self._finish(asked, result), cached
 
     async def ask_stream(
-        self, property_id: str, question: str, top_k: int, session_id: str | None = None
+        self,
+        property_id: str,
+        question: str,
+        top_k: int,
+        session_id: str | None = None,
+        room: str | None = None,
+        *,
+        history: Sequence[str] | None = None,
     ) -> AnswerStream:
         """Like :meth:`ask`, but returns once the sources are known; the answer then streams.
 
@@ -94,7 +115,9 @@ class RagService:
         overload, database) happens before this returns; the stream itself always ends with
         an answer (a fallback one if the model fails). A cached answer streams too.
         """
-        asked = await self._prepare(property_id, question, top_k, session_id)
+        if handled := await self._at_desk(property_id, question, top_k, session_id, room):
+            return AnswerStream(handled.sources, _replay(handled, cached=False), handled)
+        asked = await self._prepare(property_id, question, top_k, session_id, history)
         shared = await self.cache.shared(asked.key)
         if shared is not None:
             result = await self._finish(asked, shared)
@@ -103,18 +126,42 @@ class RagService:
         sources = number_sources(retrieval.hits)
         return AnswerStream(tuple(sources), self._stream(asked, sources, retrieval))
 
+    async def _at_desk(
+        self, property_id: str, question: str, top_k: int, session_id: str | None, room: str | None
+    ) -> AskResult | None:
+        """The desk's reply when the message is not an information question."""
+        if self.desk is None:
+            return None
+        prop = await self.registry.get(property_id)
+
+        async def retrieve(text: str) -> list[Source]:
+            return number_sources((await self.retriever.retrieve(prop, text, top_k)).hits)
+
+        handled = await self.desk.handle(
+            prop.id, clean_question(question), session_id, room, retrieve
+        )
+        return None if handled is None else _handled_result(prop, handled)
+
     async def _prepare(
-        self, property_id: str, question: str, top_k: int, session_id: str | None
+        self,
+        property_id: str,
+        question: str,
+        top_k: int,
+        session_id: str | None,
+        history: Sequence[str] | None = None,
     ) -> Asked:
         """Every stage before the answer is looked up (a new pre-answer stage goes here)."""
         prop = await self.registry.get(property_id)
         cleaned = clean_question(question)
         standalone = cleaned
+        if history:
+            turns = [Turn(clean_question(q)) for q in history]
+            standalone = await self.rewriter.standalone(turns, cleaned)
         # Only a follow-up needs the session's history: a question that stands alone costs no
         # read (its turn is still recorded, for the follow-ups after it).
-        if session_id is not None and self.sessions is not None and is_follow_up(cleaned):
-            history = await self.sessions.history(prop.id, session_id)
-            standalone = await self.rewriter.standalone(history, cleaned)
+        elif session_id is not None and self.sessions is not None and is_follow_up(cleaned):
+            earlier = await self.sessions.history(prop.id, session_id)
+            standalone = await self.rewriter.standalone(earlier, cleaned)
         rewritten = standalone if standalone != cleaned else None
         key = (prop.id, prop.version_id, prop.revision, normalise_question(standalone), top_k)
         return Asked(prop, standalone, top_k, session_id, rewritten, key)
@@ -180,9 +227,29 @@ class RagService:
             await self.sessions.record(asked.prop.id, asked.session_id, Turn(asked.question))
         if asked.rewritten is not None:
             result = replace(result, standalone_question=asked.rewritten)
+        if self.desk is not None:
+            self.desk.note_answer(asked.prop.id, asked.question, result.escalate, result.answer)
         return result
 
 
-async def _replay(result: AskResult) -> AsyncGenerator[StreamEvent, None]:
+async def _replay(result: AskResult, cached: bool = True) -> AsyncGenerator[StreamEvent, None]:
     yield Delta(result.answer)
-    yield StreamDone(result, True)
+    yield StreamDone(result, cached)
+
+
+def _handled_result(prop: PropertyState, handled: Handled) -> AskResult:
+    return AskResult(
+        answer=handled.answer,
+        sources=handled.sources,
+        citations=handled.citations,
+        escalate=handled.escalate,
+        answer_source=handled.answer_source,
+        property_id=prop.id,
+        version_id=prop.version_id,
+        revision=prop.revision,
+        embed_ms=0.0,
+        search_ms=0.0,
+        answer_ms=0.0,
+        message_kind=handled.kind,
+        task=handled.task,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.answering.types import Delta, Source
 
@@ -28,6 +29,9 @@ class AskResult:
     fallback_reason: str | None = None
     # The standalone form of this request's follow-up question, when it was rewritten.
     standalone_question: str | None = None
+    # What kind of message it was, and the staff task it became (requests, safety).
+    message_kind: str = "information"
+    task: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -219,9 +219,11 @@ def quotes_only_sources(answer: dict[str, object]) -> bool:
         return True
     sources = {s["n"]: s["text"] for s in answer["sources"]}  # type: ignore[attr-defined]
     for part in text.split("] "):
-        sentence, _, n = (part if part.endswith("]") else part + "]").rpartition(" [")
+        run, _, n = (part if part.endswith("]") else part + "]").rpartition(" [")
         units = split_units(sources.get(int(n.rstrip("]")), "")) if n.rstrip("]").isdigit() else []
-        if sentence not in units:
+        known = {u.rstrip(".") for u in units}
+        # A source's run of sentences is cited once, after its last sentence.
+        if not run or any(s.rstrip(".") not in known for s in split_units(run)):
             return False
     return True
 

@@ -1,0 +1,218 @@
+"""The composed default answer: the sentences that answer, each fact once, rules with their
+exceptions, at most a few sentences, every one cited.
+
+No model is involved; composing takes well under a millisecond. Candidate sentences (and list
+lines) come from the hotel's own sources, never from their question headings: a FAQ chunk's
+heading is its question, its text the answer. A candidate is scored by the question's subject
+words it contains (allowing typos and misheard words, weighted by rarity among the
+candidates), the similarity of its source and, for a FAQ answer whose question matches the
+guest's, its place in that answer. Sentences that only restate the question, copied questions
+and near-duplicates of a chosen sentence (the same fact from another source) are left out. A
+chosen sentence that states an exception ("… are the only exception") brings its rule along,
+and a chosen rule brings the exception that follows it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from app.answering.matching import FRAME_WORDS, QuestionTerms, Vocabulary
+from app.answering.types import Source
+from app.text import content_terms, split_units
+
+# Guests' words that name what the hotel's text states with other words.
+_QUESTION_HINTS: dict[str, tuple[str, ...]] = {
+    "when": ("am", "pm", ":", "until", "from", "daily"),
+    "time": ("am", "pm", ":", "until", "from", "daily"),
+    "hour": ("am", "pm", ":", "until", "from", "daily"),
+    "open": ("am", "pm", ":", "until", "from", "daily"),
+    "much": ("€", "eur", "£", "$", "free", "charge", "price", "cost"),
+    "cost": ("€", "eur", "£", "$", "free", "charge", "price"),
+    "price": ("€", "eur", "£", "$", "free", "charge"),
+}
+# A sentence that states an exception to the sentence before it.
+_EXCEPTION_START = re.compile(r"^(?:except|exception|however|but|unless|apart from|only)\b", re.I)
+_EXCEPTION_ANYWHERE = re.compile(r"\b(?:only exception|are the exception|is the exception)\b", re.I)
+_DISTINCT = re.compile(r"\d")
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A candidate sentence of one source."""
+
+    source: int
+    position: int
+    text: str
+    words: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    sentence: Sentence
+    score: float
+    overlap: float
+
+
+@lru_cache(maxsize=4096)  # chunk texts (about 1-2 KiB each) and their sentences
+def _units(text: str) -> tuple[tuple[int, str, frozenset[str]], ...]:
+    out = []
+    for i, unit in enumerate(split_units(text)):
+        stripped = unit.rstrip()
+        if len(stripped) < 4 or stripped.endswith(("?", ":")):
+            continue
+        out.append((i, stripped, frozenset(content_terms(stripped))))
+    return tuple(out)
+
+
+def sentences_of(source: Source) -> list[Sentence]:
+    """The answerable sentences of a source: no headings, no copied questions."""
+    return [Sentence(source.n, i, text, words) for i, text, words in _units(source.hit.text)]
+
+
+def is_near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Two sentences stating the same fact: mostly the same words, or the same distinctive
+    value (a time, a price, a code) with a good part of their words shared."""
+    if not a or not b:
+        return False
+    jaccard = len(a & b) / len(a | b)
+    shared_values = {w for w in a & b if _DISTINCT.search(w) and len(w) >= 2}
+    return jaccard >= 0.6 or (jaccard >= 0.25 and bool(shared_values))
+
+
+_ANSWERS = re.compile(r"^(?:yes|no)\b|\b(?:not|no|never|cannot|only)\b|n't\b", re.I)
+
+
+def _restates(sentence: Sentence, question_words: set[str]) -> bool:
+    """A sentence made only of the question's own words adds nothing ("Is there parking."),
+    unless it says yes or no to it ("No, we do not deliver.")."""
+    if not sentence.words or _DISTINCT.search(sentence.text) or _ANSWERS.search(sentence.text):
+        return False
+    return len(sentence.words - question_words) <= max(1, len(sentence.words) // 5)
+
+
+class Composer:
+    """Picks and orders the sentences of an answer from the hotel's (non-review) sources."""
+
+    def __init__(self, max_sentences: int = 3) -> None:
+        self.max_sentences = max_sentences
+
+    def choose(
+        self,
+        question: str,
+        terms: QuestionTerms,
+        sources: Sequence[Source],
+        vocabulary: Vocabulary,
+    ) -> list[Sentence]:
+        """The sentences to say, in reading order; empty when none shares a subject word."""
+        by_source = {s.n: sentences_of(s) for s in sources}
+        candidates = [c for cs in by_source.values() for c in cs]
+        if not candidates:
+            return []
+        question_words = set(content_terms(question))
+        wanted = _expanded(terms, vocabulary)
+        subject = {w for group in terms.groups for w in group}
+        framing = [{w} for w in sorted(question_words - subject) if w in FRAME_WORDS]
+        weights = [1.0] * len(wanted) + [0.5] * len(framing)
+        scored = self._score(
+            question, wanted + framing, weights, sources, candidates, question_words
+        )
+        if not scored:
+            return []
+        ranked = sorted(scored, key=lambda c: -c.score)
+        best = ranked[0]
+        chosen = [best.sentence]
+        chosen += _exception_partners(best.sentence, by_source)
+        for cand in ranked[1:]:
+            if len(chosen) >= self.max_sentences:
+                break
+            if not cand.overlap or cand.score < 0.7 * best.score:
+                continue
+            if any(is_near_duplicate(cand.sentence.words, c.words) for c in chosen):
+                continue
+            partners = _exception_partners(cand.sentence, by_source)
+            if len(chosen) + 1 + len(partners) > self.max_sentences:
+                continue
+            chosen += [cand.sentence, *partners]
+        unique = {(c.source, c.position): c for c in chosen[: self.max_sentences + 1]}
+        ordered = sorted(unique.values(), key=lambda c: (c.source, c.position))
+        return ordered[: self.max_sentences]
+
+    def _score(
+        self,
+        question: str,
+        wanted: list[set[str]],
+        weights: list[float],
+        sources: Sequence[Source],
+        candidates: Sequence[Sentence],
+        question_words: set[str],
+    ) -> list[Scored]:
+        # Rarer subject words among the candidates say more about which sentence answers.
+        doc_freq = [sum(1 for c in candidates if c.words & group) for group in wanted]
+        total = len(candidates)
+        hints = {h for t in content_terms(question) for h in _QUESTION_HINTS.get(t, ())}
+        similarity = {s.n: s.hit.score for s in sources}
+        subject_count = sum(1 for w in weights if w == 1.0)
+        heading_match = {s.n: _heading_match(s, wanted[:subject_count]) for s in sources}
+        rank = {s.n: i for i, s in enumerate(sources)}
+        out = []
+        for c in candidates:
+            if _restates(c, question_words):
+                continue
+            overlap = sum(
+                weight * math.log(1 + total / df)
+                for group, df, weight in zip(wanted, doc_freq, weights, strict=True)
+                if df and c.words & group
+            )
+            lowered = c.text.lower()
+            hint = 0.5 if any(h in lowered for h in hints) else 0.0
+            # A FAQ answer whose question matches the guest's: its first lines answer.
+            faq = heading_match[c.source] * max(0.0, 1.5 - 0.5 * c.position)
+            score = (
+                overlap + hint + faq + 2.0 * similarity[c.source]
+                - 0.02 * c.position - 0.1 * rank[c.source]
+            )  # fmt: skip
+            out.append(Scored(c, score, overlap + faq))
+        return out
+
+
+def _expanded(terms: QuestionTerms, vocabulary: Vocabulary) -> list[set[str]]:
+    """Per subject term: the source words that stand for it (typos, sound-alikes, synonyms)."""
+    out = []
+    for group in terms.groups:
+        words: set[str] = set()
+        for term in group:
+            words |= vocabulary.matches(term)
+        words.update(group)
+        out.append(words)
+    return out
+
+
+def _heading_match(source: Source, wanted: list[set[str]]) -> float:
+    """Share of the subject terms found in the source's heading (a FAQ chunk's question)."""
+    if not wanted or not source.hit.heading:
+        return 0.0
+    heading = set(content_terms(source.hit.heading))
+    heading |= {a + b for a, b in zip(list(heading), list(heading)[1:], strict=False)}
+    found = sum(1 for group in wanted if heading & group)
+    return found / len(wanted)
+
+
+def _exception_partners(sentence: Sentence, by_source: dict[int, list[Sentence]]) -> list[Sentence]:
+    """The rule before an exception, or the exception right after a rule."""
+    siblings = by_source.get(sentence.source, [])
+    index = next((i for i, s in enumerate(siblings) if s.position == sentence.position), None)
+    if index is None:
+        return []
+    if _states_exception(sentence.text) and index > 0:
+        return [siblings[index - 1]]
+    if index + 1 < len(siblings) and _states_exception(siblings[index + 1].text):
+        return [siblings[index + 1]]
+    return []
+
+
+def _states_exception(text: str) -> bool:
+    return bool(_EXCEPTION_START.match(text) or _EXCEPTION_ANYWHERE.search(text))

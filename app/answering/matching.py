@@ -1,0 +1,213 @@
+"""Whether the question's words are found in the sources, allowing typos and misheard words.
+
+Guests type "chek in tme" and speech recognition writes "is there a pull" or "why fi". A
+question word counts as found in a source's vocabulary when it is there as such (after the
+light stemming of :func:`app.text.content_terms`), when a word there is spelled almost the
+same (edit similarity), or when both sound alike (a small consonant key: "gem"/"gym",
+"sana"/"sauna", "weak"/"wake"). Two adjacent question words also match one source word
+written together ("why fi" → "wifi", "glue ten" → "gluten").
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from app.search.query import query_groups, rewrite
+from app.text import STOPWORDS, content_terms
+
+_WORD = re.compile(r"[a-zà-ÿ]+|\d+(?:[:.,]\d+)?", re.IGNORECASE)
+_VOWELS = frozenset("aeiouyàáâäèéêëìíîïòóôöùúûü")
+_DIGRAPHS = (("sch", "sk"), ("ph", "f"), ("ck", "k"), ("th", "t"), ("gh", "g"), ("wh", "w"),
+             ("qu", "kw"), ("kn", "n"))  # fmt: skip
+_SIMILAR = 80.0  # rapidfuzz ratio for "spelled almost the same"
+_MIN_FUZZY_CHARS = 4
+
+
+@lru_cache(maxsize=65536)
+def sound_key(word: str) -> str:
+    """Consonant skeleton of a word: soft c/g, digraphs and voiced pairs folded, vowels
+    (after the first letter) and doubled letters dropped."""
+    w = word.lower()
+    for old, new in _DIGRAPHS:
+        w = w.replace(old, new)
+    out: list[str] = []
+    for i, ch in enumerate(w):
+        nxt = w[i + 1] if i + 1 < len(w) else ""
+        if ch == "c":
+            ch = "s" if nxt in ("e", "i", "y") else "k"
+        elif ch == "g":
+            ch = "j" if nxt in ("e", "i", "y") else "k"
+        elif ch in "qx":
+            ch = "k"
+        elif ch == "z":
+            ch = "s"
+        elif ch == "v":
+            ch = "f"
+        elif ch == "d":
+            ch = "t"
+        elif ch == "b":
+            ch = "p"
+        if i > 0 and (ch in _VOWELS or ch in "hw"):
+            continue
+        if out and out[-1] == ch:
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+_TEXT_CACHE = 4096  # chunks whose words are kept (a chunk's text is its key, about 1-2 KiB)
+
+
+@lru_cache(maxsize=_TEXT_CACHE)
+def _text_words(text: str) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
+    """A text's words (stems, unstemmed forms, adjacent pairs joined) and their sound keys."""
+    terms = content_terms(text)
+    words = set(terms)
+    # Unstemmed too: a typo is closer to the written word ("parkign" / "parking").
+    words.update(w.lower() for w in _WORD.findall(text) if len(w) > 3)
+    # "Jet ski" in the text is also "jetski" as a guest may type it.
+    words.update(a + b for a, b in itertools.pairwise(terms) if len(a) + len(b) <= 20)
+    keyed = tuple((sound_key(w), w) for w in words if len(w) >= 3)
+    return frozenset(words), tuple((k, w) for k, w in keyed if len(k) >= 2)
+
+
+@dataclass(slots=True)
+class Vocabulary:
+    """The words of some sources, for exact, fuzzy and sound-alike lookups."""
+
+    words: frozenset[str]
+    keyed: tuple[tuple[str, str], ...]
+    _listed: list[str] | None = None
+    _keys: dict[str, set[str]] | None = None
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> Vocabulary:
+        parts = [_text_words(t) for t in texts]
+        words = frozenset().union(*(p[0] for p in parts)) if parts else frozenset()
+        return cls(words, tuple(kw for p in parts for kw in p[1]))
+
+    @property
+    def listed(self) -> list[str]:
+        if self._listed is None:
+            self._listed = [w for w in self.words if len(w) >= 3]
+        return self._listed
+
+    @property
+    def keys(self) -> dict[str, set[str]]:
+        if self._keys is None:
+            self._keys = {}
+            for key, word in self.keyed:
+                self._keys.setdefault(key, set()).add(word)
+        return self._keys
+
+    def has(self, term: str) -> bool:
+        """True when ``term`` (a content term) is in the vocabulary, maybe misspelt or
+        misheard."""
+        return term in self.words or bool(self.matches(term))
+
+    def matches(self, term: str) -> set[str]:
+        """The vocabulary's words that ``term`` stands for (itself, a near spelling or a
+        sound-alike)."""
+        if term in self.words:
+            return {term}
+        if len(term) < 3 or term.isdigit():
+            return set()
+        out: set[str] = set()
+        if len(term) >= _MIN_FUZZY_CHARS:
+            out.update(
+                m[0]
+                for m in process.extract(
+                    term, self.listed, scorer=fuzz.ratio, score_cutoff=_SIMILAR, limit=3
+                )
+            )
+        key = sound_key(term)
+        if len(key) >= 2:
+            out |= self.keys.get(key, set())
+        return out
+
+
+# Words that frame a guest's question rather than name its subject: whether the hotel's
+# text repeats them says nothing about whether it answers ("how much", "what time", "near").
+FRAME_WORDS = frozenset(
+    """much price pric cost time tim hour open close clos near nearby far nice ok okay
+    possible want need come go see use somewhere someone someth anyth anywhere work good best
+    way get have do does allow available where when what which who how many long big small
+    includ day night person people per week today tomorrow tonight ask book wanna like
+    ist gibt eine ein der die das den dem sind kann man wann wie was bitte
+    les une des du pour quelle quel atil est il elle avez vous
+    los las una hay que qué cuál cual para tiene tienen hotel""".split()
+)
+_MIN_TERM_CHARS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionTerms:
+    """The question's subject terms, each with the words that may stand for it."""
+
+    groups: tuple[tuple[str, ...], ...]
+    raw: tuple[str, ...]
+
+
+@lru_cache(maxsize=1024)
+def question_terms(question: str) -> QuestionTerms:
+    """Subject terms of a question (frame words and stopwords out), spelling variants and
+    translated hotel words unified, each widened by its hotel synonyms."""
+    groups: list[tuple[str, ...]] = []
+    seen: set[str] = set()
+    for group in query_groups(question):
+        head = content_terms(group[0].replace("-", ""))
+        if not head or head[0] in FRAME_WORDS or head[0] in seen or head[0].isdigit():
+            continue
+        if len(head[0]) < _MIN_TERM_CHARS or _misspelt_stopword(head[0]):
+            continue
+        seen.add(head[0])
+        alternatives = [head[0]] + [t for w in group[1:] for t in content_terms(w)]
+        groups.append(tuple(dict.fromkeys(alternatives)))
+    raw = tuple(w.lower() for w in _WORD.findall(rewrite(question)))
+    return QuestionTerms(tuple(groups), raw)
+
+
+def _misspelt_stopword(word: str) -> bool:
+    """ "ther", "wat": a short word that is a typo of a stopword frames the question too."""
+    return len(word) <= 5 and (
+        process.extractOne(word, _STOP_LIST, scorer=fuzz.ratio, score_cutoff=85) is not None
+    )
+
+
+_STOP_LIST = sorted(w for w in STOPWORDS if len(w) >= 3)
+
+
+def question_words(question: str) -> list[str]:
+    """The question's content terms, in order (stopwords out, lightly stemmed)."""
+    return list(dict.fromkeys(content_terms(question)))
+
+
+def coverage(question: str, vocabulary: Vocabulary) -> tuple[float, list[str]]:
+    """Share of the question's subject terms found in ``vocabulary``, and the ones missing.
+
+    Adjacent words found together as one word ("why fi" → "wifi") count as found. A question
+    with no subject term at all ("when?") counts as fully covered.
+    """
+    terms = question_terms(question)
+    if not terms.groups:
+        return 1.0, []
+    found = {g[0] for g in terms.groups if any(vocabulary.has(t) for t in g)}
+    raw = list(terms.raw)
+    for a, b in itertools.pairwise(raw):
+        if (a in STOPWORDS and b in STOPWORDS) or (a in found and b in found):
+            continue
+        if vocabulary.has(a + b):
+            found.update(t for w in (a, b) for t in content_terms(w))
+    missing = [g[0] for g in terms.groups if g[0] not in found]
+    return 1 - len(missing) / len(terms.groups), missing
+
+
+def unit_matches(terms: Sequence[str], unit_words: set[str]) -> set[str]:
+    """The question terms a candidate sentence contains exactly."""
+    return {t for t in terms if t in unit_words}

@@ -1,0 +1,79 @@
+"""The composed answer: the sentence that answers, facts once, rules with exceptions,
+reviews attributed, hand-over when the sources lack the subject."""
+
+from __future__ import annotations
+
+import time
+
+from app.answering.extractive import ExtractiveWriter
+from app.answering.matching import Vocabulary, coverage, sound_key
+from app.answering.types import Source
+from app.search.retriever import Hit
+
+
+def src(n: int, text: str, score: float, heading: str = "", kind: str = "") -> Source:
+    return Source(n, Hit(n, f"doc{n}.md", f"Doc {n}", heading, text, score, kind))
+
+
+PETS = src(
+    1,
+    "No, pets are not allowed at the resort. Registered assistance dogs are the only exception.",
+    0.62,
+    heading="Can I bring my dog or cat?",
+)
+WIFI_FAQ = src(
+    1, "The Wi-Fi network is Harbour_Guest and the password is Anchor2024!.", 0.7, "Wi-Fi?"
+)
+WIFI_LIST = src(2, "- Wi-Fi network name: Harbour_Guest\n- Wi-Fi password: Anchor2024!", 0.66)
+
+
+def test_a_rule_keeps_its_exception_and_the_exception_its_rule() -> None:
+    answer = ExtractiveWriter(0.16).compose("can I bring my dog", [PETS])
+    assert "not allowed" in answer.text
+    assert "only exception" in answer.text
+    assert not answer.escalate
+
+
+def test_the_same_fact_from_two_sources_is_said_once() -> None:
+    answer = ExtractiveWriter(0.16).compose("wifi password", [WIFI_FAQ, WIFI_LIST])
+    assert answer.text.count("Anchor2024!") == 1
+
+
+def test_typos_and_misheard_words_find_the_subject() -> None:
+    vocabulary = Vocabulary.of(["Breakfast is served from 07:00.", "The sauna opens at 15:00."])
+    assert coverage("brekfast time", vocabulary)[0] == 1.0
+    assert coverage("is there a sana", vocabulary)[0] == 1.0
+    assert coverage("when is brake fast", vocabulary)[0] == 1.0
+    assert coverage("is there a casino", vocabulary)[0] == 0.0
+    assert sound_key("gem") == sound_key("gym")
+
+
+def test_a_subject_missing_from_loose_sources_is_handed_over() -> None:
+    parking = src(1, "Parking costs EUR 28 per night.", 0.35)
+    assert ExtractiveWriter(0.16, confident_score=0.5).compose("casino?", [parking]).escalate
+    assert not ExtractiveWriter(0.16).compose("parking price", [parking]).escalate
+
+
+def test_reviews_are_counted_and_attributed_never_stated() -> None:
+    reviews = [
+        src(
+            1, "I also saw some hairs in the bathroom. The room was not clean.", 0.5, kind="review"
+        ),
+        src(2, "Our room was spotless and clean.", 0.5, kind="review"),
+        src(3, "Very clean room and a comfortable bed.", 0.5, kind="review"),
+    ]
+    answer = ExtractiveWriter(0.16).compose("are the rooms clean", reviews)
+    assert "2 of 3 reviews" in answer.text
+    assert "“" in answer.text
+    assert "I also saw some hairs" not in answer.text.split("“")[0]
+    assert answer.citations == (1, 2, 3)
+
+
+def test_composing_takes_well_under_two_milliseconds() -> None:
+    writer = ExtractiveWriter(0.16)
+    sources = [PETS, WIFI_LIST, src(3, "Check-out is by 11:00. " * 20, 0.4)]
+    writer.compose("can I bring my dog", sources)
+    started = time.thread_time()
+    for _ in range(50):
+        writer.compose("can I bring my dog", sources)
+    assert (time.thread_time() - started) / 50 < 0.002
