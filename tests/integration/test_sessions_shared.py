@@ -148,7 +148,7 @@ def test_a_guests_follow_ups_alternate_between_two_server_processes(
     follow_up = ask(second, "and the speed?")
     assert follow_up["standalone_question"] == "What's the wifi password? and the speed?"
     # And back: the first process sees the turn the second one recorded.
-    again = ask(first, "and in the rooms?")
+    again = ask(first, "and on Sundays?")
     assert again["standalone_question"] == (
-        "What's the wifi password? and the speed? and in the rooms?"
+        "What's the wifi password? and the speed? and on Sundays?"
     )
