@@ -7,14 +7,14 @@ for the WAL to reach disk (a logged upsert per question cost a synchronous flush
 crash of PostgreSQL loses is only the context of conversations in progress.
 
 Revision ID: follow_up_sessions
-Revises: requests
+Revises: facts
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "follow_up_sessions"
-down_revision = "requests"
+down_revision = "facts"
 branch_labels = None
 depends_on = None
 
