@@ -26,6 +26,7 @@ from app.facts.stage import FactsStage
 from app.rag.cache import AnswerCache
 from app.rag.service import RagService
 from app.rag.sessions import SessionStore
+from app.rag.shadow import open_shadow
 from app.rag.types import AskResult, CacheKey, is_storable, result_bytes
 from app.search.rerank import build_reranker
 from app.search.retriever import Retriever, search_options
@@ -143,6 +144,9 @@ async def open_services(
             sessions = SessionStore(
                 settings.session_max, settings.session_turns, settings.session_ttl_s
             )
+            shadow = await stack.enter_async_context(
+                open_shadow(settings, pool, retriever, encoder.name, live_batcher.embed)
+            )
             rag = RagService(
                 registry,
                 retriever,
@@ -151,6 +155,7 @@ async def open_services(
                 sessions,
                 writers.rewriter,
                 tasks.desk if tasks is not None else None,
+                shadow=shadow,
                 facts=FactsStage(pool, clock_from(settings)),
             )
             yield Services(settings, pool, encoder, batcher, registry, rag, head, tasks)
