@@ -176,6 +176,15 @@ class Settings(BaseSettings):
     reranker: Literal["none", "term-overlap"] = "none"
     rerank_depth: int = Field(20, ge=1, le=200)
 
+    # --- shadow mode: a candidate index version beside the live one ---
+    # Share of answered questions also answered from the property's candidate version (off
+    # the guest's path; 0 = off); the model for candidates another model built; queue bound;
+    # runs kept per property.
+    shadow_share: float = Field(0.0, ge=0, le=1)
+    shadow_model: Literal["minilm", "e5"] | None = None
+    shadow_queue: int = Field(64, ge=1, le=10_000)
+    shadow_keep: int = Field(1000, ge=1, le=1_000_000)
+
     # --- widget, observability and logs ---
     # Log lines as JSON objects (one per line) or key=value text; one line per request.
     log_format: Literal["json", "text"] = "json"

@@ -27,6 +27,7 @@ from app.rag.cache import AnswerCache
 from app.rag.service import RagService
 from app.rag.session_store import PostgresSessionStore
 from app.rag.sessions import MemorySessionStore, SessionStore
+from app.rag.shadow import open_shadow
 from app.rag.types import AskResult, CacheKey, is_storable, result_bytes
 from app.search.rerank import build_reranker
 from app.search.retriever import Retriever, search_options
@@ -142,6 +143,9 @@ async def open_services(
                     open_task_services(settings, pool, url, embed_message)
                 )
             sessions = await stack.enter_async_context(sessions_of(settings, pool))
+            shadow = await stack.enter_async_context(
+                open_shadow(settings, pool, retriever, encoder.name, live_batcher.embed)
+            )
             rag = RagService(
                 registry,
                 retriever,
@@ -150,6 +154,7 @@ async def open_services(
                 sessions,
                 writers.rewriter,
                 tasks.desk if tasks is not None else None,
+                shadow=shadow,
                 facts=FactsStage(pool, clock_from(settings)),
             )
             yield Services(settings, pool, encoder, batcher, registry, rag, head, tasks)

@@ -22,6 +22,7 @@ from app.db.properties import PropertyRegistry, PropertyState
 from app.facts.stage import FactsStage
 from app.rag.cache import AnswerCache, Flight
 from app.rag.sessions import FollowUpRewriter, SessionStore, Turn, is_follow_up
+from app.rag.shadow import Shadow
 from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, StreamEvent
 from app.search.retriever import Retriever
 from app.search.types import Retrieval
@@ -71,6 +72,7 @@ class RagService:
         sessions: SessionStore | None = None,
         rewriter: FollowUpRewriter | None = None,
         desk: FrontDesk | None = None,
+        shadow: Shadow | None = None,
         facts: FactsStage | None = None,
     ) -> None:
         self.facts = facts  # answers about opening hours at the property's local time
@@ -80,6 +82,7 @@ class RagService:
         self.cache = cache
         self.sessions = sessions
         self.rewriter = rewriter or FollowUpRewriter()
+        self.shadow = shadow
         self.desk = desk  # requests, complaints, safety and small talk: not answered from FAQs
 
     async def ask(
@@ -240,7 +243,7 @@ class RagService:
         answer_started: float,
     ) -> AskResult:
         answer = localise(answer, asked.language)
-        return AskResult(
+        result = AskResult(
             answer=answer.text,
             sources=tuple(sources),
             citations=answer.citations,
@@ -256,6 +259,9 @@ class RagService:
             fallback_reason=answer.fallback_reason,
             language=asked.language,
         )
+        if self.shadow is not None:  # off the guest's path: queued, or dropped when full
+            self.shadow.offer(asked.prop, asked.question, asked.language, asked.top_k, result)
+        return result
 
     async def _finish(self, asked: Asked, result: AskResult) -> AskResult:
         """Record the turn in the session; the result as this request sees it."""

@@ -7,14 +7,14 @@ for the WAL to reach disk (a logged upsert per question cost a synchronous flush
 crash of PostgreSQL loses is only the context of conversations in progress.
 
 Revision ID: follow_up_sessions
-Revises: facts
+Revises: shadow
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "follow_up_sessions"
-down_revision = "facts"
+down_revision = "shadow"
 branch_labels = None
 depends_on = None
 
