@@ -142,6 +142,8 @@ class Settings(BaseSettings):
     llm_prompt_sources: int = Field(3, ge=1, le=20)
     llm_source_chars: int = Field(1200, ge=100)
     llm_rewrite_timeout_s: float = Field(1.5, gt=0)
+    # Follow-up sessions: in PostgreSQL (seen by every worker and replica) or in this process.
+    session_store: Literal["postgres", "memory"] = "postgres"
     session_max: int = Field(10_000, ge=1)
     session_turns: int = Field(4, ge=1, le=20)
     session_ttl_s: float = Field(1800.0, gt=0)
