@@ -21,6 +21,8 @@ import numpy as np
 from app.db.pool import Connection
 from app.db.properties import CHANNEL
 from app.errors import Conflict, PropertyNotFound
+from app.facts import store as facts_store
+from app.facts.extract import extract_hours
 from ingestion.chunking import Chunk
 from ingestion.documents import Document
 
@@ -222,6 +224,9 @@ async def write_documents(
         for c, v in zip(p.chunks, p.vectors, strict=True)
     ]  # fmt: skip
     await conn.copy_records_to_table("chunks", records=records, columns=CHUNK_COLUMNS)
+    for p in prepared:
+        hours = extract_hours((c.heading, c.text, c.content_hash) for c in p.chunks)
+        await facts_store.sync_document(conn, property_id, p.document.doc_key, hours)
     return len(records)
 
 
@@ -336,6 +341,7 @@ async def delete_live_documents(
     if dry_run or live is None or not found:
         return Deletion(live, found, missing, 0, None)
     deleted = await delete_documents(conn, live, found)
+    await facts_store.delete_documents(conn, property_id, found)
     revision = await announce_change(conn, property_id) if deleted else None
     return Deletion(live, found, missing, deleted, revision)
 
