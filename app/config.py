@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "production"
     admin_token: SecretStr | None = None
     admin_max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    # Questions one ask-batch request (and one ``scripts/ingest check``) may carry.
+    admin_batch_max_questions: int = Field(50, ge=1, le=1000)
     ingest_max_file_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     ingest_embed_batch: int = Field(64, ge=1, le=4096)
     # Reading one file, in a child process at low priority: CPU seconds, memory, and wall

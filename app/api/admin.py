@@ -18,9 +18,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi import Path as PathParam
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.api.auth_scheme import BEARER
 from app.api.deps import ServicesDep
 from app.api.middleware import request_id_of
 from app.api.responses import JSONBytes
@@ -63,11 +64,7 @@ def expected_token(settings: Settings) -> str | None:
     return DEVELOPMENT_TOKEN if settings.env == "development" else None
 
 
-# Declares the scheme in the OpenAPI schema (the docs' Authorize button); the check itself
-# is below, so a missing or wrong token gets the service's own error shape.
-bearer = HTTPBearer(
-    auto_error=False, scheme_name="AdminToken", description="the RAG_ADMIN_TOKEN of the server"
-)
+bearer = BEARER
 
 
 async def require_admin(

@@ -85,15 +85,19 @@ class RagService:
         room: str | None = None,
         *,
         history: Sequence[str] | None = None,
+        desk: bool = True,
     ) -> tuple[AskResult, bool]:
         """Answer ``question`` for ``property_id``; returns the result and whether it was cached.
 
         With a ``session_id``, a follow-up is first rewritten into a standalone question from
         the session's earlier turns; the answer is cached under that standalone form. A client
         that keeps the conversation itself (OpenAI's chat API) passes its earlier questions as
-        ``history`` instead.
+        ``history`` instead. ``desk=False`` skips the front desk (a staff check of the
+        knowledge base must not create tasks).
         """
-        if handled := await self._at_desk(property_id, question, top_k, session_id, room):
+        if desk and (
+            handled := await self._at_desk(property_id, question, top_k, session_id, room)
+        ):
             return handled, False
         asked = await self._prepare(property_id, question, top_k, session_id, history)
         result, cached = await self.cache.get_or_compute(asked.key, lambda: self._compute(asked))
