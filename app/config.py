@@ -109,9 +109,13 @@ class Settings(BaseSettings):
 
     # --- answer writers: LLMs, streaming, fallback, follow-ups ---
     # ``llm_api``: "chat" (chat-completions, for instruct models) or "completions" (a plain
-    # prompt, for base models such as the packaged Gemma-3-270M); "auto" picks "chat" for an
-    # OpenAI-compatible server and "completions" for the in-process packaged model.
+    # prompt, for base models such as the packaged Gemma-3-270M); "auto" picks "completions"
+    # for the packaged base model and "chat" otherwise.
     llm_api: Literal["auto", "chat", "completions"] = "auto"
+    # The packaged model of the ``local`` writer (RAG_LLM_MODEL_PATH takes any GGUF instead).
+    llm_packaged_model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b", "gemma-3-270m"] = (
+        "qwen2.5-coder-0.5b"
+    )
     llm_base_url: str = "http://127.0.0.1:8080/v1"
     llm_model: str = "default"
     llm_api_key: SecretStr | None = None

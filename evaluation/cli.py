@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer writers to judge: extractive, local (the in-process model; slow)",
     )
     parser.add_argument("--llm-model", type=Path, help="GGUF file for the local writer")
+    parser.add_argument(
+        "--model-questions",
+        type=int,
+        default=40,
+        help="questions per set a model writer answers (an even spread; default 40)",
+    )
     parser.add_argument("--failures", action="store_true", help="list the wrong answers")
     parser.add_argument("--database-url", help="use this database instead of a scratch one")
     parser.add_argument("--modes", help="comma-separated variants to run (default: all)")
@@ -260,7 +266,7 @@ async def _evaluate_in(
     report = _report(settings, base, results, questions, chunks)
     report["set"] = evalset.name
     report["answers_mode"] = chosen.name
-    report["answers"] = await evaluate_writers(writers, chosen.cases)
+    report["answers"] = await evaluate_writers(writers, chosen.cases, args.model_questions)
     return report
 
 

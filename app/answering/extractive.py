@@ -90,7 +90,10 @@ class ExtractiveWriter:
         if best < self._min_score or (found < 1.0 and best < self._confident_score):
             return Answer(FALLBACK_MESSAGE, escalate=True)
         terms = subject_terms(question)
-        if is_opinion_question(question) and any(s.hit.kind == REVIEW for s in sources):
+        # A judgement ("is the breakfast good?") that the search also found in reviews.
+        reviews_found = sum(s.hit.kind == REVIEW for s in sources)
+        top_review = any(s.hit.kind == REVIEW for s in sources[:2])
+        if is_opinion_question(question) and (top_review or 2 * reviews_found >= len(sources)):
             answer = self._reviews(question, terms, sources, vocabulary)
             if answer is not None:
                 return answer
