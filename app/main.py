@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import admin, admin_properties, openai_chat
+from app.api import admin, admin_facts, admin_properties, openai_chat
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyGuardMiddleware, RequestIdMiddleware
@@ -17,6 +17,8 @@ from app.api.openapi import install_openapi
 from app.api.pages import router as pages_router
 from app.api.routes import router
 from app.api.security import install_security
+from app.api.tasks import admin_router as tasks_admin_router
+from app.api.tasks import guest_router as tasks_guest_router
 from app.api.telemetry import TelemetryMiddleware
 from app.api.telemetry import router as metrics_router
 from app.config import Settings, get_settings
@@ -45,6 +47,8 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
                 gc.freeze()
             if metrics is not None:
                 metrics.bind_services(lambda: getattr(app.state, "services", None))
+                if services.tasks is not None:
+                    metrics.add_source("tasks", services.tasks.stats.families)
             factory = getattr(app.state, "job_encoder_factory", None)
             async with admin.job_worker(settings, services, factory) as worker:
                 app.state.job_worker = worker
@@ -68,6 +72,9 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
     app.include_router(openai_chat.router)
     app.include_router(admin.router)
     app.include_router(admin_properties.router)
+    app.include_router(admin_facts.router)
+    app.include_router(tasks_admin_router)
+    app.include_router(tasks_guest_router)
     app.include_router(pages_router)
     app.state.widget_max_age_s = settings.widget_max_age_s
     app.state.metrics = metrics

@@ -37,6 +37,7 @@ from app.errors import (
     PropertyNotFound,
     Unauthorized,
 )
+from app.facts import store as facts_store
 from app.services import Services
 from ingestion import jobs, store
 from ingestion.chunking import tokenizer_counter
@@ -109,16 +110,15 @@ def upload_key(filename: str) -> str:
 
 
 def audit_event(request: Request, actor: str, action: str, **details: object) -> None:
-    client = request.client.host if request.client else "-"
-    fields = " ".join(f"{k}={v}" for k, v in details.items())
-    audit.info(
-        "actor=%s client=%s action=%s %s request_id=%s",
-        actor,
-        client,
-        action,
-        fields,
-        request_id_of(request.scope),
-    )
+    """One audit record: the action is the message, who/what/where are JSON fields."""
+    fields = {
+        "action": action,
+        "actor": actor,
+        "client": request.client.host if request.client else "-",
+        **details,
+        "request_id": request_id_of(request.scope),
+    }
+    audit.info("%s", action, extra={"fields": fields})
 
 
 class PropertyIn(BaseModel):
@@ -240,7 +240,7 @@ async def upload_documents(
     _wake(request)
     audit_event(
         request, actor, "documents.upload", property=property_id, job=job_id,
-        documents=",".join(d["doc_key"] for d in accepted), skipped=len(skipped),
+        documents=[d["doc_key"] for d in accepted], skipped=len(skipped),
     )  # fmt: skip
     return JSONBytes(
         {"job_id": job_id, "documents": [d["doc_key"] for d in accepted], "skipped": skipped},
@@ -261,6 +261,7 @@ async def delete_document(
             "SELECT live_version FROM properties WHERE id = $1 FOR UPDATE", property_id
         )
         deleted = await store.delete_documents(conn, live, [doc_key]) if live else 0
+        await facts_store.delete_documents(conn, property_id, [doc_key])
         if not deleted:
             raise NotFound(f"no document {doc_key!r} in {property_id}")
         revision = await store.announce_change(conn, property_id)

@@ -19,6 +19,7 @@ def render_answer(
         "cached": cached,
         "escalate": result.escalate,
         "answer_source": result.answer_source,
+        "language": result.language,
         "request_id": request_id,
         "timings_ms": {
             "embed": 0.0 if cached else round(result.embed_ms, 2),
@@ -39,6 +40,9 @@ def render_answer(
         body["fallback_reason"] = result.fallback_reason
     if result.standalone_question is not None:
         body["standalone_question"] = result.standalone_question
+    body["kind"] = result.message_kind
+    if result.task is not None:
+        body["task"] = dict(result.task)
     return body
 
 

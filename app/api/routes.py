@@ -58,7 +58,14 @@ async def ask(body: AskRequest, request: Request, services: ServicesDep) -> Resp
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
         return await stream_answer(body, top_k, request, rag, settings, started)
     async with answer_deadline(settings.request_timeout_s):
-        result, cached = await rag.ask(body.property_id, body.question, top_k, body.session_id)
+        result, cached = await rag.ask(
+            body.property_id,
+            body.question,
+            top_k,
+            body.session_id,
+            body.room,
+            language=body.language,
+        )
     total = (time.perf_counter() - started) * 1000
     rendered = render_answer(result, cached, request_id_of(request.scope), total)
     note(

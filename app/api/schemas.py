@@ -17,6 +17,17 @@ class AskRequest(BaseModel):
     session_id: str | None = Field(None, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
     top_k: int | None = Field(None, ge=1, le=100)
     stream: bool = Field(False, description="answer as Server-Sent Events")
+    room: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9-]{1,16}$", description="the guest's room, for requests"
+    )
+    language: str | None = Field(
+        None,
+        max_length=35,
+        pattern=r"^[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8})*$",
+        description="the page's or browser's language tag (e.g. de-AT); the answer is in the "
+        "question's language, or in this one when the question is too short to tell",
+        examples=["de"],
+    )
 
 
 class SourceOut(BaseModel):
@@ -38,6 +49,20 @@ class Timings(BaseModel):
     generation: float | None = None
 
 
+class TaskOut(BaseModel):
+    """The staff task a request became; ``needs_room``: ask the guest for the room number."""
+
+    id: int
+    ref: str
+    status: str
+    kind: str
+    category: str
+    priority: str
+    room: str | None
+    created: bool
+    needs_room: bool
+
+
 class AskResponse(BaseModel):
     answer: str
     sources: list[SourceOut]
@@ -50,6 +75,12 @@ class AskResponse(BaseModel):
     tokens: int | None = None
     fallback_reason: str | None = None
     standalone_question: str | None = None
+    kind: str = Field(
+        "information",
+        description="information, service_request, complaint, safety or small_talk",
+    )
+    task: TaskOut | None = None
+    language: str = Field("en", description="the language of the answer")
 
 
 class ErrorDetail(BaseModel):

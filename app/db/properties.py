@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from app.db.pool import describe_error
 from app.errors import PropertyNotFound
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "concierge_index"
 
 _LOAD_SQL = """
-SELECT p.id, p.name, p.live_version, p.revision,
+SELECT p.id, p.name, p.live_version, p.revision, p.timezone, p.locale,
        (SELECT count(*) FROM chunks c WHERE c.version_id = p.live_version) AS chunk_count
 FROM properties p
 """
@@ -37,6 +38,8 @@ class PropertyState:
     version_id: int | None
     revision: int
     chunk_count: int
+    timezone: str = "UTC"
+    locale: str = "en"
 
 
 class PropertyRegistry:
@@ -127,7 +130,7 @@ class PropertyRegistry:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("property registry refresh failed: %s", exc)
+                log.warning("property registry refresh failed: %s", describe_error(exc))
                 await self._drop_listener()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
@@ -186,11 +189,17 @@ class PropertyRegistry:
             try:
                 await (self.reload() if ids is None else self.refresh(ids))
             except Exception as exc:
-                log.warning("property registry reload after NOTIFY failed: %s", exc)
+                log.warning("property registry reload after NOTIFY failed: %s", describe_error(exc))
                 return
 
 
 def _state(row: asyncpg.Record) -> PropertyState:
     return PropertyState(
-        row["id"], row["name"], row["live_version"], row["revision"], row["chunk_count"]
+        row["id"],
+        row["name"],
+        row["live_version"],
+        row["revision"],
+        row["chunk_count"],
+        row["timezone"],
+        row["locale"],
     )

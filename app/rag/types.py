@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.answering.types import Delta, Source
 
@@ -28,6 +29,11 @@ class AskResult:
     fallback_reason: str | None = None
     # The standalone form of this request's follow-up question, when it was rewritten.
     standalone_question: str | None = None
+    # What kind of message it was, and the staff task it became (requests, safety).
+    message_kind: str = "information"
+    task: Mapping[str, Any] | None = None
+    # The language the answer is in (the question's, or the page's when unsure).
+    language: str = "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +57,8 @@ class AnswerStream:
     cached_result: AskResult | None = None
 
 
-# property, index version, property revision, normalised question, top_k
-CacheKey = tuple[str, int | None, int, str, int]
+# property, index version, property revision, normalised question, top_k, answer language
+CacheKey = tuple[str, int | None, int, str, int, str]
 
 
 def is_storable(result: AskResult) -> bool:

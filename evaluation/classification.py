@@ -1,0 +1,136 @@
+"""Message classification quality: precision and recall per kind on the labelled messages.
+
+``data/eval/messages.jsonl`` holds guest messages (typed and spoken, English, German, French,
+Spanish) none of which is among the classifier's examples (``app/tasks/examples.jsonl``).
+Rows carry a ``split``: ``held_out`` and ``blind`` (written after the rules, never used to
+tune them). The examples themselves are scored leave-one-out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.config import PROJECT_ROOT
+from app.embedding.encoder import Encoder
+from app.tasks.classify import ExampleIndex, decide, load_examples
+from app.tasks.rules import KINDS, Label, fold
+
+DEFAULT_MESSAGES = PROJECT_ROOT / "data" / "eval" / "messages.jsonl"
+TARGETS = {"safety": ("recall", 0.98), "service_request": ("both", 0.90)}
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: str
+    text: str
+    label: Label
+    split: str
+    lang: str
+    style: str
+
+
+def load_messages(path: Path = DEFAULT_MESSAGES) -> list[Message]:
+    messages = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            if row["kind"] not in KINDS:
+                raise ValueError(f"{row['id']}: unknown kind {row['kind']!r}")
+            messages.append(
+                Message(
+                    row["id"],
+                    row["text"],
+                    Label(row["kind"], row.get("category")),
+                    row.get("split", "held_out"),
+                    row.get("lang", "en"),
+                    row.get("style", "typed"),
+                )
+            )
+    return messages
+
+
+def per_class(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Precision, recall and support of every kind."""
+    table = {}
+    for kind in KINDS:
+        tp = sum(g == kind and p == kind for g, p in zip(gold, predicted, strict=True))
+        predicted_n = sum(p == kind for p in predicted)
+        support = sum(g == kind for g in gold)
+        table[kind] = {
+            "precision": tp / predicted_n if predicted_n else 1.0,
+            "recall": tp / support if support else 1.0,
+            "support": support,
+        }
+    return table
+
+
+def evaluate(encoder: Encoder, messages: Sequence[Message]) -> dict[str, object]:
+    """Scores per split (and leave-one-out on the examples), with the misclassified rows."""
+    examples = load_examples()
+    seen = {fold(text) for text, _ in examples}
+    leaked = [m.id for m in messages if fold(m.text) in seen]
+    if leaked:
+        raise ValueError(f"messages also among the classifier's examples: {leaked}")
+    example_vectors = encoder.encode([text for text, _ in examples])
+    vectors = encoder.encode([m.text for m in messages])
+    labels = [label for _, label in examples]
+    index = ExampleIndex(example_vectors, labels)
+    splits: dict[str, tuple[list[str], list[str]]] = {}
+    errors = []
+    for message, vector in zip(messages, vectors, strict=True):
+        got = decide(message.text, vector, [index])
+        for split in (message.split, "all"):
+            gold, predicted = splits.setdefault(split, ([], []))
+            gold.append(message.label.kind)
+            predicted.append(got.kind)
+        if got.kind != message.label.kind:
+            errors.append({"id": message.id, "text": message.text, "want": message.label.kind,
+                           "got": got.kind, "method": got.method})  # fmt: skip
+    loo_gold, loo_predicted = [], []
+    for i, (text, label) in enumerate(examples):
+        keep = np.arange(len(examples)) != i
+        rest = ExampleIndex(example_vectors[keep], [lab for j, lab in enumerate(labels) if j != i])
+        loo_gold.append(label.kind)
+        loo_predicted.append(decide(text, example_vectors[i], [rest]).kind)
+    splits["examples (leave-one-out)"] = (loo_gold, loo_predicted)
+    return {
+        "splits": {name: per_class(g, p) | {"n": len(g)} for name, (g, p) in splits.items()},  # type: ignore[operator]
+        "errors": errors,
+    }
+
+
+def meets_targets(report: dict[str, object], split: str = "all") -> bool:
+    splits = report["splits"]
+    assert isinstance(splits, dict)
+    table = splits[split]
+    safety, service = table["safety"], table["service_request"]
+    return bool(
+        safety["recall"] >= 0.98 and service["precision"] >= 0.90 and service["recall"] >= 0.90
+    )
+
+
+def render(report: dict[str, object]) -> str:
+    splits = report["splits"]
+    assert isinstance(splits, dict)
+    lines = ["", "Message classification (precision / recall, support)"]
+    header = f"{'split':<26}{'n':>5}  " + "  ".join(f"{k:>19}" for k in KINDS)
+    lines.append(header)
+    for name, table in splits.items():
+        cells = "  ".join(
+            f"{table[k]['precision']:>6.3f} /{table[k]['recall']:>6.3f} ({table[k]['support']:>3})"
+            for k in KINDS
+        )
+        lines.append(f"{name:<26}{table['n']:>5}  {cells}")
+    target = "met" if meets_targets(report) else "NOT met"
+    lines.append(f"targets (safety recall >= 0.98, service P and R >= 0.90, all): {target}")
+    errors = report["errors"]
+    assert isinstance(errors, list)
+    for error in errors:
+        line = f"  {error['id']}: {error['want']} -> {error['got']} ({error['method']})"
+        lines.append(f"{line} {error['text']}")
+    return "\n".join(lines)

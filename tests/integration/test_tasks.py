@@ -1,0 +1,231 @@
+"""Requests, safety and the hand-over to staff, through the API on the sample hotels."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import pytest_asyncio
+from pydantic import SecretStr
+
+from app.config import Settings
+from app.embedding.encoder import Encoder
+from app.main import create_app
+from app.services import Services
+from app.tasks import staff
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "tasks-admin-token-for-tests"
+AUTH = {"authorization": f"Bearer {TOKEN}"}
+
+
+@pytest_asyncio.fixture(scope="module")
+async def desk_app(
+    settings: Settings, encoder: Encoder, sample_loaded: list[str]
+) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
+    app = create_app(settings.model_copy(update={"admin_token": SecretStr(TOKEN)}), encoder=encoder)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client, app.state.services
+
+
+async def ask(client: httpx.AsyncClient, question: str, **extra: object) -> dict:
+    body = {"property_id": "harbour-grand", "question": question, **extra}
+    response = await client.post("/ask", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_a_request_becomes_one_task_per_session_with_its_room(
+    desk_app: tuple[httpx.AsyncClient, Services],
+) -> None:
+    client, _ = desk_app
+    session = uuid.uuid4().hex
+    first = await ask(client, "Can I get extra towels sent to room 412?", session_id=session)
+    assert first["kind"] == "service_request"
+    task = first["task"]
+    assert (task["category"], task["room"], task["status"]) == ("housekeeping", "412", "open")
+    assert task["created"] is True
+    assert task["ref"] in first["answer"]
+    assert "towel" not in first["answer"].lower() or "request" in first["answer"].lower()
+    again = await ask(client, "can you bring the towels please", session_id=session)
+    assert again["task"]["id"] == task["id"]
+    assert again["task"]["created"] is False
+    other = await ask(client, "Can I get extra towels sent to room 412?", session_id="x" + session)
+    assert other["task"]["id"] != task["id"]
+
+
+async def test_a_missing_room_is_asked_for_and_filled_in_by_the_next_request(
+    desk_app: tuple[httpx.AsyncClient, Services],
+) -> None:
+    client, _ = desk_app
+    session = uuid.uuid4().hex
+    first = await ask(client, "My shower is broken", session_id=session)
+    assert first["task"]["needs_room"] is True
+    assert first["task"]["category"] == "maintenance"
+    assert "room" in first["answer"].lower()
+    second = await ask(client, "My shower is broken", session_id=session, room="305")
+    assert second["task"]["id"] == first["task"]["id"]
+    assert second["task"]["room"] == "305"
+    assert second["task"]["needs_room"] is False
+    seen = await client.get(f"/tasks/{first['task']['ref']}", params={"session_id": session})
+    assert seen.status_code == 200
+    assert seen.json()["status"] == "open"
+    stranger = await client.get(f"/tasks/{first['task']['ref']}", params={"session_id": "nope"})
+    assert stranger.status_code == 404
+
+
+async def test_an_allergy_question_is_handed_over_with_the_hotels_own_text_never_a_yes(
+    desk_app: tuple[httpx.AsyncClient, Services],
+) -> None:
+    client, _ = desk_app
+    body = await ask(client, "I am allergic to peanuts, is the breakfast safe?")
+    assert (body["kind"], body["answer_source"], body["escalate"]) == ("safety", "safety", True)
+    assert body["task"]["priority"] == "high"
+    assert "can't confirm" in body["answer"]
+    assert "allerg" in body["answer"].split("What the hotel says:")[1].lower()
+    assert body["citations"]
+    assert {s["n"] for s in body["sources"]} == set(body["citations"])
+
+
+async def test_an_emergency_gives_the_number_from_the_knowledge_base_and_an_urgent_task(
+    desk_app: tuple[httpx.AsyncClient, Services],
+) -> None:
+    client, _ = desk_app
+    response = await client.post(
+        "/ask",
+        json={"property_id": "alpine-lodge", "question": "There is smoke in the corridor!"},
+    )
+    body = response.json()
+    assert body["kind"] == "safety"
+    assert body["task"]["priority"] == "urgent"
+    assert "call 112" in body["answer"]
+
+
+async def test_small_talk_and_questions_are_not_tasks(
+    desk_app: tuple[httpx.AsyncClient, Services],
+) -> None:
+    client, _ = desk_app
+    thanks = await ask(client, "thanks a lot!")
+    assert (thanks["kind"], thanks["answer_source"]) == ("small_talk", "small_talk")
+    assert "task" not in thanks
+    question = await ask(client, "What time is check-out?")
+    assert question["kind"] == "information"
+    assert "11:00" in question["answer"]
+
+
+async def test_staff_list_acknowledge_and_finish_tasks_and_the_change_is_audited(
+    desk_app: tuple[httpx.AsyncClient, Services],
+) -> None:
+    client, services = desk_app
+    assert services.tasks is not None
+    feed = services.tasks.feed
+    await asyncio.wait_for(feed.listening.wait(), 10)
+    sub = feed.subscribe(frozenset({"harbour-grand"}))
+    try:
+        made = await ask(client, "Please book a table for four at the restaurant tonight")
+        task_id = made["task"]["id"]
+        event = await asyncio.wait_for(sub.queue.get(), 10)
+        assert event is not None
+        assert (event["event"], event["task"]["id"]) == ("created", task_id)
+    finally:
+        feed.unsubscribe(sub)
+    listed = await client.get(
+        "/admin/tasks", params={"property_id": "harbour-grand", "status": "open"}, headers=AUTH
+    )
+    assert task_id in [t["id"] for t in listed.json()["tasks"]]
+    headers = {**AUTH, "x-admin-actor": "maria"}
+    ack = await client.patch(
+        f"/admin/tasks/{task_id}", json={"status": "acknowledged"}, headers=headers
+    )
+    assert ack.status_code == 200, ack.text
+    assert (ack.json()["status"], ack.json()["updated_by"]) == ("acknowledged", "maria")
+    done = await client.patch(f"/admin/tasks/{task_id}", json={"status": "done"}, headers=AUTH)
+    assert done.json()["closed_at"] is not None
+    again = await client.patch(f"/admin/tasks/{task_id}", json={"status": "open"}, headers=AUTH)
+    assert again.status_code == 409
+    bad = await client.patch(f"/admin/tasks/{task_id}", json={"status": "lost"}, headers=AUTH)
+    assert bad.status_code == 422
+    async with services.pool.acquire() as conn:
+        actions = await conn.fetch(
+            "SELECT actor, action FROM audit_log WHERE target = $1 ORDER BY id", made["task"]["ref"]
+        )
+    assert [(a["actor"], a["action"]) for a in actions] == [
+        ("maria", "task.acknowledged"),
+        ("admin", "task.done"),
+    ]
+
+
+async def test_a_staff_token_sees_only_its_own_properties_and_a_revoked_one_nothing(
+    desk_app: tuple[httpx.AsyncClient, Services],
+) -> None:
+    client, services = desk_app
+    await ask(client, "please call a cab for me")
+    await client.post(
+        "/ask", json={"property_id": "sunset-cove", "question": "please call a cab for me"}
+    )
+    name = f"desk-{uuid.uuid4().hex[:6]}"
+    async with services.pool.acquire() as conn:
+        token = await staff.create_token(conn, name, "staff", ["sunset-cove"])
+    mine = {"authorization": f"Bearer {token}"}
+    seen = (await client.get("/admin/tasks", headers=mine)).json()["tasks"]
+    assert seen
+    assert {t["property_id"] for t in seen} == {"sunset-cove"}
+    other = await client.get("/admin/tasks", params={"property_id": "harbour-grand"}, headers=mine)
+    assert other.status_code == 403
+    harbour = (
+        await client.get("/admin/tasks", params={"property_id": "harbour-grand"}, headers=AUTH)
+    ).json()
+    foreign = harbour["tasks"][0]["id"]
+    patch = await client.patch(f"/admin/tasks/{foreign}", json={"status": "done"}, headers=mine)
+    assert patch.status_code == 404
+    async with services.pool.acquire() as conn:
+        assert await staff.revoke_token(conn, name)
+    from app.api.staff import forget_tokens
+
+    forget_tokens()
+    assert (await client.get("/admin/tasks", headers=mine)).status_code == 403
+    assert (await client.get("/admin/tasks")).status_code == 401
+
+
+async def test_hand_overs_and_thumbs_down_are_masked_grouped_and_counted(
+    desk_app: tuple[httpx.AsyncClient, Services],
+) -> None:
+    client, services = desk_app
+    assert services.tasks is not None
+    for question in (
+        "Can I land my helicopter on the roof?",
+        "can I land a helicopter on your roof",
+        "Is there a helipad for my helicopter on the roof?",
+    ):
+        body = await ask(client, question)
+        assert body["escalate"] is True
+    vote = {
+        "property_id": "harbour-grand", "request_id": f"r-{uuid.uuid4().hex}", "rating": "down",
+        "question": "Email me at anna@example.com or call +44 20 7946 0000 about room 412",
+    }  # fmt: skip
+    assert (await client.post("/feedback", json=vote)).status_code == 202
+    assert (await client.post("/feedback", json={**vote, "rating": "up"})).status_code == 202
+    bad = await client.post("/feedback", json={**vote, "property_id": "nowhere"})
+    assert bad.status_code == 404
+    await asyncio.wait_for(services.tasks.recorder.drain(), 20)
+    gaps = (
+        await client.get("/admin/gaps", params={"property_id": "harbour-grand"}, headers=AUTH)
+    ).json()
+    heli = [g for g in gaps["groups"] if "helicopter" in g["question"].lower()]
+    assert heli
+    assert heli[0]["count"] == 3
+    rated = (await client.get("/admin/feedback", headers=AUTH)).json()["feedback"]
+    mine = [r for r in rated if r["request_id"] == vote["request_id"]]
+    assert len(mine) == 1
+    assert mine[0]["kind"] == "thumbs_up"
+    assert mine[0]["question"] == "Email me at [email] or call [phone] about room [room]"
+    metrics = (await client.get("/metrics")).text
+    assert 'concierge_handovers_total{reason="no_answer"}' in metrics
+    assert 'concierge_tasks_created_total{category="housekeeping"}' in metrics
+    assert 'concierge_feedback_total{rating="down"} 1.0' in metrics

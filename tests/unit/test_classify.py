@@ -1,0 +1,122 @@
+"""Message classification: the rules, the example vote, the hot-path classifier."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from app.tasks.classify import ExampleIndex, MessageClassifier, decide, load_examples, vote
+from app.tasks.rules import KINDS, Label, priority_of, room_of, rule_label
+from evaluation.classification import load_messages, per_class
+from tests.fakes import HashingEncoder
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "category"),
+    [
+        ("I am allergic to peanuts, is the breakfast safe?", "safety", "allergy"),
+        ("Are the pillows hypoallergenic?", None, None),
+        ("There is smoke in the corridor", "safety", "emergency"),
+        ("what should I do in case of fire", None, None),
+        ("my husband has chest pains", "safety", "medical"),
+        ("Jemand hat mein Handy gestohlen", "safety", "security"),
+        ("My shower is broken", "service_request", "maintenance"),
+        ("Can you book me a table for two at 8pm?", "service_request", "reservation"),
+        ("Can I get extra towels sent to room 412?", "service_request", "housekeeping"),
+        ("please call a cab for me", "service_request", "transport"),
+        ("wake me up at seven tomorrow", "service_request", "wake_up"),
+        ("Does the hotel offer an airport shuttle?", None, None),
+        ("The room is dirty, this is unacceptable", "complaint", None),
+        ("merci beaucoup", "small_talk", None),
+        ("What time is check-out?", None, None),
+    ],
+)
+def test_rules_decide_the_clear_cases_and_leave_questions_alone(
+    text: str, kind: str | None, category: str | None
+) -> None:
+    got = rule_label(text)
+    assert (got.kind, got.category) == (kind, category) if got else kind is None
+
+
+def test_a_room_number_is_found_in_several_wordings_and_times_are_not_rooms() -> None:
+    assert room_of("Can I get extra towels sent to room 412?") == "412"
+    assert room_of("Necesito más almohadas en la habitación 305") == "305"
+    assert room_of("Can you bring a hair dryer to 702") == "702"
+    assert room_of("Zimmer Nr. 14 bitte") == "14"
+    assert room_of("book a table at 2000 people") is None
+    assert room_of("a taxi at 0630 am") is None
+    assert room_of("a table for two at 8pm") is None
+
+
+def test_emergencies_and_medical_messages_are_urgent() -> None:
+    assert priority_of(Label("safety", "emergency")) == "urgent"
+    assert priority_of(Label("safety", "allergy")) == "high"
+    assert priority_of(Label("service_request", "housekeeping")) == "normal"
+
+
+def test_the_vote_weighs_similarity_and_falls_back_to_information() -> None:
+    towels, taxi = Label("service_request", "housekeeping"), Label("service_request", "transport")
+    assert vote([(0.9, towels), (0.42, taxi), (0.41, taxi)], 0.4)[0] == towels
+    assert vote([(0.6, towels), (0.5, taxi), (0.45, taxi)], 0.4)[0] == taxi
+    assert vote([(0.2, towels)], 0.4)[0] == Label("information")
+
+
+def test_a_near_safety_example_outweighs_the_vote_and_questions_stay_questions() -> None:
+    vectors = np.eye(3, dtype=np.float32)
+    index = ExampleIndex(
+        vectors,
+        [Label("safety", "medical"), Label("service_request", "housekeeping"), Label("complaint")],
+    )
+    near_safety = np.array([0.7, 0.71, 0.0], dtype=np.float32)
+    assert decide("xyzzy plugh", near_safety, [index]).kind == "safety"
+    near_service = np.array([0.0, 1.0, 0.0], dtype=np.float32)
+    assert decide("xyzzy plugh", near_service, [index]).kind == "service_request"
+    assert decide("where is the xyzzy plugh", near_service, [index]).kind == "information"
+
+
+def test_the_classifier_embeds_a_repeated_message_once_and_property_examples_count() -> None:
+    encoder = HashingEncoder()
+    texts: list[str] = []
+
+    async def embed(text: str) -> np.ndarray:
+        texts.append(text)
+        return encoder.encode([text])[0]
+
+    async def scenario() -> None:
+        classifier = MessageClassifier(embed, max_cached=2)
+        await classifier.load_seeds(load_examples())
+        seeded = len(texts)
+        first = await classifier.classify("p", "zorbing lessons wanted for tomorrow")
+        again = await classifier.classify("p", "Zorbing lessons wanted for tomorrow ")
+        assert first == again
+        assert len(texts) == seeded + 1
+        await classifier.load_property(
+            "p", [("zorbing lessons wanted", Label("service_request", "reservation"))]
+        )
+        mine = await classifier.classify("p", "zorbing lessons wanted for tomorrow")
+        other = await classifier.classify("q", "zorbing lessons wanted for tomorrow")
+        assert (mine.kind, mine.category) == ("service_request", "reservation")
+        assert other.kind != "service_request" or other.category != "reservation"
+
+    asyncio.run(scenario())
+
+
+def test_the_labelled_messages_are_valid_and_none_is_a_classifier_example() -> None:
+    examples = load_examples()
+    messages = load_messages()
+    assert len(messages) >= 300
+    assert len(examples) >= 100
+    assert {m.label.kind for m in messages} == set(KINDS)
+    assert {m.lang for m in messages} >= {"en", "de", "fr", "es"}
+    assert {m.style for m in messages} == {"typed", "spoken"}
+    seen = {text.casefold().strip() for text, _ in examples}
+    assert not [m.id for m in messages if m.text.casefold().strip() in seen]
+    assert len({m.id for m in messages}) == len(messages)
+
+
+def test_precision_and_recall_per_class() -> None:
+    table = per_class(["safety", "safety", "information"], ["safety", "information", "safety"])
+    assert table["safety"] == {"precision": 0.5, "recall": 0.5, "support": 2}
+    assert table["information"]["recall"] == 0.0
