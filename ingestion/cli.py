@@ -26,8 +26,9 @@ from app.db.properties import CHANNEL
 from app.db.server import database_url
 from app.embedding.encoder import default_model_path, load_encoder
 from app.errors import ConciergeError
+from app.facts import store as facts_store
 from app.settings_env import SettingsError, load_settings
-from ingestion import jobs, store
+from ingestion import facts_cli, jobs, store
 from ingestion.chunking import tokenizer_counter
 from ingestion.cli_output import (
     PROG,
@@ -136,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--property", type=_property_id, help="only this property")
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
+    facts_cli.add_commands(add)
     sample = add("sample", "load the sample hotels shipped in data/sample", "Load sample hotels.")
     sample.add_argument(
         "--if-empty", action="store_true", help="do nothing when any property already exists"
@@ -175,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_delete(settings, args))
         if args.command == "status":
             return asyncio.run(_status(settings, args.property, args.json))
+        if args.command in ("hours", "clock"):
+            return asyncio.run(_facts(settings, args))
         return asyncio.run(_sample(settings, args.if_empty))
     except ConciergeError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
@@ -220,7 +224,7 @@ async def _open(settings: Settings) -> Ingestor:
         await pool.close()
         raise
     encoder = LazyEncoder(
-        settings.embedding_model_name,
+        settings.embedding_name,
         int(dim),
         model_max_tokens(model_path),
         lambda: load_encoder(settings),
@@ -394,6 +398,7 @@ async def _delete(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"{args.property}: would delete {len(found)} documents")
                 return EXIT_OK if len(found) == len(args.doc_ids) else EXIT_FAILED
             deleted = await store.delete_documents(conn, live.id, found)
+            await facts_store.delete_documents(conn, args.property, found)
             if deleted:
                 await store.announce_change(conn, args.property)
             print(f"{args.property}: deleted {deleted} documents")
@@ -448,6 +453,21 @@ async def _has_properties(settings: Settings) -> bool:
         await conn.close()
 
 
+async def _facts(settings: Settings, args: argparse.Namespace) -> int:
+    pool, _ = await _pool(settings)
+    try:
+        async with pool.acquire() as conn:
+            if args.command == "hours":
+                return await facts_cli.run_hours(conn, args, worker_name("cli"))
+            if not await facts_cli.set_clock(conn, args.property, args.timezone, args.locale):
+                print(f"error: no property {args.property}", file=sys.stderr)
+                return EXIT_FAILED
+            print(f"{args.property}: time zone {args.timezone}")
+            return EXIT_OK
+    finally:
+        await pool.close()
+
+
 async def _sample(settings: Settings, if_empty: bool) -> int:
     if if_empty and await _has_properties(settings):
         print("sample data: the database already has properties; nothing to load")
@@ -466,6 +486,10 @@ async def _sample(settings: Settings, if_empty: bool) -> int:
         async with ingestor.pool.acquire() as conn:
             for entry in entries:
                 await purge_versions(conn, entry["id"], settings.retire_grace_s)
+                if "timezone" in entry:
+                    await facts_cli.set_clock(
+                        conn, entry["id"], entry["timezone"], entry.get("locale")
+                    )
     finally:
         await ingestor.pool.close()
     return status
