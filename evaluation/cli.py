@@ -328,7 +328,10 @@ async def _evaluate_in(
         if multilingual:
             by_language[variant.name] = (
                 await run(
-                    multilingual, thresholds=(), handover_at=settings.answer_confident_threshold
+                    multilingual,
+                    thresholds=(),
+                    handover_at=settings.answer_confident_threshold,
+                    other_language_min_score=settings.answer_other_language_threshold,
                 )
             ).by_group
     chosen = next((r for r in results if r.name == "default"), results[0])

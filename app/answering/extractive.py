@@ -42,8 +42,12 @@ class ExtractiveWriter:
         max_sources: int = 3,
         confident_score: float = 0.50,
         max_chars: int = 1200,
+        other_language_min_score: float | None = None,
     ) -> None:
         self._min_score = min_score
+        # With a multilingual model: the similarity floor for a question over sources in
+        # another language (None: such questions follow the same rules as any other).
+        self._other_language_min_score = other_language_min_score
         self._max_chars = max_chars
         self._confident_score = confident_score
         self._max_sources = max_sources
@@ -89,15 +93,19 @@ class ExtractiveWriter:
         """Synchronous core of :meth:`write` (pure, cheap).
 
         A question in ``language`` over sources written in another language shares no words
-        with them, so only the similarity floor decides whether they answer it."""
+        with them: with ``other_language_min_score`` set (a multilingual model, whose
+        similarities carry across languages), only that floor decides whether they answer it.
+        """
         if not sources:
             return Answer(FALLBACK_MESSAGE, escalate=True)
         vocabulary = _vocabulary(sources)
         found, _ = coverage(question, vocabulary)
         best = max(s.hit.score for s in sources)
-        if language is not None and _written_in_another(sources, language):
-            found = 1.0
-        if best < self._min_score or (found < 1.0 and best < self._confident_score):
+        floor = self._min_score
+        other = self._other_language_min_score
+        if other is not None and language is not None and _written_in_another(sources, language):
+            found, floor = 1.0, other
+        if best < floor or (found < 1.0 and best < self._confident_score):
             return Answer(FALLBACK_MESSAGE, escalate=True)
         terms = subject_terms(question)
         if is_opinion_question(question) and any(s.hit.kind == REVIEW for s in sources):
