@@ -12,6 +12,7 @@ from tests.reliability.llm import llm_faults
 from tests.reliability.load import overload, sigterm_under_load, soak
 from tests.reliability.outage import database_outage
 from tests.reliability.report import table
+from tests.reliability.requests import session_flood, staff_scope, webhook_down
 from tests.reliability.slow_clients import slow_clients
 
 pytestmark = pytest.mark.integration
@@ -69,3 +70,15 @@ async def test_database_outage_fails_fast_and_recovers(env: Env) -> None:
 @pytest.mark.reliability
 async def test_slow_and_idle_clients_are_cut_off_and_descriptors_stay_bounded(env: Env) -> None:
     assert_passed(await slow_clients(env))
+
+
+async def test_webhook_target_down_keeps_tasks_and_bounds_retries(env: Env) -> None:
+    assert_passed(await webhook_down(env))
+
+
+async def test_a_flood_from_one_session_is_bounded_and_makes_one_task(env: Env) -> None:
+    assert_passed(await session_flood(env))
+
+
+async def test_a_staff_token_of_one_property_cannot_see_another(env: Env) -> None:
+    assert_passed(await staff_scope(env))
