@@ -5,6 +5,9 @@ staff command beside them) exactly one worker runs it; a partial unique index al
 running job per property. A running job's worker refreshes ``heartbeat_at``; a job whose
 heartbeat is older than the stale limit was left by a dead process and is marked failed, and
 a failed job can be retried (a re-index then resumes the version it was building).
+
+Kept in PostgreSQL rather than a task queue (Celery, arq, RQ): the jobs write to this database
+in its transactions, and a broker would be one more service to run for a handful of jobs a day.
 """
 
 from __future__ import annotations

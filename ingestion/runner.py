@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 
+from app.db.pool import describe_error
 from ingestion import jobs
 from ingestion.documents import Document
 from ingestion.pipeline import Ingestor, Progress
@@ -94,8 +95,8 @@ class JobRunner:
                 await self._finish(job.id, "stopped before it finished; retry the job", progress)
                 raise
         except Exception as exc:
-            log.warning("job %s (%s %s) failed: %s", job.id, job.kind, job.property_id, exc)
-            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            message = getattr(exc, "message", None) or describe_error(exc)
+            log.warning("job %s (%s %s) failed: %s", job.id, job.kind, job.property_id, message)
             await self._finish(job.id, message, progress)
         else:
             await self._finish(job.id, None, progress)
@@ -119,7 +120,9 @@ class JobRunner:
             async with self.pool.acquire() as conn:
                 await purge_versions(conn, property_id, self.retire_grace_s)
         except Exception as exc:  # the worker's periodic purge deletes them later
-            log.warning("%s: retired versions not deleted yet: %s", property_id, exc)
+            log.warning(
+                "%s: retired versions not deleted yet: %s", property_id, describe_error(exc)
+            )
 
     async def _dispatch(self, job: jobs.Job, progress: Progress) -> None:
         if job.kind == "reindex":
@@ -146,6 +149,8 @@ class JobRunner:
                 job.property_id, documents, name=job.params.get("name"), sync=False
             )
             progress.documents_total = report.added + report.updated + report.unchanged
+            # Unchanged documents (stored by an earlier try of this job, or before it) are done.
+            progress.documents_done = progress.documents_total
         else:
             raise ValueError(f"unknown job kind {job.kind!r}")
 
@@ -165,7 +170,7 @@ class JobRunner:
                 async with self.pool.acquire() as conn:
                     mine = await jobs.heartbeat(conn, job_id, self.worker, progress.as_dict())
             except Exception as exc:  # a missed beat is retried; staleness takes many
-                log.warning("job %s heartbeat failed: %s", job_id, exc)
+                log.warning("job %s heartbeat failed: %s", job_id, describe_error(exc))
                 continue
             if not mine:
                 log.warning("job %s was taken from this worker; stopping it", job_id)
@@ -240,7 +245,7 @@ class JobWorker:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("job worker: %s", exc)
+                log.warning("job worker: %s", describe_error(exc))
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_s)

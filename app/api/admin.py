@@ -114,16 +114,15 @@ def upload_key(filename: str) -> str:
 
 
 def audit_event(request: Request, actor: str, action: str, **details: object) -> None:
-    client = request.client.host if request.client else "-"
-    fields = " ".join(f"{k}={v}" for k, v in details.items())
-    audit.info(
-        "actor=%s client=%s action=%s %s request_id=%s",
-        actor,
-        client,
-        action,
-        fields,
-        request_id_of(request.scope),
-    )
+    """One audit record: the action is the message, who/what/where are JSON fields."""
+    fields = {
+        "action": action,
+        "actor": actor,
+        "client": request.client.host if request.client else "-",
+        **details,
+        "request_id": request_id_of(request.scope),
+    }
+    audit.info("%s", action, extra={"fields": fields})
 
 
 class PropertyIn(BaseModel):
@@ -245,7 +244,7 @@ async def upload_documents(
     _wake(request)
     audit_event(
         request, actor, "documents.upload", property=property_id, job=job_id,
-        documents=",".join(d["doc_key"] for d in accepted), skipped=len(skipped),
+        documents=[d["doc_key"] for d in accepted], skipped=len(skipped),
     )  # fmt: skip
     return JSONBytes(
         {"job_id": job_id, "documents": [d["doc_key"] for d in accepted], "skipped": skipped},

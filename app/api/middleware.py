@@ -9,6 +9,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.responses import error_response
+from app.observability.logs import current_request_id
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -40,7 +41,11 @@ class RequestIdMiddleware:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", raw_id)]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        token = current_request_id.set(request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            current_request_id.reset(token)
 
 
 class BodyGuardMiddleware:
@@ -51,6 +56,9 @@ class BodyGuardMiddleware:
     hold a connection. ``prefix_limits`` gives other size limits to paths under a prefix
     (uploads under ``/admin``). After either answer the application sees a disconnect and
     whatever it still tries to send is dropped.
+
+    Kept hand-written: uvicorn limits neither the body's size nor the time it takes to arrive
+    (``h11_max_incomplete_event_size`` covers headers only), and Starlette reads what it is sent.
     """
 
     def __init__(

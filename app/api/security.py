@@ -8,7 +8,8 @@ the request body, CORS for the configured widget origins, and security headers.
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from starlette.responses import Response
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.docs import HTML_PATHS
@@ -28,10 +29,10 @@ SECURITY_HEADERS = (
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 )
-CORS_ALLOW_METHODS = "GET, POST, OPTIONS"
-CORS_ALLOW_HEADERS = "content-type, x-request-id"
-CORS_EXPOSE_HEADERS = "x-request-id, retry-after"
-CORS_MAX_AGE_S = "600"
+CORS_ALLOW_METHODS = ("GET", "POST", "OPTIONS")
+CORS_ALLOW_HEADERS = ("content-type", "x-request-id")
+CORS_EXPOSE_HEADERS = ("x-request-id", "retry-after")
+CORS_MAX_AGE_S = 600
 
 
 def install_security(app: FastAPI, settings: Settings) -> RateLimits:
@@ -103,66 +104,38 @@ class ClientRateLimitMiddleware:
         await self.app(scope, receive, send)
 
 
-class CorsMiddleware:
-    """CORS for the configured widget origins only; ``*`` allows any origin explicitly.
+class CorsMiddleware(CORSMiddleware):
+    """Starlette's CORS for the configured widget origins (``*`` allows any, explicitly).
 
-    A preflight from an allowed origin gets 204 with the allowed methods and headers; from any
-    other origin, 403 in the usual error shape. Other requests from an allowed origin get
-    ``Access-Control-Allow-Origin``; from any other origin, no CORS headers (so the browser
-    keeps the response from the page).
+    Only a refused preflight differs: it gets 403 in the service's error shape instead of
+    Starlette's plain-text 400, so the widget and its tests see one kind of error.
     """
 
     def __init__(self, app: ASGIApp, origins: frozenset[str]) -> None:
-        self.app = app
-        self.allow_any = "*" in origins
-        self.origins = origins - {"*"}
-
-    def allowed(self, origin: str) -> bool:
-        return self.allow_any or origin in self.origins
+        super().__init__(
+            app,
+            allow_origins=sorted(origins),
+            allow_methods=CORS_ALLOW_METHODS,
+            allow_headers=CORS_ALLOW_HEADERS,
+            expose_headers=CORS_EXPOSE_HEADERS,
+            max_age=CORS_MAX_AGE_S,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        origin = header(scope, b"origin") if scope["type"] == "http" else None
-        if origin is None:
-            await self.app(scope, receive, send)
-            return
-        allow_origin = ("*" if self.allow_any else origin).encode("latin-1")
-        preflight = scope["method"] == "OPTIONS" and (
-            header(scope, b"access-control-request-method") is not None
-        )
-        if preflight:
-            if not self.allowed(origin):
-                response = error_response(
-                    403, "cors_forbidden", "this origin may not call the API", request_id_of(scope)
-                )
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+            headers = Headers(scope=scope)
+            if "origin" in headers and "access-control-request-method" in headers:
+                response = self.preflight_response(request_headers=headers)
+                if response.status_code >= 400:
+                    response = error_response(
+                        403,
+                        "cors_forbidden",
+                        "this origin may not call the API",
+                        request_id_of(scope),
+                    )
                 await response(scope, receive, send)
                 return
-            preflight_ok = Response(
-                status_code=204,
-                headers={
-                    "access-control-allow-origin": allow_origin.decode("latin-1"),
-                    "access-control-allow-methods": CORS_ALLOW_METHODS,
-                    "access-control-allow-headers": CORS_ALLOW_HEADERS,
-                    "access-control-max-age": CORS_MAX_AGE_S,
-                    "vary": "Origin",
-                },
-            )
-            await preflight_ok(scope, receive, send)
-            return
-        if not self.allowed(origin):
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"access-control-allow-origin", allow_origin),
-                    (b"access-control-expose-headers", CORS_EXPOSE_HEADERS.encode()),
-                    (b"vary", b"Origin"),
-                ]
-            await send(message)
-
-        await self.app(scope, receive, send_with_cors)
+        await super().__call__(scope, receive, send)
 
 
 class SecurityHeadersMiddleware:

@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 from pgvector.asyncpg import register_vector
 
 from app.config import Settings
 
 
+class _Connection(asyncpg.Connection):  # type: ignore[misc]
+    """A statement past its timeout (or abandoned by a cancelled caller) closes the connection
+    instead of asking the server to cancel it.
+
+    The driver's cancel request is a new connection to the server, and the connection is only
+    released once the server has answered it: a frozen server (stopped, swapped out, its host
+    unreachable without a reset) never answers, so each timed-out statement would then hold
+    its caller for another timeout. Dropping the socket frees the caller at once; the pool
+    opens a new connection when one is needed, and the server ends the statement itself
+    (``statement_timeout``) or when it finds the client gone.
+    """
+
+    def _cancel_current_command(self, waiter: Any, cancel_waiter: Any = None) -> None:
+        # Called from inside the protocol's timeout handling: terminate right after it.
+        self._loop.call_soon(self.terminate)
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await register_vector(conn)
 
 
-def server_settings(settings: Settings) -> dict[str, str]:
-    """Per-connection settings: iterative HNSW scans so a property filter still yields k rows."""
+def server_settings(settings: Settings, command_timeout_s: float | None = None) -> dict[str, str]:
+    """Per-connection settings: iterative HNSW scans so a property filter still yields k rows,
+    and a server-side statement timeout a little past the client's (see :class:`_Connection`)."""
+    timeout_ms = int(((command_timeout_s or settings.db_command_timeout_s) + 1.0) * 1000)
     return {
         "application_name": "concierge",
+        "statement_timeout": str(timeout_ms),
         "jit": "off",
         "hnsw.ef_search": str(settings.hnsw_ef_search),
         "hnsw.iterative_scan": "relaxed_order",
@@ -34,7 +56,16 @@ async def create_pool(
         command_timeout=command_timeout_s or settings.db_command_timeout_s,
         timeout=settings.db_acquire_timeout_s,
         init=_init_connection,
-        server_settings=server_settings(settings),
+        connection_class=_Connection,
+        server_settings=server_settings(settings, command_timeout_s),
     )
     assert pool is not None
     return pool
+
+
+def describe_error(exc: BaseException) -> str:
+    """An error for a log line or a job's message, never empty (a timeout has no text)."""
+    if isinstance(exc, TimeoutError):
+        return "the database did not answer in time (TimeoutError)"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

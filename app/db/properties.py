@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from app.db.pool import describe_error
 from app.errors import PropertyNotFound
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ class PropertyRegistry:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("property registry refresh failed: %s", exc)
+                log.warning("property registry refresh failed: %s", describe_error(exc))
                 await self._drop_listener()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
@@ -186,7 +187,7 @@ class PropertyRegistry:
             try:
                 await (self.reload() if ids is None else self.refresh(ids))
             except Exception as exc:
-                log.warning("property registry reload after NOTIFY failed: %s", exc)
+                log.warning("property registry reload after NOTIFY failed: %s", describe_error(exc))
                 return
 
 

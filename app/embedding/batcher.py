@@ -1,4 +1,9 @@
-"""Micro-batcher: requests queue futures on a bounded queue; one thread encodes them in batches."""
+"""Micro-batcher: requests queue futures on a bounded queue; one thread encodes them in batches.
+
+Kept hand-written: serving libraries that batch (infinity, Triton) run the model as their own
+server; in process, this is a bounded queue, one thread and a flush rule, which is less code
+than adapting one, and it keeps the model off the event loop and the shared thread pool.
+"""
 
 from __future__ import annotations
 

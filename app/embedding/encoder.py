@@ -128,10 +128,14 @@ def select_backend(requested: str, device: str, onnx_available: Callable[[], boo
     raise ValueError(f"unknown embedding backend {requested!r}")
 
 
-def onnxruntime_installed() -> bool:
+def _installed(module: str) -> bool:
     import importlib.util
 
-    return importlib.util.find_spec("onnxruntime") is not None
+    return importlib.util.find_spec(module) is not None
+
+
+def onnxruntime_installed() -> bool:
+    return _installed("onnxruntime")
 
 
 def load_encoder(settings: Settings) -> Encoder:
@@ -145,6 +149,12 @@ def load_encoder(settings: Settings) -> Encoder:
         from app.embedding.onnx_export import export_in_child, onnx_model_file
 
         model_file = onnx_model_file(path, settings.model_cache_dir, settings.embedding_model_name)
+        if not model_file.exists() and not _installed("torch"):
+            raise RuntimeError(
+                f"the ONNX export of the model is missing ({model_file}) and this install has "
+                "no torch to make it: run 'python -m app export-model' where the export extra "
+                "is installed (pip install '.[export]'), with the same RAG_MODEL_CACHE_DIR"
+            )
         export_in_child(path, model_file)
         threads = settings.model_threads
         encoder = OnnxEncoder(model_file, path, threads, settings.embedding_model_name)

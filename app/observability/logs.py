@@ -13,6 +13,7 @@ import queue
 import re
 import sys
 import time
+from contextvars import ContextVar
 from typing import Any, TextIO
 
 import orjson
@@ -20,6 +21,23 @@ import orjson
 from app.config import Settings
 
 _MARK = "_concierge_handler"
+
+# The id of the request being served, set by the request-id middleware for the request's task
+# (and the tasks it starts): every log line written meanwhile carries it.
+current_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def _with_request_id(record: logging.LogRecord) -> bool:
+    """Adds ``request_id`` to the record's fields (runs on the logging thread, before any queue,
+    so the context variable is the request's)."""
+    request_id = current_request_id.get()
+    if request_id is not None:
+        fields = getattr(record, "fields", None)
+        if not isinstance(fields, dict):
+            record.fields = {"request_id": request_id}
+        elif "request_id" not in fields:
+            record.fields = {**fields, "request_id": request_id}
+    return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -128,6 +146,7 @@ def configure_logging(
     if background:
         handler = BackgroundHandler(writer, max(1, settings.log_queue_records))
         atexit.register(handler.close)
+    handler.addFilter(_with_request_id)
     setattr(handler, _MARK, True)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())

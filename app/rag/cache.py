@@ -8,6 +8,9 @@ computation that fails is not cached and its error reaches every caller that wai
 A computation that is not a coroutine (a streamed answer, written as the guest reads it) takes
 part through :meth:`AnswerCache.join`: its owner gets a :class:`Flight` and ends it with the
 value, an error, or by abandoning it (the guest left), in which case a waiter computes instead.
+
+Kept hand-written: cachetools' decorators and async-lru share a result once it exists, not a
+computation in flight, and none can hand a half-streamed answer over to a waiter.
 """
 
 from __future__ import annotations

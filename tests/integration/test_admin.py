@@ -150,10 +150,16 @@ async def test_create_upload_list_delete_and_audit(
     listed = (await admin.get("/admin/properties/admin-test/documents", headers=AUTH)).json()
     assert [d["doc_key"] for d in listed["documents"]] == ["spa.html"]
 
-    actions = [r.getMessage() for r in caplog.records if r.name == "concierge.audit"]
+    records = [r for r in caplog.records if r.name == "concierge.audit"]
+    # Audit entries are JSON fields, not text inside the message.
+    entries = [getattr(r, "fields", {}) for r in records]
     for action in ("property.create", "property.rename", "documents.upload", "documents.delete"):
-        assert any(f"action={action}" in line for line in actions), action
-    assert all(TOKEN not in line for line in actions)
+        assert any(e.get("action") == action for e in entries), action
+    upload_entry = next(e for e in entries if e["action"] == "documents.upload")
+    assert upload_entry["property"] == "admin-test"
+    assert upload_entry["actor"] == "admin"
+    assert upload_entry["request_id"] == upload.headers["x-request-id"]
+    assert all(TOKEN not in f"{r.getMessage()} {getattr(r, 'fields', '')}" for r in records)
 
 
 async def test_upload_limits_and_bad_files(admin: httpx.AsyncClient) -> None:

@@ -134,3 +134,23 @@ async def test_document_bombs_cost_a_bounded_time_and_are_skipped_with_a_reason(
     ]
     assert sorted(body["documents"]) == ["cells.html", "photo.md"]
     assert (await wait_for_job(admin, body["job_id"]))["state"] == "succeeded"
+
+
+async def test_a_job_that_finds_documents_already_stored_reports_all_of_them_done(
+    admin: httpx.AsyncClient,
+) -> None:
+    docs = {
+        f"desk-{n}.md": f"# Desk {n}\n\nDesk {n} is open from 0{n}:00.".encode() for n in range(4)
+    }
+    first = [("files", (k, v, "text/markdown")) for k, v in list(docs.items())[:3]]
+    path = f"/admin/properties/{PROPERTY}/documents"
+    done = await wait_for_job(
+        admin, (await admin.post(path, files=first, headers=AUTH)).json()["job_id"]
+    )
+    assert done["state"] == "succeeded"
+    every = [("files", (k, v, "text/markdown")) for k, v in docs.items()]
+    again = await wait_for_job(
+        admin, (await admin.post(path, files=every, headers=AUTH)).json()["job_id"]
+    )
+    assert again["state"] == "succeeded", again
+    assert (again["progress"]["documents_done"], again["progress"]["documents_total"]) == (4, 4)

@@ -6,8 +6,10 @@ from collections.abc import Awaitable, Callable
 
 from tests.reliability.crash import crash_safety
 from tests.reliability.data import cache_races, isolation
+from tests.reliability.freeze import frozen_database
 from tests.reliability.harness import Env, Outcome
 from tests.reliability.hostile import hostile_input
+from tests.reliability.hostile_files import document_bombs, giant_text, log_injection
 from tests.reliability.llm import llm_faults
 from tests.reliability.load import overload, sigterm_under_load, soak
 from tests.reliability.outage import database_outage
@@ -35,4 +37,8 @@ def all_scenarios(soak_s: float) -> dict[str, Callable[[Env], Awaitable[Outcome]
         "session-flood": session_flood,
         "staff-scope": staff_scope,
         "slow-clients": slow_clients,
+        "frozen-db": frozen_database,
+        "giant-text": giant_text,
+        "document-bombs": document_bombs,
+        "log-injection": log_injection,
     }

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import threading
 import time
@@ -27,6 +26,7 @@ from app.api.responses import JSONBytes
 from app.cli import uvicorn_options
 from app.config import get_settings
 from app.main import create_app
+from app.observability.logs import configure_logging
 from tests.fakes import HashingEncoder
 
 
@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--accepted-log", type=Path)
     args = parser.parse_args()
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging(settings)  # as ``python -m app serve``: one handler, the app's format
     app = create_app(settings, encoder=SlowHashingEncoder(args.encode_ms, args.batch_ms))
     # The job worker embeds with the same fake model, so jobs can write to its index.
     app.state.job_encoder_factory = lambda: SlowHashingEncoder(args.job_encode_ms, 0.0)

@@ -6,8 +6,10 @@ import pytest
 
 from tests.reliability.crash import crash_safety
 from tests.reliability.data import cache_races, isolation
+from tests.reliability.freeze import frozen_database
 from tests.reliability.harness import Env, Outcome
 from tests.reliability.hostile import hostile_input
+from tests.reliability.hostile_files import document_bombs, giant_text, log_injection
 from tests.reliability.llm import llm_faults
 from tests.reliability.load import overload, sigterm_under_load, soak
 from tests.reliability.outage import database_outage
@@ -70,6 +72,26 @@ async def test_database_outage_fails_fast_and_recovers(env: Env) -> None:
 @pytest.mark.reliability
 async def test_slow_and_idle_clients_are_cut_off_and_descriptors_stay_bounded(env: Env) -> None:
     assert_passed(await slow_clients(env))
+
+
+@pytest.mark.reliability
+async def test_a_frozen_database_gives_fast_503s_and_recovers(env: Env) -> None:
+    assert_passed(await frozen_database(env))
+
+
+@pytest.mark.reliability
+async def test_giant_unbroken_text_gives_small_answers_and_bounded_memory(env: Env) -> None:
+    assert_passed(await giant_text(env))
+
+
+@pytest.mark.reliability
+async def test_document_bombs_are_skipped_in_bounded_time(env: Env) -> None:
+    assert_passed(await document_bombs(env))
+
+
+@pytest.mark.reliability
+async def test_values_cannot_forge_log_lines(env: Env) -> None:
+    assert_passed(await log_injection(env))
 
 
 async def test_webhook_target_down_keeps_tasks_and_bounds_retries(env: Env) -> None:
