@@ -29,8 +29,11 @@ class Settings(BaseSettings):
     db_acquire_timeout_s: float = Field(2.0, gt=0)
     db_command_timeout_s: float = Field(3.0, gt=0)
 
-    # Embedding model and micro-batcher.
+    # Embedding model and micro-batcher. "minilm": all-MiniLM-L6-v2 (English); "e5":
+    # multilingual-e5-small, 4-bit (questions in any language). Switching is a re-index.
+    embedding_model: Literal["minilm", "e5"] = "minilm"
     embedding_model_path: Path | None = None
+    # Recorded with each index version; defaults to the chosen model's name.
     embedding_model_name: str = "all-MiniLM-L6-v2"
     embedding_device: Literal["auto", "cpu", "cuda"] = "auto"
     embedding_threads: int | None = Field(None, ge=1)
@@ -48,6 +51,8 @@ class Settings(BaseSettings):
 
     # Answers.
     answer_writer: Literal["extractive", "openai", "local"] = "extractive"
+    # Cosine similarity below which the extractive writer hands over; unset with e5, the one
+    # measured for e5 (see answer_threshold).
     answer_min_score: float = Field(0.16, ge=-1, le=1)
     # Below this similarity a subject word missing from every source means a hand-over.
     answer_confident_score: float = Field(0.50, ge=-1, le=1)
@@ -155,6 +160,12 @@ class Settings(BaseSettings):
     hybrid_text_weight: float = Field(0.5, ge=0, le=10)
     query_synonyms: bool = True
     query_rewrite: bool = True
+    # Put hotel words in German, French and Spanish into English before searching; unset:
+    # on for minilm (English-only), off for e5 (which understands them).
+    query_glossary: bool | None = None
+    # Full-text weight for questions not in English (the text index is English); unset:
+    # hybrid_text_weight for minilm (the glossary gives it English words), 0 for e5.
+    hybrid_text_weight_other_languages: float | None = Field(None, ge=0, le=10)
     reranker: Literal["none", "term-overlap"] = "none"
     rerank_depth: int = Field(20, ge=1, le=200)
 
@@ -215,6 +226,45 @@ class Settings(BaseSettings):
     signals_retention_days: float = Field(90.0, gt=0)
     signals_queue: int = Field(1000, ge=1)
 
+    @property
+    def embedding_name(self) -> str:
+        """The model's name as index versions record it."""
+        if self.embedding_model == "e5" and "embedding_model_name" not in self.model_fields_set:
+            return "multilingual-e5-small-q4"
+        return self.embedding_model_name
+
+    @property
+    def glossary(self) -> bool:
+        """Whether questions' hotel words in other languages are put in English."""
+        if self.query_glossary is not None:
+            return self.query_glossary
+        return self.embedding_model == "minilm"
+
+    @property
+    def other_language_text_weight(self) -> float | None:
+        """The full-text weight for questions not in English (None: the same as English)."""
+        if self.hybrid_text_weight_other_languages is not None:
+            return self.hybrid_text_weight_other_languages
+        return 0.0 if self.embedding_model == "e5" else None
+
+    @property
+    def answer_threshold(self) -> float:
+        """``answer_min_score`` if set, else the threshold measured for the chosen model.
+
+        e5's similarities sit much higher than MiniLM's (unrelated texts score about 0.7), so
+        one number cannot serve both.
+        """
+        if self.embedding_model == "e5" and "answer_min_score" not in self.model_fields_set:
+            return E5_ANSWER_MIN_SCORE
+        return self.answer_min_score
+
+    @property
+    def answer_confident_threshold(self) -> float:
+        """``answer_confident_score`` if set, else the one for the chosen model."""
+        if self.embedding_model == "e5" and "answer_confident_score" not in self.model_fields_set:
+            return E5_ANSWER_CONFIDENT_SCORE
+        return self.answer_confident_score
+
     @cached_property
     def model_threads(self) -> int:
         """Threads for the embedding model: leave a core for the event loop and PostgreSQL."""
@@ -222,6 +272,12 @@ class Settings(BaseSettings):
             return self.embedding_threads
         cores = os.cpu_count() or 1
         return max(1, cores // 2)
+
+
+# Measured by scripts/eval (the answer-step sweep) on the public questions with e5.
+E5_ANSWER_MIN_SCORE = 0.83
+# MiniLM's confident similarity (0.50) mapped onto e5's scale the same way.
+E5_ANSWER_CONFIDENT_SCORE = 0.87
 
 
 def get_settings() -> Settings:

@@ -223,7 +223,7 @@ async def _open(settings: Settings) -> Ingestor:
         await pool.close()
         raise
     encoder = LazyEncoder(
-        settings.embedding_model_name,
+        settings.embedding_name,
         int(dim),
         model_max_tokens(model_path),
         lambda: load_encoder(settings),

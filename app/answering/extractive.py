@@ -48,10 +48,12 @@ class ExtractiveWriter:
         self._max_sources = max_sources
         self._composer = Composer(max_sentences)
 
-    async def write(self, question: str, sources: Sequence[Source]) -> Answer:
+    async def write(self, question: str, sources: Sequence[Source], language: str = "en") -> Answer:
         return self.compose(question, sources)
 
-    async def stream(self, question: str, sources: Sequence[Source]) -> AnswerEvents:
+    async def stream(
+        self, question: str, sources: Sequence[Source], language: str = "en"
+    ) -> AnswerEvents:
         """The whole answer as one delta (it is ready at once), then the answer itself."""
         answer = self.compose(question, sources)
         yield Delta(answer.text)

@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 
 from app.answering.llm.backend import Prompt, PromptStyle
+from app.answering.messages import LANGUAGE_NAMES
 from app.answering.types import Source
 from app.text import split_units
 
@@ -87,8 +88,9 @@ class PromptBuilder:
             text = text[: self._source_chars].rsplit(" ", 1)[0] + " …"
         return text
 
-    def answer(self, question: str, sources: Sequence[Source]) -> Prompt:
-        """The prompt that asks for a cited answer to ``question`` from ``sources``."""
+    def answer(self, question: str, sources: Sequence[Source], language: str = "en") -> Prompt:
+        """The prompt that asks for a cited answer to ``question`` from ``sources``, written
+        in ``language`` (the question's, as detected)."""
         if self.style == "chat":
             blocks = "\n".join(
                 f'<source n="{s.n}" title="{defuse_tags(s.hit.title).replace(chr(34), chr(39))}">'
@@ -97,6 +99,7 @@ class PromptBuilder:
             )
             user = (
                 f"<sources>\n{blocks}\n</sources>\n\n<question>{defuse_tags(question)}</question>"
+                f"\n\nAnswer in {LANGUAGE_NAMES.get(language, 'English')}."
             )
             return Prompt("chat", messages=(("system", SYSTEM_PROMPT), ("user", user)))
         flat = {s.n: defuse_labels(_as_sentences(self._text(s))) for s in sources}

@@ -76,10 +76,10 @@ async def _open_backend(settings: Settings, style: PromptStyle) -> LLMBackend:
 async def open_writers(settings: Settings) -> AsyncIterator[Writers]:
     """The configured writer (and rewriter) for the lifetime of the service."""
     extractive = ExtractiveWriter(
-        settings.answer_min_score,
+        settings.answer_threshold,
         settings.answer_max_sentences,
         settings.answer_max_sources,
-        settings.answer_confident_score,
+        settings.answer_confident_threshold,
         max_chars=settings.answer_max_chars,
     )
     if settings.answer_writer == "extractive":

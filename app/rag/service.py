@@ -15,6 +15,8 @@ import unicodedata
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, replace
 
+from app import languages
+from app.answering.messages import localise
 from app.answering.types import Answer, AnswerWriter, Delta, Source, number_sources
 from app.db.properties import PropertyRegistry, PropertyState
 from app.rag.cache import AnswerCache, Flight
@@ -53,6 +55,7 @@ class Asked:
     session_id: str | None
     rewritten: str | None  # ``question`` when it was rewritten from a follow-up
     key: CacheKey
+    language: str = "en"  # the answer's: the question's, else the page's
 
 
 class RagService:
@@ -85,17 +88,19 @@ class RagService:
         room: str | None = None,
         *,
         history: Sequence[str] | None = None,
+        language: str | None = None,
     ) -> tuple[AskResult, bool]:
         """Answer ``question`` for ``property_id``; returns the result and whether it was cached.
 
         With a ``session_id``, a follow-up is first rewritten into a standalone question from
         the session's earlier turns; the answer is cached under that standalone form. A client
         that keeps the conversation itself (OpenAI's chat API) passes its earlier questions as
-        ``history`` instead.
+        ``history`` instead. The answer is in the question's language; ``language`` (the
+        page's or browser's tag) decides when the question is too short to tell.
         """
         if handled := await self._at_desk(property_id, question, top_k, session_id, room):
             return handled, False
-        asked = await self._prepare(property_id, question, top_k, session_id, history)
+        asked = await self._prepare(property_id, question, top_k, session_id, history, language)
         result, cached = await self.cache.get_or_compute(asked.key, lambda: self._compute(asked))
         return self._finish(asked, result), cached
 
@@ -108,6 +113,7 @@ class RagService:
         room: str | None = None,
         *,
         history: Sequence[str] | None = None,
+        language: str | None = None,
     ) -> AnswerStream:
         """Like :meth:`ask`, but returns once the sources are known; the answer then streams.
 
@@ -117,12 +123,12 @@ class RagService:
         """
         if handled := await self._at_desk(property_id, question, top_k, session_id, room):
             return AnswerStream(handled.sources, _replay(handled, cached=False), handled)
-        asked = await self._prepare(property_id, question, top_k, session_id, history)
+        asked = await self._prepare(property_id, question, top_k, session_id, history, language)
         shared = await self.cache.shared(asked.key)
         if shared is not None:
             result = self._finish(asked, shared)
             return AnswerStream(result.sources, _replay(result), result)
-        retrieval = await self.retriever.retrieve(asked.prop, asked.question, asked.top_k)
+        retrieval = await self._retrieve(asked)
         sources = number_sources(retrieval.hits)
         return AnswerStream(tuple(sources), self._stream(asked, sources, retrieval))
 
@@ -149,6 +155,7 @@ class RagService:
         top_k: int,
         session_id: str | None,
         history: Sequence[str] | None = None,
+        page_language: str | None = None,
     ) -> Asked:
         """Every stage before the answer is looked up (a new pre-answer stage goes here)."""
         prop = await self.registry.get(property_id)
@@ -161,14 +168,21 @@ class RagService:
             earlier = self.sessions.history(prop.id, session_id)
             standalone = await self.rewriter.standalone(earlier, cleaned)
         rewritten = standalone if standalone != cleaned else None
-        key = (prop.id, prop.version_id, prop.revision, normalise_question(standalone), top_k)
-        return Asked(prop, standalone, top_k, session_id, rewritten, key)
+        language = languages.detect(standalone, page_language)
+        normalised = normalise_question(standalone)
+        key = (prop.id, prop.version_id, prop.revision, normalised, top_k, language)
+        return Asked(prop, standalone, top_k, session_id, rewritten, key, language)
+
+    async def _retrieve(self, asked: Asked) -> Retrieval:
+        return await self.retriever.retrieve(
+            asked.prop, asked.question, asked.top_k, language=asked.language
+        )
 
     async def _compute(self, asked: Asked) -> AskResult:
-        retrieval = await self.retriever.retrieve(asked.prop, asked.question, asked.top_k)
+        retrieval = await self._retrieve(asked)
         sources = number_sources(retrieval.hits)
         started = time.perf_counter()
-        answer = await self.writer.write(asked.question, sources)
+        answer = await self.writer.write(asked.question, sources, language=asked.language)
         return self._result(asked, sources, answer, retrieval, started)
 
     async def _stream(
@@ -182,7 +196,7 @@ class RagService:
             return
         try:
             started = time.perf_counter()
-            stream = self.writer.stream(asked.question, sources)
+            stream = self.writer.stream(asked.question, sources, language=asked.language)
             async with contextlib.aclosing(stream):
                 async for event in stream:
                     if isinstance(event, Delta):
@@ -203,6 +217,7 @@ class RagService:
         retrieval: Retrieval,
         answer_started: float,
     ) -> AskResult:
+        answer = localise(answer, asked.language)
         return AskResult(
             answer=answer.text,
             sources=tuple(sources),
@@ -217,6 +232,7 @@ class RagService:
             answer_ms=(time.perf_counter() - answer_started) * 1000,
             extra=answer.extra,
             fallback_reason=answer.fallback_reason,
+            language=asked.language,
         )
 
     def _finish(self, asked: Asked, result: AskResult) -> AskResult:
