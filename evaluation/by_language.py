@@ -52,6 +52,16 @@ def render_languages(reports: Sequence[dict[str, object]]) -> str:
         gaps = {g: english - r["hit@5"] for g, r in table.items() if g in LANGUAGE_ORDER}
         worst = max(gaps, key=lambda g: gaps[g])
         lines.append(f"  {model} {variant}: {100 * gaps[worst]:+.1f} ({worst})")
+    lines += ["", "answerable questions handed over (extractive writer, configured thresholds):"]
+    for model, variant, table in columns:
+        if variant != "hybrid" or not any("handover" in row for row in table.values()):
+            continue
+        shares = ", ".join(
+            f"{g} {100 * table[g]['handover']:.0f}%"
+            for g in groups
+            if "handover" in table.get(g, {})
+        )
+        lines.append(f"  {model} {variant}: {shares}")
     lines += ["", "speed and memory (one thread, own process):"]
     for report in reports:
         speed: dict[str, object] = report.get("speed") or {}  # type: ignore[assignment]

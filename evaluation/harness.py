@@ -94,8 +94,18 @@ async def run_variant(
     top_k: int,
     thresholds: Sequence[float] = THRESHOLDS,
     min_score: float = 0.16,
+    handover_at: float | None = None,
 ) -> VariantResult:
-    """Search every question with ``variant``; ``questions`` pairs each with its property."""
+    """Search every question with ``variant``; ``questions`` pairs each with its property.
+
+    With ``handover_at`` (a confident score), ``by_group`` also holds each group's share of
+    answerable questions the extractive writer hands over (``handover``)."""
+    writer = (
+        ExtractiveWriter(min_score, confident_score=handover_at)
+        if handover_at is not None
+        else None
+    )
+    handovers: dict[str, list[float]] = {}
     retriever = Retriever(pool, exact_max_chunks, variant.options, variant.reranker)
     states = {pid: await registry.get(pid) for pid in {pid for _, pid in questions}}
 
@@ -125,7 +135,11 @@ async def run_variant(
         row = question_metrics(ranking, set(question.gold))
         rows.append(row)
         kinds.setdefault(question.kind or "all", []).append(row)
-        groups.setdefault(question.group or question.language, []).append(row)
+        group = question.group or question.language
+        groups.setdefault(group, []).append(row)
+        if writer is not None:
+            escalated = writer.compose(question.text, number_sources(hits[:top_k])).escalate
+            handovers.setdefault(group, []).append(float(escalated))
         if not row["hit@5"]:
             misses.append(question.id)
     return VariantResult(
@@ -135,7 +149,15 @@ async def run_variant(
         latency_p99_ms=percentile(latencies, 99),
         answerable=len(rows),
         by_kind={kind: mean_metrics(r) for kind, r in sorted(kinds.items())},
-        by_group={group: mean_metrics(r) for group, r in groups.items()},
+        by_group={
+            group: mean_metrics(r)
+            | (
+                {"handover": sum(handovers[group]) / len(handovers[group])}
+                if group in handovers
+                else {}
+            )
+            for group, r in groups.items()
+        },
         thresholds=answer_step(answers, thresholds, min_score),
         misses=misses,
         cases=[(q, list(h)) for q, h in answers],

@@ -37,6 +37,7 @@ from app.errors import (
     PropertyNotFound,
     Unauthorized,
 )
+from app.facts import store as facts_store
 from app.services import Services
 from app.tasks import staff
 from ingestion import jobs, store
@@ -265,6 +266,7 @@ async def delete_document(
             "SELECT live_version FROM properties WHERE id = $1 FOR UPDATE", property_id
         )
         deleted = await store.delete_documents(conn, live, [doc_key]) if live else 0
+        await facts_store.delete_documents(conn, property_id, [doc_key])
         if not deleted:
             raise NotFound(f"no document {doc_key!r} in {property_id}")
         revision = await store.announce_change(conn, property_id)

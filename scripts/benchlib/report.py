@@ -72,12 +72,14 @@ def rows(r: dict[str, Any]) -> list[Row]:
     )
     cached, noop = svc.get("cached", {}), svc.get("noop", {})
     ratio = (cached["rps"] / noop["rps"]) if cached.get("rps") and noop.get("rps") else None
+    hits = cached["cached_answers"] / cached["ok"] if cached.get("ok") else None
     out.append(
         {
             "id": "cached",
             "measure": "cached /ask vs no-op /healthz, same clients",
             "value": f"{_fmt(cached.get('rps'))} vs {_fmt(noop.get('rps'))} req/s "
-            f"({_fmt(ratio and ratio * 100, '%', 0)}), P99 {_fmt(cached.get('p99_ms'))} ms",
+            f"({_fmt(ratio and ratio * 100, '%', 0)}), P99 {_fmt(cached.get('p99_ms'))} ms, "
+            f"cache hits {_fmt(hits and hits * 100, '%', 1)}",
             "target": "≥ 70% of no-op req/s, P99 ≤ 10 ms",
             "pass": _all(_ge(ratio, 0.70), _le(cached.get("p99_ms"), 10)),
         }
