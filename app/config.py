@@ -191,7 +191,7 @@ class Settings(BaseSettings):
     access_log: bool = True
     # Log lines are written by a thread, off the event loop, through a queue of at most this
     # many records (a full queue drops lines rather than delay requests); 0 writes at once.
-    log_queue_records: int = Field(10_000, ge=0, le=1_000_000)
+    log_queue_records: int = Field(2_000, ge=0, le=1_000_000)
     # Guests' questions are personal data: only their length is logged unless this is set.
     log_questions: bool = False
     metrics_enabled: bool = True

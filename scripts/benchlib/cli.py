@@ -219,6 +219,11 @@ def child_env(data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
             # per-client and per-property limits would measure the limiter, not the service.
             "RAG_RATE_LIMIT_PER_CLIENT": "0",
             "RAG_RATE_LIMIT_PER_PROPERTY": "0",
+            # The targets are for answering questions. Some synthetic questions ("can I borrow
+            # an umbrella?") read as service requests, which the request desk files as tasks
+            # (a database write each, never cached); --env RAG_REQUESTS_ENABLED=true measures
+            # with the desk on.
+            "RAG_REQUESTS_ENABLED": "false",
         }
     )
     env.update(extra)
