@@ -138,7 +138,9 @@ async def run_variant(
         group = question.group or question.language
         groups.setdefault(group, []).append(row)
         if writer is not None:
-            escalated = writer.compose(question.text, number_sources(hits[:top_k])).escalate
+            language = languages.detect(question.text)
+            sources = number_sources(hits[:top_k])
+            escalated = writer.compose(question.text, sources, language).escalate
             handovers.setdefault(group, []).append(float(escalated))
         if not row["hit@5"]:
             misses.append(question.id)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app import languages
 from app.answering.composer import Composer, Sentence
 from app.answering.matching import FRAME_WORDS, QuestionTerms, Vocabulary, coverage
 from app.answering.matching import question_terms as subject_terms
@@ -49,13 +50,13 @@ class ExtractiveWriter:
         self._composer = Composer(max_sentences)
 
     async def write(self, question: str, sources: Sequence[Source], language: str = "en") -> Answer:
-        return self.compose(question, sources)
+        return self.compose(question, sources, language)
 
     async def stream(
         self, question: str, sources: Sequence[Source], language: str = "en"
     ) -> AnswerEvents:
         """The whole answer as one delta (it is ready at once), then the answer itself."""
-        answer = self.compose(question, sources)
+        answer = self.compose(question, sources, language)
         yield Delta(answer.text)
         yield answer
 
@@ -82,13 +83,20 @@ class ExtractiveWriter:
         best, found = self.confidence(question, sources)
         return best < self._min_score or (found < 1.0 and best < self._confident_score)
 
-    def compose(self, question: str, sources: Sequence[Source]) -> Answer:
-        """Synchronous core of :meth:`write` (pure, cheap)."""
+    def compose(
+        self, question: str, sources: Sequence[Source], language: str | None = None
+    ) -> Answer:
+        """Synchronous core of :meth:`write` (pure, cheap).
+
+        A question in ``language`` over sources written in another language shares no words
+        with them, so only the similarity floor decides whether they answer it."""
         if not sources:
             return Answer(FALLBACK_MESSAGE, escalate=True)
         vocabulary = _vocabulary(sources)
         found, _ = coverage(question, vocabulary)
         best = max(s.hit.score for s in sources)
+        if language is not None and _written_in_another(sources, language):
+            found = 1.0
         if best < self._min_score or (found < 1.0 and best < self._confident_score):
             return Answer(FALLBACK_MESSAGE, escalate=True)
         terms = subject_terms(question)
@@ -122,6 +130,12 @@ class ExtractiveWriter:
         if not text:
             return None
         return Answer(shorten(text, self._max_chars), cited)
+
+
+def _written_in_another(sources: Sequence[Source], language: str) -> bool:
+    """Whether the best source is surely written in another language than ``language``."""
+    written, probability = languages.guess(max(sources, key=lambda s: s.hit.score).hit.text)
+    return probability >= languages.SURE and written != language
 
 
 def _vocabulary(sources: Sequence[Source]) -> Vocabulary:
