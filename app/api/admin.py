@@ -7,6 +7,7 @@ job worker of one server process, off the request path; the route answers 202 wi
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import re
@@ -49,6 +50,7 @@ from ingestion.runner import JobRunner, JobWorker, worker_name
 from ingestion.sandbox import LoadLimits, load_isolated_async
 
 audit = logging.getLogger("concierge.audit")
+log = logging.getLogger(__name__)
 
 DEVELOPMENT_TOKEN = "dev-admin-token"
 _ACTOR = re.compile(r"^[A-Za-z0-9._@:-]{1,64}$")
@@ -124,6 +126,29 @@ def audit_event(request: Request, actor: str, action: str, **details: object) ->
         "request_id": request_id_of(request.scope),
     }
     audit.info("%s", action, extra={"fields": fields})
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is not None and len(_audit_writes) < 100:  # also a row in PostgreSQL
+        prop = details.get("property")
+        write = asyncio.get_running_loop().create_task(
+            _audit_row(services, actor, action, prop if isinstance(prop, str) else None, fields)
+        )
+        _audit_writes.add(write)
+        write.add_done_callback(_audit_writes.discard)
+
+
+_audit_writes: set[asyncio.Task[None]] = set()
+_ROW_KEYS = frozenset({"action", "actor", "request_id"})  # columns of their own
+
+
+async def _audit_row(
+    services: Services, actor: str, action: str, prop: str | None, fields: dict[str, object]
+) -> None:
+    try:
+        async with services.pool.acquire() as conn:
+            extra = {k: v for k, v in fields.items() if k not in _ROW_KEYS}
+            await staff.audit(conn, actor, action, prop, None, str(fields["request_id"]), **extra)
+    except Exception as exc:  # the log line above is written in any case
+        log.warning("audit row not written: %s", exc)
 
 
 class PropertyIn(BaseModel):
