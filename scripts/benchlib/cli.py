@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import itertools
 import json
 import os
 import platform
+import re
 import shlex
 import subprocess
 import sys
@@ -272,16 +274,18 @@ async def run(
         if not encoder_box:
             from app.embedding.encoder import load_encoder
 
-            encoder_box.append(load_encoder(Settings(embedding_backend="auto")))
+            # The service's model (RAG_EMBEDDING_MODEL among --env), so that questions and
+            # chunks are embedded alike.
+            encoder_box.append(load_encoder(_service_settings(Settings(), overrides)))
         return encoder_box[0]
 
     import asyncpg
 
+    model = overrides.get("RAG_EMBEDDING_MODEL", os.environ.get("RAG_EMBEDDING_MODEL", "minilm"))
+    spec = dataclasses.replace(plan.corpus, model=model)
     conn = await asyncpg.connect(url)
     try:
-        sizes = await ensure_corpus(
-            conn, plan.corpus, lambda: encoder().encode, data_dir / "corpus.json", log
-        )
+        sizes = await ensure_corpus(conn, spec, encoder, data_dir / "corpus.json", log)
     finally:
         await conn.close()
     ids = list(sizes)
@@ -290,7 +294,8 @@ async def run(
         "chunks": sum(sizes.values()),
         "largest": max(sizes.values()),
         "smallest": min(sizes.values()),
-        "fingerprint": plan.corpus.fingerprint(),
+        "fingerprint": spec.fingerprint(),
+        "model": model,
     }
 
     log("top-k query alone")
@@ -601,7 +606,8 @@ async def _service(
         children.stop(proc)
     # Read after the run: with several workers, the others may log after the first is ready.
     text = await asyncio.to_thread(log_file.read_text)
-    out["backend"] = "onnx" if "with onnx" in text else "torch" if "with torch" in text else "?"
+    backend = re.search(r"embedding model \S+ loaded on \w+ with (\w+)", text)
+    out["backend"] = backend.group(1) if backend else "?"
     for key in ("uncached_rate", "uncached_clients", "cached", "noop"):
         log(f"  {key}: {_brief(out.get(key))}")
     return out
