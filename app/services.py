@@ -25,7 +25,8 @@ from app.facts.clock import clock_from
 from app.facts.stage import FactsStage
 from app.rag.cache import AnswerCache
 from app.rag.service import RagService
-from app.rag.sessions import SessionStore
+from app.rag.session_store import PostgresSessionStore
+from app.rag.sessions import MemorySessionStore, SessionStore
 from app.rag.shadow import open_shadow
 from app.rag.types import AskResult, CacheKey, is_storable, result_bytes
 from app.search.rerank import build_reranker
@@ -141,9 +142,7 @@ async def open_services(
                 tasks = await stack.enter_async_context(
                     open_task_services(settings, pool, url, embed_message)
                 )
-            sessions = SessionStore(
-                settings.session_max, settings.session_turns, settings.session_ttl_s
-            )
+            sessions = await stack.enter_async_context(sessions_of(settings, pool))
             shadow = await stack.enter_async_context(
                 open_shadow(settings, pool, retriever, encoder.name, live_batcher.embed)
             )
@@ -167,3 +166,21 @@ async def open_services(
         if batcher is not None:
             await asyncio.to_thread(batcher.close)
         await pool.close()
+
+
+@asynccontextmanager
+async def sessions_of(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[SessionStore]:
+    """The configured follow-up session store; the PostgreSQL one sweeps while open."""
+    if settings.session_store == "memory":
+        yield MemorySessionStore(
+            settings.session_max, settings.session_turns, settings.session_ttl_s
+        )
+        return
+    store = PostgresSessionStore(
+        pool, settings.session_max, settings.session_turns, settings.session_ttl_s
+    )
+    store.start()
+    try:
+        yield store
+    finally:
+        await store.close()

@@ -28,7 +28,7 @@ from app.embedding.encoder import default_model_path, load_encoder
 from app.errors import ConciergeError
 from app.facts import store as facts_store
 from app.settings_env import SettingsError, load_settings
-from ingestion import facts_cli, jobs, shadow_report, store
+from ingestion import desk_cli, facts_cli, jobs, shadow_report, store
 from ingestion.chunking import tokenizer_counter
 from ingestion.cli_output import (
     PROG,
@@ -152,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--property", type=_property_id, help="only this property")
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
+    desk_cli.add_commands(commands)
     facts_cli.add_commands(add)
     sample = add("sample", "load the sample hotels shipped in data/sample", "Load sample hotels.")
     sample.add_argument(
@@ -192,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             if not args.everything and not args.doc_ids:
                 parser.error("delete needs DOC_ID... or --everything")
             return asyncio.run(_delete(settings, args))
+        if args.command in ("gaps", "staff"):
+            return asyncio.run(desk_cli.run(settings, args))
         if args.command == "status":
             return asyncio.run(_status(settings, args.property, args.json))
         if args.command in ("hours", "clock"):

@@ -21,7 +21,7 @@ from app.answering.types import Answer, AnswerWriter, Delta, Source, number_sour
 from app.db.properties import PropertyRegistry, PropertyState
 from app.facts.stage import FactsStage
 from app.rag.cache import AnswerCache, Flight
-from app.rag.sessions import FollowUpRewriter, SessionStore, Turn
+from app.rag.sessions import FollowUpRewriter, SessionStore, Turn, is_follow_up
 from app.rag.shadow import Shadow
 from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, StreamEvent
 from app.search.retriever import Retriever
@@ -108,7 +108,7 @@ class RagService:
             return handled, False
         asked = await self._prepare(property_id, question, top_k, session_id, history, language)
         result, cached = await self.cache.get_or_compute(asked.key, lambda: self._compute(asked))
-        return self._finish(asked, result), cached
+        return await self._finish(asked, result), cached
 
     async def ask_stream(
         self,
@@ -132,7 +132,7 @@ class RagService:
         asked = await self._prepare(property_id, question, top_k, session_id, history, language)
         shared = await self.cache.shared(asked.key)
         if shared is not None:
-            result = self._finish(asked, shared)
+            result = await self._finish(asked, shared)
             return AnswerStream(result.sources, _replay(result), result)
         retrieval = await self._retrieve(asked)
         sources = number_sources(retrieval.hits)
@@ -173,8 +173,10 @@ class RagService:
         if history:
             turns = [Turn(clean_question(q)) for q in history]
             standalone = await self.rewriter.standalone(turns, cleaned)
-        elif session_id is not None and self.sessions is not None:
-            earlier = self.sessions.history(prop.id, session_id)
+        # Only a follow-up needs the session's history: a question that stands alone costs no
+        # read (its turn is still recorded, for the follow-ups after it).
+        elif session_id is not None and self.sessions is not None and is_follow_up(cleaned):
+            earlier = await self.sessions.history(prop.id, session_id)
             standalone = await self.rewriter.standalone(earlier, cleaned)
         rewritten = standalone if standalone != cleaned else None
         language = languages.detect(standalone, page_language)
@@ -210,7 +212,7 @@ class RagService:
         # The flight is taken here, once the guest reads, so an unread stream holds none.
         flight = await self.cache.join(asked.key)
         if not isinstance(flight, Flight):  # an identical question was answered meanwhile
-            async for replayed in _replay(self._finish(asked, flight)):
+            async for replayed in _replay(await self._finish(asked, flight)):
                 yield replayed
             return
         try:
@@ -227,7 +229,7 @@ class RagService:
                         continue
                     result = self._result(asked, sources, event, retrieval, started)
                     flight.finish(result)
-                    yield StreamDone(self._finish(asked, result), False)
+                    yield StreamDone(await self._finish(asked, result), False)
                     return
         finally:
             flight.abandon()  # the guest left (or the writer failed): a waiter answers instead
@@ -261,10 +263,10 @@ class RagService:
             self.shadow.offer(asked.prop, asked.question, asked.language, asked.top_k, result)
         return result
 
-    def _finish(self, asked: Asked, result: AskResult) -> AskResult:
+    async def _finish(self, asked: Asked, result: AskResult) -> AskResult:
         """Record the turn in the session; the result as this request sees it."""
         if asked.session_id is not None and self.sessions is not None:
-            self.sessions.record(asked.prop.id, asked.session_id, Turn(asked.question))
+            await self.sessions.record(asked.prop.id, asked.session_id, Turn(asked.question))
         if asked.rewritten is not None:
             result = replace(result, standalone_question=asked.rewritten)
         if self.desk is not None:
