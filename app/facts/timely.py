@@ -30,7 +30,6 @@ _WHEN = {
         r"esta noche|oggi|stasera)\b"
     ),
 }
-_OPEN_WORDS = re.compile(r"\b(open|close|closed|closing|opens|served|serve|get|available)\b")
 # What guests ask for, and the facility words of the hotel's text that provide it.
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "food": ("dinner", "lunch", "breakfast", "bar menu", "room service", "snacks", "kitchen",
@@ -82,6 +81,13 @@ def best_rows(question: str, rows: Sequence[StoredHours]) -> list[Match]:
             continue
         matches.append(Match(row, hours, score))
     matches.sort(key=lambda m: -m.score)
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for m in matches:  # the same hours stated in several documents are one answer
+        if (m.row.facility, m.row.hours) not in seen:
+            seen.add((m.row.facility, m.row.hours))
+            unique.append(m)
+    matches = unique
     if not matches:
         return []
     generic = bool(wanted) and not any(m.score >= 3.0 and m.row.facility.casefold() not in wanted
@@ -91,11 +97,12 @@ def best_rows(question: str, rows: Sequence[StoredHours]) -> list[Match]:
 
 
 _SERVED = {"breakfast", "brunch", "lunch", "dinner", "bar menu", "room service", "happy hour"}
+_MEALS = {"breakfast", "brunch", "lunch", "dinner", "happy hour"}
 _ARTICLES = ("le ", "la ", "les ", "el ", "il ", "der ", "die ", "das ")
 
 
 def _label(facility: str) -> str:
-    if facility in _SERVED or facility.casefold().startswith(_ARTICLES):
+    if facility in _MEALS or facility.casefold().startswith(_ARTICLES):
         return facility
     return f"the {facility}"
 
@@ -199,14 +206,15 @@ def compose(
     if not parts:
         return None
     if len(parts) > 1 and moment == "now":
-        open_first = sorted(parts, key=lambda p: not p.startswith("Yes"))
-        parts = open_first
+        # Several places serve food: say which are open; if none is, the next two to open.
+        opened = [i for i, p in enumerate(parts) if p.startswith("Yes")]
+        keep = opened or list(range(min(2, len(parts))))
+        parts = [parts[i] for i in keep]
+        used = [used[i] for i in keep]
     return Answer(" ".join(parts), tuple(sorted(set(used))), answer_source="hours")
 
 
 def wants_hours(question: str) -> bool:
     """Is this a question about a moment that opening hours can answer?"""
     lowered = question.casefold()
-    return moment_of(lowered) is not None and (
-        bool(_OPEN_WORDS.search(lowered)) or any(t in _SYNONYMS for t in content_terms(lowered))
-    )
+    return moment_of(lowered) is not None
