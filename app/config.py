@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     answer_min_score: float = Field(0.16, ge=-1, le=1)
     # Below this similarity a subject word missing from every source means a hand-over.
     answer_confident_score: float = Field(0.50, ge=-1, le=1)
+    # Floor for a question over sources in another language (unset: 0.80 with e5; with
+    # minilm such questions follow the rules above, its similarities do not carry over).
+    answer_min_score_other_languages: float | None = Field(None, ge=-1, le=1)
     answer_max_sentences: int = Field(3, ge=1, le=10)
     answer_max_sources: int = Field(3, ge=1, le=10)
     # Longest answer text in characters (a quoted sentence past it is cut at a word).
@@ -146,6 +149,8 @@ class Settings(BaseSettings):
     llm_prompt_sources: int = Field(3, ge=1, le=20)
     llm_source_chars: int = Field(1200, ge=100)
     llm_rewrite_timeout_s: float = Field(1.5, gt=0)
+    # Follow-up sessions: in PostgreSQL (seen by every worker and replica) or in this process.
+    session_store: Literal["postgres", "memory"] = "postgres"
     session_max: int = Field(10_000, ge=1)
     session_turns: int = Field(4, ge=1, le=20)
     session_ttl_s: float = Field(1800.0, gt=0)
@@ -178,13 +183,22 @@ class Settings(BaseSettings):
     reranker: Literal["none", "term-overlap"] = "none"
     rerank_depth: int = Field(20, ge=1, le=200)
 
+    # --- shadow mode: a candidate index version beside the live one ---
+    # Share of answered questions also answered from the property's candidate version (off
+    # the guest's path; 0 = off); the model for candidates another model built; queue bound;
+    # runs kept per property.
+    shadow_share: float = Field(0.0, ge=0, le=1)
+    shadow_model: Literal["minilm", "e5"] | None = None
+    shadow_queue: int = Field(64, ge=1, le=10_000)
+    shadow_keep: int = Field(1000, ge=1, le=1_000_000)
+
     # --- widget, observability and logs ---
     # Log lines as JSON objects (one per line) or key=value text; one line per request.
     log_format: Literal["json", "text"] = "json"
     access_log: bool = True
     # Log lines are written by a thread, off the event loop, through a queue of at most this
     # many records (a full queue drops lines rather than delay requests); 0 writes at once.
-    log_queue_records: int = Field(10_000, ge=0, le=1_000_000)
+    log_queue_records: int = Field(2_000, ge=0, le=1_000_000)
     # Guests' questions are personal data: only their length is logged unless this is set.
     log_questions: bool = False
     metrics_enabled: bool = True
@@ -268,11 +282,28 @@ class Settings(BaseSettings):
         return self.answer_min_score
 
     @property
+    def answer_other_language_threshold(self) -> float | None:
+        """The similarity floor for a question over sources in another language, if any."""
+        if self.answer_min_score_other_languages is not None:
+            return self.answer_min_score_other_languages
+        return E5_OTHER_LANGUAGE_MIN_SCORE if self.embedding_model == "e5" else None
+
+    @property
     def answer_confident_threshold(self) -> float:
         """``answer_confident_score`` if set, else the one for the chosen model."""
         if self.embedding_model == "e5" and "answer_confident_score" not in self.model_fields_set:
             return E5_ANSWER_CONFIDENT_SCORE
         return self.answer_confident_score
+
+    @property
+    def classifier_similarities(self) -> tuple[float, float]:
+        """The message classifier's (vote, safety) similarity floors for the chosen model.
+
+        Measured on data/eval/messages.jsonl: MiniLM at (0.40, 0.60) classifies 93.9% right;
+        e5 at those floors calls 25 messages safety that are not (its similarities sit high),
+        at (0.83, 0.88) 96.5% right with 3 safety messages missed against MiniLM's 6.
+        """
+        return (0.83, 0.88) if self.embedding_model == "e5" else (0.40, 0.60)
 
     @cached_property
     def model_threads(self) -> int:
@@ -287,6 +318,9 @@ class Settings(BaseSettings):
 E5_ANSWER_MIN_SCORE = 0.83
 # MiniLM's confident similarity (0.50) mapped onto e5's scale the same way.
 E5_ANSWER_CONFIDENT_SCORE = 0.87
+# e5 across languages: answerable translated questions' best source scored 0.78-0.83 at the
+# 10th percentile, unanswerable ones 0.80-0.86 at the 90th (scripts/eval --languages).
+E5_OTHER_LANGUAGE_MIN_SCORE = 0.80
 
 
 def get_settings() -> Settings:

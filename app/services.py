@@ -25,7 +25,9 @@ from app.facts.clock import clock_from
 from app.facts.stage import FactsStage
 from app.rag.cache import AnswerCache
 from app.rag.service import RagService
-from app.rag.sessions import SessionStore
+from app.rag.session_store import PostgresSessionStore
+from app.rag.sessions import MemorySessionStore, SessionStore
+from app.rag.shadow import open_shadow
 from app.rag.types import AskResult, CacheKey, is_storable, result_bytes
 from app.search.rerank import build_reranker
 from app.search.retriever import Retriever, search_options
@@ -140,8 +142,9 @@ async def open_services(
                 tasks = await stack.enter_async_context(
                     open_task_services(settings, pool, url, embed_message)
                 )
-            sessions = SessionStore(
-                settings.session_max, settings.session_turns, settings.session_ttl_s
+            sessions = await stack.enter_async_context(sessions_of(settings, pool))
+            shadow = await stack.enter_async_context(
+                open_shadow(settings, pool, retriever, encoder.name, live_batcher.embed)
             )
             rag = RagService(
                 registry,
@@ -151,6 +154,7 @@ async def open_services(
                 sessions,
                 writers.rewriter,
                 tasks.desk if tasks is not None else None,
+                shadow=shadow,
                 facts=FactsStage(pool, clock_from(settings)),
             )
             yield Services(settings, pool, encoder, batcher, registry, rag, head, tasks)
@@ -162,3 +166,21 @@ async def open_services(
         if batcher is not None:
             await asyncio.to_thread(batcher.close)
         await pool.close()
+
+
+@asynccontextmanager
+async def sessions_of(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[SessionStore]:
+    """The configured follow-up session store; the PostgreSQL one sweeps while open."""
+    if settings.session_store == "memory":
+        yield MemorySessionStore(
+            settings.session_max, settings.session_turns, settings.session_ttl_s
+        )
+        return
+    store = PostgresSessionStore(
+        pool, settings.session_max, settings.session_turns, settings.session_ttl_s
+    )
+    store.start()
+    try:
+        yield store
+    finally:
+        await store.close()

@@ -159,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.classification != "no":
             encoder = load_encoder(settings)
             report["classification"] = classification.evaluate(
-                encoder, classification.load_messages()
+                encoder, classification.load_messages(), *settings.classifier_similarities
             )
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -332,7 +332,14 @@ async def _evaluate_in(
         )
         results.append(await run(asked, thresholds=thresholds))
         if multilingual:
-            by_language[variant.name] = (await run(multilingual, thresholds=())).by_group
+            by_language[variant.name] = (
+                await run(
+                    multilingual,
+                    thresholds=(),
+                    handover_at=settings.answer_confident_threshold,
+                    other_language_min_score=settings.answer_other_language_threshold,
+                )
+            ).by_group
     chosen = next((r for r in results if r.name == "default"), results[0])
     report = _report(settings, base, results, questions, chunks)
     report["set"] = evalset.name

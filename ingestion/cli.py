@@ -28,7 +28,7 @@ from app.embedding.encoder import default_model_path, load_encoder
 from app.errors import ConciergeError
 from app.facts import store as facts_store
 from app.settings_env import SettingsError, load_settings
-from ingestion import facts_cli, jobs, store
+from ingestion import desk_cli, facts_cli, jobs, shadow_report, store
 from ingestion.chunking import tokenizer_counter
 from ingestion.cli_output import (
     PROG,
@@ -120,6 +120,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reindex.add_argument("--retry", type=int, metavar="JOB", help="resume a failed re-index job")
     reindex.add_argument("--dry-run", action="store_true", help="show the plan, build nothing")
+    reindex.add_argument(
+        "--candidate",
+        action="store_true",
+        help="keep the new version beside the live one as a candidate for shadow mode "
+        "(RAG_SHADOW_SHARE) instead of switching to it",
+    )
+    shadow = add(
+        "shadow-report",
+        "compare a property's candidate version with the live one on sampled live questions",
+        "For the questions shadow mode ran against the candidate: how often the top source and "
+        "the hand-over decision agree, the questions where they differ, and the latency of both.",
+    )
+    shadow.add_argument("--property", required=True, type=_property_id, help="property id")
+    shadow.add_argument("--limit", type=int, default=200, help="newest runs to compare")
+    shadow.add_argument("--json", action="store_true", help="machine-readable output")
 
     delete = add(
         "delete",
@@ -137,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--property", type=_property_id, help="only this property")
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
+    desk_cli.add_commands(commands)
     facts_cli.add_commands(add)
     sample = add("sample", "load the sample hotels shipped in data/sample", "Load sample hotels.")
     sample.add_argument(
@@ -171,10 +187,14 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_ingest(settings, args))
         if args.command == "reindex":
             return asyncio.run(_reindex(settings, args))
+        if args.command == "shadow-report":
+            return asyncio.run(_shadow_report(settings, args))
         if args.command == "delete":
             if not args.everything and not args.doc_ids:
                 parser.error("delete needs DOC_ID... or --everything")
             return asyncio.run(_delete(settings, args))
+        if args.command in ("gaps", "staff"):
+            return asyncio.run(desk_cli.run(settings, args))
         if args.command == "status":
             return asyncio.run(_status(settings, args.property, args.json))
         if args.command in ("hours", "clock"):
@@ -306,7 +326,11 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
                         await jobs.retry(conn, args.retry)
                     job_id = previous.id
                 else:
-                    params = {"max_tokens": args.max_tokens} if args.max_tokens else {}
+                    params: dict[str, object] = (
+                        {"max_tokens": args.max_tokens} if args.max_tokens else {}
+                    )
+                    if args.candidate:
+                        params["candidate"] = True
                     job_id = await jobs.enqueue(
                         conn, "reindex", args.property, params, requested_by=worker
                     )
@@ -334,8 +358,9 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
             print(f"  retry with: {PROG} reindex --property {args.property} --retry {done.id}",
                   file=sys.stderr)  # fmt: skip
             return EXIT_FAILED
+        state = "kept as the candidate" if args.candidate else "live"
         print(
-            f"{args.property}: version {done.target_version} is live "
+            f"{args.property}: version {done.target_version} is {state} "
             f"({done.progress.get('documents_total', 0)} documents, "
             f"{done.progress.get('chunks_done', 0)} chunks, {done.progress.get('embedded', 0)} "
             f"embedded) [job {done.id}]",
@@ -354,6 +379,15 @@ async def _watch(pool: asyncpg.Pool, job_id: int, every_s: float = 1.0) -> None:
         async with pool.acquire() as conn:
             job = await jobs.get(conn, job_id)
         _PROGRESS.show(describe_progress(job.progress))
+
+
+async def _shadow_report(settings: Settings, args: argparse.Namespace) -> int:
+    pool, _ = await _pool(settings)
+    try:
+        print(await shadow_report.report(pool, args.property, args.limit, args.json))
+    finally:
+        await pool.close()
+    return EXIT_OK
 
 
 async def _retire(pool: asyncpg.Pool, property_id: str, grace_s: float) -> None:

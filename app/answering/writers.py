@@ -86,6 +86,7 @@ async def open_writers(settings: Settings) -> AsyncIterator[Writers]:
         settings.answer_max_sources,
         settings.answer_confident_threshold,
         max_chars=settings.answer_max_chars,
+        other_language_min_score=settings.answer_other_language_threshold,
     )
     if settings.answer_writer == "extractive":
         yield Writers(extractive, FollowUpRewriter())

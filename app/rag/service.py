@@ -21,7 +21,8 @@ from app.answering.types import Answer, AnswerWriter, Delta, Source, number_sour
 from app.db.properties import PropertyRegistry, PropertyState
 from app.facts.stage import FactsStage
 from app.rag.cache import AnswerCache, Flight
-from app.rag.sessions import FollowUpRewriter, SessionStore, Turn
+from app.rag.sessions import FollowUpRewriter, SessionStore, Turn, is_follow_up
+from app.rag.shadow import Shadow
 from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, StreamEvent
 from app.search.retriever import Retriever
 from app.search.types import Retrieval
@@ -71,6 +72,7 @@ class RagService:
         sessions: SessionStore | None = None,
         rewriter: FollowUpRewriter | None = None,
         desk: FrontDesk | None = None,
+        shadow: Shadow | None = None,
         facts: FactsStage | None = None,
     ) -> None:
         self.facts = facts  # answers about opening hours at the property's local time
@@ -80,6 +82,7 @@ class RagService:
         self.cache = cache
         self.sessions = sessions
         self.rewriter = rewriter or FollowUpRewriter()
+        self.shadow = shadow
         self.desk = desk  # requests, complaints, safety and small talk: not answered from FAQs
 
     async def ask(
@@ -105,7 +108,7 @@ class RagService:
             return handled, False
         asked = await self._prepare(property_id, question, top_k, session_id, history, language)
         result, cached = await self.cache.get_or_compute(asked.key, lambda: self._compute(asked))
-        return self._finish(asked, result), cached
+        return await self._finish(asked, result), cached
 
     async def ask_stream(
         self,
@@ -129,7 +132,7 @@ class RagService:
         asked = await self._prepare(property_id, question, top_k, session_id, history, language)
         shared = await self.cache.shared(asked.key)
         if shared is not None:
-            result = self._finish(asked, shared)
+            result = await self._finish(asked, shared)
             return AnswerStream(result.sources, _replay(result), result)
         retrieval = await self._retrieve(asked)
         sources = number_sources(retrieval.hits)
@@ -170,8 +173,10 @@ class RagService:
         if history:
             turns = [Turn(clean_question(q)) for q in history]
             standalone = await self.rewriter.standalone(turns, cleaned)
-        elif session_id is not None and self.sessions is not None:
-            earlier = self.sessions.history(prop.id, session_id)
+        # Only a follow-up needs the session's history: a question that stands alone costs no
+        # read (its turn is still recorded, for the follow-ups after it).
+        elif session_id is not None and self.sessions is not None and is_follow_up(cleaned):
+            earlier = await self.sessions.history(prop.id, session_id)
             standalone = await self.rewriter.standalone(earlier, cleaned)
         rewritten = standalone if standalone != cleaned else None
         language = languages.detect(standalone, page_language)
@@ -207,7 +212,7 @@ class RagService:
         # The flight is taken here, once the guest reads, so an unread stream holds none.
         flight = await self.cache.join(asked.key)
         if not isinstance(flight, Flight):  # an identical question was answered meanwhile
-            async for replayed in _replay(self._finish(asked, flight)):
+            async for replayed in _replay(await self._finish(asked, flight)):
                 yield replayed
             return
         try:
@@ -224,7 +229,7 @@ class RagService:
                         continue
                     result = self._result(asked, sources, event, retrieval, started)
                     flight.finish(result)
-                    yield StreamDone(self._finish(asked, result), False)
+                    yield StreamDone(await self._finish(asked, result), False)
                     return
         finally:
             flight.abandon()  # the guest left (or the writer failed): a waiter answers instead
@@ -238,7 +243,7 @@ class RagService:
         answer_started: float,
     ) -> AskResult:
         answer = localise(answer, asked.language)
-        return AskResult(
+        result = AskResult(
             answer=answer.text,
             sources=tuple(sources),
             citations=answer.citations,
@@ -254,11 +259,14 @@ class RagService:
             fallback_reason=answer.fallback_reason,
             language=asked.language,
         )
+        if self.shadow is not None:  # off the guest's path: queued, or dropped when full
+            self.shadow.offer(asked.prop, asked.question, asked.language, asked.top_k, result)
+        return result
 
-    def _finish(self, asked: Asked, result: AskResult) -> AskResult:
+    async def _finish(self, asked: Asked, result: AskResult) -> AskResult:
         """Record the turn in the session; the result as this request sees it."""
         if asked.session_id is not None and self.sessions is not None:
-            self.sessions.record(asked.prop.id, asked.session_id, Turn(asked.question))
+            await self.sessions.record(asked.prop.id, asked.session_id, Turn(asked.question))
         if asked.rewritten is not None:
             result = replace(result, standalone_question=asked.rewritten)
         if self.desk is not None:

@@ -80,3 +80,20 @@ def test_settings_choose_the_model_and_its_recorded_name() -> None:
     assert named.embedding_name == "my-e5"
     encoder = load_encoder(e5_settings)
     assert (encoder.name, encoder.dim, encoder.max_tokens) == ("multilingual-e5-small-q4", 384, 256)
+
+
+@pytest.mark.slow
+async def test_the_classifier_floors_follow_the_model(e5: E5Encoder) -> None:
+    from app.tasks.classify import MessageClassifier, load_examples
+
+    async def embed(text: str) -> np.ndarray:
+        return e5.encode_queries([text])[0]
+
+    floors = Settings(embedding_model="e5").classifier_similarities
+    assert floors != Settings(embedding_model="minilm").classifier_similarities
+    classifier = MessageClassifier(embed, min_similarity=floors[0], safety_similarity=floors[1])
+    await classifier.load_seeds(load_examples())
+    assert (await classifier.classify("p", "Wann gibt es Frühstück?")).kind == "information"
+    assert (await classifier.classify("p", "朝食は何時からですか？")).kind == "information"
+    emergency = await classifier.classify("p", "Mein Mann ist zusammengebrochen und atmet kaum")
+    assert emergency.kind == "safety"
