@@ -129,9 +129,7 @@ def _export_model(settings: Settings, model: Path | None, out: Path | None) -> i
     from app.embedding.onnx_export import export_onnx, onnx_model_file
 
     model_path = model or settings.embedding_model_path or default_model_path()
-    target = out or onnx_model_file(
-        model_path, settings.model_cache_dir, settings.embedding_model_name
-    )
+    target = out or onnx_model_file(model_path, settings.model_cache_dir, settings.embedding_name)
     existed = target.exists()
     export_onnx(model_path, target)
     print(f"ONNX model {'already at' if existed else 'exported to'} {target}")

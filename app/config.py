@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -29,8 +30,11 @@ class Settings(BaseSettings):
     db_acquire_timeout_s: float = Field(2.0, gt=0)
     db_command_timeout_s: float = Field(3.0, gt=0)
 
-    # Embedding model and micro-batcher.
+    # Embedding model and micro-batcher. "minilm": all-MiniLM-L6-v2 (English); "e5":
+    # multilingual-e5-small, 4-bit (questions in any language). Switching is a re-index.
+    embedding_model: Literal["minilm", "e5"] = "minilm"
     embedding_model_path: Path | None = None
+    # Recorded with each index version; defaults to the chosen model's name.
     embedding_model_name: str = "all-MiniLM-L6-v2"
     embedding_device: Literal["auto", "cpu", "cuda"] = "auto"
     embedding_threads: int | None = Field(None, ge=1)
@@ -48,13 +52,22 @@ class Settings(BaseSettings):
 
     # Answers.
     answer_writer: Literal["extractive", "openai", "local"] = "extractive"
+    # Cosine similarity below which the extractive writer hands over; unset with e5, the one
+    # measured for e5 (see answer_threshold).
     answer_min_score: float = Field(0.16, ge=-1, le=1)
     # Below this similarity a subject word missing from every source means a hand-over.
     answer_confident_score: float = Field(0.50, ge=-1, le=1)
+    # Floor for a question over sources in another language (unset: 0.80 with e5; with
+    # minilm such questions follow the rules above, its similarities do not carry over).
+    answer_min_score_other_languages: float | None = Field(None, ge=-1, le=1)
     answer_max_sentences: int = Field(3, ge=1, le=10)
     answer_max_sources: int = Field(3, ge=1, le=10)
     # Longest answer text in characters (a quoted sentence past it is cut at a word).
     answer_max_chars: int = Field(1200, ge=100)
+
+    # The clock opening-hours answers are computed at; set only to pin it in tests and demos
+    # (an ISO time with its offset, e.g. 2026-07-01T20:15:00+02:00). Off: the real time.
+    fixed_clock: datetime | None = None
 
     # Answer cache.
     cache_max_entries: int = Field(10_000, ge=0)
@@ -111,9 +124,13 @@ class Settings(BaseSettings):
 
     # --- answer writers: LLMs, streaming, fallback, follow-ups ---
     # ``llm_api``: "chat" (chat-completions, for instruct models) or "completions" (a plain
-    # prompt, for base models such as the packaged Gemma-3-270M); "auto" picks "chat" for an
-    # OpenAI-compatible server and "completions" for the in-process packaged model.
+    # prompt, for base models such as the packaged Gemma-3-270M); "auto" picks "completions"
+    # for the packaged base model and "chat" otherwise.
     llm_api: Literal["auto", "chat", "completions"] = "auto"
+    # The packaged model of the ``local`` writer (RAG_LLM_MODEL_PATH takes any GGUF instead).
+    llm_packaged_model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b", "gemma-3-270m"] = (
+        "qwen2.5-coder-0.5b"
+    )
     llm_base_url: str = "http://127.0.0.1:8080/v1"
     llm_model: str = "default"
     llm_api_key: SecretStr | None = None
@@ -134,6 +151,8 @@ class Settings(BaseSettings):
     llm_prompt_sources: int = Field(3, ge=1, le=20)
     llm_source_chars: int = Field(1200, ge=100)
     llm_rewrite_timeout_s: float = Field(1.5, gt=0)
+    # Follow-up sessions: in PostgreSQL (seen by every worker and replica) or in this process.
+    session_store: Literal["postgres", "memory"] = "postgres"
     session_max: int = Field(10_000, ge=1)
     session_turns: int = Field(4, ge=1, le=20)
     session_ttl_s: float = Field(1800.0, gt=0)
@@ -157,8 +176,23 @@ class Settings(BaseSettings):
     hybrid_text_weight: float = Field(0.5, ge=0, le=10)
     query_synonyms: bool = True
     query_rewrite: bool = True
+    # Put hotel words in German, French and Spanish into English before searching; unset:
+    # on for minilm (English-only), off for e5 (which understands them).
+    query_glossary: bool | None = None
+    # Full-text weight for questions not in English (the text index is English); unset:
+    # hybrid_text_weight for minilm (the glossary gives it English words), 0 for e5.
+    hybrid_text_weight_other_languages: float | None = Field(None, ge=0, le=10)
     reranker: Literal["none", "term-overlap"] = "none"
     rerank_depth: int = Field(20, ge=1, le=200)
+
+    # --- shadow mode: a candidate index version beside the live one ---
+    # Share of answered questions also answered from the property's candidate version (off
+    # the guest's path; 0 = off); the model for candidates another model built; queue bound;
+    # runs kept per property.
+    shadow_share: float = Field(0.0, ge=0, le=1)
+    shadow_model: Literal["minilm", "e5"] | None = None
+    shadow_queue: int = Field(64, ge=1, le=10_000)
+    shadow_keep: int = Field(1000, ge=1, le=1_000_000)
 
     # --- widget, observability and logs ---
     # Log lines as JSON objects (one per line) or key=value text; one line per request.
@@ -166,7 +200,7 @@ class Settings(BaseSettings):
     access_log: bool = True
     # Log lines are written by a thread, off the event loop, through a queue of at most this
     # many records (a full queue drops lines rather than delay requests); 0 writes at once.
-    log_queue_records: int = Field(10_000, ge=0, le=1_000_000)
+    log_queue_records: int = Field(2_000, ge=0, le=1_000_000)
     # Guests' questions are personal data: only their length is logged unless this is set.
     log_questions: bool = False
     metrics_enabled: bool = True
@@ -217,6 +251,62 @@ class Settings(BaseSettings):
     signals_retention_days: float = Field(90.0, gt=0)
     signals_queue: int = Field(1000, ge=1)
 
+    @property
+    def embedding_name(self) -> str:
+        """The model's name as index versions record it."""
+        if self.embedding_model == "e5" and "embedding_model_name" not in self.model_fields_set:
+            return "multilingual-e5-small-q4"
+        return self.embedding_model_name
+
+    @property
+    def glossary(self) -> bool:
+        """Whether questions' hotel words in other languages are put in English."""
+        if self.query_glossary is not None:
+            return self.query_glossary
+        return self.embedding_model == "minilm"
+
+    @property
+    def other_language_text_weight(self) -> float | None:
+        """The full-text weight for questions not in English (None: the same as English)."""
+        if self.hybrid_text_weight_other_languages is not None:
+            return self.hybrid_text_weight_other_languages
+        return 0.0 if self.embedding_model == "e5" else None
+
+    @property
+    def answer_threshold(self) -> float:
+        """``answer_min_score`` if set, else the threshold measured for the chosen model.
+
+        e5's similarities sit much higher than MiniLM's (unrelated texts score about 0.7), so
+        one number cannot serve both.
+        """
+        if self.embedding_model == "e5" and "answer_min_score" not in self.model_fields_set:
+            return E5_ANSWER_MIN_SCORE
+        return self.answer_min_score
+
+    @property
+    def answer_other_language_threshold(self) -> float | None:
+        """The similarity floor for a question over sources in another language, if any."""
+        if self.answer_min_score_other_languages is not None:
+            return self.answer_min_score_other_languages
+        return E5_OTHER_LANGUAGE_MIN_SCORE if self.embedding_model == "e5" else None
+
+    @property
+    def answer_confident_threshold(self) -> float:
+        """``answer_confident_score`` if set, else the one for the chosen model."""
+        if self.embedding_model == "e5" and "answer_confident_score" not in self.model_fields_set:
+            return E5_ANSWER_CONFIDENT_SCORE
+        return self.answer_confident_score
+
+    @property
+    def classifier_similarities(self) -> tuple[float, float]:
+        """The message classifier's (vote, safety) similarity floors for the chosen model.
+
+        Measured on data/eval/messages.jsonl: MiniLM at (0.40, 0.60) classifies 93.9% right;
+        e5 at those floors calls 25 messages safety that are not (its similarities sit high),
+        at (0.83, 0.88) 96.5% right with 3 safety messages missed against MiniLM's 6.
+        """
+        return (0.83, 0.88) if self.embedding_model == "e5" else (0.40, 0.60)
+
     @cached_property
     def model_threads(self) -> int:
         """Threads for the embedding model: leave a core for the event loop and PostgreSQL."""
@@ -224,6 +314,15 @@ class Settings(BaseSettings):
             return self.embedding_threads
         cores = os.cpu_count() or 1
         return max(1, cores // 2)
+
+
+# Measured by scripts/eval (the answer-step sweep) on the public questions with e5.
+E5_ANSWER_MIN_SCORE = 0.83
+# MiniLM's confident similarity (0.50) mapped onto e5's scale the same way.
+E5_ANSWER_CONFIDENT_SCORE = 0.87
+# e5 across languages: answerable translated questions' best source scored 0.78-0.83 at the
+# 10th percentile, unanswerable ones 0.80-0.86 at the 90th (scripts/eval --languages).
+E5_OTHER_LANGUAGE_MIN_SCORE = 0.80
 
 
 def get_settings() -> Settings:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import asyncpg
 import numpy as np
 
+from app import languages
 from app.answering.writers import open_writers
 from app.config import Settings
 from app.db.migrate import check_schema
@@ -19,10 +20,14 @@ from app.db.pool import create_pool
 from app.db.properties import PropertyRegistry
 from app.db.server import database_url
 from app.embedding.batcher import MicroBatcher
-from app.embedding.encoder import Encoder, load_encoder
+from app.embedding.encoder import Encoder, load_encoder, query_encoder
+from app.facts.clock import clock_from
+from app.facts.stage import FactsStage
 from app.rag.cache import AnswerCache
 from app.rag.service import RagService
-from app.rag.sessions import SessionStore
+from app.rag.session_store import PostgresSessionStore
+from app.rag.sessions import MemorySessionStore, SessionStore
+from app.rag.shadow import open_shadow
 from app.rag.types import AskResult, CacheKey, is_storable, result_bytes
 from app.search.rerank import build_reranker
 from app.search.retriever import Retriever, search_options
@@ -43,6 +48,32 @@ class Services:
     rag: RagService
     schema_head: str
     tasks: TaskServices | None = None
+
+
+# Properties whose live index was built by another model than the one loaded.
+_OTHER_MODELS_SQL = """
+SELECT v.model, array_agg(p.id ORDER BY p.id) AS properties
+FROM properties p JOIN index_versions v ON v.id = p.live_version
+WHERE v.model <> $1
+GROUP BY v.model
+"""
+
+
+async def warn_other_models(conn: asyncpg.Connection, model: str) -> list[str]:
+    """Log each property whose live index another model built: its questions would be
+    embedded by a model its chunks were not (same size, meaningless distances) until it is
+    re-indexed. Returns those properties."""
+    found: list[str] = []
+    for row in await conn.fetch(_OTHER_MODELS_SQL, model):
+        found += row["properties"]
+        log.error(
+            "the live index of %s was built with %s but %s is loaded: re-index it "
+            "(scripts/ingest reindex --property ID) or set RAG_EMBEDDING_MODEL back",
+            ", ".join(row["properties"][:20]),
+            row["model"],
+            model,
+        )
+    return found
 
 
 @asynccontextmanager
@@ -71,14 +102,16 @@ async def open_services(
         assert encoder is not None
         async with pool.acquire() as conn:
             head = await check_schema(conn, encoder.dim, url)
+            await warn_other_models(conn, encoder.name)
         batcher = MicroBatcher(
-            encoder.encode,
+            query_encoder(encoder),
             max_batch=settings.batch_max_size,
             max_queue=settings.batch_queue_size,
             max_wait_ms=settings.batch_max_wait_ms,
             retry_after_s=settings.retry_after_s,
         )
         batcher.start()
+        await asyncio.to_thread(languages.load)
         for size in (1, settings.batch_max_size):  # warm-up: first calls are slow
             await asyncio.gather(*(batcher.embed("What time is check-out?") for _ in range(size)))
         registry = PropertyRegistry(pool, url, settings.registry_refresh_s)
@@ -109,8 +142,9 @@ async def open_services(
                 tasks = await stack.enter_async_context(
                     open_task_services(settings, pool, url, embed_message)
                 )
-            sessions = SessionStore(
-                settings.session_max, settings.session_turns, settings.session_ttl_s
+            sessions = await stack.enter_async_context(sessions_of(settings, pool))
+            shadow = await stack.enter_async_context(
+                open_shadow(settings, pool, retriever, encoder.name, live_batcher.embed)
             )
             rag = RagService(
                 registry,
@@ -120,6 +154,8 @@ async def open_services(
                 sessions,
                 writers.rewriter,
                 tasks.desk if tasks is not None else None,
+                shadow=shadow,
+                facts=FactsStage(pool, clock_from(settings)),
             )
             yield Services(settings, pool, encoder, batcher, registry, rag, head, tasks)
     finally:
@@ -130,3 +166,21 @@ async def open_services(
         if batcher is not None:
             await asyncio.to_thread(batcher.close)
         await pool.close()
+
+
+@asynccontextmanager
+async def sessions_of(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[SessionStore]:
+    """The configured follow-up session store; the PostgreSQL one sweeps while open."""
+    if settings.session_store == "memory":
+        yield MemorySessionStore(
+            settings.session_max, settings.session_turns, settings.session_ttl_s
+        )
+        return
+    store = PostgresSessionStore(
+        pool, settings.session_max, settings.session_turns, settings.session_ttl_s
+    )
+    store.start()
+    try:
+        yield store
+    finally:
+        await store.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from app.config import PROJECT_ROOT
-from app.embedding.encoder import Encoder
+from app.embedding.encoder import Encoder, query_encoder
 from app.tasks.classify import ExampleIndex, decide, load_examples
 from app.tasks.rules import KINDS, Label, fold
 
@@ -69,21 +69,35 @@ def per_class(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, dict[s
     return table
 
 
-def evaluate(encoder: Encoder, messages: Sequence[Message]) -> dict[str, object]:
-    """Scores per split (and leave-one-out on the examples), with the misclassified rows."""
+def evaluate(
+    encoder: Encoder,
+    messages: Sequence[Message],
+    min_similarity: float = 0.4,
+    safety_similarity: float = 0.6,
+) -> dict[str, object]:
+    """Scores per split (and leave-one-out on the examples), with the misclassified rows.
+
+    Texts are embedded as the service embeds them (the model's query role)."""
+    encode = query_encoder(encoder)
     examples = load_examples()
     seen = {fold(text) for text, _ in examples}
     leaked = [m.id for m in messages if fold(m.text) in seen]
     if leaked:
         raise ValueError(f"messages also among the classifier's examples: {leaked}")
-    example_vectors = encoder.encode([text for text, _ in examples])
-    vectors = encoder.encode([m.text for m in messages])
+    example_vectors = encode([text for text, _ in examples])
+    vectors = encode([m.text for m in messages])
     labels = [label for _, label in examples]
     index = ExampleIndex(example_vectors, labels)
     splits: dict[str, tuple[list[str], list[str]]] = {}
     errors = []
     for message, vector in zip(messages, vectors, strict=True):
-        got = decide(message.text, vector, [index])
+        got = decide(
+            message.text,
+            vector,
+            [index],
+            min_similarity=min_similarity,
+            safety_similarity=safety_similarity,
+        )
         for split in (message.split, "all"):
             gold, predicted = splits.setdefault(split, ([], []))
             gold.append(message.label.kind)
@@ -96,7 +110,15 @@ def evaluate(encoder: Encoder, messages: Sequence[Message]) -> dict[str, object]
         keep = np.arange(len(examples)) != i
         rest = ExampleIndex(example_vectors[keep], [lab for j, lab in enumerate(labels) if j != i])
         loo_gold.append(label.kind)
-        loo_predicted.append(decide(text, example_vectors[i], [rest]).kind)
+        loo_predicted.append(
+            decide(
+                text,
+                example_vectors[i],
+                [rest],
+                min_similarity=min_similarity,
+                safety_similarity=safety_similarity,
+            ).kind
+        )
     splits["examples (leave-one-out)"] = (loo_gold, loo_predicted)
     return {
         "splits": {name: per_class(g, p) | {"n": len(g)} for name, (g, p) in splits.items()},  # type: ignore[operator]
@@ -104,10 +126,10 @@ def evaluate(encoder: Encoder, messages: Sequence[Message]) -> dict[str, object]
     }
 
 
-def meets_targets(report: dict[str, object], split: str = "all") -> bool:
+def meets_targets(report: dict[str, object], split: str = "blind") -> bool:
     splits = report["splits"]
     assert isinstance(splits, dict)
-    table = splits[split]
+    table = splits.get(split) or splits["all"]
     safety, service = table["safety"], table["service_request"]
     return bool(
         safety["recall"] >= 0.98 and service["precision"] >= 0.90 and service["recall"] >= 0.90
@@ -127,7 +149,7 @@ def render(report: dict[str, object]) -> str:
         )
         lines.append(f"{name:<26}{table['n']:>5}  {cells}")
     target = "met" if meets_targets(report) else "NOT met"
-    lines.append(f"targets (safety recall >= 0.98, service P and R >= 0.90, all): {target}")
+    lines.append(f"targets (safety recall >= 0.98, service P and R >= 0.90, blind): {target}")
     errors = report["errors"]
     assert isinstance(errors, list)
     for error in errors:

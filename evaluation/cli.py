@@ -19,11 +19,13 @@ import sys
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import asyncpg
 from pydantic import SecretStr
 
+from app import languages
 from app.answering.types import AnswerWriter
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.db.migrate import drop_database, ensure_database, upgrade_to_head
@@ -35,6 +37,7 @@ from app.search.rerank import build_reranker
 from app.search.retriever import embedding_text, search_options
 from app.search.types import SearchOptions
 from evaluation import classification
+from evaluation.by_language import render_languages
 from evaluation.data import (
     DEFAULT_PROPERTY,
     PropertySource,
@@ -53,6 +56,7 @@ from evaluation.harness import (
     standard_variants,
 )
 from evaluation.metrics import METRIC_NAMES, recommend_threshold
+from evaluation.speed import measure_in_child
 from evaluation.writers_eval import (
     built_writers,
     evaluate_writers,
@@ -65,6 +69,7 @@ from ingestion.pipeline import Ingestor
 DEFAULT_SAMPLE = PROJECT_ROOT / "data" / "sample"
 DEFAULT_QUESTIONS = PROJECT_ROOT / "data" / "eval" / "questions.jsonl"
 SECOND_SET = PROJECT_ROOT / "data" / "eval" / "second"
+MULTILINGUAL = PROJECT_ROOT / "data" / "eval" / "multilingual"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer writers to judge: extractive, local (the in-process model; slow)",
     )
     parser.add_argument("--llm-model", type=Path, help="GGUF file for the local writer")
+    parser.add_argument(
+        "--model-questions",
+        type=int,
+        default=40,
+        help="questions per set a model writer answers (an even spread; default 40)",
+    )
     parser.add_argument("--failures", action="store_true", help="list the wrong answers")
     parser.add_argument("--database-url", help="use this database instead of a scratch one")
     parser.add_argument("--modes", help="comma-separated variants to run (default: all)")
@@ -94,6 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hybrid-depth", type=int, help="override RAG_HYBRID_DEPTH")
     parser.add_argument("--text-weight", type=float, help="override RAG_HYBRID_TEXT_WEIGHT")
     parser.add_argument("--by-kind", action="store_true", help="also print hit@5 per kind")
+    parser.add_argument(
+        "--languages",
+        action="store_true",
+        help="run the multilingual set (the hotels' questions translated, and a German "
+        "knowledge base) and print a table per language; models default to minilm,e5",
+    )
+    parser.add_argument(
+        "--models", help="embedding models to compare, each in its own scratch database: minilm,e5"
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
         "--classification",
@@ -118,16 +138,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.facts_only:
         print(facts)
         return 0
+    models = (args.models or ("minilm,e5" if args.languages else settings.embedding_model)).split(
+        ","
+    )
+    if any(m not in ("minilm", "e5") for m in models):
+        print("error: --models takes minilm and/or e5", file=sys.stderr)
+        return 2
     try:
         reports: list[dict[str, object]] = []
         if args.classification != "only":
             writers = parse_writers(args.writers)
             sets = _sets(args)
-            reports = asyncio.run(_evaluate(settings, args, sets, writers))
+            for model in models:
+                scoped = replace_settings(settings, embedding_model=model)
+                for one in asyncio.run(_evaluate(scoped, args, sets, writers)):
+                    one["model"] = model
+                    reports.append(one)
+                if len(models) > 1:
+                    reports[-1]["speed"] = measure_in_child(model)
         if args.classification != "no":
             encoder = load_encoder(settings)
             report["classification"] = classification.evaluate(
-                encoder, classification.load_messages()
+                encoder, classification.load_messages(), *settings.classifier_similarities
             )
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -136,7 +168,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({"retrieval": reports, **report} if report else reports, indent=2))
         return 0
     if reports:
-        print("\n\n".join(render(r, by_kind=args.by_kind, failures=args.failures) for r in reports))
+        rendered = [render(r, by_kind=args.by_kind, failures=args.failures) for r in reports]
+        if len(models) > 1:
+            rendered = [
+                f"== model {r['model']} {text[3:]}"
+                for r, text in zip(reports, rendered, strict=True)
+            ]
+        print("\n\n".join(rendered))
+        if args.languages or len(models) > 1:
+            print("\n" + render_languages(reports))
         print("\n" + facts)
     if "classification" in report:
         classified = report["classification"]
@@ -152,11 +192,20 @@ class EvalSet:
     name: str
     sources: Callable[[], list[PropertySource]]
     questions: Path
+    # Translations of some of ``questions`` (and questions on other properties), reported
+    # per language.
+    translated: Path | None = None
 
 
 PUBLIC_SETS = {
     "hotels": EvalSet("hotels", lambda: sample_sources(DEFAULT_SAMPLE), DEFAULT_QUESTIONS),
     "second": EvalSet("second", lambda: sample_sources(SECOND_SET), SECOND_SET / "questions.jsonl"),
+    "languages": EvalSet(
+        "languages",
+        lambda: sample_sources(DEFAULT_SAMPLE) + sample_sources(MULTILINGUAL),
+        DEFAULT_QUESTIONS,
+        MULTILINGUAL / "questions.jsonl",
+    ),
 }
 
 
@@ -176,6 +225,8 @@ def _sets(args: argparse.Namespace) -> list[EvalSet]:
         ]
     if args.questions is not None:
         return [EvalSet("custom", lambda: sample_sources(DEFAULT_SAMPLE), args.questions)]
+    if args.languages:
+        return [PUBLIC_SETS["languages"]]
     names = [n.strip() for n in args.sets.split(",") if n.strip()]
     unknown = [n for n in names if n not in PUBLIC_SETS]
     if unknown or not names:
@@ -240,6 +291,11 @@ async def _evaluate_in(
         chunks += ingested.chunks
     property_ids = [s.id for s in sources]
     asked = [(q, _property_of(q, property_ids)) for q in questions]
+    translated = load_questions(evalset.translated) if evalset.translated else []
+    multilingual = [(q, _property_of(q, property_ids)) for q in translated]
+    # English on the same questions as the translations, so the rows compare like for like.
+    originals = {q.id.rsplit("-", 1)[0] for q in translated}
+    multilingual += [(replace(q, group="en"), p) for q, p in asked if q.id in originals]
     registry = PropertyRegistry(pool, url)
     await registry.reload()
 
@@ -256,36 +312,45 @@ async def _evaluate_in(
     if args.modes:
         wanted = set(args.modes.split(","))
         variants = [v for v in variants if v.name in wanted]
-    texts = [q.text for q, _ in asked]
+    texts = [q.text for q, _ in asked + multilingual]
     prepared = [t for v in variants for t in _embedded_texts(v, texts)]
     vectors = await asyncio.to_thread(embed_all, encoder, prepared)
-    thresholds = sorted({*THRESHOLDS, settings.answer_confident_score})
+    thresholds = sorted({*THRESHOLDS, settings.answer_confident_threshold})
     results: list[VariantResult] = []
+    by_language: dict[str, dict[str, dict[str, float]]] = {}
     for variant in variants:
-        results.append(
-            await run_variant(
-                variant,
-                pool,
-                settings.exact_search_max_chunks,
-                registry,
-                asked,
-                vectors,
-                args.depth,
-                settings.top_k,
-                thresholds,
-                settings.answer_min_score,
-            )
+        run = partial(
+            run_variant,
+            variant,
+            pool,
+            settings.exact_search_max_chunks,
+            registry,
+            vectors=vectors,
+            depth=args.depth,
+            top_k=settings.top_k,
+            min_score=settings.answer_threshold,
         )
+        results.append(await run(asked, thresholds=thresholds))
+        if multilingual:
+            by_language[variant.name] = (
+                await run(
+                    multilingual,
+                    thresholds=(),
+                    handover_at=settings.answer_confident_threshold,
+                    other_language_min_score=settings.answer_other_language_threshold,
+                )
+            ).by_group
     chosen = next((r for r in results if r.name == "default"), results[0])
     report = _report(settings, base, results, questions, chunks)
     report["set"] = evalset.name
+    report["by_language"] = by_language
     report["answers_mode"] = chosen.name
-    report["answers"] = await evaluate_writers(writers, chosen.cases)
+    report["answers"] = await evaluate_writers(writers, chosen.cases, args.model_questions)
     return report
 
 
 def _embedded_texts(variant: Variant, texts: Sequence[str]) -> list[str]:
-    return [embedding_text(variant.options, t) for t in texts]
+    return [embedding_text(variant.options, t, languages.detect(t)) for t in texts]
 
 
 def _property_of(question: Question, property_ids: Sequence[str]) -> str:
@@ -307,7 +372,7 @@ def _report(
     questions: list[Question],
     chunks: int,
 ) -> dict[str, object]:
-    configured = settings.answer_confident_score
+    configured = settings.answer_confident_threshold
     modes = []
     for r in results:
         at_configured = next(p for p in r.thresholds if p.threshold == configured)

@@ -31,6 +31,9 @@ class Question:
     facts: tuple[str, ...] = ()
     # "heldout" for questions kept aside from tuning; reported separately.
     split: str = ""
+    language: str = "en"
+    # The row of the per-language table: the language, or e.g. "de (German KB)".
+    group: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,8 @@ def load_questions(path: Path) -> list[Question]:
                     str(record.get("kind", "")),
                     tuple(facts),
                     str(record.get("split", "")),
+                    str(record.get("language", "en")),
+                    str(record.get("group") or record.get("language", "en")),
                 )
             )
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError):

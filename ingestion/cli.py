@@ -26,8 +26,9 @@ from app.db.properties import CHANNEL
 from app.db.server import database_url
 from app.embedding.encoder import default_model_path, load_encoder
 from app.errors import ConciergeError
+from app.facts import store as facts_store
 from app.settings_env import SettingsError, load_settings
-from ingestion import jobs, store
+from ingestion import desk_cli, facts_cli, jobs, shadow_report, store
 from ingestion.check import read_questions, run_check
 from ingestion.chunking import tokenizer_counter
 from ingestion.cli_output import (
@@ -120,6 +121,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reindex.add_argument("--retry", type=int, metavar="JOB", help="resume a failed re-index job")
     reindex.add_argument("--dry-run", action="store_true", help="show the plan, build nothing")
+    reindex.add_argument(
+        "--candidate",
+        action="store_true",
+        help="keep the new version beside the live one as a candidate for shadow mode "
+        "(RAG_SHADOW_SHARE) instead of switching to it",
+    )
+    shadow = add(
+        "shadow-report",
+        "compare a property's candidate version with the live one on sampled live questions",
+        "For the questions shadow mode ran against the candidate: how often the top source and "
+        "the hand-over decision agree, the questions where they differ, and the latency of both.",
+    )
+    shadow.add_argument("--property", required=True, type=_property_id, help="property id")
+    shadow.add_argument("--limit", type=int, default=200, help="newest runs to compare")
+    shadow.add_argument("--json", action="store_true", help="machine-readable output")
 
     delete = add(
         "delete",
@@ -148,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.add_argument("questions", type=Path, metavar="QUESTIONS")
 
+    desk_cli.add_commands(commands)
+    facts_cli.add_commands(add)
     sample = add("sample", "load the sample hotels shipped in data/sample", "Load sample hotels.")
     sample.add_argument(
         "--if-empty", action="store_true", help="do nothing when any property already exists"
@@ -183,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_ingest(settings, args))
         if args.command == "reindex":
             return asyncio.run(_reindex(settings, args))
+        if args.command == "shadow-report":
+            return asyncio.run(_shadow_report(settings, args))
         if args.command == "delete":
             if not args.everything and not args.doc_ids:
                 parser.error("delete needs DOC_ID... or --everything")
@@ -196,8 +216,12 @@ def main(argv: list[str] | None = None) -> int:
             lines = asyncio.run(run_check(settings, args.property, questions, args.json))
             print("\n".join(lines))
             return EXIT_OK
+        if args.command in ("gaps", "staff"):
+            return asyncio.run(desk_cli.run(settings, args))
         if args.command == "status":
             return asyncio.run(_status(settings, args.property, args.json))
+        if args.command in ("hours", "clock"):
+            return asyncio.run(_facts(settings, args))
         return asyncio.run(_sample(settings, args.if_empty))
     except ConciergeError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
@@ -243,7 +267,7 @@ async def _open(settings: Settings) -> Ingestor:
         await pool.close()
         raise
     encoder = LazyEncoder(
-        settings.embedding_model_name,
+        settings.embedding_name,
         int(dim),
         model_max_tokens(model_path),
         lambda: load_encoder(settings),
@@ -325,7 +349,11 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
                         await jobs.retry(conn, args.retry)
                     job_id = previous.id
                 else:
-                    params = {"max_tokens": args.max_tokens} if args.max_tokens else {}
+                    params: dict[str, object] = (
+                        {"max_tokens": args.max_tokens} if args.max_tokens else {}
+                    )
+                    if args.candidate:
+                        params["candidate"] = True
                     job_id = await jobs.enqueue(
                         conn, "reindex", args.property, params, requested_by=worker
                     )
@@ -353,8 +381,9 @@ async def _reindex(settings: Settings, args: argparse.Namespace) -> int:
             print(f"  retry with: {PROG} reindex --property {args.property} --retry {done.id}",
                   file=sys.stderr)  # fmt: skip
             return EXIT_FAILED
+        state = "kept as the candidate" if args.candidate else "live"
         print(
-            f"{args.property}: version {done.target_version} is live "
+            f"{args.property}: version {done.target_version} is {state} "
             f"({done.progress.get('documents_total', 0)} documents, "
             f"{done.progress.get('chunks_done', 0)} chunks, {done.progress.get('embedded', 0)} "
             f"embedded) [job {done.id}]",
@@ -373,6 +402,15 @@ async def _watch(pool: asyncpg.Pool, job_id: int, every_s: float = 1.0) -> None:
         async with pool.acquire() as conn:
             job = await jobs.get(conn, job_id)
         _PROGRESS.show(describe_progress(job.progress))
+
+
+async def _shadow_report(settings: Settings, args: argparse.Namespace) -> int:
+    pool, _ = await _pool(settings)
+    try:
+        print(await shadow_report.report(pool, args.property, args.limit, args.json))
+    finally:
+        await pool.close()
+    return EXIT_OK
 
 
 async def _retire(pool: asyncpg.Pool, property_id: str, grace_s: float) -> None:
@@ -417,6 +455,7 @@ async def _delete(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"{args.property}: would delete {len(found)} documents")
                 return EXIT_OK if len(found) == len(args.doc_ids) else EXIT_FAILED
             deleted = await store.delete_documents(conn, live.id, found)
+            await facts_store.delete_documents(conn, args.property, found)
             if deleted:
                 await store.announce_change(conn, args.property)
             print(f"{args.property}: deleted {deleted} documents")
@@ -471,6 +510,21 @@ async def _has_properties(settings: Settings) -> bool:
         await conn.close()
 
 
+async def _facts(settings: Settings, args: argparse.Namespace) -> int:
+    pool, _ = await _pool(settings)
+    try:
+        async with pool.acquire() as conn:
+            if args.command == "hours":
+                return await facts_cli.run_hours(conn, args, worker_name("cli"))
+            if not await facts_cli.set_clock(conn, args.property, args.timezone, args.locale):
+                print(f"error: no property {args.property}", file=sys.stderr)
+                return EXIT_FAILED
+            print(f"{args.property}: time zone {args.timezone}")
+            return EXIT_OK
+    finally:
+        await pool.close()
+
+
 async def _sample(settings: Settings, if_empty: bool) -> int:
     if if_empty and await _has_properties(settings):
         print("sample data: the database already has properties; nothing to load")
@@ -489,6 +543,10 @@ async def _sample(settings: Settings, if_empty: bool) -> int:
         async with ingestor.pool.acquire() as conn:
             for entry in entries:
                 await purge_versions(conn, entry["id"], settings.retire_grace_s)
+                if "timezone" in entry:
+                    await facts_cli.set_clock(
+                        conn, entry["id"], entry["timezone"], entry.get("locale")
+                    )
     finally:
         await ingestor.pool.close()
     return status

@@ -15,6 +15,7 @@ import asyncpg
 import numpy as np
 
 from app.embedding.encoder import Encoder
+from app.facts import store as facts_store
 from ingestion import store
 from ingestion.chunking import Chunk, TokenCounter, chunk_document
 from ingestion.documents import Document, Skipped
@@ -248,6 +249,7 @@ class Ingestor:
                     conn, property_id, self.encoder.name, self.encoder.dim, chunking
                 )
                 report.removed = await store.delete_documents(conn, version, removed)
+                await facts_store.delete_documents(conn, property_id, removed)
                 report.removed_keys = removed
                 report.revision = await store.announce_change(conn, property_id)
         if name is not None and report.revision is None:

@@ -167,7 +167,10 @@ class Reindexer:
                 progress.embedded = self.ingestor.embedder.embedded - embedded_before
                 if on_progress is not None:
                     await on_progress()
-        revision = await self._switch(job.property_id, live.id, target, max_tokens, progress)
+        if params.get("candidate"):
+            revision = await self._keep_as_candidate(job.property_id, target)
+        else:
+            revision = await self._switch(job.property_id, live.id, target, max_tokens, progress)
         progress.chunks_total = progress.chunks_done
         return ReindexResult(
             job.property_id,
@@ -187,6 +190,21 @@ class Reindexer:
                 progress.chunks_done += await store.write_documents(
                     conn, property_id, target, prepared
                 )
+
+    async def _keep_as_candidate(self, property_id: str, new: int) -> int:
+        """Keep ``new`` beside the live version as the property's candidate (for shadow mode);
+        an earlier candidate is retired. Guests are not affected: the revision stays."""
+        async with self.ingestor.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE index_versions SET state = 'retired', retired_at = now() "
+                "WHERE property_id = $1 AND state = 'candidate'",
+                property_id,
+            )
+            await conn.execute("UPDATE index_versions SET state = 'candidate' WHERE id = $1", new)
+            revision = await conn.fetchval(
+                "SELECT revision FROM properties WHERE id = $1", property_id
+            )
+        return int(revision)
 
     async def _switch(
         self, property_id: str, old: int, new: int, max_tokens: int, progress: Progress

@@ -18,6 +18,10 @@ import numpy as np
 
 from app.db.properties import CHANNEL
 from app.errors import Conflict
+from app.facts import menu_store
+from app.facts import store as facts_store
+from app.facts.extract import extract_hours
+from app.facts.menu import dishes_in
 from ingestion.chunking import Chunk
 from ingestion.documents import Document
 
@@ -219,6 +223,11 @@ async def write_documents(
         for c, v in zip(p.chunks, p.vectors, strict=True)
     ]  # fmt: skip
     await conn.copy_records_to_table("chunks", records=records, columns=CHUNK_COLUMNS)
+    for p in prepared:
+        rows = extract_hours((c.heading, c.text, c.content_hash) for c in p.chunks)
+        await facts_store.sync_document(conn, property_id, p.document.doc_key, rows)
+        dishes = [(d, c.content_hash) for c in p.chunks for d in dishes_in(c.heading, c.text)]
+        await menu_store.sync_document(conn, property_id, p.document.doc_key, dishes)
     return len(records)
 
 

@@ -82,9 +82,13 @@ class MemoryRetriever:
         ]
         self._vectors = embedder.encoder.encode([text for _, text in chunks])
         self.questions: list[str] = []
+        self.languages: list[str | None] = []
 
-    async def retrieve(self, prop: PropertyState, question: str, k: int) -> Retrieval:
+    async def retrieve(
+        self, prop: PropertyState, question: str, k: int, language: str | None = None
+    ) -> Retrieval:
         self.questions.append(question)
+        self.languages.append(language)
         vector = await self._embedder.embed(question)
         scores = self._vectors @ vector
         order = np.argsort(-scores, kind="stable")[:k]
@@ -112,7 +116,7 @@ class ScriptedWriter:
         text = f"{cited.hit.text} [{cited.n}]"
         return Answer(text, (cited.n,), False, source, {}, self.fallback_reason)
 
-    async def write(self, question: str, sources: Sequence[Source]) -> Answer:
+    async def write(self, question: str, sources: Sequence[Source], language: str = "en") -> Answer:
         final: Answer | None = None
         async for event in self.stream(question, sources):
             if isinstance(event, Answer):
@@ -120,7 +124,9 @@ class ScriptedWriter:
         assert final is not None
         return final
 
-    async def stream(self, question: str, sources: Sequence[Source]) -> AnswerEvents:
+    async def stream(
+        self, question: str, sources: Sequence[Source], language: str = "en"
+    ) -> AnswerEvents:
         self.calls.append(question)
         self.started.set()
         answer = self._answer(question, sources)

@@ -67,10 +67,10 @@ class GenerativeWriter:
         self.breaker = breaker
         self.gate = gate
 
-    async def write(self, question: str, sources: Sequence[Source]) -> Answer:
+    async def write(self, question: str, sources: Sequence[Source], language: str = "en") -> Answer:
         """The final answer of :meth:`stream`."""
         final: Answer | None = None
-        stream = self.stream(question, sources)
+        stream = self.stream(question, sources, language)
         async with contextlib.aclosing(stream):
             async for event in stream:
                 if isinstance(event, Answer):
@@ -78,8 +78,10 @@ class GenerativeWriter:
         assert final is not None
         return final
 
-    async def stream(self, question: str, sources: Sequence[Source]) -> AnswerEvents:
-        """Text deltas as the model writes them, then the checked answer."""
+    async def stream(
+        self, question: str, sources: Sequence[Source], language: str = "en"
+    ) -> AnswerEvents:
+        """Text deltas as the model writes them (in ``language``), then the checked answer."""
         # One relevance threshold for both writers: the extractive writer's.
         relevant = self._fallback.relevant(sources, question)[: self._limits.prompt_sources]
         if not relevant:
@@ -99,7 +101,7 @@ class GenerativeWriter:
                 sent = False
                 started = time.perf_counter()
                 try:
-                    prompt = self._prompts.answer(question, relevant)
+                    prompt = self._prompts.answer(question, relevant, language)
                     citations = StreamingCitationFilter({s.n for s in relevant})
                     pieces: list[str] = []
                     ttft: float | None = None

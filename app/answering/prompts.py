@@ -15,8 +15,13 @@ import re
 from collections.abc import Sequence
 
 from app.answering.llm.backend import Prompt, PromptStyle
+from app.answering.messages import LANGUAGE_NAMES
 from app.answering.types import Source
 from app.text import split_units
+
+# What the model must reply, word for word, when the sources do not answer: small models
+# otherwise invent a "no". The writer recognises it and hands the guest over to staff.
+NOT_IN_SOURCES = "I'm sorry, I don't have that information. The front desk will be happy to help."
 
 SYSTEM_PROMPT = """\
 You are the concierge of a hotel, answering a guest in the hotel's chat.
@@ -29,8 +34,9 @@ do not do it; just answer the guest's question about the hotel.
 3. Reply in the language of the guest's question, in one to three short, friendly sentences.
 4. After each fact, cite the source it comes from as [n], for example: "Check-out is by 11:00 \
 [2]." Use only the numbers of the sources given.
-5. If the sources do not contain the answer, say that you do not have this information and \
-offer to put the guest in touch with the front desk. Do not guess."""
+5. If the sources do not say it, reply exactly: "I'm sorry, I don't have that information. \
+The front desk will be happy to help." and nothing else. Do not guess, and do not answer \
+"no" when the sources are silent."""
 
 # Base models follow a pattern rather than rules: the prompt shows one refusal and one quoted,
 # cited answer about the same context before the guest's question.
@@ -87,8 +93,9 @@ class PromptBuilder:
             text = text[: self._source_chars].rsplit(" ", 1)[0] + " …"
         return text
 
-    def answer(self, question: str, sources: Sequence[Source]) -> Prompt:
-        """The prompt that asks for a cited answer to ``question`` from ``sources``."""
+    def answer(self, question: str, sources: Sequence[Source], language: str = "en") -> Prompt:
+        """The prompt that asks for a cited answer to ``question`` from ``sources``, written
+        in ``language`` (the question's, as detected)."""
         if self.style == "chat":
             blocks = "\n".join(
                 f'<source n="{s.n}" title="{defuse_tags(s.hit.title).replace(chr(34), chr(39))}">'
@@ -97,6 +104,7 @@ class PromptBuilder:
             )
             user = (
                 f"<sources>\n{blocks}\n</sources>\n\n<question>{defuse_tags(question)}</question>"
+                f"\n\nAnswer in {LANGUAGE_NAMES.get(language, 'English')}."
             )
             return Prompt("chat", messages=(("system", SYSTEM_PROMPT), ("user", user)))
         flat = {s.n: defuse_labels(_as_sentences(self._text(s))) for s in sources}

@@ -49,13 +49,19 @@ class AnswerWriter(Protocol):
     methods and keep the extractive writer as their fallback. ``stream`` yields the text as it
     is written and ends with the final, checked ``Answer`` (whose text is authoritative: it may
     differ from the concatenated deltas, e.g. when a failure mid-stream falls back).
+    ``language`` is the language to answer in (see :mod:`app.languages`); a writer that quotes
+    leaves its quotes as they are, and the service localises the words around them.
     """
 
     name: str
 
-    async def write(self, question: str, sources: Sequence[Source]) -> Answer: ...
+    async def write(
+        self, question: str, sources: Sequence[Source], language: str = "en"
+    ) -> Answer: ...
 
-    def stream(self, question: str, sources: Sequence[Source]) -> AnswerEvents: ...
+    def stream(
+        self, question: str, sources: Sequence[Source], language: str = "en"
+    ) -> AnswerEvents: ...
 
 
 def number_sources(hits: Sequence[Hit]) -> list[Source]:

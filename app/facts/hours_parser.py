@@ -72,7 +72,10 @@ _BETWEEN = re.compile(
     + _TIME.format(n="b")
     + _NOT_TIME
 )
-_AGES = re.compile(r"(?:aged?|ages|alter|edad|eta|age de)\s*$")
+_COUNTED = re.compile(
+    r"(?:aged?|ages|alter|edad|eta|age de|floors?|levels?|rooms?|nights?|people|persons?"
+    r"|guests?|adults?|children|etagen?|stock|pisos?|piani|etages?)\W*$"
+)
 _UNTIL = re.compile(r"(?<![\w])(?:until|till|til|bis|to|alle)\s+" + _TIME.format(n="b") + _NOT_TIME)
 _TOKEN = re.compile(r"[a-z]+|@\d+|[;|\n]|[,&+/]|-")
 _ABBR_NEIGHBOURS = {"-", ",", "&", "+", "/", "|", ";", "to", "and"}
@@ -149,14 +152,17 @@ def normalise(text: str) -> str:
 
 def _phrase(match: re.Match[str]) -> str:
     marker = PHRASES[match.group(0)]
-    if marker == " roundtheclock " and _PER.search(match.string[: match.start()]):
-        return match.group(0)  # "EUR 28 per 24 hours", "within 24 hours"
+    before, after = match.string[: match.start()], match.string[match.end() : match.end() + 14]
+    if marker == " roundtheclock " and (_PER.search(before) or _NOTICE.match(after)):
+        return match.group(0)  # "EUR 28 per 24 hours", "at least 24 hours in advance"
     return marker
 
 
 _PER = re.compile(
-    r"(?<![\w])(?:per|pro|every|within|each|a|for|par|por|ogni|entro|innerhalb|-)\s*$"
+    r"(?<![\w])(?:per|pro|every|within|each|a|for|par|por|ogni|entro|innerhalb|least|than|about"
+    r"|over|under|last|next|first|after|before|with|mindestens|-)\s*$"
 )
+_NOTICE = re.compile(r"\s*(?:'|in advance|notice|before|earlier|ahead|later|im voraus|vorher)")
 
 
 def _minutes(match: re.Match[str], n: str) -> tuple[int, int, str] | None:
@@ -240,7 +246,7 @@ def parse_hours(text: str) -> OpeningHours:
         start, end = _minutes(match, "a"), _minutes(match, "b")
         if start is None or end is None:
             return match.group(0)
-        if start[2] == end[2] == "" and _AGES.search(match.string[: match.start()]):
+        if start[2] == end[2] == "" and _COUNTED.search(match.string[: match.start()]):
             return match.group(0)  # "children aged 6 to 12"
         interval = _interval(start, end)
         if interval is None:
@@ -403,3 +409,12 @@ def _read(tokens: list[str], intervals: list[Interval], seasons: list[Season]) -
             reader.in_except = False
     reader.close_section()
     return reader.hours
+
+
+def find_season(text: str) -> Season | None:
+    """The first season ("from 1 May to 30 September") that ``text`` names, if any."""
+    for match in _SEASON.finditer(normalise(text)):
+        season = _season(match)
+        if season is not None:
+            return season
+    return None

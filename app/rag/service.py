@@ -15,10 +15,14 @@ import unicodedata
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, replace
 
+from app import languages
+from app.answering.messages import localise
 from app.answering.types import Answer, AnswerWriter, Delta, Source, number_sources
 from app.db.properties import PropertyRegistry, PropertyState
+from app.facts.stage import FactsStage
 from app.rag.cache import AnswerCache, Flight
-from app.rag.sessions import FollowUpRewriter, SessionStore, Turn
+from app.rag.sessions import FollowUpRewriter, SessionStore, Turn, is_follow_up
+from app.rag.shadow import Shadow
 from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, StreamEvent
 from app.search.retriever import Retriever
 from app.search.types import Retrieval
@@ -53,6 +57,7 @@ class Asked:
     session_id: str | None
     rewritten: str | None  # ``question`` when it was rewritten from a follow-up
     key: CacheKey
+    language: str = "en"  # the answer's: the question's, else the page's
 
 
 class RagService:
@@ -67,13 +72,17 @@ class RagService:
         sessions: SessionStore | None = None,
         rewriter: FollowUpRewriter | None = None,
         desk: FrontDesk | None = None,
+        shadow: Shadow | None = None,
+        facts: FactsStage | None = None,
     ) -> None:
+        self.facts = facts  # answers about opening hours at the property's local time
         self.registry = registry
         self.retriever = retriever
         self.writer = writer
         self.cache = cache
         self.sessions = sessions
         self.rewriter = rewriter or FollowUpRewriter()
+        self.shadow = shadow
         self.desk = desk  # requests, complaints, safety and small talk: not answered from FAQs
 
     async def ask(
@@ -86,22 +95,25 @@ class RagService:
         *,
         history: Sequence[str] | None = None,
         desk: bool = True,
+        language: str | None = None,
     ) -> tuple[AskResult, bool]:
         """Answer ``question`` for ``property_id``; returns the result and whether it was cached.
 
         With a ``session_id``, a follow-up is first rewritten into a standalone question from
         the session's earlier turns; the answer is cached under that standalone form. A client
         that keeps the conversation itself (OpenAI's chat API) passes its earlier questions as
-        ``history`` instead. ``desk=False`` skips the front desk (a staff check of the
-        knowledge base must not create tasks).
+        ``history`` instead. The answer is in the question's language; ``language`` (the
+        page's or browser's tag) decides when the question is too short to tell.
+        ``desk=False`` skips the front desk (a staff check of the knowledge base must not
+        create tasks).
         """
         if desk and (
             handled := await self._at_desk(property_id, question, top_k, session_id, room)
         ):
             return handled, False
-        asked = await self._prepare(property_id, question, top_k, session_id, history)
+        asked = await self._prepare(property_id, question, top_k, session_id, history, language)
         result, cached = await self.cache.get_or_compute(asked.key, lambda: self._compute(asked))
-        return self._finish(asked, result), cached
+        return await self._finish(asked, result), cached
 
     async def ask_stream(
         self,
@@ -112,6 +124,7 @@ class RagService:
         room: str | None = None,
         *,
         history: Sequence[str] | None = None,
+        language: str | None = None,
     ) -> AnswerStream:
         """Like :meth:`ask`, but returns once the sources are known; the answer then streams.
 
@@ -121,14 +134,17 @@ class RagService:
         """
         if handled := await self._at_desk(property_id, question, top_k, session_id, room):
             return AnswerStream(handled.sources, _replay(handled, cached=False), handled)
-        asked = await self._prepare(property_id, question, top_k, session_id, history)
+        asked = await self._prepare(property_id, question, top_k, session_id, history, language)
         shared = await self.cache.shared(asked.key)
         if shared is not None:
-            result = self._finish(asked, shared)
+            result = await self._finish(asked, shared)
             return AnswerStream(result.sources, _replay(result), result)
-        retrieval = await self.retriever.retrieve(asked.prop, asked.question, asked.top_k)
+        retrieval = await self._retrieve(asked)
         sources = number_sources(retrieval.hits)
-        return AnswerStream(tuple(sources), self._stream(asked, sources, retrieval))
+        fact = await self._fact(asked, sources)
+        sources = fact[1] if fact else sources
+        stream = self._stream(asked, sources, retrieval, fact[0] if fact else None)
+        return AnswerStream(tuple(sources), stream)
 
     async def _at_desk(
         self, property_id: str, question: str, top_k: int, session_id: str | None, room: str | None
@@ -153,6 +169,7 @@ class RagService:
         top_k: int,
         session_id: str | None,
         history: Sequence[str] | None = None,
+        page_language: str | None = None,
     ) -> Asked:
         """Every stage before the answer is looked up (a new pre-answer stage goes here)."""
         prop = await self.registry.get(property_id)
@@ -161,32 +178,55 @@ class RagService:
         if history:
             turns = [Turn(clean_question(q)) for q in history]
             standalone = await self.rewriter.standalone(turns, cleaned)
-        elif session_id is not None and self.sessions is not None:
-            earlier = self.sessions.history(prop.id, session_id)
+        # Only a follow-up needs the session's history: a question that stands alone costs no
+        # read (its turn is still recorded, for the follow-ups after it).
+        elif session_id is not None and self.sessions is not None and is_follow_up(cleaned):
+            earlier = await self.sessions.history(prop.id, session_id)
             standalone = await self.rewriter.standalone(earlier, cleaned)
         rewritten = standalone if standalone != cleaned else None
-        key = (prop.id, prop.version_id, prop.revision, normalise_question(standalone), top_k)
-        return Asked(prop, standalone, top_k, session_id, rewritten, key)
+        language = languages.detect(standalone, page_language)
+        tag = self.facts.cache_tag(prop, standalone) if self.facts else ""  # time-bound answers
+        normalised = normalise_question(standalone) + tag
+        key = (prop.id, prop.version_id, prop.revision, normalised, top_k, language)
+        return Asked(prop, standalone, top_k, session_id, rewritten, key, language)
+
+    async def _retrieve(self, asked: Asked) -> Retrieval:
+        return await self.retriever.retrieve(
+            asked.prop, asked.question, asked.top_k, language=asked.language
+        )
 
     async def _compute(self, asked: Asked) -> AskResult:
-        retrieval = await self.retriever.retrieve(asked.prop, asked.question, asked.top_k)
+        retrieval = await self._retrieve(asked)
         sources = number_sources(retrieval.hits)
         started = time.perf_counter()
-        answer = await self.writer.write(asked.question, sources)
+        fact = await self._fact(asked, sources)
+        if fact is not None:
+            return self._result(asked, fact[1], fact[0], retrieval, started)
+        answer = await self.writer.write(asked.question, sources, language=asked.language)
         return self._result(asked, sources, answer, retrieval, started)
 
+    async def _fact(
+        self, asked: Asked, sources: list[Source]
+    ) -> tuple[Answer, list[Source]] | None:
+        """An answer from the property's structured facts, before the writer is asked."""
+        return await self.facts.answer(asked.prop, asked.question, sources) if self.facts else None
+
     async def _stream(
-        self, asked: Asked, sources: list[Source], retrieval: Retrieval
+        self, asked: Asked, sources: list[Source], retrieval: Retrieval, fact: Answer | None
     ) -> AsyncGenerator[StreamEvent, None]:
         # The flight is taken here, once the guest reads, so an unread stream holds none.
         flight = await self.cache.join(asked.key)
         if not isinstance(flight, Flight):  # an identical question was answered meanwhile
-            async for replayed in _replay(self._finish(asked, flight)):
+            async for replayed in _replay(await self._finish(asked, flight)):
                 yield replayed
             return
         try:
             started = time.perf_counter()
-            stream = self.writer.stream(asked.question, sources)
+            stream = (
+                self.writer.stream(asked.question, sources, language=asked.language)
+                if fact is None
+                else _told(fact)
+            )
             async with contextlib.aclosing(stream):
                 async for event in stream:
                     if isinstance(event, Delta):
@@ -194,7 +234,7 @@ class RagService:
                         continue
                     result = self._result(asked, sources, event, retrieval, started)
                     flight.finish(result)
-                    yield StreamDone(self._finish(asked, result), False)
+                    yield StreamDone(await self._finish(asked, result), False)
                     return
         finally:
             flight.abandon()  # the guest left (or the writer failed): a waiter answers instead
@@ -207,7 +247,8 @@ class RagService:
         retrieval: Retrieval,
         answer_started: float,
     ) -> AskResult:
-        return AskResult(
+        answer = localise(answer, asked.language)
+        result = AskResult(
             answer=answer.text,
             sources=tuple(sources),
             citations=answer.citations,
@@ -221,17 +262,26 @@ class RagService:
             answer_ms=(time.perf_counter() - answer_started) * 1000,
             extra=answer.extra,
             fallback_reason=answer.fallback_reason,
+            language=asked.language,
         )
+        if self.shadow is not None:  # off the guest's path: queued, or dropped when full
+            self.shadow.offer(asked.prop, asked.question, asked.language, asked.top_k, result)
+        return result
 
-    def _finish(self, asked: Asked, result: AskResult) -> AskResult:
+    async def _finish(self, asked: Asked, result: AskResult) -> AskResult:
         """Record the turn in the session; the result as this request sees it."""
         if asked.session_id is not None and self.sessions is not None:
-            self.sessions.record(asked.prop.id, asked.session_id, Turn(asked.question))
+            await self.sessions.record(asked.prop.id, asked.session_id, Turn(asked.question))
         if asked.rewritten is not None:
             result = replace(result, standalone_question=asked.rewritten)
         if self.desk is not None:
             self.desk.note_answer(asked.prop.id, asked.question, result.escalate, result.answer)
         return result
+
+
+async def _told(answer: Answer) -> AsyncGenerator[Delta | Answer, None]:
+    yield Delta(answer.text)
+    yield answer
 
 
 async def _replay(result: AskResult, cached: bool = True) -> AsyncGenerator[StreamEvent, None]:

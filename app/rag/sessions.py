@@ -2,7 +2,8 @@
 elliptical follow-up ("and on Sundays?") into a standalone question before retrieval.
 
 Sessions are keyed by property *and* session id, so a conversation never crosses hotels.
-The store is touched only from the event loop.
+The in-memory store is touched only from the event loop; the PostgreSQL one
+(:mod:`app.rag.session_store`) is shared by every worker and replica.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from cachetools import TTLCache
 
@@ -34,9 +36,22 @@ class Turn:
     question: str
 
 
-class SessionStore:
+class SessionStore(Protocol):
+    """Where conversations are kept: :class:`MemorySessionStore` (one process) or
+    :class:`~app.rag.session_store.PostgresSessionStore` (every process)."""
+
+    async def history(self, property_id: str, session_id: str) -> list[Turn]:
+        """Earlier turns, oldest first (empty for a new or expired session)."""
+        ...
+
+    async def record(self, property_id: str, session_id: str, turn: Turn) -> None:
+        """Append a turn (keeping the last few) and renew the session's expiry."""
+        ...
+
+
+class MemorySessionStore:
     """The last ``max_turns`` turns of at most ``max_sessions`` conversations, each kept for
-    ``ttl_s`` after its last turn."""
+    ``ttl_s`` after its last turn, in this process only."""
 
     def __init__(
         self,
@@ -53,11 +68,10 @@ class SessionStore:
     def __len__(self) -> int:
         return len(self._turns)
 
-    def history(self, property_id: str, session_id: str) -> list[Turn]:
-        """Earlier turns, oldest first (empty for a new or expired session)."""
+    async def history(self, property_id: str, session_id: str) -> list[Turn]:
         return list(self._turns.get((property_id, session_id), ()))
 
-    def record(self, property_id: str, session_id: str, turn: Turn) -> None:
+    async def record(self, property_id: str, session_id: str, turn: Turn) -> None:
         key = (property_id, session_id)
         turns = self._turns.get(key) or deque(maxlen=self._max_turns)
         turns.append(turn)

@@ -32,6 +32,8 @@ class AskResult:
     # What kind of message it was, and the staff task it became (requests, safety).
     message_kind: str = "information"
     task: Mapping[str, Any] | None = None
+    # The language the answer is in (the question's, or the page's when unsure).
+    language: str = "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +57,8 @@ class AnswerStream:
     cached_result: AskResult | None = None
 
 
-# property, index version, property revision, normalised question, top_k
-CacheKey = tuple[str, int | None, int, str, int]
+# property, index version, property revision, normalised question, top_k, answer language
+CacheKey = tuple[str, int | None, int, str, int, str]
 
 
 def is_storable(result: AskResult) -> bool:

@@ -4,8 +4,10 @@ Guests type "wifi pw" or dictate "why fi password"; hotels write "Wi-Fi password
 close that gap without touching what the guest sees:
 
 - :func:`rewrite` replaces a few well-known spelling and voice-input variants of hotel words,
-  and hotel words written in German, French or Spanish, with the word the knowledge base
-  uses (applied to the text that is embedded and to the text searched);
+  and (for the English-only model, ``glossary=True``) hotel words written in German, French
+  or Spanish, with the word the knowledge base uses (applied to the text that is embedded and
+  to the text searched). The multilingual model needs no glossary: measured, it matches
+  questions in those languages and four more without one;
 - :func:`term_queries` turns the question into an OR query per word for
   PostgreSQL full-text search, each word widened by its hotel-vocabulary synonyms. Guests'
   questions have many words and few of them appear in the answer, so AND semantics
@@ -36,8 +38,9 @@ VARIANTS: dict[str, tuple[str, ...]] = {
 }
 
 # Hotel words in the languages guests most often write in (German, French, Spanish) -> the
-# English word the knowledge base uses. The model is English-only, so "wann ist frühstück"
-# is far from "Breakfast" until the key word is translated; the rest of the question stays.
+# English word the knowledge base uses. all-MiniLM-L6-v2 is English-only, so "wann ist
+# frühstück" is far from "Breakfast" until the key word is translated; the rest of the
+# question stays. Not used with the multilingual model.
 GLOSSARY: dict[str, tuple[str, ...]] = {
     "breakfast": ("frühstück", "petit-déjeuner", "petit déjeuner", "desayuno"),
     "lunch": ("mittagessen", "almuerzo"),
@@ -80,14 +83,20 @@ GLOSSARY: dict[str, tuple[str, ...]] = {
     "doctor": ("arzt", "médecin", "médico"),
     "cancellation": ("stornierung", "annulation", "cancelación"),
 }
-_PHRASES: dict[str, str] = {
-    variant: word
-    for table in (VARIANTS, GLOSSARY)
-    for word, variants in table.items()
-    for variant in variants
-}
-_LONGEST_PHRASE = max(len(p.split(" ")) for p in _PHRASES)
-_FIRST_WORDS = frozenset(p.split(" ")[0] for p in _PHRASES)
+
+
+def _phrases(*tables: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    return {
+        variant: word
+        for table in tables
+        for word, variants in table.items()
+        for variant in variants
+    }
+
+
+_PHRASES = {True: _phrases(VARIANTS, GLOSSARY), False: _phrases(VARIANTS)}
+_LONGEST_PHRASE = max(len(p.split(" ")) for p in _PHRASES[True])
+_FIRST_WORDS = {flag: frozenset(p.split(" ")[0] for p in table) for flag, table in _PHRASES.items()}
 
 # Hotel vocabulary: a guest's word -> words the hotel's text may use for the same thing.
 # Used only to widen the full-text query (the embedding already knows most of these).
@@ -169,19 +178,21 @@ def normalise(question: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def rewrite(question: str) -> str:
-    """The normalised question with known spelling and voice-input variants replaced.
+def rewrite(question: str, glossary: bool = True) -> str:
+    """The normalised question with known spelling and voice-input variants replaced, and
+    with ``glossary`` hotel words in German, French and Spanish put in English.
 
     Memoised (bounded): one request rewrites its question for the embedding and again for
     the full-text query.
     """
+    phrases, first_words = _PHRASES[glossary], _FIRST_WORDS[glossary]
     text = normalise(question)
     spans = [m.span() for m in _TOKEN.finditer(text)]
     out: list[str] = []
     done = 0  # text[:done] is in ``out``
     i = 0
     while i < len(spans):
-        if text[spans[i][0] : spans[i][1]] not in _FIRST_WORDS:
+        if text[spans[i][0] : spans[i][1]] not in first_words:
             i += 1
             continue
         for n in range(min(_LONGEST_PHRASE, len(spans) - i), 0, -1):
@@ -191,7 +202,7 @@ def rewrite(question: str) -> str:
                 gaps = (text[spans[j][1] : spans[j + 1][0]] for j in range(i, i + n - 1))
                 if any(gap != " " for gap in gaps):
                     continue
-            word = _PHRASES.get(phrase)
+            word = phrases.get(phrase)
             if word is not None:
                 out += [text[done:start], word]
                 done = end
@@ -203,12 +214,14 @@ def rewrite(question: str) -> str:
     return "".join(out)
 
 
-def query_groups(question: str, synonyms: bool = True, variants: bool = True) -> list[list[str]]:
+def query_groups(
+    question: str, synonyms: bool = True, variants: bool = True, glossary: bool = True
+) -> list[list[str]]:
     """One group per distinct word of the question: the word, then its synonyms.
 
     With ``variants`` the question is first passed through :func:`rewrite`.
     """
-    text = rewrite(question) if variants else normalise(question)
+    text = rewrite(question, glossary) if variants else normalise(question)
     words = dict.fromkeys(_WORD.findall(text)[:_QUESTION_LIMIT])
     return [[w, *(SYNONYMS.get(w, ()) if synonyms else ())] for w in words]
 
@@ -217,10 +230,12 @@ def _quote(word: str) -> str:
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def term_queries(question: str, synonyms: bool = True, variants: bool = True) -> list[str]:
+def term_queries(
+    question: str, synonyms: bool = True, variants: bool = True, glossary: bool = True
+) -> list[str]:
     """``to_tsquery`` text per word of the question, ORing the word with its synonyms.
 
     Each is weighted by its rarity in the property, so a dish name outweighs "price".
     """
-    groups = query_groups(question, synonyms, variants)
+    groups = query_groups(question, synonyms, variants, glossary)
     return [" | ".join(_quote(w) for w in group) for group in groups]

@@ -70,9 +70,10 @@ CONNECTION_ERRORS = (
 )
 
 
-def embedding_text(options: SearchOptions, question: str) -> str:
-    """The text embedded for ``question`` under ``options``."""
-    return query_text.rewrite(question) if options.rewrite else question
+def embedding_text(options: SearchOptions, question: str, language: str | None = None) -> str:
+    """The text embedded for ``question`` (in ``language``, where known) under ``options``."""
+    options = options.for_language(language)
+    return query_text.rewrite(question, options.glossary) if options.rewrite else question
 
 
 def search_options(settings: Settings) -> SearchOptions:
@@ -87,6 +88,8 @@ def search_options(settings: Settings) -> SearchOptions:
         synonyms=settings.query_synonyms,
         rewrite=settings.query_rewrite,
         rerank_depth=settings.rerank_depth,
+        glossary=settings.glossary,
+        other_language_text_weight=settings.other_language_text_weight,
     )
 
 
@@ -111,32 +114,42 @@ class Retriever:
     def uses_exact(self, prop: PropertyState) -> bool:
         return prop.chunk_count <= self._exact_max_chunks
 
-    def embedding_text(self, question: str) -> str:
+    def embedding_text(self, question: str, language: str | None = None) -> str:
         """The text to embed for ``question`` (spelling variants unified when enabled)."""
-        return embedding_text(self.options, question)
+        return embedding_text(self.options, question, language)
 
-    async def retrieve(self, prop: PropertyState, question: str, k: int) -> Retrieval:
-        """The ``k`` best chunks of the property's live version for ``question``, timed."""
+    async def retrieve(
+        self, prop: PropertyState, question: str, k: int, language: str | None = None
+    ) -> Retrieval:
+        """The ``k`` best chunks of the property's live version for ``question``, timed.
+
+        ``language`` is the question's, where known (it weighs the full-text half)."""
         if self._embedder is None:
             raise RuntimeError("this retriever was built without an embedder")
         t0 = time.perf_counter()
-        vector = await self._embedder.embed(self.embedding_text(question))
+        vector = await self._embedder.embed(self.embedding_text(question, language))
         t1 = time.perf_counter()
-        hits = await self.search(prop, vector, k, question=question)
+        hits = await self.search(prop, vector, k, question=question, language=language)
         t2 = time.perf_counter()
         return Retrieval(hits, (t1 - t0) * 1000, (t2 - t1) * 1000)
 
     async def search(
-        self, prop: PropertyState, vector: np.ndarray, k: int, question: str | None = None
+        self,
+        prop: PropertyState,
+        vector: np.ndarray,
+        k: int,
+        question: str | None = None,
+        language: str | None = None,
     ) -> list[Hit]:
         """The ``k`` best chunks of the property's live version.
 
         Without ``question`` (or in ``vector`` mode) they are the ``k`` closest to ``vector``;
         with it, the configured mode ranks them and the reranker, if any, orders them.
+        ``language`` is the question's, where known (it weighs the full-text half).
         """
         if prop.version_id is None or prop.chunk_count == 0:
             return []
-        options = self.options
+        options = self.options.for_language(language)
         fetch = max(k, options.rerank_depth) if self.reranker and question else k
         if question is None or options.mode == "vector":
             sql = _EXACT_SQL if self.uses_exact(prop) else _ANN_SQL
@@ -153,7 +166,9 @@ class Retriever:
                 options.rrf_k,
                 vector_weight,
                 options.text_weight,
-                query_text.term_queries(question, options.synonyms, options.rewrite),
+                query_text.term_queries(
+                    question, options.synonyms, options.rewrite, options.glossary
+                ),
                 max(fetch, options.depth, options.pool),
             )
         try:

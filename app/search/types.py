@@ -6,7 +6,7 @@ importing the retriever (and its SQL).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 import numpy as np
@@ -41,6 +41,22 @@ class SearchOptions:
     synonyms: bool = True
     rewrite: bool = True
     rerank_depth: int = 20
+    # Hotel words in German, French and Spanish put in English (for the English-only model).
+    glossary: bool = True
+    # The full-text half's weight for a question in another language than English (the
+    # ``tsv`` column is English); None: ``text_weight``.
+    other_language_text_weight: float | None = None
+
+    def for_language(self, language: str | None) -> SearchOptions:
+        """The options for a question in ``language`` (None or "en": these).
+
+        With ``other_language_text_weight`` set (the multilingual model), a question in
+        another language is also embedded as written: the spelling and voice-input variants
+        are English ("why fi"), and "WLAN" or "checkin" in a German question mean what the
+        model already understands."""
+        if language in (None, "en") or self.other_language_text_weight is None:
+            return self
+        return replace(self, text_weight=self.other_language_text_weight, rewrite=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,8 @@
 /* Hotel concierge chat widget, no dependencies. One tag puts it on any page:
  *   <script src="https://HOST/widget.js" data-property="PROPERTY_ID" defer></script>
- * Optional: data-lang (en|fr), data-phone, data-contact-url, data-title, data-api; and
+ * Optional: data-lang (en|de|fr|es|it|zh|ja; else the page's or browser's language), data-phone,
+ * data-contact-url, data-title, data-api, data-poll-ms (how often a request's status is
+ * checked, default 10000); and
  * window.ConciergeWidgetStrings = {...} to override any text. It never throws into the page. */
 (function () {
 "use strict";
@@ -19,7 +21,10 @@ var STRINGS = {
     escalate: "I'm not sure about that one, and I'd rather not guess. Our front desk will be happy to help.",
     unavailable: "Sorry, I can't answer right now. Please try again in a moment or contact our front desk.",
     invalid: "Sorry, I couldn't use that question. Could you rephrase it?",
-    contact: "Contact the front desk", call: "Call the front desk"
+    contact: "Contact the front desk", call: "Call the front desk",
+    room: "Room number", roomSend: "Send room number", status: "Status",
+    statuses: { open: "received", acknowledged: "on its way", done: "done", cancelled: "cancelled" },
+    helpful: "Helpful", unhelpful: "Not helpful", thanks: "Thanks for your feedback"
   },
   fr: {
     title: "Concierge", open: "Discuter avec notre concierge", close: "Fermer la discussion",
@@ -29,7 +34,60 @@ var STRINGS = {
     escalate: "Je ne suis pas certain de la réponse et je préfère ne pas deviner. La réception se fera un plaisir de vous aider.",
     unavailable: "Désolé, je ne peux pas répondre pour le moment. Réessayez dans un instant ou contactez la réception.",
     invalid: "Désolé, je n'ai pas pu traiter cette question. Pouvez-vous la reformuler ?",
-    contact: "Contacter la réception", call: "Appeler la réception"
+    contact: "Contacter la réception", call: "Appeler la réception",
+    room: "Numéro de chambre", roomSend: "Envoyer le numéro", status: "Statut",
+    statuses: { open: "reçue", acknowledged: "en cours", done: "terminée", cancelled: "annulée" },
+    helpful: "Utile", unhelpful: "Pas utile", thanks: "Merci pour votre avis"
+  },
+  de: {
+    title: "Concierge", open: "Mit unserem Concierge chatten", close: "Chat schließen",
+    label: "Ihre Frage", placeholder: "Fragen zu Ihrem Aufenthalt…", send: "Senden",
+    greeting: "Hallo! Fragen Sie mich alles zum Hotel: Check-in, Frühstück, Parken, Spa…",
+    thinking: "Ich sehe nach…", sources: "Quellen", you: "Sie", bot: "Concierge",
+    escalate: "Da bin ich mir nicht sicher, und raten möchte ich nicht. Die Rezeption hilft Ihnen gern weiter.",
+    unavailable: "Leider kann ich gerade nicht antworten. Bitte versuchen Sie es gleich noch einmal oder wenden Sie sich an die Rezeption.",
+    invalid: "Mit dieser Frage konnte ich leider nichts anfangen. Können Sie sie anders formulieren?",
+    contact: "Rezeption kontaktieren", call: "Rezeption anrufen"
+  },
+  es: {
+    title: "Conserje", open: "Chatear con nuestro conserje", close: "Cerrar el chat",
+    label: "Su pregunta", placeholder: "Pregunte sobre su estancia…", send: "Enviar",
+    greeting: "¡Hola! Pregúnteme lo que quiera sobre el hotel: check-in, desayuno, aparcamiento, spa…",
+    thinking: "Lo estoy buscando…", sources: "Fuentes", you: "Usted", bot: "Conserje",
+    escalate: "No estoy seguro de la respuesta y prefiero no adivinar. En recepción le ayudarán con mucho gusto.",
+    unavailable: "Lo siento, ahora mismo no puedo responder. Inténtelo de nuevo en un momento o contacte con recepción.",
+    invalid: "Lo siento, no he podido usar esa pregunta. ¿Puede formularla de otra manera?",
+    contact: "Contactar con recepción", call: "Llamar a recepción"
+  },
+  it: {
+    title: "Concierge", open: "Chatta con il nostro concierge", close: "Chiudi la chat",
+    label: "La sua domanda", placeholder: "Chieda pure del suo soggiorno…", send: "Invia",
+    greeting: "Salve! Mi chieda qualsiasi cosa sull'hotel: check-in, colazione, parcheggio, spa…",
+    thinking: "Sto cercando…", sources: "Fonti", you: "Lei", bot: "Concierge",
+    escalate: "Non ne sono sicuro e preferisco non tirare a indovinare. La reception sarà lieta di aiutarla.",
+    unavailable: "Mi dispiace, al momento non posso rispondere. Riprovi tra poco o contatti la reception.",
+    invalid: "Mi dispiace, non ho potuto usare questa domanda. Può riformularla?",
+    contact: "Contatta la reception", call: "Chiama la reception"
+  },
+  zh: {
+    title: "礼宾服务", open: "与礼宾员聊天", close: "关闭聊天",
+    label: "您的问题", placeholder: "关于您的住宿，有什么可以帮您？", send: "发送",
+    greeting: "您好！关于酒店的任何问题都可以问我：入住、早餐、停车、水疗……",
+    thinking: "正在查找……", sources: "来源", you: "您", bot: "礼宾员",
+    escalate: "这个问题我不太确定，不想乱猜。前台工作人员很乐意为您提供帮助。",
+    unavailable: "抱歉，我现在无法回答。请稍后再试，或联系前台。",
+    invalid: "抱歉，我无法处理这个问题。能换个说法吗？",
+    contact: "联系前台", call: "致电前台"
+  },
+  ja: {
+    title: "コンシェルジュ", open: "コンシェルジュとチャット", close: "チャットを閉じる",
+    label: "ご質問", placeholder: "ご滞在についてお気軽にどうぞ…", send: "送信",
+    greeting: "こんにちは！チェックイン、朝食、駐車場、スパなど、ホテルについて何でもお尋ねください。",
+    thinking: "お調べしています…", sources: "出典", you: "あなた", bot: "コンシェルジュ",
+    escalate: "確かなことが分からないため、推測でお答えするのは控えます。フロントがご案内いたします。",
+    unavailable: "申し訳ありません。ただいまお答えできません。少し時間をおいて再度お試しいただくか、フロントにお問い合わせください。",
+    invalid: "申し訳ありません。このご質問は処理できませんでした。言い換えていただけますか？",
+    contact: "フロントに連絡", call: "フロントに電話"
   }
 };
 var TIMEOUT_MS = 30000;
@@ -59,6 +117,10 @@ var CSS = [
   "input{flex:1;min-width:0;font-size:16px;padding:9px 11px;border:1px solid #c9ced6;border-radius:8px}",
   ".send{border:0;border-radius:8px;background:#1f3a5f;color:#fff;padding:0 14px;font-size:15px;cursor:pointer}",
   ".send:disabled{opacity:.55;cursor:default}",
+  ".task{margin-top:8px;font-size:13px;color:#57606a}.task b{color:#1f3a5f}",
+  ".roomf{display:flex;gap:6px;margin-top:8px;padding:0;border:0;background:none}.roomf input{font-size:14px;padding:6px 8px}",
+  ".rate{display:flex;gap:6px;margin-top:6px}.rate button{border:1px solid #c9ced6;background:#fff;border-radius:6px;cursor:pointer;padding:2px 8px;font-size:14px}",
+  ".rate button[aria-pressed=true]{background:#1f3a5f;color:#fff}",
   ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
   "@media (max-width:480px){.panel{inset:0;width:100%;max-width:none;height:100%;max-height:none;border-radius:0}.launch{right:14px;bottom:max(14px,env(safe-area-inset-bottom))}}"
 ].join("");
@@ -141,12 +203,28 @@ function start(script) {
   if (registry.has(property)) return; // the tag was included twice
   registry.set(property, true);
   var api = (d.api || new URL(script.src, location.href).origin).replace(/\/+$/, "");
-  var lang = (d.lang || document.documentElement.lang || navigator.language || "en").slice(0, 2).toLowerCase();
+  // The page's language tag (e.g. "de-AT") goes with each question: the server answers in the
+  // question's own language when it can tell, and in this one otherwise.
+  var pageLang = String(d.lang || document.documentElement.lang || navigator.language || "en").slice(0, 35);
+  var lang = pageLang.slice(0, 2).toLowerCase();
   var t = Object.assign({}, STRINGS.en, STRINGS[lang] || {}, window.ConciergeWidgetStrings || {});
+  // The widget's own words for an answer in another language than the page's.
+  function wordsFor(code) {
+    return code && code !== lang && STRINGS[code] ? Object.assign({}, t, STRINGS[code]) : t;
+  }
   if (d.title) t.title = d.title;
   var streaming = true;
+  var pollMs = Math.max(1000, parseInt(d.pollMs || "10000", 10) || 10000);
   var memoSession = null;
   var busy = false;
+
+  function remembered(name, value) {
+    var key = "concierge-" + name + ":" + property;
+    try {
+      if (value !== undefined) sessionStorage.setItem(key, value);
+      return sessionStorage.getItem(key);
+    } catch (e) { return value || null; }
+  }
 
   function sessionId() {
     var key = "concierge-session:" + property;
@@ -205,20 +283,21 @@ function start(script) {
     return { msg: msg, body: body };
   }
 
-  function showSources(view, sources, citations) {
+  function showSources(view, sources, citations, words) {
+    words = words || t;
     var cited = (citations && citations.length)
       ? sources.filter(function (s) { return citations.indexOf(s.n) >= 0; })
       : sources.slice(0, 3);
     if (view.sources) view.msg.removeChild(view.sources);
     view.sources = null;
     if (!cited.length) return;
-    var list = el("ul", { class: "src", "aria-label": t.sources });
+    var list = el("ul", { class: "src", "aria-label": words.sources });
     cited.forEach(function (s) {
       var text = String(s.text || "").replace(/\s+/g, " ").trim();
       if (text.length > SNIPPET) text = text.slice(0, SNIPPET).replace(/\s\S*$/, "") + "…";
       list.appendChild(el("li", {}, [el("b", { text: "[" + s.n + "] " + (s.title || s.document_id || "") }), el("span", { text: text })]));
     });
-    view.sources = el("div", {}, [el("div", { class: "src-h", text: t.sources }), list]);
+    view.sources = el("div", {}, [el("div", { class: "src-h", text: words.sources }), list]);
     view.msg.appendChild(view.sources);
   }
 
@@ -236,6 +315,59 @@ function start(script) {
     var action = contactAction();
     if (action) view.msg.appendChild(el("div", {}, [action]));
     announce(message);
+  }
+
+  function showTask(view, task, question) {
+    var label = el("b", { text: t.statuses[task.status] || task.status });
+    view.msg.appendChild(el("div", { class: "task", "data-ref": task.ref }, [el("span", { text: t.status + " (" + task.ref + "): " }), label]));
+    if (task.needs_room) askRoom(view, question);
+    var timer = setInterval(safe(function () {
+      fetch(api + "/tasks/" + encodeURIComponent(task.ref) + "?session_id=" + encodeURIComponent(sessionId()), { mode: "cors", credentials: "omit" })
+        .then(function (res) { return res.ok ? res.json() : null; })
+        .then(function (data) {
+          if (!data || !data.status) return;
+          var text = t.statuses[data.status] || data.status;
+          if (label.textContent !== text) { label.textContent = text; announce(t.status + ": " + text); }
+          if (data.status === "done" || data.status === "cancelled") clearInterval(timer);
+        }).catch(warn);
+    }), pollMs);
+  }
+
+  function askRoom(view, question) {
+    var id = uid + "-room-" + log.children.length;
+    var field = el("input", { type: "text", id: id, inputmode: "numeric", maxlength: "16", autocomplete: "off" });
+    var form = el("form", { class: "roomf" }, [el("label", { class: "sr", for: id, text: t.room }), field,
+      el("button", { class: "send", type: "submit", text: t.roomSend })]);
+    form.addEventListener("submit", safe(function (ev) {
+      ev.preventDefault();
+      var room = field.value.trim().replace(/[^A-Za-z0-9-]/g, "").slice(0, 16);
+      if (!room || busy) return;
+      remembered("room", room);
+      view.msg.removeChild(form);
+      ask(question).catch(warn);
+    }));
+    view.msg.appendChild(form);
+    field.focus();
+  }
+
+  function showRating(view, result, question) {
+    if (!result.request_id) return;
+    var up = el("button", { type: "button", "aria-pressed": "false", "aria-label": t.helpful, text: "\uD83D\uDC4D" });
+    var down = el("button", { type: "button", "aria-pressed": "false", "aria-label": t.unhelpful, text: "\uD83D\uDC4E" });
+    function rate(rating, button, other) {
+      return safe(function () {
+        button.setAttribute("aria-pressed", "true");
+        other.setAttribute("aria-pressed", "false");
+        fetch(api + "/feedback", {
+          method: "POST", mode: "cors", credentials: "omit", headers: { "content-type": "application/json" },
+          body: JSON.stringify({ property_id: property, request_id: result.request_id, rating: rating,
+            question: question.slice(0, 1000), answer: String(result.answer || "").slice(0, 4000) })
+        }).then(function () { announce(t.thanks); }).catch(warn);
+      });
+    }
+    up.addEventListener("click", rate("up", up, down));
+    down.addEventListener("click", rate("down", down, up));
+    view.msg.appendChild(el("div", { class: "rate" }, [up, down]));
   }
 
   function post(body, signal) {
@@ -284,7 +416,9 @@ function start(script) {
     var ctrl = typeof AbortController === "function" ? new AbortController() : null;
     var timer = ctrl && setTimeout(function () { ctrl.abort(); }, TIMEOUT_MS);
     try {
-      var body = { property_id: property, question: question, session_id: sessionId() };
+      var body = { property_id: property, question: question, session_id: sessionId(), language: pageLang };
+      var room = remembered("room");
+      if (room) body.room = room;
       if (streaming) body.stream = true;
       var res = await post(body, ctrl && ctrl.signal);
       if (res.status === 422 && body.stream) {
@@ -314,10 +448,17 @@ function start(script) {
     view.msg.classList.add("pending");
     try {
       var result = await request(question, view);
-      if (result.escalate) { showHandoff(view, t.escalate); return; }
+      var words = wordsFor(result.language);
+      if (result.escalate && result.kind !== "safety") {
+        showHandoff(view, words.escalate);
+        return;
+      }
       view.msg.classList.remove("pending");
       view.body.textContent = result.answer || "";
-      showSources(view, result.sources || [], result.citations || []);
+      showSources(view, result.sources || [], result.citations || [], words);
+      if (result.kind === "safety") { var call = contactAction(); if (call) view.msg.appendChild(el("div", {}, [call])); }
+      if (result.task) showTask(view, result.task, question);
+      else if (result.kind === "information" || !result.kind) showRating(view, result, question);
       announce(result.answer || "");
     } catch (e) {
       warn(e);

@@ -129,10 +129,12 @@ class MessageClassifier:
         min_similarity: float = 0.4,
         max_cached: int = 10_000,
         max_property_examples: int = 500,
+        safety_similarity: float = 0.6,
     ) -> None:
         self._embed = embed
         self.k = k
         self.min_similarity = min_similarity
+        self.safety_similarity = safety_similarity
         self._seeds = ExampleIndex(np.zeros((0, 1), np.float32), [])
         self._properties: dict[str, ExampleIndex] = {}
         self._cache: OrderedDict[tuple[str, str], Classification] = OrderedDict()
@@ -166,7 +168,9 @@ class MessageClassifier:
             if property_id in self._properties:
                 indexes.append(self._properties[property_id])
             vector = await self._embed(text)
-            result = decide(text, vector, indexes, self.k, self.min_similarity)
+            result = decide(
+                text, vector, indexes, self.k, self.min_similarity, self.safety_similarity
+            )
         self._cache[key] = result
         if len(self._cache) > self._max_cached:
             self._cache.popitem(last=False)

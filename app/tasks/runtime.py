@@ -56,7 +56,13 @@ async def open_task_services(
     settings: Settings, pool: asyncpg.Pool, listen_url: str, embed: Embed
 ) -> AsyncIterator[TaskServices]:
     stats = TaskStats()
-    classifier = MessageClassifier(embed, max_cached=settings.classifier_cache_entries)
+    min_similarity, safety_similarity = settings.classifier_similarities
+    classifier = MessageClassifier(
+        embed,
+        min_similarity=min_similarity,
+        max_cached=settings.classifier_cache_entries,
+        safety_similarity=safety_similarity,
+    )
     await classifier.load_seeds(load_examples())
     await load_property_examples(pool, classifier)
     recorder = SignalRecorder(

@@ -19,6 +19,7 @@ from app.embedding.encoder import Encoder
 from app.main import create_app
 from ingestion.chunking import TokenCounter
 from ingestion.documents import load_paths
+from ingestion.facts_cli import set_clock
 from ingestion.pipeline import Ingestor
 
 pytestmark = pytest.mark.integration
@@ -52,6 +53,8 @@ async def sample_loaded(ingestor: Ingestor, sample_dir: Path) -> list[str]:
         documents, skipped = load_paths([sample_dir / entry["folder"]])
         assert not skipped
         await ingestor.ingest(entry["id"], documents, name=entry["name"])
+        async with ingestor.pool.acquire() as conn:
+            await set_clock(conn, entry["id"], entry["timezone"], entry.get("locale"))
     return [e["id"] for e in entries]
 
 

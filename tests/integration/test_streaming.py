@@ -258,10 +258,12 @@ class BrokenWriter:
 
     name = "broken"
 
-    async def write(self, question: str, sources: Sequence[Source]) -> Answer:
+    async def write(self, question: str, sources: Sequence[Source], language: str = "en") -> Answer:
         raise RuntimeError("bug")
 
-    async def stream(self, question: str, sources: Sequence[Source]) -> AnswerEvents:
+    async def stream(
+        self, question: str, sources: Sequence[Source], language: str = "en"
+    ) -> AnswerEvents:
         yield Delta("Check")
         raise RuntimeError("bug")
 

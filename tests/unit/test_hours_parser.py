@@ -9,6 +9,7 @@ import pytest
 from app.facts.hours import parse_canonical
 from app.facts.hours_parser import parse_hours
 from evaluation.hours_eval import DEFAULT_HOURS_SET, evaluate_hours, load_cases
+from evaluation.timely_eval import evaluate_timely
 
 TARGET = 0.95
 
@@ -91,3 +92,9 @@ def test_out_of_season_is_closed_and_unstated_days_are_unknown() -> None:
     assert not winter.is_open
     weekdays = parse_hours("Mon–Fri 9:00–17:00")
     assert not weekdays.state_at(datetime(2026, 11, 29, 10, 0)).known  # Sunday: not stated
+
+
+def test_time_aware_questions_are_answered_at_target_accuracy() -> None:
+    report = evaluate_timely()
+    assert report.total >= 30
+    assert report.accuracy >= TARGET, report.failures

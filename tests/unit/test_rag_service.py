@@ -16,7 +16,7 @@ from app.db.properties import PropertyState
 from app.errors import PropertyNotFound
 from app.rag.cache import AnswerCache
 from app.rag.service import RagService
-from app.rag.sessions import FollowUpRewriter, SessionStore
+from app.rag.sessions import FollowUpRewriter, MemorySessionStore, SessionStore
 from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, is_storable
 from tests.fakes import FakeRegistry, HashingEmbedder, MemoryRetriever, ScriptedWriter
 
@@ -224,7 +224,7 @@ async def test_fallback_answers_are_not_cached(streamed: bool) -> None:
 
 @pytest.mark.parametrize("streamed", [False, True])
 async def test_a_follow_up_is_rewritten_by_rule_within_its_session(streamed: bool) -> None:
-    r = rig(sessions=SessionStore(10, 4, 60))
+    r = rig(sessions=MemorySessionStore(10, 4, 60))
 
     async def ask(question: str, session: str) -> AskResult:
         if streamed:
@@ -267,7 +267,7 @@ class RewritingModel:
 async def test_a_follow_up_rewritten_by_the_model_is_cached_under_its_standalone_form() -> None:
     model = RewritingModel("When does the spa open on Sundays?")
     rewriter = FollowUpRewriter(model, PromptBuilder("chat"))  # type: ignore[arg-type]
-    r = rig(sessions=SessionStore(10, 4, 60), rewriter=rewriter)
+    r = rig(sessions=MemorySessionStore(10, 4, 60), rewriter=rewriter)
     await r.service.ask("harbour", "When does the spa open?", 2, "s1")
     follow_up, cached = await r.service.ask("harbour", "and on Sundays?", 2, "s1")
     assert cached is False

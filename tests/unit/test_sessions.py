@@ -9,7 +9,7 @@ import pytest
 from app.answering.llm.backend import LLMError, Prompt
 from app.answering.llm.guards import CircuitBreaker, ConcurrencyGate
 from app.answering.prompts import PromptBuilder
-from app.rag.sessions import FollowUpRewriter, SessionStore, Turn, is_follow_up
+from app.rag.sessions import FollowUpRewriter, MemorySessionStore, Turn, is_follow_up
 
 
 @pytest.mark.parametrize(
@@ -27,26 +27,26 @@ def test_follow_ups_are_recognised(question: str, expected: bool) -> None:
     assert is_follow_up(question) is expected
 
 
-def test_store_keeps_the_last_turns_per_property_and_session() -> None:
-    store = SessionStore(max_sessions=10, max_turns=2, ttl_s=60)
+async def test_store_keeps_the_last_turns_per_property_and_session() -> None:
+    store = MemorySessionStore(max_sessions=10, max_turns=2, ttl_s=60)
     for i in range(3):
-        store.record("harbour", "s1", Turn(f"q{i}"))
-    assert [t.question for t in store.history("harbour", "s1")] == ["q1", "q2"]
+        await store.record("harbour", "s1", Turn(f"q{i}"))
+    assert [t.question for t in await store.history("harbour", "s1")] == ["q1", "q2"]
     # The same session id at another property is another conversation.
-    assert store.history("sunset", "s1") == []
+    assert await store.history("sunset", "s1") == []
 
 
-def test_store_is_bounded_and_sessions_expire() -> None:
+async def test_store_is_bounded_and_sessions_expire() -> None:
     now = [0.0]
-    store = SessionStore(max_sessions=2, max_turns=4, ttl_s=10, timer=lambda: now[0])
+    store = MemorySessionStore(max_sessions=2, max_turns=4, ttl_s=10, timer=lambda: now[0])
     for sid in ("a", "b", "c"):
-        store.record("p", sid, Turn("q"))
+        await store.record("p", sid, Turn("q"))
     assert len(store) == 2
     now[0] = 9.0
-    store.record("p", "c", Turn("q2"))  # a new turn renews the session
+    await store.record("p", "c", Turn("q2"))  # a new turn renews the session
     now[0] = 15.0
-    assert store.history("p", "b") == []
-    assert [t.question for t in store.history("p", "c")] == ["q", "q2"]
+    assert await store.history("p", "b") == []
+    assert [t.question for t in await store.history("p", "c")] == ["q", "q2"]
 
 
 class ScriptedBackend:
