@@ -48,6 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     export.add_argument("--model", type=Path, help="model folder (default: the packaged one)")
     export.add_argument("--out", type=Path, help="ONNX file (default: in RAG_MODEL_CACHE_DIR)")
+    dump = commands.add_parser("backup", help="dump the database to FILE (pg_dump, custom format)")
+    dump.add_argument("file", type=Path, metavar="FILE")
+    load = commands.add_parser(
+        "restore", help="restore a backup into the database (stop the servers first)"
+    )
+    load.add_argument("file", type=Path, metavar="FILE")
+    load.add_argument(
+        "--clean", action="store_true", help="drop what the database holds before restoring"
+    )
     env = commands.add_parser(
         "env-example", help="print .env.example: every setting at its default, documented"
     )
@@ -63,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings)
+    if args.command in ("backup", "restore"):
+        return _backup_or_restore(settings, args)
     if args.command == "export-model":
         return _export_model(settings, args.model, args.out)
     if args.command == "migrate":
@@ -78,6 +89,25 @@ def main(argv: list[str] | None = None) -> int:
         uvicorn.run("app.main:create_app", factory=True, workers=args.workers, **options)
     except ConciergeError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> int:
+    import subprocess
+
+    from app.db.backup import backup, restore
+
+    try:
+        if args.command == "backup":
+            backup(settings, args.file)
+            print(f"backup written to {args.file} ({args.file.stat().st_size} bytes)")
+        else:
+            restore(settings, args.file, clean=args.clean)
+            print(f"restored {args.file} into {redact(database_url(settings))}")
+    except subprocess.CalledProcessError as exc:
+        print(f"error: {args.command} failed: {(exc.stderr or '').strip()[-2000:]}",
+              file=sys.stderr)  # fmt: skip
         return 1
     return 0
 

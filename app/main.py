@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import admin, admin_facts, admin_properties, openai_chat
+from app.api import admin, admin_batch, admin_facts, admin_properties, openai_chat
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyGuardMiddleware, RequestIdMiddleware
@@ -80,6 +80,7 @@ def create_app(
     app.include_router(openai_chat.router)
     app.include_router(admin.router)
     app.include_router(admin_properties.router)
+    app.include_router(admin_batch.router)
     app.include_router(admin_facts.router)
     app.include_router(tasks_admin_router)
     app.include_router(tasks_guest_router)

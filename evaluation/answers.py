@@ -129,7 +129,7 @@ def judge(case: Case, answer: Answer, ms: float) -> Judged:
     for n in answer.citations if answered else ():
         if 1 <= n <= len(case.hits) and case.hits[n - 1].document_id in question.gold:
             gold += 1
-    ttft = answer.extra.get("ttft_ms") if answer.extra else None
+    ttft = answer.extra.get("ttft") if answer.extra else None
     return Judged(
         question,
         answer,
@@ -188,6 +188,9 @@ def summarise(writer: str, judged: Sequence[Judged]) -> WriterReport:
         "p50_ms": percentile(times, 50),
         "p99_ms": percentile(times, 99),
     }
+    fallbacks = sum(1 for j in judged if j.answer.fallback_reason is not None)
+    if fallbacks:
+        figures["fallbacks"] = float(fallbacks)
     ttfts = [j.ttft_ms for j in judged if j.ttft_ms is not None]
     if ttfts:
         figures["ttft_p50_ms"] = percentile(ttfts, 50)

@@ -56,12 +56,21 @@ def render_languages(reports: Sequence[dict[str, object]]) -> str:
     for model, variant, table in columns:
         if variant != "hybrid" or not any("handover" in row for row in table.values()):
             continue
-        shares = ", ".join(
-            f"{g} {100 * table[g]['handover']:.0f}%"
-            for g in groups
-            if "handover" in table.get(g, {})
-        )
-        lines.append(f"  {model} {variant}: {shares}")
+        lines.append(f"  {model} {variant}:")
+        for g in groups:
+            row = table.get(g, {})
+            if "handover" not in row:
+                continue
+            line = (
+                f"    {g:<18} answerable {100 * row['handover']:3.0f}% "
+                f"(best similarity p10 {row['best_p10']:.2f})"
+            )
+            if "unanswerable_handover" in row:
+                line += (
+                    f", unanswerable {100 * row['unanswerable_handover']:3.0f}% "
+                    f"(p90 {row['unanswerable_best_p90']:.2f})"
+                )
+            lines.append(line)
     lines += ["", "speed and memory (one thread, own process):"]
     for report in reports:
         speed: dict[str, object] = report.get("speed") or {}  # type: ignore[assignment]

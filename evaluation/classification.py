@@ -126,10 +126,10 @@ def evaluate(
     }
 
 
-def meets_targets(report: dict[str, object], split: str = "all") -> bool:
+def meets_targets(report: dict[str, object], split: str = "blind") -> bool:
     splits = report["splits"]
     assert isinstance(splits, dict)
-    table = splits[split]
+    table = splits.get(split) or splits["all"]
     safety, service = table["safety"], table["service_request"]
     return bool(
         safety["recall"] >= 0.98 and service["precision"] >= 0.90 and service["recall"] >= 0.90
@@ -149,7 +149,7 @@ def render(report: dict[str, object]) -> str:
         )
         lines.append(f"{name:<26}{table['n']:>5}  {cells}")
     target = "met" if meets_targets(report) else "NOT met"
-    lines.append(f"targets (safety recall >= 0.98, service P and R >= 0.90, all): {target}")
+    lines.append(f"targets (safety recall >= 0.98, service P and R >= 0.90, blind): {target}")
     errors = report["errors"]
     assert isinstance(errors, list)
     for error in errors:

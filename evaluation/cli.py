@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer writers to judge: extractive, local (the in-process model; slow)",
     )
     parser.add_argument("--llm-model", type=Path, help="GGUF file for the local writer")
+    parser.add_argument(
+        "--model-questions",
+        type=int,
+        default=40,
+        help="questions per set a model writer answers (an even spread; default 40)",
+    )
     parser.add_argument("--failures", action="store_true", help="list the wrong answers")
     parser.add_argument("--database-url", help="use this database instead of a scratch one")
     parser.add_argument("--modes", help="comma-separated variants to run (default: all)")
@@ -328,7 +334,10 @@ async def _evaluate_in(
         if multilingual:
             by_language[variant.name] = (
                 await run(
-                    multilingual, thresholds=(), handover_at=settings.answer_confident_threshold
+                    multilingual,
+                    thresholds=(),
+                    handover_at=settings.answer_confident_threshold,
+                    other_language_min_score=settings.answer_other_language_threshold,
                 )
             ).by_group
     chosen = next((r for r in results if r.name == "default"), results[0])
@@ -336,7 +345,7 @@ async def _evaluate_in(
     report["set"] = evalset.name
     report["by_language"] = by_language
     report["answers_mode"] = chosen.name
-    report["answers"] = await evaluate_writers(writers, chosen.cases)
+    report["answers"] = await evaluate_writers(writers, chosen.cases, args.model_questions)
     return report
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from evaluation.hours_eval import DEFAULT_HOURS_SET, evaluate_hours, load_cases, render_hours
+from evaluation.menu_eval import evaluate_menu, render_menu
 from evaluation.timely_eval import evaluate_timely, render_timely
 
 
@@ -13,4 +14,5 @@ def render_facts() -> str:
         report = evaluate_hours(load_cases(path))
         parts.append(f"[{path.name}] " + render_hours(report))
     parts.append(render_timely(evaluate_timely()))
+    parts.append(render_menu(evaluate_menu()))
     return "\n\n".join(parts)

@@ -95,17 +95,27 @@ async def run_variant(
     thresholds: Sequence[float] = THRESHOLDS,
     min_score: float = 0.16,
     handover_at: float | None = None,
+    other_language_min_score: float | None = None,
 ) -> VariantResult:
     """Search every question with ``variant``; ``questions`` pairs each with its property.
 
     With ``handover_at`` (a confident score), ``by_group`` also holds each group's share of
     answerable questions the extractive writer hands over (``handover``)."""
     writer = (
-        ExtractiveWriter(min_score, confident_score=handover_at)
+        ExtractiveWriter(
+            min_score,
+            confident_score=handover_at,
+            other_language_min_score=other_language_min_score,
+        )
         if handover_at is not None
         else None
     )
     handovers: dict[str, list[float]] = {}
+    # Per group: best source similarity of answerable / unanswerable questions; unanswerable
+    # questions handed over.
+    best_answerable: dict[str, list[float]] = {}
+    best_unanswerable: dict[str, list[float]] = {}
+    refused: dict[str, list[float]] = {}
     retriever = Retriever(pool, exact_max_chunks, variant.options, variant.reranker)
     states = {pid: await registry.get(pid) for pid in {pid for _, pid in questions}}
 
@@ -129,16 +139,27 @@ async def run_variant(
         hits = await search(question, pid)
         latencies.append((time.perf_counter() - started) * 1000)
         answers.append((question, hits[:top_k]))
+        group = question.group or question.language
+        best = max((h.score for h in hits[:top_k]), default=0.0)
+        if writer is not None and not question.gold:
+            language = languages.detect(question.text)
+            sources = number_sources(hits[:top_k])
+            refused.setdefault(group, []).append(
+                float(writer.compose(question.text, sources, language).escalate)
+            )
+            best_unanswerable.setdefault(group, []).append(best)
         if not question.gold:
             continue
         ranking = dedupe(h.document_id for h in hits)
         row = question_metrics(ranking, set(question.gold))
         rows.append(row)
         kinds.setdefault(question.kind or "all", []).append(row)
-        group = question.group or question.language
         groups.setdefault(group, []).append(row)
+        best_answerable.setdefault(group, []).append(best)
         if writer is not None:
-            escalated = writer.compose(question.text, number_sources(hits[:top_k])).escalate
+            language = languages.detect(question.text)
+            sources = number_sources(hits[:top_k])
+            escalated = writer.compose(question.text, sources, language).escalate
             handovers.setdefault(group, []).append(float(escalated))
         if not row["hit@5"]:
             misses.append(question.id)
@@ -152,8 +173,19 @@ async def run_variant(
         by_group={
             group: mean_metrics(r)
             | (
-                {"handover": sum(handovers[group]) / len(handovers[group])}
+                {
+                    "handover": sum(handovers[group]) / len(handovers[group]),
+                    "best_p10": percentile(best_answerable[group], 10),
+                }
                 if group in handovers
+                else {}
+            )
+            | (
+                {
+                    "unanswerable_handover": sum(refused[group]) / len(refused[group]),
+                    "unanswerable_best_p90": percentile(best_unanswerable[group], 90),
+                }
+                if group in refused
                 else {}
             )
             for group, r in groups.items()

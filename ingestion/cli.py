@@ -26,7 +26,8 @@ from app.db.server import database_url
 from app.embedding.encoder import default_model_path, load_encoder
 from app.errors import ConciergeError, PropertyNotFound
 from app.settings_env import SettingsError, load_settings
-from ingestion import facts_cli, jobs, shadow_report, store
+from ingestion import desk_cli, facts_cli, jobs, shadow_report, store
+from ingestion.check import read_questions, run_check
 from ingestion.cli_output import (
     PROG,
     ProgressLine,
@@ -150,6 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--property", type=_property_id, help="only this property")
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
+    check = add(
+        "check",
+        "answer a file of questions as guests would get them, in one table",
+        "Answer each question of QUESTIONS (one per line, # for comments) from the property's "
+        "live index, as the server would, and print the answer, its source and whether the "
+        "guest would be handed over to staff. Creates no staff task.",
+    )
+    check.add_argument("--property", required=True, type=_property_id, help="property id")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.add_argument("questions", type=Path, metavar="QUESTIONS")
+
+    desk_cli.add_commands(commands)
     facts_cli.add_commands(add)
     sample = add("sample", "load the sample hotels shipped in data/sample", "Load sample hotels.")
     sample.add_argument(
@@ -163,6 +176,8 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argpa
     args = parser.parse_args(argv)
     if hasattr(args, "paths"):
         args.paths = [resolve(args.directory, p) for p in args.paths]
+    if args.command == "check":
+        args.questions = resolve(args.directory, args.questions)
     return args
 
 
@@ -190,6 +205,17 @@ def main(argv: list[str] | None = None) -> int:
             if not args.everything and not args.doc_ids:
                 parser.error("delete needs DOC_ID... or --everything")
             return asyncio.run(_delete(settings, args))
+        if args.command == "check":
+            try:
+                questions = read_questions(args.questions, settings.admin_batch_max_questions)
+            except (OSError, ValueError) as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+            lines = asyncio.run(run_check(settings, args.property, questions, args.json))
+            print("\n".join(lines))
+            return EXIT_OK
+        if args.command in ("gaps", "staff"):
+            return asyncio.run(desk_cli.run(settings, args))
         if args.command == "status":
             return asyncio.run(_status(settings, args.property, args.json))
         if args.command in ("hours", "clock"):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.facts.menu import csv_menu_lines
 from ingestion.faq import structure_faq
 from ingestion.kinds import document_kind
 from ingestion.loaders import (
@@ -256,7 +257,9 @@ def load_bytes(raw: bytes, key: str, source: str) -> list[Document]:
     elif suffix == ".docx":
         title, text = docx_to_text(raw)
     elif suffix == ".csv":
-        text = faq_to_markdown(csv_faq(_decode(raw)))
+        decoded = _decode(raw)
+        menu = csv_menu_lines(decoded)
+        text = menu if menu is not None else faq_to_markdown(csv_faq(decoded))
     elif suffix == ".json":
         title, pairs = json_faq(_decode(raw))
         text = faq_to_markdown(pairs)

@@ -24,16 +24,16 @@ from app.answering.matching import FRAME_WORDS, QuestionTerms, Vocabulary
 from app.answering.types import Source
 from app.text import content_terms, split_units
 
-# Guests' words that name what the hotel's text states with other words.
-_QUESTION_HINTS: dict[str, tuple[str, ...]] = {
-    "when": ("am", "pm", ":", "until", "from", "daily"),
-    "time": ("am", "pm", ":", "until", "from", "daily"),
-    "hour": ("am", "pm", ":", "until", "from", "daily"),
-    "open": ("am", "pm", ":", "until", "from", "daily"),
-    "much": ("€", "eur", "£", "$", "free", "charge", "price", "cost"),
-    "cost": ("€", "eur", "£", "$", "free", "charge", "price"),
-    "price": ("€", "eur", "£", "$", "free", "charge"),
-}
+# What a sentence answering a kind of question contains: a time for "when", a price for
+# "how much", a size for "how big".
+_TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s*(?:am|pm)\b|\b(?:noon|midnight)\b", re.I)
+_PRICE = re.compile(r"(?:€|£|\$|\b(?:eur|gbp|usd|chf))\s*\d|\d\s*(?:€|£|\$)|\bfree\b", re.I)
+_SIZE = re.compile(r"\d\s*(?:m²|m2|sq|square|metres|meters|cm)\b", re.I)
+_EXPECTS = {
+    "when": _TIME, "time": _TIME, "tim": _TIME, "hour": _TIME, "open": _TIME, "close": _TIME,
+    "clos": _TIME, "much": _PRICE, "cost": _PRICE, "price": _PRICE, "pric": _PRICE,
+    "fee": _PRICE, "charge": _PRICE, "big": _SIZE, "size": _SIZE, "large": _SIZE,
+}  # fmt: skip
 # A sentence that states an exception to the sentence before it.
 _EXCEPTION_START = re.compile(r"^(?:except|exception|however|but|unless|apart from|only)\b", re.I)
 _EXCEPTION_ANYWHERE = re.compile(r"\b(?:only exception|are the exception|is the exception)\b", re.I)
@@ -60,11 +60,15 @@ class Scored:
 @lru_cache(maxsize=4096)  # chunk texts (about 1-2 KiB each) and their sentences
 def _units(text: str) -> tuple[tuple[int, str, frozenset[str]], ...]:
     out = []
+    caption: frozenset[str] = frozenset()  # words of a "… includes:" line above a list
     for i, unit in enumerate(split_units(text)):
         stripped = unit.rstrip()
-        if len(stripped) < 4 or stripped.endswith(("?", ":")):
+        if stripped.endswith(":"):
+            caption = frozenset(content_terms(stripped))
             continue
-        out.append((i, stripped, frozenset(content_terms(stripped))))
+        if len(stripped) < 4 or stripped.endswith("?"):
+            continue
+        out.append((i, stripped, frozenset(content_terms(stripped)) | caption))
     return tuple(out)
 
 
@@ -125,6 +129,12 @@ class Composer:
         ranked = sorted(scored, key=lambda c: -c.score)
         best = ranked[0]
         chosen = [best.sentence]
+        # A FAQ answer whose question is the guest's starts with the direct answer: keep the
+        # sentences before the best one ("You can cancel until 48 hours before. Later …").
+        source = next(s for s in sources if s.n == best.sentence.source)
+        if _heading_match(source, wanted[: len(terms.groups)]) >= 0.5:
+            before = [c for c in by_source[source.n] if c.position < best.sentence.position]
+            chosen = [*before[: self.max_sentences - 1], best.sentence]
         chosen += _exception_partners(best.sentence, by_source)
         for cand in ranked[1:]:
             if len(chosen) >= self.max_sentences:
@@ -153,7 +163,8 @@ class Composer:
         # Rarer subject words among the candidates say more about which sentence answers.
         doc_freq = [sum(1 for c in candidates if c.words & group) for group in wanted]
         total = len(candidates)
-        hints = {h for t in content_terms(question) for h in _QUESTION_HINTS.get(t, ())}
+        asked = [q for q in question.lower().replace("?", " ").split()]
+        expects = {_EXPECTS[w] for w in (*asked, *content_terms(question)) if w in _EXPECTS}
         similarity = {s.n: s.hit.score for s in sources}
         subject_count = sum(1 for w in weights if w == 1.0)
         heading_match = {s.n: _heading_match(s, wanted[:subject_count]) for s in sources}
@@ -167,8 +178,7 @@ class Composer:
                 for group, df, weight in zip(wanted, doc_freq, weights, strict=True)
                 if df and c.words & group
             )
-            lowered = c.text.lower()
-            hint = 0.5 if any(h in lowered for h in hints) else 0.0
+            hint = 1.0 if any(p.search(c.text) for p in expects) else 0.0
             # A FAQ answer whose question matches the guest's: its first lines answer.
             faq = heading_match[c.source] * max(0.0, 1.5 - 0.5 * c.position)
             score = (

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app import languages
 from app.answering.composer import Composer, Sentence
 from app.answering.matching import FRAME_WORDS, QuestionTerms, Vocabulary, coverage
 from app.answering.matching import question_terms as subject_terms
@@ -41,21 +42,25 @@ class ExtractiveWriter:
         max_sources: int = 3,
         confident_score: float = 0.50,
         max_chars: int = 1200,
+        other_language_min_score: float | None = None,
     ) -> None:
         self._min_score = min_score
+        # With a multilingual model: the similarity floor for a question over sources in
+        # another language (None: such questions follow the same rules as any other).
+        self._other_language_min_score = other_language_min_score
         self._max_chars = max_chars
         self._confident_score = confident_score
         self._max_sources = max_sources
         self._composer = Composer(max_sentences)
 
     async def write(self, question: str, sources: Sequence[Source], language: str = "en") -> Answer:
-        return self.compose(question, sources)
+        return self.compose(question, sources, language)
 
     async def stream(
         self, question: str, sources: Sequence[Source], language: str = "en"
     ) -> AnswerEvents:
         """The whole answer as one delta (it is ready at once), then the answer itself."""
-        answer = self.compose(question, sources)
+        answer = self.compose(question, sources, language)
         yield Delta(answer.text)
         yield answer
 
@@ -82,17 +87,31 @@ class ExtractiveWriter:
         best, found = self.confidence(question, sources)
         return best < self._min_score or (found < 1.0 and best < self._confident_score)
 
-    def compose(self, question: str, sources: Sequence[Source]) -> Answer:
-        """Synchronous core of :meth:`write` (pure, cheap)."""
+    def compose(
+        self, question: str, sources: Sequence[Source], language: str | None = None
+    ) -> Answer:
+        """Synchronous core of :meth:`write` (pure, cheap).
+
+        A question in ``language`` over sources written in another language shares no words
+        with them: with ``other_language_min_score`` set (a multilingual model, whose
+        similarities carry across languages), only that floor decides whether they answer it.
+        """
         if not sources:
             return Answer(FALLBACK_MESSAGE, escalate=True)
         vocabulary = _vocabulary(sources)
         found, _ = coverage(question, vocabulary)
         best = max(s.hit.score for s in sources)
-        if best < self._min_score or (found < 1.0 and best < self._confident_score):
+        floor = self._min_score
+        other = self._other_language_min_score
+        if other is not None and language is not None and _written_in_another(sources, language):
+            found, floor = 1.0, other
+        if best < floor or (found < 1.0 and best < self._confident_score):
             return Answer(FALLBACK_MESSAGE, escalate=True)
         terms = subject_terms(question)
-        if is_opinion_question(question) and any(s.hit.kind == REVIEW for s in sources):
+        # A judgement ("is the breakfast good?") that the search also found in reviews.
+        reviews_found = sum(s.hit.kind == REVIEW for s in sources)
+        top_review = any(s.hit.kind == REVIEW for s in sources[:2])
+        if is_opinion_question(question) and (top_review or 2 * reviews_found >= len(sources)):
             answer = self._reviews(question, terms, sources, vocabulary)
             if answer is not None:
                 return answer
@@ -122,6 +141,12 @@ class ExtractiveWriter:
         if not text:
             return None
         return Answer(shorten(text, self._max_chars), cited)
+
+
+def _written_in_another(sources: Sequence[Source], language: str) -> bool:
+    """Whether the best source is surely written in another language than ``language``."""
+    written, probability = languages.guess(max(sources, key=lambda s: s.hit.score).hit.text)
+    return probability >= languages.SURE and written != language
 
 
 def _vocabulary(sources: Sequence[Source]) -> Vocabulary:

@@ -19,7 +19,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 
 from app.search.query import query_groups, rewrite
-from app.text import STOPWORDS, content_terms
+from app.text import COMPOUNDS, STOPWORDS, content_terms
 
 _WORD = re.compile(r"[a-zà-ÿ]+|\d+(?:[:.,]\d+)?", re.IGNORECASE)
 _VOWELS = frozenset("aeiouyàáâäèéêëìíîïòóôöùúûü")
@@ -169,6 +169,10 @@ def question_terms(question: str) -> QuestionTerms:
         seen.add(head[0])
         alternatives = [head[0]] + [t for w in group[1:] for t in content_terms(w)]
         groups.append(tuple(dict.fromkeys(alternatives)))
+    # "check in" is one subject ("checkin"), not "check" (which check-out shares).
+    for compound in (t for t in content_terms(rewrite(question)) if t in COMPOUNDS):
+        groups = [g for g in groups if not (compound.startswith(g[0]) or compound.endswith(g[0]))]
+        groups.append((compound,))
     raw = tuple(w.lower() for w in _WORD.findall(rewrite(question)))
     return QuestionTerms(tuple(groups), raw)
 

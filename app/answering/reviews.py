@@ -26,7 +26,7 @@ _POSITIVE = frozenset(
 _NEGATIVE = frozenset(
     """bad dirty hair hairs noisy loud slow small expensive overpriced rude cold weak damp thin
     waited wait disappointing poor smelled smelly broken worst terrible awful creak creaks
-    late tiny cramped stained unfriendly unhelpful bland greasy lukewarm noise woke""".split()
+    tiny cramped stained unfriendly unhelpful bland greasy lukewarm noise woke""".split()
 )
 _NEGATORS = frozenset("not no never wasn't weren't isn't aren't didn't don't hardly".split())
 _MAX_QUOTE = 120
@@ -53,9 +53,16 @@ def polarity(text: str) -> int:
     return (score > 0) - (score < 0)
 
 
+_JUDGEMENT = re.compile(r"\b(?:is|are|was|were|isn't|aren't|how)\b", re.I)
+
+
 def is_opinion_question(question: str) -> bool:
-    """True when the question asks for a judgement ("is the breakfast good?")."""
-    return any(w in _POSITIVE or w in _NEGATIVE for w in _WORD.findall(question.lower()))
+    """True when the question asks for a judgement ("is the breakfast good?", not "quiet
+    hours")."""
+    words = _WORD.findall(question.lower())
+    return bool(_JUDGEMENT.search(question)) and any(
+        w in _POSITIVE or w in _NEGATIVE for w in words
+    )
 
 
 def opinion_words(question: str) -> set[str]:

@@ -36,10 +36,15 @@ class Writers:
 
 
 def prompt_style(settings: Settings) -> PromptStyle:
-    """``auto``: chat for a server (instruct models), completions for the packaged base model."""
+    """``auto``: completions for the packaged base model (Gemma-3-270M), chat otherwise
+    (servers, the packaged instruct models, a GGUF file given by path)."""
     if settings.llm_api != "auto":
         return settings.llm_api
-    return "completions" if settings.answer_writer == "local" else "chat"
+    from app.answering.llm.models import PACKAGED
+
+    base = not PACKAGED[settings.llm_packaged_model].chat
+    local_packaged = settings.answer_writer == "local" and settings.llm_model_path is None
+    return "completions" if local_packaged and base else "chat"
 
 
 async def _open_backend(settings: Settings, style: PromptStyle) -> LLMBackend:
@@ -63,7 +68,7 @@ async def _open_backend(settings: Settings, style: PromptStyle) -> LLMBackend:
     path: Path = (
         settings.llm_model_path
         if settings.llm_model_path is not None
-        else await asyncio.to_thread(packaged_gguf_path)
+        else await asyncio.to_thread(packaged_gguf_path, settings.llm_packaged_model)
     )
     backend = await asyncio.to_thread(
         LocalBackend.load, path, style, settings.llm_threads, settings.llm_context_tokens
@@ -81,6 +86,7 @@ async def open_writers(settings: Settings) -> AsyncIterator[Writers]:
         settings.answer_max_sources,
         settings.answer_confident_threshold,
         max_chars=settings.answer_max_chars,
+        other_language_min_score=settings.answer_other_language_threshold,
     )
     if settings.answer_writer == "extractive":
         yield Writers(extractive, FollowUpRewriter())

@@ -72,3 +72,31 @@ async def widget(request: Request, services: ServicesDep) -> Response:
 async def demo_page(request: Request) -> Response:
     """A sample hotel's home page with the widget on it."""
     return asset_response(request, load_asset("demo.html", "text/html; charset=utf-8"), "no-cache")
+
+
+CONSOLE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
+@router.get("/admin/console")
+async def console_page(request: Request) -> Response:
+    """The staff console: live tasks, knowledge gaps and feedback (token login)."""
+    response = asset_response(
+        request, load_asset("console.html", "text/html; charset=utf-8"), "no-cache"
+    )
+    response.headers["content-security-policy"] = CONSOLE_CSP
+    return response
+
+
+@router.get("/admin/console.js")
+async def console_script(request: Request) -> Response:
+    return asset_response(
+        request, load_asset("console.js", "text/javascript; charset=utf-8"), "no-cache"
+    )
+
+
+@router.get("/admin/console.css")
+async def console_style(request: Request) -> Response:
+    return asset_response(request, load_asset("console.css", "text/css; charset=utf-8"), "no-cache")

@@ -44,7 +44,14 @@ def install_security(app: FastAPI, settings: Settings, limits: RateLimits) -> No
     if origins:
         app.add_middleware(CorsMiddleware, origins=origins)
     # HTML pages (the API docs and the widget's demo page) load scripts: no deny-all CSP there.
-    pages = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url, "/", *HTML_PATHS)
+    pages = (
+        app.docs_url,
+        app.redoc_url,
+        app.swagger_ui_oauth2_redirect_url,
+        "/",
+        "/admin/console",
+        *HTML_PATHS,
+    )
     html_paths = {p for p in pages if p}
     app.add_middleware(SecurityHeadersMiddleware, html_paths=frozenset(html_paths))
 

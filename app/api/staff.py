@@ -9,7 +9,9 @@ import time
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
 
+from app.api.auth_scheme import BEARER
 from app.api.deps import ServicesDep
 from app.config import Settings
 from app.errors import AdminDisabled, Forbidden, Unauthorized
@@ -38,7 +40,11 @@ def bearer(request: Request) -> str:
     return given.strip()
 
 
-async def principal_of(request: Request, services: ServicesDep) -> Principal:
+async def principal_of(
+    request: Request,
+    services: ServicesDep,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+) -> Principal:
     """The caller, from the bearer token (constant-time against the bootstrap token)."""
     given = bearer(request)
     expected = bootstrap_token(services.settings)

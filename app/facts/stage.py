@@ -15,13 +15,21 @@ import asyncpg
 
 from app.answering.types import Answer, Source
 from app.db.properties import PropertyState
-from app.facts import store
+from app.facts import menu_store, store
 from app.facts.clock import Clock, SystemClock, local_now
+from app.facts.menu_answer import answer_menu
+from app.facts.menu_store import StoredDish
 from app.facts.store import StoredHours
 from app.facts.timely import best_rows, compose, wants_hours
 from app.search.types import Hit
+from app.text import content_terms, split_units
 
 MAX_PROPERTIES = 256
+_POLICY_SQL = """
+SELECT d.doc_key, c.text FROM chunks c JOIN documents d ON d.id = c.document_id
+WHERE c.version_id = $1 AND d.doc_key = ANY($2::text[]) AND c.text ILIKE '%allerg%'
+ORDER BY d.doc_key, c.ord LIMIT 20
+"""
 _CHUNK_SQL = """
 SELECT c.id, d.doc_key, d.title, c.heading, c.text FROM chunks c
 JOIN documents d ON d.id = c.document_id
@@ -36,6 +44,7 @@ class FactsStage:
         self.pool = pool
         self.clock = clock or SystemClock()
         self._rows: OrderedDict[str, tuple[int, list[StoredHours]]] = OrderedDict()
+        self._menus: dict[str, tuple[int, list[StoredDish], dict[str, str]]] = {}
 
     def cache_tag(self, prop: PropertyState, question: str) -> str:
         """A suffix for the answer-cache key: the local minute for time-aware questions."""
@@ -63,16 +72,16 @@ class FactsStage:
     async def answer(
         self, prop: PropertyState, question: str, sources: Sequence[Source]
     ) -> tuple[Answer, list[Source]] | None:
-        """The hours answer and the sources it cites (the retrieved ones, plus any it adds)."""
+        """The facts answer and the sources it cites (the retrieved ones, plus any it adds)."""
         if not wants_hours(question):
-            return None
+            return await self._menu(prop, question, sources)
         matches = best_rows(question, await self.rows(prop))
         if not matches:
             return None
         numbered = list(sources)
         kept, cites = [], []
         for match in matches:
-            n = await self._cite(prop, match.row, numbered)
+            n = await self._cite(prop, match.row.source_text, match.row.chunk_hash, numbered)
             if n is not None:
                 kept.append(match)
                 cites.append(n)
@@ -84,18 +93,58 @@ class FactsStage:
             return None
         return answer, numbered
 
+    async def _menu(
+        self, prop: PropertyState, question: str, sources: Sequence[Source]
+    ) -> tuple[Answer, list[Source]] | None:
+        dishes, policy = await self.menu(prop)
+        numbered = list(sources)
+        cites: dict[tuple[str, str], int | None] = {}
+        terms = content_terms(question)
+        lowered = question.casefold()
+        for stored in dishes:  # only dishes the question could be about need a number
+            named = any(t in stored.dish.name.casefold() for t in terms)
+            if named or any(d in lowered for d in stored.dish.diets):
+                key = (stored.dish.source_text, stored.chunk_hash)
+                if key not in cites:
+                    cites[key] = await self._cite(prop, key[0], key[1], numbered)
+        answer = answer_menu(
+            question, dishes, lambda d: cites.get((d.dish.source_text, d.chunk_hash)), policy
+        )
+        return None if answer is None else (answer, numbered)
+
+    async def menu(self, prop: PropertyState) -> tuple[list[StoredDish], dict[str, str]]:
+        """The property's dishes and its allergy note (read once per content revision)."""
+        cached = self._menus.get(prop.id)
+        if cached is not None and cached[0] == prop.revision:
+            return cached[1], cached[2]
+        async with self.pool.acquire() as conn:
+            dishes = await menu_store.list_dishes(conn, prop.id)
+            texts = await conn.fetch(
+                _POLICY_SQL, prop.version_id, sorted({d.doc_key for d in dishes})
+            )
+        notes: dict[str, list[str]] = {}
+        for r in texts:
+            notes.setdefault(r["doc_key"], []).extend(
+                u for u in split_units(r["text"]) if "allerg" in u.lower()
+            )
+        policy = {k: " ".join(dict.fromkeys(v[:2])) for k, v in notes.items() if v}
+        self._menus[prop.id] = (prop.revision, dishes, policy)
+        while len(self._menus) > MAX_PROPERTIES:
+            self._menus.pop(next(iter(self._menus)))
+        return dishes, policy
+
     async def _cite(
-        self, prop: PropertyState, row: StoredHours, sources: list[Source]
+        self, prop: PropertyState, text: str, chunk_hash: str, sources: list[Source]
     ) -> int | None:
-        """The number of the source holding the row's text, adding its chunk when not retrieved."""
-        probe = row.source_text[:60]
+        """The number of the source holding ``text``, adding its chunk when not retrieved."""
+        probe = text.lstrip("-*+ ")[:60]
         for source in sources:
             if probe in source.hit.text.replace("**", ""):
                 return source.n
         if prop.version_id is None:
             return None
         async with self.pool.acquire() as conn:
-            r = await conn.fetchrow(_CHUNK_SQL, prop.version_id, row.chunk_hash)
+            r = await conn.fetchrow(_CHUNK_SQL, prop.version_id, chunk_hash)
         if r is None:
             return None
         n = len(sources) + 1

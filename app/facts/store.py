@@ -104,12 +104,13 @@ async def sync_document(
 
 
 async def delete_documents(conn: Connection, property_id: str, keys: Sequence[str]) -> None:
-    """Forget the hours of documents that were removed."""
-    await conn.execute(
-        "DELETE FROM facility_hours WHERE property_id = $1 AND doc_key = ANY($2::text[])",
-        property_id,
-        list(keys),
-    )
+    """Forget the hours and dishes of documents that were removed."""
+    for table in ("facility_hours", "dishes"):
+        await conn.execute(
+            f"DELETE FROM {table} WHERE property_id = $1 AND doc_key = ANY($2::text[])",
+            property_id,
+            list(keys),
+        )
 
 
 async def list_hours(conn: Connection, property_id: str) -> list[StoredHours]:

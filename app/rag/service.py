@@ -95,6 +95,7 @@ class RagService:
         room: str | None = None,
         *,
         history: Sequence[str] | None = None,
+        desk: bool = True,
         language: str | None = None,
     ) -> tuple[AskResult, bool]:
         """Answer ``question`` for ``property_id``; returns the result and whether it was cached.
@@ -104,8 +105,12 @@ class RagService:
         that keeps the conversation itself (OpenAI's chat API) passes its earlier questions as
         ``history`` instead. The answer is in the question's language; ``language`` (the
         page's or browser's tag) decides when the question is too short to tell.
+        ``desk=False`` skips the front desk (a staff check of the knowledge base must not
+        create tasks).
         """
-        if handled := await self._at_desk(property_id, question, top_k, session_id, room):
+        if desk and (
+            handled := await self._at_desk(property_id, question, top_k, session_id, room)
+        ):
             return handled, False
         asked = await self._prepare(property_id, question, top_k, session_id, history, language)
         result, cached = await self.cache.get_or_compute(asked.key, lambda: self._compute(asked))

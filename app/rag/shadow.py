@@ -195,6 +195,7 @@ async def open_shadow(
             settings.answer_max_sources,
             settings.answer_confident_threshold,
             max_chars=settings.answer_max_chars,
+            other_language_min_score=settings.answer_other_language_threshold,
         ),
         encoders,
         share=settings.shadow_share,

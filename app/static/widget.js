@@ -1,6 +1,8 @@
 /* Hotel concierge chat widget, no dependencies. One tag puts it on any page:
  *   <script src="https://HOST/widget.js" data-property="PROPERTY_ID" defer></script>
- * Optional: data-lang (en|de|fr|es|it|zh|ja; else the page's or browser's language), data-phone, data-contact-url, data-title, data-api; and
+ * Optional: data-lang (en|de|fr|es|it|zh|ja; else the page's or browser's language), data-phone,
+ * data-contact-url, data-title, data-api, data-poll-ms (how often a request's status is
+ * checked, default 10000); and
  * window.ConciergeWidgetStrings = {...} to override any text. It never throws into the page. */
 (function () {
 "use strict";
@@ -19,7 +21,10 @@ var STRINGS = {
     escalate: "I'm not sure about that one, and I'd rather not guess. Our front desk will be happy to help.",
     unavailable: "Sorry, I can't answer right now. Please try again in a moment or contact our front desk.",
     invalid: "Sorry, I couldn't use that question. Could you rephrase it?",
-    contact: "Contact the front desk", call: "Call the front desk"
+    contact: "Contact the front desk", call: "Call the front desk",
+    room: "Room number", roomSend: "Send room number", status: "Status",
+    statuses: { open: "received", acknowledged: "on its way", done: "done", cancelled: "cancelled" },
+    helpful: "Helpful", unhelpful: "Not helpful", thanks: "Thanks for your feedback"
   },
   fr: {
     title: "Concierge", open: "Discuter avec notre concierge", close: "Fermer la discussion",
@@ -29,7 +34,10 @@ var STRINGS = {
     escalate: "Je ne suis pas certain de la réponse et je préfère ne pas deviner. La réception se fera un plaisir de vous aider.",
     unavailable: "Désolé, je ne peux pas répondre pour le moment. Réessayez dans un instant ou contactez la réception.",
     invalid: "Désolé, je n'ai pas pu traiter cette question. Pouvez-vous la reformuler ?",
-    contact: "Contacter la réception", call: "Appeler la réception"
+    contact: "Contacter la réception", call: "Appeler la réception",
+    room: "Numéro de chambre", roomSend: "Envoyer le numéro", status: "Statut",
+    statuses: { open: "reçue", acknowledged: "en cours", done: "terminée", cancelled: "annulée" },
+    helpful: "Utile", unhelpful: "Pas utile", thanks: "Merci pour votre avis"
   },
   de: {
     title: "Concierge", open: "Mit unserem Concierge chatten", close: "Chat schließen",
@@ -109,6 +117,10 @@ var CSS = [
   "input{flex:1;min-width:0;font-size:16px;padding:9px 11px;border:1px solid #c9ced6;border-radius:8px}",
   ".send{border:0;border-radius:8px;background:#1f3a5f;color:#fff;padding:0 14px;font-size:15px;cursor:pointer}",
   ".send:disabled{opacity:.55;cursor:default}",
+  ".task{margin-top:8px;font-size:13px;color:#57606a}.task b{color:#1f3a5f}",
+  ".roomf{display:flex;gap:6px;margin-top:8px;padding:0;border:0;background:none}.roomf input{font-size:14px;padding:6px 8px}",
+  ".rate{display:flex;gap:6px;margin-top:6px}.rate button{border:1px solid #c9ced6;background:#fff;border-radius:6px;cursor:pointer;padding:2px 8px;font-size:14px}",
+  ".rate button[aria-pressed=true]{background:#1f3a5f;color:#fff}",
   ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
   "@media (max-width:480px){.panel{inset:0;width:100%;max-width:none;height:100%;max-height:none;border-radius:0}.launch{right:14px;bottom:max(14px,env(safe-area-inset-bottom))}}"
 ].join("");
@@ -202,8 +214,17 @@ function start(script) {
   }
   if (d.title) t.title = d.title;
   var streaming = true;
+  var pollMs = Math.max(1000, parseInt(d.pollMs || "10000", 10) || 10000);
   var memoSession = null;
   var busy = false;
+
+  function remembered(name, value) {
+    var key = "concierge-" + name + ":" + property;
+    try {
+      if (value !== undefined) sessionStorage.setItem(key, value);
+      return sessionStorage.getItem(key);
+    } catch (e) { return value || null; }
+  }
 
   function sessionId() {
     var key = "concierge-session:" + property;
@@ -296,6 +317,59 @@ function start(script) {
     announce(message);
   }
 
+  function showTask(view, task, question) {
+    var label = el("b", { text: t.statuses[task.status] || task.status });
+    view.msg.appendChild(el("div", { class: "task", "data-ref": task.ref }, [el("span", { text: t.status + " (" + task.ref + "): " }), label]));
+    if (task.needs_room) askRoom(view, question);
+    var timer = setInterval(safe(function () {
+      fetch(api + "/tasks/" + encodeURIComponent(task.ref) + "?session_id=" + encodeURIComponent(sessionId()), { mode: "cors", credentials: "omit" })
+        .then(function (res) { return res.ok ? res.json() : null; })
+        .then(function (data) {
+          if (!data || !data.status) return;
+          var text = t.statuses[data.status] || data.status;
+          if (label.textContent !== text) { label.textContent = text; announce(t.status + ": " + text); }
+          if (data.status === "done" || data.status === "cancelled") clearInterval(timer);
+        }).catch(warn);
+    }), pollMs);
+  }
+
+  function askRoom(view, question) {
+    var id = uid + "-room-" + log.children.length;
+    var field = el("input", { type: "text", id: id, inputmode: "numeric", maxlength: "16", autocomplete: "off" });
+    var form = el("form", { class: "roomf" }, [el("label", { class: "sr", for: id, text: t.room }), field,
+      el("button", { class: "send", type: "submit", text: t.roomSend })]);
+    form.addEventListener("submit", safe(function (ev) {
+      ev.preventDefault();
+      var room = field.value.trim().replace(/[^A-Za-z0-9-]/g, "").slice(0, 16);
+      if (!room || busy) return;
+      remembered("room", room);
+      view.msg.removeChild(form);
+      ask(question).catch(warn);
+    }));
+    view.msg.appendChild(form);
+    field.focus();
+  }
+
+  function showRating(view, result, question) {
+    if (!result.request_id) return;
+    var up = el("button", { type: "button", "aria-pressed": "false", "aria-label": t.helpful, text: "\uD83D\uDC4D" });
+    var down = el("button", { type: "button", "aria-pressed": "false", "aria-label": t.unhelpful, text: "\uD83D\uDC4E" });
+    function rate(rating, button, other) {
+      return safe(function () {
+        button.setAttribute("aria-pressed", "true");
+        other.setAttribute("aria-pressed", "false");
+        fetch(api + "/feedback", {
+          method: "POST", mode: "cors", credentials: "omit", headers: { "content-type": "application/json" },
+          body: JSON.stringify({ property_id: property, request_id: result.request_id, rating: rating,
+            question: question.slice(0, 1000), answer: String(result.answer || "").slice(0, 4000) })
+        }).then(function () { announce(t.thanks); }).catch(warn);
+      });
+    }
+    up.addEventListener("click", rate("up", up, down));
+    down.addEventListener("click", rate("down", down, up));
+    view.msg.appendChild(el("div", { class: "rate" }, [up, down]));
+  }
+
   function post(body, signal) {
     return fetch(api + "/ask", {
       method: "POST",
@@ -343,6 +417,8 @@ function start(script) {
     var timer = ctrl && setTimeout(function () { ctrl.abort(); }, TIMEOUT_MS);
     try {
       var body = { property_id: property, question: question, session_id: sessionId(), language: pageLang };
+      var room = remembered("room");
+      if (room) body.room = room;
       if (streaming) body.stream = true;
       var res = await post(body, ctrl && ctrl.signal);
       if (res.status === 422 && body.stream) {
@@ -373,10 +449,16 @@ function start(script) {
     try {
       var result = await request(question, view);
       var words = wordsFor(result.language);
-      if (result.escalate) { showHandoff(view, words.escalate); return; }
+      if (result.escalate && result.kind !== "safety") {
+        showHandoff(view, words.escalate);
+        return;
+      }
       view.msg.classList.remove("pending");
       view.body.textContent = result.answer || "";
       showSources(view, result.sources || [], result.citations || [], words);
+      if (result.kind === "safety") { var call = contactAction(); if (call) view.msg.appendChild(el("div", {}, [call])); }
+      if (result.task) showTask(view, result.task, question);
+      else if (result.kind === "information" || !result.kind) showRating(view, result, question);
       announce(result.answer || "");
     } catch (e) {
       warn(e);

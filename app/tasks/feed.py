@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from app.db.pool import Connection
+from app.db.pool import Connection, describe_error
 from app.errors import Overloaded
 from app.tasks import store
 
@@ -119,7 +119,7 @@ class TaskFeed:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("task feed listener failed: %s", exc)
+                log.warning("task feed listener failed: %s", describe_error(exc))
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
             finally:
@@ -145,7 +145,7 @@ class TaskFeed:
             async with self._pool.acquire() as conn:
                 row = await store.get(conn, task_id)
         except Exception as exc:
-            log.warning("task %s could not be read for the feed: %s", task_id, exc)
+            log.warning("task %s could not be read for the feed: %s", task_id, describe_error(exc))
             return
         message = {"event": event, "task": store.public(row)}
         for sub in list(self._subscribers):

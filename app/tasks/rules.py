@@ -33,7 +33,7 @@ def fold(text: str) -> str:
     """Lower case, accents removed, apostrophes unified, spaces collapsed: what rules match."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    plain = plain.replace("\u2019", "'").replace("\u00df", "ss")
+    plain = plain.replace("\u2019", "'").replace("\u00df", "ss").replace("\u0153", "oe")
     return " ".join(plain.split())
 
 
@@ -74,7 +74,10 @@ _MEDICAL = _rx(
     r"chest pain", r"heart attack", r"\bstroke\b", r"\bseizure", r"\bbreath(?:e|ing)\b",
     r"\bunconscious", r"\bfaint", r"passed out", r"\bcollapse", r"\bbleed", r"\bblood\b",
     r"\bfever\b", r"high temperature", r"\bvomit", r"throwing up", r"\binjur", r"\bhurt\b",
-    r"\bbroke (?:my|his|her)\b", r"\bbroken (?:arm|leg|ankle|wrist|bone)", r"\bfell\b",
+    r"\bbroke (?:my|his|her)\b", r"\bbroken (?:arm|leg|ankle|wrist|bone)", r"\bfell\b(?! off)",
+    r"first aid", r"can'?t move (?:his|her|my)", r"\bswallowed\b",
+    r"\bcut (?:my|his|her)(?:self)?\b", r"\bmigraine", r"\bevanoui", r"\bdesmay", r"\batmet\b",
+    r"\bno respira", r"\bchoking\b",
     r"\bslipped\b", r"\bsick\b", r"\bunwell\b", r"\bvery ill\b", r"\bis (?:very )?ill\b",
     r"\bdiabetic", r"\binsulin", r"\bstung\b", r"\bswell", r"\bpain\b(?! au)", r"\bhospital",
     r"\bhit (?:his|her|my) head", r"\bpregnan", r"\bcontractions?\b", r"\bin labou?r\b",
@@ -95,7 +98,10 @@ _SECURITY = _rx(
     r"\bunsafe\b", r"\bassault", r"\battacked\b", r"won'?t leave",
     r"(?:laptop|wallet|phone|passport|bag|money|jewel\w*|purse|watch) "
     r"(?:is|are|was|were|has been|have been) (?:gone|missing|taken)",
-    r"\btaken my\b", r"\bmissing from\b", r"\bgrabbed (?:my|our)", r"\bsnatched",
+    r"\btaken my\b", r"\bmissing from\b", r"\bgrabbed (?:my|our)", r"\bgrab (?:my|our)\b",
+    r"\bdisappeared\b",
+    r"banging on (?:my|our|the) door", r"\bdrunk\b", r"\bgeklaut", r"\brode\b", r"\binconnu",
+    r"\bsnatched",
     r"\bmugged", r"\bpickpocket", r"\baufgebrochen", r"\bbelastigt", r"\bbedroht", r"\bverfolgt",
     r"\bsiguiendo\b", r"\bme sigue\b", r"\bacos", r"\bagred", r"\bamenaz", r"\bmenac",
     r"\bme suit\b", r"\bharcel", r"\bweird (?:man|guy|person)", r"\bsomeone (?:is )?watching",
@@ -103,7 +109,10 @@ _SECURITY = _rx(
     r"\bvole\b", r"\bvoleur", r"entrer dans (?:ma|notre) chambre",
     r"\brobad", r"\brobaron\b", r"\bladr[oó]n", r"entrado en (?:mi|nuestra) habitacion",
 )  # fmt: skip
+_ALLERGENS = r"(?:peanuts?|nuts?|sesame|shellfish|gluten|lactose|dairy|eggs?|soy|celery|mustard)"
 _ALLERGY = _rx(
+    _ALLERGENS + r".{0,40}\b(?:react|safe\b|cross[- ]contamination|guarantee)",
+    r"(?:react\w*|can'?t (?:have|eat)|cannot (?:have|eat)|must not eat|avoid) .{0,20}" + _ALLERGENS,
     r"(?<!hypo)allerg(?!ens?\b)", r"\balergi", r"\balergic", r"\banaphyla", r"\bepi ?pen",
     r"\bc(?:o)?eliac", r"\bceliac", r"\bzoliakie", r"\bintoleran",
 )  # fmt: skip
@@ -141,7 +150,11 @@ _ASKS = _rx(
     r"\bis it possible to (?:get|have|book)", r"\best-ce possible\b", r"\bbrauchten\b",
     r"\bbrauchen\b", r"\bwurden gerne\b", r"\bhatten gerne?\b", r"\bput (?:us|me) down\b",
     r"\bsign (?:us|me) up\b", r"\bquer(?:ia|emos)\b", r"\bnecesitamos\b", r"\bj'ai besoin\b",
-    r"\bil (?:me|nous) faut\b", r"\bgive (?:me|us)\b", r"\bget (?:me|us)\b",
+    r"\bil (?:me|nous) faut\b", r"\bgive (?:me|us)\b", r"\bget (?:me|us)\b", r"\bsort out\b",
+    r"\borgani[sz]e\b",
+    r"\bnos pueden\b", r"\bpodemos\b", r"\bje souhaite\b", r"\bhold a\b", r"\bwe'?ve got no\b",
+    r"\bwe could (?:really )?use\b", r"\bwould it be possible\b", r"\bdo you think someone\b",
+    r"\bnecesitamos\b", r"\bwe'?d like to stay\b", r"\bcan we stay\b",
 )  # fmt: skip
 _COMPLAINT = _rx(
     r"\bunacceptable\b", r"\bnot acceptable\b", r"\bdisappoint", r"\brude\b", r"\bunhappy\b",
@@ -155,7 +168,10 @@ _COMPLAINT = _rx(
     r"\bwaited (?:an|over|for)\b", r"been waiting", r"\bworst\b", r"\bstank\b",
     r"\bstinks?\b", r"\bignor(?:ing|ed)\b", r"\bnot ok(?:ay)?\b", r"\bdecu", r"\bentt?ausch",
     r"\bpoor service\b", r"\bvery slow\b", r"\bunfriendly\b", r"\bunfreundlich", r"\brefund\b",
-    r"\bmal servicio\b", r"\bdecepcion", r"\bnot what (?:we|i) paid", r"\bpaid for\b",
+    r"\bmal servicio\b", r"\bdecepcion", r"\bnot what (?:we|i) paid", r"\bpaid for\b", r"\bpoor\b",
+    r"painfully slow", r"\bpromised\b",
+    r"not what the (?:pictures|photos)", r"\bshouted\b", r"\bapology\b", r"\bfrechheit",
+    r"\binsupportable\b", r"\bmolest[oa]\b", r"\bnothing has arrived\b",
 )  # fmt: skip
 _MAINTENANCE = _rx(
     r"(?:not|n't|no longer|isnt|doesnt|dont|wont|cant|stopped) (?:work|turn|switch|open|close|"
@@ -169,7 +185,10 @@ _MAINTENANCE = _rx(
     r"\bcame off\b", r"\bfell off\b", r"nothing happens", r"\bpierde agua\b",
     r"\bgeht nicht (?:mehr )?an\b",
     r"\bout of order\b", r"\bmalfunction", r"\bdefekt", r"\bstreikt\b", r"\ben panne\b",
-    r"\bno enciende\b", r"\bbeeping\b", r"\brattl", r"\bno signal\b",
+    r"\bno enciende\b", r"\bbeeping\b", r"\brattl", r"\bno signal\b", r"\bblue screen\b",
+    r"\bthermostat\b",
+    r"going on and off", r"water all over", r"\bbouche", r"no calienta", r"way too hot",
+    r"\bno towels\b",
 )  # fmt: skip
 _WAKE_UP = _rx(
     r"\bwake(?:-| )?up call",
@@ -191,6 +210,8 @@ _TRANSPORT = _rx(
     r"\bcar to\b",
     r"\ba car\b",
     r"\bride to\b",
+    r"\bllevar",
+    r"\bget to the airport\b",
     r"\bdrive (?:us|me)\b",
     r"\blift to\b",
     r"\bchauffeur",
@@ -215,6 +236,11 @@ _RESERVATION = _rx(
     r"\bverlanger",
     r"\bprolonger",
     r"\bget (?:us|me) into\b",
+    r"\bhold a table\b",
+    r"\bstay until\b",
+    r"\b(?:two|three|\d+) more nights?\b",
+    r"\bsoin\b",
+    r"\bla cena\b",
     r"\bbuch",
     r"\bmesa para\b",
     r"\btisch fur\b",
@@ -228,7 +254,8 @@ _HOUSEKEEPING = _rx(
     r"\bkissen\b", r"\bhandtu", r"\bdecke\b", r"\breinigen\b", r"\bserviette", r"\bcouverture",
     r"\boreiller", r"\bmenage\b", r"\btea\b", r"\bmilk\b", r"\bmat\b", r"\bduvet",
     r"\bbademant", r"\bsavon\b", r"\bjabon\b", r"\bsabanas\b", r"\bspare\b", r"\bextra\b",
-    r"\bamenit", r"\bbaby ?(?:cot|bed)", r"\bice\b", r"\bglasses\b", r"\bcups?\b", r"\bplates?\b",
+    r"\bamenit", r"\brestock", r"\bvacuum", r"\bhoover", r"\bpapel higienico",
+    r"\bbaby ?(?:cot|bed)", r"\bice\b", r"\bglasses\b", r"\bcups?\b", r"\bplates?\b",
     r"\btoalla", r"\balmohada", r"\bmanta\b", r"\blimpiar\b",
 )  # fmt: skip
 
@@ -265,9 +292,15 @@ def is_small_talk(folded: str) -> bool:
     return 0 < len(words) <= 8 and all(w.strip("'") in _SMALL_TALK_WORDS for w in words)
 
 
+_INVERTED = re.compile(
+    r"\b(?:est-(?:il|elle)|y a-t-il|sont-(?:ils|elles))\b|^(?:hat|haben|kann man)\b"
+)
+
+
 def asks_as_question(text: str) -> bool:
     """Worded as a question about the hotel ("is there…", "where can I…"), not as a request."""
-    return bool(_INFO_FRAME.match(_FILLERS.sub("", fold(text))))
+    core = _FILLERS.sub("", fold(text))
+    return bool(_INFO_FRAME.match(core) or _INVERTED.search(core))
 
 
 def rule_label(text: str) -> Label | None:

@@ -89,6 +89,12 @@ class WebhookSender:
                 raise
             except Exception:
                 log.exception("webhook delivery crashed")
+            finally:
+                self.queue.task_done()
+
+    async def drain(self) -> None:
+        """Wait until every queued delivery has been sent or given up."""
+        await self.queue.join()
 
     async def _deliver(self, task: dict[str, Any]) -> None:
         body = orjson.dumps({"type": "task.created", "text": slack_text(task), "task": task})

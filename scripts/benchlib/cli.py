@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import itertools
 import json
 import os
 import platform
+import re
 import shlex
 import subprocess
 import sys
@@ -219,6 +221,11 @@ def child_env(data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
             # per-client and per-property limits would measure the limiter, not the service.
             "RAG_RATE_LIMIT_PER_CLIENT": "0",
             "RAG_RATE_LIMIT_PER_PROPERTY": "0",
+            # The targets are for answering questions. Some synthetic questions ("can I borrow
+            # an umbrella?") read as service requests, which the request desk files as tasks
+            # (a database write each, never cached); --env RAG_REQUESTS_ENABLED=true measures
+            # with the desk on.
+            "RAG_REQUESTS_ENABLED": "false",
         }
     )
     env.update(extra)
@@ -267,16 +274,18 @@ async def run(
         if not encoder_box:
             from app.embedding.encoder import load_encoder
 
-            encoder_box.append(load_encoder(Settings(embedding_backend="auto")))
+            # The service's model (RAG_EMBEDDING_MODEL among --env), so that questions and
+            # chunks are embedded alike.
+            encoder_box.append(load_encoder(_service_settings(Settings(), overrides)))
         return encoder_box[0]
 
     import asyncpg
 
+    model = overrides.get("RAG_EMBEDDING_MODEL", os.environ.get("RAG_EMBEDDING_MODEL", "minilm"))
+    spec = dataclasses.replace(plan.corpus, model=model)
     conn = await asyncpg.connect(url)
     try:
-        sizes = await ensure_corpus(
-            conn, plan.corpus, lambda: encoder().encode, data_dir / "corpus.json", log
-        )
+        sizes = await ensure_corpus(conn, spec, encoder, data_dir / "corpus.json", log)
     finally:
         await conn.close()
     ids = list(sizes)
@@ -285,7 +294,8 @@ async def run(
         "chunks": sum(sizes.values()),
         "largest": max(sizes.values()),
         "smallest": min(sizes.values()),
-        "fingerprint": plan.corpus.fingerprint(),
+        "fingerprint": spec.fingerprint(),
+        "model": model,
     }
 
     log("top-k query alone")
@@ -313,7 +323,7 @@ async def run(
     )
     if not args.no_naive:
         naive_port = args.naive_port or free_port()
-        results["naive"] = await _naive(plan, args, data_dir, url, children, naive_port, asks)
+        results["naive"] = await _naive(plan, data_dir, url, children, naive_port, asks)
     results["meta"]["machine"]["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     results["meta"]["elapsed_s"] = round(time.perf_counter() - started, 1)
     return results
@@ -596,7 +606,8 @@ async def _service(
         children.stop(proc)
     # Read after the run: with several workers, the others may log after the first is ready.
     text = await asyncio.to_thread(log_file.read_text)
-    out["backend"] = "onnx" if "with onnx" in text else "torch" if "with torch" in text else "?"
+    backend = re.search(r"embedding model \S+ loaded on \w+ with (\w+)", text)
+    out["backend"] = backend.group(1) if backend else "?"
     for key in ("uncached_rate", "uncached_clients", "cached", "noop"):
         log(f"  {key}: {_brief(out.get(key))}")
     return out
@@ -604,7 +615,6 @@ async def _service(
 
 async def _naive(
     plan: Plan,
-    args: argparse.Namespace,
     data_dir: Path,
     url: str,
     children: Children,
@@ -622,8 +632,10 @@ async def _naive(
         out["rss_warm_mb"] = round(rss_mb(proc.pid), 1)
         # A generous timeout: the baseline answers slowly but does answer, and its slowness is
         # the measurement. The fixed-rate phase is kept short, since it cannot keep up.
+        # In-process: the baseline answers in seconds, and wrk drops what is still in flight
+        # when its time is up (at tens of requests per second the generator's cost is nil).
         out["uncached_clients"] = await _closed(
-            _use_wrk(args),
+            False,
             port,
             asks,
             plan.clients,

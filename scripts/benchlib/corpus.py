@@ -36,9 +36,14 @@ class CorpusSpec:
     chunks: int
     sentences_per_topic: int = 200
     seed: int = 11
+    # The embedding model the vectors come from (RAG_EMBEDDING_MODEL); another one rebuilds.
+    model: str = "minilm"
 
     def fingerprint(self) -> str:
-        text = json.dumps(asdict(self), sort_keys=True) + "|corpus-v1"
+        fields = asdict(self)
+        if fields["model"] == "minilm":  # corpora built before the field existed stay valid
+            del fields["model"]
+        text = json.dumps(fields, sort_keys=True) + "|corpus-v1"
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -57,7 +62,7 @@ def property_ids(count: int) -> list[str]:
 async def ensure_corpus(
     conn: asyncpg.Connection,
     spec: CorpusSpec,
-    encode: Callable[[], EncodeFn],
+    encoder: Callable[[], Any],
     marker: Path,
     log: Log,
 ) -> dict[str, int]:
@@ -69,7 +74,8 @@ async def ensure_corpus(
             log(f"reusing corpus {spec.fingerprint()} ({count} chunks)")
             return {k: int(v) for k, v in saved["sizes"].items()}
     _write_marker(marker, None)
-    sizes = await _build(conn, spec, encode(), log)
+    loaded = encoder()
+    sizes = await _build(conn, spec, loaded.encode, getattr(loaded, "name", spec.model), log)
     _write_marker(marker, {"fingerprint": spec.fingerprint(), "sizes": sizes})
     return sizes
 
@@ -89,7 +95,7 @@ def _write_marker(marker: Path, data: dict[str, Any] | None) -> None:
 
 
 async def _build(
-    conn: asyncpg.Connection, spec: CorpusSpec, encode: EncodeFn, log: Log
+    conn: asyncpg.Connection, spec: CorpusSpec, encode: EncodeFn, model: str, log: Log
 ) -> dict[str, int]:
     await register_vector(conn)
     started = time.perf_counter()
@@ -121,8 +127,9 @@ async def _build(
         )
         version = await conn.fetchval(
             """INSERT INTO index_versions (property_id, state, model, dim, chunking, activated_at)
-               VALUES ($1, 'live', 'all-MiniLM-L6-v2', 384, '{}'::jsonb, now()) RETURNING id""",
+               VALUES ($1, 'live', $2, 384, '{}'::jsonb, now()) RETURNING id""",
             prop_id,
+            model,
         )
         await conn.execute(
             "UPDATE properties SET live_version = $2 WHERE id = $1", prop_id, version

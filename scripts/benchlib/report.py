@@ -219,6 +219,34 @@ def _stages(stages: dict[str, Any] | None) -> str:
     )
 
 
+# What was tried against the targets still missed, with what each attempt measured; kept with
+# the generator so every regenerated report carries it.
+NOTES = """## Tried, and measured
+
+Scoped top-k (target P99 ≤ 5 ms at 100k chunks with recall ≥ 0.99):
+
+- The search path in use: exact search below `RAG_EXACT_SEARCH_MAX_CHUNKS` (2,000) chunks,
+  one HNSW index over every property with iterative scans above it: recall 1.000, but a
+  property holding a few percent of the table makes the scan walk past the other properties'
+  neighbours (HNSW P99 about 26-29 ms at 100k chunks).
+- List partitioning by property (one partition per property, created by a trigger on
+  `properties`; each with its own HNSW, GIN and version index): a scoped HNSW query runs in
+  about 0.3 ms, but on this corpus the per-property graphs miss: recall@5 0.83 at
+  `ef_search` 100 and 0.94 at 400 (100k chunks); 0.93 / 0.98 / 0.997 at 40 / 200 / 400 on the
+  10k corpus, with single queries at 0. Rebuilding one 3,111-chunk property's graph with
+  m = 32, ef_construction 128 or 200, or in random order gave 0.81-0.89. Left to itself the
+  planner reads a property's partition whole instead (exact, recall 1.0), which costs the
+  largest property (18,641 chunks) 13-35 ms P99. Not adopted: it trades recall for latency.
+- Next to try: a narrow per-property table of `halfvec` vectors for the exact scan (a quarter
+  of the bytes per row read), or per-property graphs built with a larger `ef_construction`
+  on a real corpus, whose vectors are less clustered than the synthetic ones.
+
+Cached `/ask` against the no-op endpoint: the request log line was the largest cost the no-op
+route does not pay (it logs at debug level); writing it from a thread through a bounded queue
+moved cached / no-op from 0.42-0.61 to 0.85-0.93 in back-to-back runs on the shared machine.
+"""
+
+
 def markdown(r: dict[str, Any], table: list[Row]) -> str:
     meta = r["meta"]
     machine = meta["machine"]
@@ -298,6 +326,8 @@ def markdown(r: dict[str, Any], table: list[Row]) -> str:
         "cycles through pre-built distinct requests) when it is installed; the fixed-rate phase",
         "by the in-process asyncio generator (wrk cannot schedule arrivals). The generator's own",
         "CPU is in the table, so a reader sees whether it was the limit.",
+        "",
+        NOTES,
         "",
     ]
     return "\n".join(lines)

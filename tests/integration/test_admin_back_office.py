@@ -143,7 +143,8 @@ async def test_openapi_declares_bearer_auth_and_the_limits_the_server_applies(
         assert too_long.status_code == 422
         schemes = schema["components"]["securitySchemes"]
         assert schemes["AdminToken"] == {
-            "type": "http", "scheme": "bearer", "description": "the RAG_ADMIN_TOKEN of the server",
+            "type": "http", "scheme": "bearer",
+            "description": "RAG_ADMIN_TOKEN, or a staff token on the routes that take one",
         }  # fmt: skip
         for path, item in schema["paths"].items():
             for operation in item.values():

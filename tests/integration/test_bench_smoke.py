@@ -22,6 +22,7 @@ ROWS = {
     "memory",
     "cold_start",
     "naive",
+    "generator",
 }
 
 
@@ -56,6 +57,9 @@ def test_smoke_run_measures_every_row(tmp_path: Path) -> None:
     service = results["service"]
     for phase in ("uncached_rate", "uncached_clients", "cached", "noop"):
         assert service[phase]["ok"] > 0, phase
+        # Every phase says which generator drove it and what it cost.
+        assert service[phase]["generator"] in {"wrk", "python"}, phase
+        assert service[phase]["generator_cpu"]["ms_per_request"] > 0, phase
     # Distinct questions are never answered from the cache; the cached phase always is.
     assert service["unexpected_cache_hits"] == 0
     assert service["cached"]["cached_answers"] == service["cached"]["ok"]

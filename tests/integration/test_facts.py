@@ -153,3 +153,37 @@ async def test_time_zone_is_validated(admin: httpx.AsyncClient) -> None:
                             json={"timezone": "Europe/Rome", "locale": "en"})  # fmt: skip
     assert good.status_code == 200
     assert good.json()["timezone"] == "Europe/Rome"
+
+
+async def test_sample_menus_are_stored_as_dishes(
+    pool: asyncpg.Pool, sample_loaded: list[str]
+) -> None:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT name, price_cents, currency, diets, contains FROM dishes "
+            "WHERE property_id = 'harbour-grand'"
+        )
+    dishes = {r["name"]: r for r in rows}
+    carpaccio = dishes["Beetroot Carpaccio with walnuts"]
+    assert (carpaccio["price_cents"], carpaccio["currency"]) == (1300, "EUR")
+    assert "vegan" in carpaccio["diets"]
+    assert list(carpaccio["contains"]) == ["nuts"]
+
+
+async def test_vegan_dishes_at_dinner_are_listed_from_the_menu_with_citations(
+    client: httpx.AsyncClient,
+) -> None:
+    body = await ask(client, "What vegan dishes do you have at dinner?")
+    assert body["answer_source"] == "menu", body
+    assert "Chickpea and Spinach Stew (Main courses, EUR 19.00)" in body["answer"]
+    assert "Burrata" not in body["answer"]
+    assert "Chickpea and Spinach Stew (vegan): EUR 19" in cited_text(body)
+
+
+async def test_an_allergen_question_is_handed_over_with_the_hotels_allergy_note(
+    client: httpx.AsyncClient,
+) -> None:
+    body = await ask(client, "Does the almond panna cotta contain nuts?")
+    assert body["escalate"], body
+    assert "is safe" not in body["answer"].replace("any dish is safe for you", "")
+    assert "allerg" in body["answer"].lower()

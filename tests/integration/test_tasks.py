@@ -229,3 +229,34 @@ async def test_hand_overs_and_thumbs_down_are_masked_grouped_and_counted(
     assert 'concierge_handovers_total{reason="no_answer"}' in metrics
     assert 'concierge_tasks_created_total{category="housekeeping"}' in metrics
     assert 'concierge_feedback_total{rating="down"} 1.0' in metrics
+
+
+async def test_admin_changes_are_audit_rows_and_old_signals_are_purged(
+    desk_app: tuple[httpx.AsyncClient, Services],
+) -> None:
+    from app.api.admin import _audit_writes
+    from app.tasks.gaps import purge
+
+    client, services = desk_app
+    headers = {**AUTH, "x-admin-actor": "olga"}
+    renamed = await client.put(
+        "/admin/properties/harbour-grand", json={"name": "The Harbour Grand Hotel"}, headers=headers
+    )
+    assert renamed.status_code == 200
+    await asyncio.gather(*_audit_writes)
+    async with services.pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT actor, action, property_id FROM audit_log WHERE request_id = $1",
+            renamed.headers["x-request-id"],
+        )
+        assert row is not None
+        assert (row["actor"], row["action"], row["property_id"]) == (
+            "olga", "property.rename", "harbour-grand",
+        )  # fmt: skip
+        await conn.execute(
+            "INSERT INTO guest_signals (property_id, kind, reason, question, created_at) VALUES "
+            "('harbour-grand', 'handover', 'no_answer', 'old one', now() - interval '100 days')"
+        )
+        assert await purge(conn, 90) >= 1
+        left = await conn.fetchval("SELECT count(*) FROM guest_signals WHERE question = 'old one'")
+    assert left == 0

@@ -13,6 +13,7 @@ from tests.reliability.hostile_files import document_bombs, giant_text, log_inje
 from tests.reliability.llm import llm_faults
 from tests.reliability.load import overload, sigterm_under_load, soak
 from tests.reliability.outage import database_outage
+from tests.reliability.requests import session_flood, staff_scope, webhook_down
 from tests.reliability.slow_clients import slow_clients
 
 
@@ -32,6 +33,9 @@ def all_scenarios(soak_s: float) -> dict[str, Callable[[Env], Awaitable[Outcome]
         "crash": crash_safety,
         "db-outage": database_outage,
         "llm-faults": llm_faults,
+        "webhook-down": webhook_down,
+        "session-flood": session_flood,
+        "staff-scope": staff_scope,
         "slow-clients": slow_clients,
         "frozen-db": frozen_database,
         "giant-text": giant_text,

@@ -14,6 +14,7 @@ from tests.reliability.llm import llm_faults
 from tests.reliability.load import overload, sigterm_under_load, soak
 from tests.reliability.outage import database_outage
 from tests.reliability.report import table
+from tests.reliability.requests import session_flood, staff_scope, webhook_down
 from tests.reliability.slow_clients import slow_clients
 
 pytestmark = pytest.mark.integration
@@ -91,3 +92,15 @@ async def test_document_bombs_are_skipped_in_bounded_time(env: Env) -> None:
 @pytest.mark.reliability
 async def test_values_cannot_forge_log_lines(env: Env) -> None:
     assert_passed(await log_injection(env))
+
+
+async def test_webhook_target_down_keeps_tasks_and_bounds_retries(env: Env) -> None:
+    assert_passed(await webhook_down(env))
+
+
+async def test_a_flood_from_one_session_is_bounded_and_makes_one_task(env: Env) -> None:
+    assert_passed(await session_flood(env))
+
+
+async def test_a_staff_token_of_one_property_cannot_see_another(env: Env) -> None:
+    assert_passed(await staff_scope(env))

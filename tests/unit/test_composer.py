@@ -77,3 +77,22 @@ def test_composing_takes_well_under_two_milliseconds() -> None:
     for _ in range(50):
         writer.compose("can I bring my dog", sources)
     assert (time.thread_time() - started) / 50 < 0.002
+
+
+def test_a_faq_answer_keeps_its_first_sentence() -> None:
+    faq = src(
+        1,
+        "You can cancel free of charge until 48 hours before arrival. "
+        "Later cancellations are charged the first night.",
+        0.67,
+        heading="What is your cancellation policy?",
+    )
+    answer = ExtractiveWriter(0.16).compose("cancellation policy", [faq])
+    assert answer.text.startswith("You can cancel free of charge until 48 hours")
+
+
+def test_a_policy_with_an_opinion_word_is_not_an_opinion_question() -> None:
+    rules = src(1, "Quiet hours are from 22:00 to 07:30.", 0.6, heading="Are there quiet hours?")
+    review = src(2, "Our room was very quiet.", 0.5, kind="review")
+    answer = ExtractiveWriter(0.16).compose("quiet hours", [rules, review])
+    assert "22:00" in answer.text

@@ -100,3 +100,26 @@ def test_the_answer_threshold_follows_the_model_unless_set() -> None:
     assert Settings(embedding_model="minilm").answer_threshold == Settings().answer_min_score
     assert Settings(embedding_model="e5").answer_threshold > 0.7
     assert Settings(embedding_model="e5", answer_min_score=0.5).answer_threshold == 0.5
+
+
+def test_a_question_over_sources_in_another_language_is_not_handed_over_for_its_words() -> None:
+    from app.answering.extractive import ExtractiveWriter
+    from app.answering.types import number_sources
+    from app.search.types import Hit
+
+    hits = [
+        Hit(1, "breakfast.md", "Breakfast", "Hours", "Breakfast is served daily from 06:30 to "
+            "10:30 in the Quay Room; it costs EUR 24 per adult.", 0.85),
+    ]  # fmt: skip
+    writer = ExtractiveWriter(0.83, confident_score=0.87, other_language_min_score=0.80)
+    # Below the confident score a subject word missing from the sources means a hand-over,
+    # which a question over sources in another language often has: its language lifts it.
+    assert writer.compose("A che ora è la colazione?", number_sources(hits)).escalate
+    italian = writer.compose("A che ora è la colazione?", number_sources(hits), "it")
+    assert not italian.escalate
+    assert "06:30" in italian.text
+    # Without that floor (MiniLM, whose similarities do not carry across languages) too.
+    plain = ExtractiveWriter(0.83, confident_score=0.87)
+    assert plain.compose("A che ora è la colazione?", number_sources(hits), "it").escalate
+    # A question in the sources' own language keeps the rule.
+    assert writer.compose("Is there a casino?", number_sources(hits), "en").escalate

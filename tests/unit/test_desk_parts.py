@@ -1,0 +1,129 @@
+"""The desk's parts that need no database: masking, webhooks, the live feed, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+
+import httpx
+import numpy as np
+
+from app.tasks.feed import Subscription
+from app.tasks.gaps import cluster
+from app.tasks.mask import mask
+from app.tasks.stats import TaskStats
+from app.tasks.webhooks import WebhookSender, sign
+
+TASK = {
+    "id": 7, "ref": "R-ABCDEF", "property_id": "p", "priority": "normal",
+    "category": "housekeeping", "room": "412", "guest_text": "extra towels please",
+}  # fmt: skip
+
+
+def test_personal_data_is_masked_and_times_and_prices_are_kept() -> None:
+    text = (
+        "Mail anna.b@example.co.uk or call +44 20 7946 0000, card 4111-1111-1111-1111, "
+        "room 412; breakfast 06:30 to 10:30 costs EUR 35"
+    )
+    assert mask(text) == (
+        "Mail [email] or call [phone], card [card], room [room]; breakfast 06:30 to 10:30 "
+        "costs EUR 35"
+    )
+    assert mask("Zimmer Nr. 12 und habitación 305") == "Zimmer Nr. [room] und habitación [room]"
+
+
+def test_similar_rows_are_grouped_under_their_first_member() -> None:
+    a, b = [1.0, 0.0], [0.0, 1.0]
+    near_a = [0.8, 0.6]
+    groups = cluster(np.array([a, b, near_a, a], dtype=np.float32), 0.75)
+    assert groups == [[0, 2, 3], [1]]
+
+
+def test_a_webhook_is_signed_and_a_failing_target_is_tried_a_bounded_number_of_times() -> None:
+    seen: list[httpx.Request] = []
+    answers = iter([500, 503, 200])
+
+    def target(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(next(answers))
+
+    async def scenario() -> TaskStats:
+        stats = TaskStats()
+        client = httpx.AsyncClient(transport=httpx.MockTransport(target))
+        sender = WebhookSender("http://hook/x", b"k", stats, max_attempts=3, backoff_s=0.001,
+                               client=client)  # fmt: skip
+        sender.start()
+        sender.submit(TASK)
+        await asyncio.wait_for(sender.drain(), 5)
+        await sender.close()
+        return stats
+
+    stats = asyncio.run(scenario())
+    assert len(seen) == 3
+    assert (stats.webhooks["retried"], stats.webhooks["sent"], stats.webhooks["failed"]) == (
+        2,
+        1,
+        0,
+    )
+    last = seen[-1]
+    stamp = last.headers["x-concierge-timestamp"]
+    expected = hmac.new(b"k", stamp.encode() + b"." + last.content, hashlib.sha256).hexdigest()
+    assert last.headers["x-concierge-signature"] == f"sha256={expected}"
+    assert last.headers["x-concierge-signature"] == sign(b"k", stamp, last.content)
+    body = json.loads(last.content)
+    assert body["task"]["ref"] == "R-ABCDEF"
+    assert "room 412" in body["text"]
+
+
+def test_a_target_that_never_answers_is_given_up_and_a_full_queue_drops() -> None:
+    calls = 0
+
+    def down(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        raise httpx.ConnectError("refused", request=request)
+
+    async def scenario() -> TaskStats:
+        stats = TaskStats()
+        client = httpx.AsyncClient(transport=httpx.MockTransport(down))
+        sender = WebhookSender("http://hook/x", b"", stats, max_queue=2, max_attempts=2,
+                               backoff_s=0.001, client=client)  # fmt: skip
+        for _ in range(5):  # the worker is not started yet: two fit, three are dropped
+            sender.submit(TASK)
+        sender.start()
+        await asyncio.wait_for(sender.drain(), 5)
+        await sender.close()
+        return stats
+
+    stats = asyncio.run(scenario())
+    assert (stats.webhooks["dropped"], stats.webhooks["failed"]) == (3, 2)
+    assert calls == 4
+
+
+def test_a_subscriber_that_falls_behind_is_closed_and_filters_by_property() -> None:
+    async def scenario() -> None:
+        sub = Subscription(frozenset({"a"}), size=2)
+        sub.offer({"event": "created", "task": {"property_id": "b"}})
+        assert sub.queue.empty()
+        for i in range(3):
+            sub.offer({"event": "created", "task": {"property_id": "a", "id": i}})
+        assert sub.closed
+        got = [event async for event in sub.events(1.0)]
+        assert [e["task"]["id"] for e in got if e] == [1]  # then the end of the stream
+
+    asyncio.run(scenario())
+
+
+def test_metrics_have_bounded_labels() -> None:
+    stats = TaskStats()
+    stats.tasks["housekeeping"] += 2
+    stats.tasks["made-up"] += 1
+    families = {f.name: f for f in stats.families()}
+    samples = {
+        s.labels.get("category"): s.value for s in families["concierge_tasks_created"].samples
+    }
+    assert samples["housekeeping"] == 2
+    assert samples["other"] == 1
+    assert samples["transport"] == 0
