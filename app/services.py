@@ -188,7 +188,11 @@ async def open_services(
             await registry.close()
         if batcher is not None:
             await asyncio.to_thread(batcher.close)
-        await pool.close()
+        # A connection never released would make a graceful close wait forever: bound it.
+        try:
+            await asyncio.wait_for(pool.close(), timeout=10)
+        except TimeoutError:
+            pool.terminate()
 
 
 @asynccontextmanager
