@@ -24,6 +24,8 @@ SELECT (SELECT array_agg(id || ':' || revision ORDER BY id) FROM properties) AS 
        (SELECT version_num FROM alembic_version) AS schema
 """
 
+FIRST_VECTOR = "SELECT embedding::text FROM chunks ORDER BY id LIMIT 1"
+
 
 async def test_backup_restores_into_an_empty_database(
     settings: Settings, pool: asyncpg.Pool, sample_loaded: list[str], tmp_path: Path
@@ -36,15 +38,12 @@ async def test_backup_restores_into_an_empty_database(
         conn = await asyncpg.connect(database_url(copy))
         try:
             restored = dict(await conn.fetchrow(SNAPSHOT))
-            nearest = await conn.fetchval(
-                "SELECT c.id FROM chunks c ORDER BY c.embedding <=> "
-                "(SELECT embedding FROM chunks ORDER BY id LIMIT 1) LIMIT 1"
-            )
+            nearest = await conn.fetchval(FIRST_VECTOR)
         finally:
             await conn.close()
         async with pool.acquire() as live:
             original = dict(await live.fetchrow(SNAPSHOT))
-            first = await live.fetchval("SELECT id FROM chunks ORDER BY id LIMIT 1")
+            first = await live.fetchval(FIRST_VECTOR)
         assert restored == original
         assert nearest == first
         assert restored["chunks"] > 0
