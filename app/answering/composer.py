@@ -14,6 +14,7 @@ and a chosen rule brings the exception that follows it.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Sequence
@@ -205,8 +206,8 @@ def _heading_match(source: Source, wanted: list[set[str]]) -> float:
     """Share of the subject terms found in the source's heading (a FAQ chunk's question)."""
     if not wanted or not source.hit.heading:
         return 0.0
-    heading = set(content_terms(source.hit.heading))
-    heading |= {a + b for a, b in zip(list(heading), list(heading)[1:], strict=False)}
+    terms = content_terms(source.hit.heading)
+    heading = {*terms, *(a + b for a, b in itertools.pairwise(terms))}
     found = sum(1 for group in wanted if heading & group)
     return found / len(wanted)
 
