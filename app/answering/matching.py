@@ -120,12 +120,12 @@ class Vocabulary:
             return set()
         out: set[str] = set()
         if len(term) >= _MIN_FUZZY_CHARS:
-            out.update(
-                m[0]
-                for m in process.extract(
-                    term, self.listed, scorer=fuzz.ratio, score_cutoff=_SIMILAR, limit=3
-                )
+            near = process.extract(
+                term, self.listed, scorer=fuzz.ratio, score_cutoff=_SIMILAR, limit=None
             )
+            # The nearest three; among equally near words, alphabetically (not in the
+            # order of a set, which differs from one process to the next).
+            out.update(word for word, _, _ in sorted(near, key=lambda m: (-m[1], m[0]))[:3])
         key = sound_key(term)
         if len(key) >= 2:
             out |= self.keys.get(key, set())

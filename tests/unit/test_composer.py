@@ -101,10 +101,22 @@ def test_a_policy_with_an_opinion_word_is_not_an_opinion_question() -> None:
     assert "22:00" in answer.text
 
 
+def _printed_per_hash_seed(code: str) -> dict[str, list[str]]:
+    """What ``code`` prints in fresh processes with different string hash seeds."""
+    out = {}
+    for seed in ("0", "1", "4", "7"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        out[seed] = done.stdout.split()
+    return out
+
+
 def test_a_heading_joins_its_adjacent_words_whatever_the_hash_seed() -> None:
     # "Jet ski" in a FAQ heading is also "jetski" as a guest may type it; which words are
     # adjacent is the heading's order, never the order of a set (which varies per process).
-    check = (
+    printed = _printed_per_hash_seed(
         "from app.answering.composer import _heading_match\n"
         "from app.answering.types import Source\n"
         "from app.search.types import Hit\n"
@@ -112,9 +124,15 @@ def test_a_heading_joins_its_adjacent_words_whatever_the_hash_seed() -> None:
         "faq = Source(1, Hit(1, 'a.md', 'A', heading, 'x', 0.5))\n"
         "print(_heading_match(faq, [{'jetski'}]), _heading_match(faq, [{'skihire'}]))\n"
     )
-    for seed in ("0", "1", "4", "7"):
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        out = subprocess.run(
-            [sys.executable, "-c", check], env=env, capture_output=True, text=True, check=True
-        )
-        assert out.stdout.split() == ["1.0", "1.0"], f"seed {seed}: {out.stdout}{out.stderr}"
+    assert all(words == ["1.0", "1.0"] for words in printed.values()), printed
+
+
+def test_a_misspelt_word_stands_for_the_same_words_whatever_the_hash_seed() -> None:
+    # "fight" is as near to "sight", "night", "light" and "right": the closest three are
+    # chosen by spelling, then alphabetically, never by a set's order.
+    printed = _printed_per_hash_seed(
+        "from app.answering.matching import Vocabulary\n"
+        "words = Vocabulary.of(['Flight times. Sight, night, light and right.'])\n"
+        "print(*sorted(words.matches('fight')))\n"
+    )
+    assert all(words == ["flight", "light", "night"] for words in printed.values()), printed
