@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -187,11 +187,6 @@ def _misspelt_stopword(word: str) -> bool:
 _STOP_LIST = sorted(w for w in STOPWORDS if len(w) >= 3)
 
 
-def question_words(question: str) -> list[str]:
-    """The question's content terms, in order (stopwords out, lightly stemmed)."""
-    return list(dict.fromkeys(content_terms(question)))
-
-
 def coverage(question: str, vocabulary: Vocabulary) -> tuple[float, list[str]]:
     """Share of the question's subject terms found in ``vocabulary``, and the ones missing.
 
@@ -210,8 +205,3 @@ def coverage(question: str, vocabulary: Vocabulary) -> tuple[float, list[str]]:
             found.update(t for w in (a, b) for t in content_terms(w))
     missing = [g[0] for g in terms.groups if g[0] not in found]
     return 1 - len(missing) / len(terms.groups), missing
-
-
-def unit_matches(terms: Sequence[str], unit_words: set[str]) -> set[str]:
-    """The question terms a candidate sentence contains exactly."""
-    return {t for t in terms if t in unit_words}
