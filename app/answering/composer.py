@@ -39,6 +39,8 @@ _EXPECTS = {
 _EXCEPTION_START = re.compile(r"^(?:except|exception|however|but|unless|apart from|only)\b", re.I)
 _EXCEPTION_ANYWHERE = re.compile(r"\b(?:only exception|are the exception|is the exception)\b", re.I)
 _DISTINCT = re.compile(r"\d")
+# A sentence that says yes or no.
+_ANSWERS = re.compile(r"^(?:yes|no)\b|\b(?:not|no|never|cannot|only)\b|n't\b", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,10 @@ class Sentence:
     position: int
     text: str
     words: frozenset[str]
+    # Says yes or no, or gives a figure: never a mere restatement of the question.
+    decisive: bool
+    # States an exception to the sentence before it.
+    exception: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +64,12 @@ class Scored:
     overlap: float
 
 
+_Unit = tuple[int, str, frozenset[str], bool, bool]
+
+
 @lru_cache(maxsize=4096)  # chunk texts (about 1-2 KiB each) and their sentences
-def _units(text: str) -> tuple[tuple[int, str, frozenset[str]], ...]:
-    out = []
+def _units(text: str) -> tuple[_Unit, ...]:
+    out: list[_Unit] = []
     caption: frozenset[str] = frozenset()  # words of a "… includes:" line above a list
     for i, unit in enumerate(split_units(text)):
         stripped = unit.rstrip()
@@ -69,13 +78,15 @@ def _units(text: str) -> tuple[tuple[int, str, frozenset[str]], ...]:
             continue
         if len(stripped) < 4 or stripped.endswith("?"):
             continue
-        out.append((i, stripped, frozenset(content_terms(stripped)) | caption))
+        words = frozenset(content_terms(stripped)) | caption
+        decisive = bool(_DISTINCT.search(stripped) or _ANSWERS.search(stripped))
+        out.append((i, stripped, words, decisive, _states_exception(stripped)))
     return tuple(out)
 
 
 def sentences_of(source: Source) -> list[Sentence]:
     """The answerable sentences of a source: no headings, no copied questions."""
-    return [Sentence(source.n, i, text, words) for i, text, words in _units(source.hit.text)]
+    return [Sentence(source.n, *unit) for unit in _units(source.hit.text)]
 
 
 def is_near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -88,13 +99,10 @@ def is_near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
     return jaccard >= 0.6 or (jaccard >= 0.25 and bool(shared_values))
 
 
-_ANSWERS = re.compile(r"^(?:yes|no)\b|\b(?:not|no|never|cannot|only)\b|n't\b", re.I)
-
-
 def _restates(sentence: Sentence, question_words: set[str]) -> bool:
     """A sentence made only of the question's own words adds nothing ("Is there parking."),
     unless it says yes or no to it ("No, we do not deliver.")."""
-    if not sentence.words or _DISTINCT.search(sentence.text) or _ANSWERS.search(sentence.text):
+    if not sentence.words or sentence.decisive:
         return False
     return len(sentence.words - question_words) <= max(1, len(sentence.words) // 5)
 
@@ -206,10 +214,16 @@ def _heading_match(source: Source, wanted: list[set[str]]) -> float:
     """Share of the subject terms found in the source's heading (a FAQ chunk's question)."""
     if not wanted or not source.hit.heading:
         return 0.0
-    terms = content_terms(source.hit.heading)
-    heading = {*terms, *(a + b for a, b in itertools.pairwise(terms))}
+    heading = _heading_words(source.hit.heading)
     found = sum(1 for group in wanted if heading & group)
     return found / len(wanted)
+
+
+@lru_cache(maxsize=4096)  # chunk headings (short)
+def _heading_words(heading: str) -> frozenset[str]:
+    """A heading's content words, and each two adjacent ones joined ("jet ski": "jetski")."""
+    terms = content_terms(heading)
+    return frozenset({*terms, *(a + b for a, b in itertools.pairwise(terms))})
 
 
 def _exception_partners(sentence: Sentence, by_source: dict[int, list[Sentence]]) -> list[Sentence]:
@@ -218,9 +232,9 @@ def _exception_partners(sentence: Sentence, by_source: dict[int, list[Sentence]]
     index = next((i for i, s in enumerate(siblings) if s.position == sentence.position), None)
     if index is None:
         return []
-    if _states_exception(sentence.text) and index > 0:
+    if sentence.exception and index > 0:
         return [siblings[index - 1]]
-    if index + 1 < len(siblings) and _states_exception(siblings[index + 1].text):
+    if index + 1 < len(siblings) and siblings[index + 1].exception:
         return [siblings[index + 1]]
     return []
 
