@@ -19,11 +19,10 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from app.answering.matching import FRAME_WORDS, QuestionTerms, Vocabulary
 from app.answering.types import Source
-from app.text import content_terms, split_units
+from app.text import content_terms, per_text, split_units
 
 # What a sentence answering a kind of question contains: a time for "when", a price for
 # "how much", a size for "how big".
@@ -67,7 +66,9 @@ class Scored:
 _Unit = tuple[int, str, frozenset[str], bool, bool]
 
 
-@lru_cache(maxsize=4096)  # chunk texts (about 1-2 KiB each) and their sentences
+# A chunk's sentences are kept for the next question over it: about 16 bytes per character
+# of the texts kept, so about 10 MB.
+@per_text(600_000)
 def _units(text: str) -> tuple[_Unit, ...]:
     out: list[_Unit] = []
     caption: frozenset[str] = frozenset()  # words of a "… includes:" line above a list
@@ -219,7 +220,7 @@ def _heading_match(source: Source, wanted: list[set[str]]) -> float:
     return found / len(wanted)
 
 
-@lru_cache(maxsize=4096)  # chunk headings (short)
+@per_text(100_000)  # chunk headings
 def _heading_words(heading: str) -> frozenset[str]:
     """A heading's content words, and each two adjacent ones joined ("jet ski": "jetski")."""
     terms = content_terms(heading)

@@ -19,7 +19,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 
 from app.search.query import query_groups, rewrite
-from app.text import COMPOUNDS, STOPWORDS, content_terms
+from app.text import COMPOUNDS, STOPWORDS, content_terms, per_text
 
 _WORD = re.compile(r"[a-zà-ÿ]+|\d+(?:[:.,]\d+)?", re.IGNORECASE)
 _VOWELS = frozenset("aeiouyàáâäèéêëìíîïòóôöùúûü")
@@ -61,7 +61,9 @@ def sound_key(word: str) -> str:
     return "".join(out)
 
 
-_TEXT_CACHE = 4096  # chunks whose words are kept (a chunk's text is its key, about 1-2 KiB)
+# Characters of the chunk texts whose words are kept (about 50 bytes kept per character,
+# so about 30 MB: a few hundred full chunks of 2,000 characters, thousands of typical ones).
+_TEXT_CACHE_CHARS = 600_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +76,7 @@ class _TextWords:
     keys: dict[str, tuple[str, ...]]
 
 
-@lru_cache(maxsize=_TEXT_CACHE)
+@per_text(_TEXT_CACHE_CHARS)
 def _text_words(text: str) -> _TextWords:
     terms = content_terms(text)
     words = set(terms)
