@@ -1,11 +1,17 @@
 """Text helpers shared by every stage: content words (stopwords out, light stemming, compounds
-joined) and the split of a text into answerable sentences and list lines. A leaf: imports nothing
-of the project."""
+joined), the split of a text into answerable sentences and list lines, and a memo of what is
+read from a chunk's text. A leaf: imports nothing of the project."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from cachetools import LRUCache
 
 _WORD = re.compile(r"[0-9a-zà-ÿ€£$]+", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(€£$])")
@@ -59,3 +65,31 @@ def split_units(text: str) -> list[str]:
         line = _MARKUP.sub("", line).replace("**", "").strip()
         units.extend(part.strip() for part in _SENTENCE_END.split(line) if part.strip())
     return units
+
+
+T = TypeVar("T")
+
+
+def per_text(max_chars: int) -> Callable[[Callable[[str], T]], Callable[[str], T]]:
+    """Memoises a function of a text, bounded by the characters of the texts it keeps (what
+    is read from a text grows with its length): the least recently used go first. A text
+    longer than the bound is read each time."""
+
+    def wrap(read: Callable[[str], T]) -> Callable[[str], T]:
+        kept: LRUCache[str, tuple[int, T]] = LRUCache(maxsize=max_chars, getsizeof=lambda e: e[0])
+        lock = threading.Lock()
+
+        @functools.wraps(read)
+        def cached(text: str) -> T:
+            with lock:
+                entry = kept.get(text)
+            if entry is None:
+                entry = (max(1, len(text)), read(text))
+                if entry[0] <= max_chars:
+                    with lock:
+                        kept[text] = entry
+            return entry[1]
+
+        return cached
+
+    return wrap

@@ -90,7 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
         default="extractive",
         help="answer writers to judge: extractive, local (the in-process model; slow)",
     )
-    parser.add_argument("--llm-model", type=Path, help="GGUF file for the local writer")
     parser.add_argument(
         "--model-questions",
         type=int,
@@ -101,9 +100,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--database-url", help="use this database instead of a scratch one")
     parser.add_argument("--modes", help="comma-separated variants to run (default: all)")
     parser.add_argument("--depth", type=int, default=10, help="chunks retrieved per question")
-    parser.add_argument("--rrf-k", type=int, help="override RAG_RRF_K")
-    parser.add_argument("--hybrid-depth", type=int, help="override RAG_HYBRID_DEPTH")
-    parser.add_argument("--text-weight", type=float, help="override RAG_HYBRID_TEXT_WEIGHT")
     parser.add_argument("--by-kind", action="store_true", help="also print hit@5 per kind")
     parser.add_argument(
         "--languages",
@@ -134,9 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     report: dict[str, object] = {}
-    facts = render_facts()
     if args.facts_only:
-        print(facts)
+        print(render_facts())
         return 0
     models = (args.models or ("minilm,e5" if args.languages else settings.embedding_model)).split(
         ","
@@ -177,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n\n".join(rendered))
         if args.languages or len(models) > 1:
             print("\n" + render_languages(reports))
-        print("\n" + facts)
+        print("\n" + render_facts())
     if "classification" in report:
         classified = report["classification"]
         assert isinstance(classified, dict)
@@ -228,9 +223,11 @@ def _sets(args: argparse.Namespace) -> list[EvalSet]:
     if args.languages:
         return [PUBLIC_SETS["languages"]]
     names = [n.strip() for n in args.sets.split(",") if n.strip()]
-    unknown = [n for n in names if n not in PUBLIC_SETS]
+    # The multilingual set is run by --languages, which also compares the models.
+    choices = [n for n in PUBLIC_SETS if n != "languages"]
+    unknown = [n for n in names if n not in choices]
     if unknown or not names:
-        raise ValueError(f"unknown set(s) {unknown}; choose from {', '.join(PUBLIC_SETS)}")
+        raise ValueError(f"unknown set(s) {unknown}; choose from {', '.join(choices)}")
     return [PUBLIC_SETS[n] for n in names]
 
 
@@ -259,7 +256,7 @@ async def _evaluate(
         encoder = await asyncio.to_thread(load_encoder, settings)
         pool = await create_pool(url, settings)
         try:
-            async with built_writers(settings, writer_names, args.llm_model) as writers:
+            async with built_writers(settings, writer_names) as writers:
                 return [
                     await _evaluate_in(scratch, url, pool, encoder, args, s, writers) for s in sets
                 ]
@@ -300,12 +297,6 @@ async def _evaluate_in(
     await registry.reload()
 
     base = search_options(settings)
-    overrides = {
-        "rrf_k": args.rrf_k,
-        "depth": args.hybrid_depth,
-        "text_weight": args.text_weight,
-    }
-    base = replace(base, **{k: v for k, v in overrides.items() if v is not None})
     variants = standard_variants(base)
     default = Variant("default", base, build_reranker(settings.reranker))
     variants.append(default)

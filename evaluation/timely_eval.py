@@ -8,7 +8,6 @@ time zone. A case passes when the answer contains every ``expect`` text (and non
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,11 +17,9 @@ from app.facts.clock import FixedClock, local_now
 from app.facts.extract import extract_hours
 from app.facts.store import StoredHours
 from app.facts.timely import best_rows, compose, wants_hours
-from ingestion.chunking import chunk_document
-from ingestion.documents import load_paths
+from evaluation.samples import SAMPLE, chunked_sample, read_cases, says
 
 DEFAULT_TIMELY_SET = PROJECT_ROOT / "data" / "eval" / "timely.jsonl"
-SAMPLE = PROJECT_ROOT / "data" / "sample"
 
 
 @dataclass(slots=True)
@@ -39,17 +36,15 @@ class TimelyReport:
 def sample_hours(sample_dir: Path = SAMPLE) -> dict[str, tuple[str, list[StoredHours]]]:
     """Each sample property's time zone and extracted hours rows."""
     out = {}
-    for entry in json.loads((sample_dir / "properties.json").read_text(encoding="utf-8")):
-        documents, _ = load_paths([sample_dir / entry["folder"]])
+    for prop in chunked_sample(sample_dir):
         rows: list[StoredHours] = []
-        for document in documents:
-            chunks = chunk_document(document.title, document.text, lambda t: len(t.split()), 200)
+        for document, chunks in prop.documents:
             for row in extract_hours((c.heading, c.text, c.content_hash) for c in chunks):
                 rows.append(
                     StoredHours(len(rows) + 1, document.doc_key, row.chunk_hash, row.facility,
                                 row.hours, None, None, None, row.source_text)
                 )  # fmt: skip
-        out[entry["id"]] = (entry.get("timezone", "UTC"), rows)
+        out[prop.id] = (prop.timezone, rows)
     return out
 
 
@@ -68,18 +63,11 @@ def answer_at(question: str, zone: str, rows: list[StoredHours], instant: dateti
 def evaluate_timely(path: Path = DEFAULT_TIMELY_SET) -> TimelyReport:
     hotels = sample_hours()
     report = TimelyReport()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        case = json.loads(line)
+    for case in read_cases(path):
         zone, rows = hotels[case["property"]]
         got = answer_at(case["question"], zone, rows, datetime.fromisoformat(case["at"]))
-        expect, reject = case.get("expect"), case.get("reject", [])
-        if expect is None:
-            ok = got is None
-        else:
-            ok = got is not None and all(e in got for e in expect)
-            ok = ok and not any(r in (got or "") for r in reject)
+        expect = case.get("expect")
+        ok = got is None if expect is None else says(got, expect, case.get("reject", []))
         report.total += 1
         report.correct += ok
         if not ok:

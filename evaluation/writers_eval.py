@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict
-from pathlib import Path
 
 from app.answering.types import AnswerWriter
 from app.answering.writers import open_writers
@@ -44,16 +43,13 @@ def parse_writers(text: str) -> list[str]:
 
 @asynccontextmanager
 async def built_writers(
-    settings: Settings, names: Sequence[str], model_path: Path | None = None
+    settings: Settings, names: Sequence[str]
 ) -> AsyncIterator[list[AnswerWriter]]:
     """The named writers, built as the service builds them, closed at the end."""
     async with AsyncExitStack() as stack:
         out: list[AnswerWriter] = []
         for name in names:
-            changes: dict[str, object] = {"answer_writer": name}
-            if name == "local" and model_path is not None:
-                changes["llm_model_path"] = model_path
-            configured = settings.model_copy(update=changes)
+            configured = settings.model_copy(update={"answer_writer": name})
             writers = await stack.enter_async_context(open_writers(configured))
             out.append(writers.writer)
         yield out

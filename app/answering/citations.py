@@ -17,6 +17,8 @@ from app.text import content_terms
 
 _MARKER = re.compile(r"\s?\[(\s*\d+\s*(?:[,;]\s*\d+\s*)*)\]")
 _OPEN_MARKER = re.compile(r"\[[\d,;\s]*$")
+_NUMBER = re.compile(r"\d+")
+_SPACES = re.compile(r"[ \t]{2,}")
 _MAX_PENDING = 16  # a "[" followed by more than this is not a citation: let it through
 
 
@@ -28,18 +30,23 @@ def clean_citations(text: str, valid: Collection[int]) -> tuple[str, tuple[int, 
     cited: list[int] = []
 
     def fix(match: re.Match[str]) -> str:
-        numbers = [int(n) for n in re.findall(r"\d+", match.group(1))]
-        kept = [n for n in numbers if n in valid]
+        marker, kept = _kept(match, valid)
         for n in kept:
             if n not in cited:
                 cited.append(n)
-        if not kept:
-            return ""
-        lead = " " if match.group(0).startswith(" ") else ""
-        return lead + "".join(f"[{n}]" for n in kept)
+        return marker
 
     cleaned = _MARKER.sub(fix, text)
-    return re.sub(r"[ \t]{2,}", " ", cleaned).strip(), tuple(cited)
+    return _SPACES.sub(" ", cleaned).strip(), tuple(cited)
+
+
+def _kept(match: re.Match[str], valid: Collection[int]) -> tuple[str, list[int]]:
+    """A marker with only its valid numbers (nothing when none is valid), and those numbers."""
+    kept = [n for n in map(int, _NUMBER.findall(match.group(1))) if n in valid]
+    if not kept:
+        return "", kept
+    lead = " " if match.group(0).startswith(" ") else ""
+    return lead + "".join(f"[{n}]" for n in kept), kept
 
 
 class StreamingCitationFilter:
@@ -77,12 +84,7 @@ class StreamingCitationFilter:
         return _MARKER.sub(self._fix, text)
 
     def _fix(self, match: re.Match[str]) -> str:
-        numbers = [int(n) for n in re.findall(r"\d+", match.group(1))]
-        kept = [n for n in numbers if n in self._valid]
-        if not kept:
-            return ""
-        lead = " " if match.group(0).startswith(" ") else ""
-        return lead + "".join(f"[{n}]" for n in kept)
+        return _kept(match, self._valid)[0]
 
 
 def attribute(answer: str, sources: Sequence[Source]) -> int | None:

@@ -14,15 +14,15 @@ and a chosen rule brings the exception that follows it.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from app.answering.matching import FRAME_WORDS, QuestionTerms, Vocabulary
 from app.answering.types import Source
-from app.text import content_terms, split_units
+from app.text import content_terms, per_text, split_units
 
 # What a sentence answering a kind of question contains: a time for "when", a price for
 # "how much", a size for "how big".
@@ -38,6 +38,8 @@ _EXPECTS = {
 _EXCEPTION_START = re.compile(r"^(?:except|exception|however|but|unless|apart from|only)\b", re.I)
 _EXCEPTION_ANYWHERE = re.compile(r"\b(?:only exception|are the exception|is the exception)\b", re.I)
 _DISTINCT = re.compile(r"\d")
+# A sentence that says yes or no.
+_ANSWERS = re.compile(r"^(?:yes|no)\b|\b(?:not|no|never|cannot|only)\b|n't\b", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,10 @@ class Sentence:
     position: int
     text: str
     words: frozenset[str]
+    # Says yes or no, or gives a figure: never a mere restatement of the question.
+    decisive: bool
+    # States an exception to the sentence before it.
+    exception: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +63,14 @@ class Scored:
     overlap: float
 
 
-@lru_cache(maxsize=4096)  # chunk texts (about 1-2 KiB each) and their sentences
-def _units(text: str) -> tuple[tuple[int, str, frozenset[str]], ...]:
-    out = []
+_Unit = tuple[int, str, frozenset[str], bool, bool]
+
+
+# A chunk's sentences are kept for the next question over it: about 16 bytes per character
+# of the texts kept, so about 10 MB.
+@per_text(600_000)
+def _units(text: str) -> tuple[_Unit, ...]:
+    out: list[_Unit] = []
     caption: frozenset[str] = frozenset()  # words of a "… includes:" line above a list
     for i, unit in enumerate(split_units(text)):
         stripped = unit.rstrip()
@@ -68,13 +79,15 @@ def _units(text: str) -> tuple[tuple[int, str, frozenset[str]], ...]:
             continue
         if len(stripped) < 4 or stripped.endswith("?"):
             continue
-        out.append((i, stripped, frozenset(content_terms(stripped)) | caption))
+        words = frozenset(content_terms(stripped)) | caption
+        decisive = bool(_DISTINCT.search(stripped) or _ANSWERS.search(stripped))
+        out.append((i, stripped, words, decisive, _states_exception(stripped)))
     return tuple(out)
 
 
 def sentences_of(source: Source) -> list[Sentence]:
     """The answerable sentences of a source: no headings, no copied questions."""
-    return [Sentence(source.n, i, text, words) for i, text, words in _units(source.hit.text)]
+    return [Sentence(source.n, *unit) for unit in _units(source.hit.text)]
 
 
 def is_near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -87,13 +100,10 @@ def is_near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
     return jaccard >= 0.6 or (jaccard >= 0.25 and bool(shared_values))
 
 
-_ANSWERS = re.compile(r"^(?:yes|no)\b|\b(?:not|no|never|cannot|only)\b|n't\b", re.I)
-
-
 def _restates(sentence: Sentence, question_words: set[str]) -> bool:
     """A sentence made only of the question's own words adds nothing ("Is there parking."),
     unless it says yes or no to it ("No, we do not deliver.")."""
-    if not sentence.words or _DISTINCT.search(sentence.text) or _ANSWERS.search(sentence.text):
+    if not sentence.words or sentence.decisive:
         return False
     return len(sentence.words - question_words) <= max(1, len(sentence.words) // 5)
 
@@ -205,10 +215,16 @@ def _heading_match(source: Source, wanted: list[set[str]]) -> float:
     """Share of the subject terms found in the source's heading (a FAQ chunk's question)."""
     if not wanted or not source.hit.heading:
         return 0.0
-    heading = set(content_terms(source.hit.heading))
-    heading |= {a + b for a, b in zip(list(heading), list(heading)[1:], strict=False)}
+    heading = _heading_words(source.hit.heading)
     found = sum(1 for group in wanted if heading & group)
     return found / len(wanted)
+
+
+@per_text(100_000)  # chunk headings
+def _heading_words(heading: str) -> frozenset[str]:
+    """A heading's content words, and each two adjacent ones joined ("jet ski": "jetski")."""
+    terms = content_terms(heading)
+    return frozenset({*terms, *(a + b for a, b in itertools.pairwise(terms))})
 
 
 def _exception_partners(sentence: Sentence, by_source: dict[int, list[Sentence]]) -> list[Sentence]:
@@ -217,9 +233,9 @@ def _exception_partners(sentence: Sentence, by_source: dict[int, list[Sentence]]
     index = next((i for i, s in enumerate(siblings) if s.position == sentence.position), None)
     if index is None:
         return []
-    if _states_exception(sentence.text) and index > 0:
+    if sentence.exception and index > 0:
         return [siblings[index - 1]]
-    if index + 1 < len(siblings) and _states_exception(siblings[index + 1].text):
+    if index + 1 < len(siblings) and siblings[index + 1].exception:
         return [siblings[index + 1]]
     return []
 

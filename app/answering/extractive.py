@@ -64,49 +64,54 @@ class ExtractiveWriter:
         yield Delta(answer.text)
         yield answer
 
-    def relevant(self, sources: Sequence[Source], question: str | None = None) -> list[Source]:
-        """The sources to answer from, best first; empty when the question is handed over.
-
-        Without ``question`` only the similarity floor applies.
-        """
-        similar = [s for s in sources if s.hit.score >= self._min_score]
-        if question is not None and self.hands_over(question, sources):
+    def relevant(
+        self, sources: Sequence[Source], question: str, language: str | None = None
+    ) -> list[Source]:
+        """The sources to answer from, best first; empty when the question is handed over."""
+        decided = self._decide(question, sources, language)
+        if decided is None:
             return []
-        return similar
+        floor = decided[1]
+        return [s for s in sources if s.hit.score >= floor]
 
-    def confidence(self, question: str, sources: Sequence[Source]) -> tuple[float, float]:
-        """The best source's similarity and the share of subject words the sources contain."""
-        if not sources:
-            return 0.0, 0.0
-        vocabulary = _vocabulary(sources)
-        found, _ = coverage(question, vocabulary)
-        return max(s.hit.score for s in sources), found
-
-    def hands_over(self, question: str, sources: Sequence[Source]) -> bool:
-        """True when the sources do not answer the question (see the module's step 1)."""
-        best, found = self.confidence(question, sources)
-        return best < self._min_score or (found < 1.0 and best < self._confident_score)
-
-    def compose(
+    def hands_over(
         self, question: str, sources: Sequence[Source], language: str | None = None
-    ) -> Answer:
-        """Synchronous core of :meth:`write` (pure, cheap).
+    ) -> bool:
+        """True when the sources do not answer the question (see the module's step 1)."""
+        return self._decide(question, sources, language) is None
+
+    def _decide(
+        self, question: str, sources: Sequence[Source], language: str | None
+    ) -> tuple[Vocabulary, float] | None:
+        """The sources' vocabulary and the similarity floor when they answer the question;
+        None when it is handed over.
 
         A question in ``language`` over sources written in another language shares no words
         with them: with ``other_language_min_score`` set (a multilingual model, whose
         similarities carry across languages), only that floor decides whether they answer it.
         """
         if not sources:
-            return Answer(FALLBACK_MESSAGE, escalate=True)
-        vocabulary = _vocabulary(sources)
-        found, _ = coverage(question, vocabulary)
+            return None
         best = max(s.hit.score for s in sources)
-        floor = self._min_score
+        floor, by_words = self._min_score, True
         other = self._other_language_min_score
         if other is not None and language is not None and _written_in_another(sources, language):
-            found, floor = 1.0, other
-        if best < floor or (found < 1.0 and best < self._confident_score):
+            floor, by_words = other, False
+        if best < floor:
+            return None
+        vocabulary = _vocabulary(sources)
+        if by_words and best < self._confident_score and coverage(question, vocabulary)[0] < 1.0:
+            return None
+        return vocabulary, floor
+
+    def compose(
+        self, question: str, sources: Sequence[Source], language: str | None = None
+    ) -> Answer:
+        """Synchronous core of :meth:`write` (pure, cheap)."""
+        decided = self._decide(question, sources, language)
+        if decided is None:
             return Answer(FALLBACK_MESSAGE, escalate=True)
+        vocabulary = decided[0]
         terms = subject_terms(question)
         # A judgement ("is the breakfast good?") that the search also found in reviews.
         reviews_found = sum(s.hit.kind == REVIEW for s in sources)

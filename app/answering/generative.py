@@ -83,14 +83,17 @@ class GenerativeWriter:
     ) -> AnswerEvents:
         """Text deltas as the model writes them (in ``language``), then the checked answer."""
         # One relevance threshold for both writers: the extractive writer's.
-        relevant = self._fallback.relevant(sources, question)[: self._limits.prompt_sources]
+        relevant = self._fallback.relevant(sources, question, language)
+        relevant = relevant[: self._limits.prompt_sources]
         if not relevant:
             # Nothing to ground an answer in: no model call; the extractive writer escalates.
-            async for event in self._fallback.stream(question, sources):
+            async for event in self._fallback.stream(question, sources, language):
                 yield event
             return
         if not self.breaker.allow():
-            async for event in self._fall_back(question, sources, "circuit_open", sent=False):
+            async for event in self._fall_back(
+                question, sources, language, "circuit_open", sent=False
+            ):
                 yield event
             return
         # Settled by a success or a failure of the model; otherwise (no free slot, the guest
@@ -133,11 +136,11 @@ class GenerativeWriter:
                     settled = True
                     reason = exc.reason if isinstance(exc, LLMError) else "timeout"
                     log.warning("answer model failed (%s); answering extractively", reason)
-                    async for event in self._fall_back(question, sources, reason, sent):
+                    async for event in self._fall_back(question, sources, language, reason, sent):
                         yield event
                     return
         except Busy:
-            async for event in self._fall_back(question, sources, "busy", sent=False):
+            async for event in self._fall_back(question, sources, language, "busy", sent=False):
                 yield event
             return
         finally:
@@ -152,7 +155,9 @@ class GenerativeWriter:
         checked = self._finish("".join(pieces), relevant, extra)
         if checked is None:
             log.info("generated answer rejected as ungrounded: %r", "".join(pieces)[:300])
-            async for event in self._fall_back(question, sources, "ungrounded", sent, extra):
+            async for event in self._fall_back(
+                question, sources, language, "ungrounded", sent, extra
+            ):
                 yield event
             return
         yield checked
@@ -184,11 +189,12 @@ class GenerativeWriter:
         self,
         question: str,
         sources: Sequence[Source],
+        language: str,
         reason: str,
         sent: bool,
         extra: dict[str, float] | None = None,
     ) -> AnswerEvents:
-        answer = self._fallback.compose(question, sources)
+        answer = self._fallback.compose(question, sources, language)
         answer = replace(
             answer, answer_source=FALLBACK_SOURCE, fallback_reason=reason, extra=extra or {}
         )

@@ -19,7 +19,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 
 from app.search.query import query_groups, rewrite
-from app.text import COMPOUNDS, STOPWORDS, content_terms
+from app.text import COMPOUNDS, STOPWORDS, content_terms, per_text
 
 _WORD = re.compile(r"[a-zà-ÿ]+|\d+(?:[:.,]\d+)?", re.IGNORECASE)
 _VOWELS = frozenset("aeiouyàáâäèéêëìíîïòóôöùúûü")
@@ -61,74 +61,90 @@ def sound_key(word: str) -> str:
     return "".join(out)
 
 
-_TEXT_CACHE = 4096  # chunks whose words are kept (a chunk's text is its key, about 1-2 KiB)
+# Characters of the chunk texts whose words are kept (about 50 bytes kept per character,
+# so about 30 MB: a few hundred full chunks of 2,000 characters, thousands of typical ones).
+_TEXT_CACHE_CHARS = 600_000
 
 
-@lru_cache(maxsize=_TEXT_CACHE)
-def _text_words(text: str) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
-    """A text's words (stems, unstemmed forms, adjacent pairs joined) and their sound keys."""
+@dataclass(frozen=True, slots=True)
+class _TextWords:
+    """One text's words (stems, unstemmed forms, adjacent pairs joined), those long enough
+    for a fuzzy lookup, and the words of each sound key."""
+
+    words: frozenset[str]
+    listed: tuple[str, ...]
+    keys: dict[str, tuple[str, ...]]
+
+
+@per_text(_TEXT_CACHE_CHARS)
+def _text_words(text: str) -> _TextWords:
     terms = content_terms(text)
     words = set(terms)
     # Unstemmed too: a typo is closer to the written word ("parkign" / "parking").
     words.update(w.lower() for w in _WORD.findall(text) if len(w) > 3)
     # "Jet ski" in the text is also "jetski" as a guest may type it.
     words.update(a + b for a, b in itertools.pairwise(terms) if len(a) + len(b) <= 20)
-    keyed = tuple((sound_key(w), w) for w in words if len(w) >= 3)
-    return frozenset(words), tuple((k, w) for k, w in keyed if len(k) >= 2)
+    listed = tuple(sorted(w for w in words if len(w) >= 3))
+    keys: dict[str, list[str]] = {}
+    for word in listed:
+        key = sound_key(word)
+        if len(key) >= 2:
+            keys.setdefault(key, []).append(word)
+    return _TextWords(frozenset(words), listed, {k: tuple(v) for k, v in keys.items()})
 
 
-@dataclass(slots=True)
 class Vocabulary:
-    """The words of some sources, for exact, fuzzy and sound-alike lookups."""
+    """The words of some sources, for exact, fuzzy and sound-alike lookups.
 
-    words: frozenset[str]
-    keyed: tuple[tuple[str, str], ...]
-    _listed: list[str] | None = None
-    _keys: dict[str, set[str]] | None = None
+    Each text's words are read once (and kept for the next question over the same chunk); a
+    lookup asks every text's words in turn, and is remembered for the next lookup of the
+    same term.
+    """
+
+    __slots__ = ("_matched", "_parts")
+
+    def __init__(self, parts: Sequence[_TextWords]) -> None:
+        self._parts = parts
+        self._matched: dict[str, set[str]] = {}
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> Vocabulary:
-        parts = [_text_words(t) for t in texts]
-        words = frozenset().union(*(p[0] for p in parts)) if parts else frozenset()
-        return cls(words, tuple(kw for p in parts for kw in p[1]))
-
-    @property
-    def listed(self) -> list[str]:
-        if self._listed is None:
-            self._listed = [w for w in self.words if len(w) >= 3]
-        return self._listed
-
-    @property
-    def keys(self) -> dict[str, set[str]]:
-        if self._keys is None:
-            self._keys = {}
-            for key, word in self.keyed:
-                self._keys.setdefault(key, set()).add(word)
-        return self._keys
+        return cls([_text_words(t) for t in dict.fromkeys(texts)])
 
     def has(self, term: str) -> bool:
         """True when ``term`` (a content term) is in the vocabulary, maybe misspelt or
         misheard."""
-        return term in self.words or bool(self.matches(term))
+        return bool(self.matches(term))
 
     def matches(self, term: str) -> set[str]:
         """The vocabulary's words that ``term`` stands for (itself, a near spelling or a
         sound-alike)."""
-        if term in self.words:
+        found = self._matched.get(term)
+        if found is None:
+            found = self._matched[term] = self._lookup(term)
+        return found
+
+    def _lookup(self, term: str) -> set[str]:
+        if any(term in part.words for part in self._parts):
             return {term}
         if len(term) < 3 or term.isdigit():
             return set()
         out: set[str] = set()
         if len(term) >= _MIN_FUZZY_CHARS:
-            out.update(
-                m[0]
-                for m in process.extract(
-                    term, self.listed, scorer=fuzz.ratio, score_cutoff=_SIMILAR, limit=3
+            near = {
+                word: score
+                for part in self._parts
+                for word, score, _ in process.extract(
+                    term, part.listed, scorer=fuzz.ratio, score_cutoff=_SIMILAR, limit=None
                 )
-            )
+            }
+            # The nearest three; among equally near words, alphabetically (not in the
+            # order of a set, which differs from one process to the next).
+            out.update(sorted(near, key=lambda word: (-near[word], word))[:3])
         key = sound_key(term)
         if len(key) >= 2:
-            out |= self.keys.get(key, set())
+            for part in self._parts:
+                out.update(part.keys.get(key, ()))
         return out
 
 
@@ -187,11 +203,6 @@ def _misspelt_stopword(word: str) -> bool:
 _STOP_LIST = sorted(w for w in STOPWORDS if len(w) >= 3)
 
 
-def question_words(question: str) -> list[str]:
-    """The question's content terms, in order (stopwords out, lightly stemmed)."""
-    return list(dict.fromkeys(content_terms(question)))
-
-
 def coverage(question: str, vocabulary: Vocabulary) -> tuple[float, list[str]]:
     """Share of the question's subject terms found in ``vocabulary``, and the ones missing.
 
@@ -210,8 +221,3 @@ def coverage(question: str, vocabulary: Vocabulary) -> tuple[float, list[str]]:
             found.update(t for w in (a, b) for t in content_terms(w))
     missing = [g[0] for g in terms.groups if g[0] not in found]
     return 1 - len(missing) / len(terms.groups), missing
-
-
-def unit_matches(terms: Sequence[str], unit_words: set[str]) -> set[str]:
-    """The question terms a candidate sentence contains exactly."""
-    return {t for t in terms if t in unit_words}

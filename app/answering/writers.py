@@ -47,6 +47,18 @@ def prompt_style(settings: Settings) -> PromptStyle:
     return "completions" if local_packaged and base else "chat"
 
 
+def extractive_writer(settings: Settings) -> ExtractiveWriter:
+    """The extractive writer with the configured thresholds and bounds."""
+    return ExtractiveWriter(
+        settings.answer_threshold,
+        settings.answer_max_sentences,
+        settings.answer_max_sources,
+        settings.answer_confident_threshold,
+        max_chars=settings.answer_max_chars,
+        other_language_min_score=settings.answer_other_language_threshold,
+    )
+
+
 async def _open_backend(settings: Settings, style: PromptStyle) -> LLMBackend:
     if settings.answer_writer == "openai":
         from app.answering.llm.openai_compat import OpenAICompatibleBackend
@@ -80,14 +92,7 @@ async def _open_backend(settings: Settings, style: PromptStyle) -> LLMBackend:
 @asynccontextmanager
 async def open_writers(settings: Settings) -> AsyncIterator[Writers]:
     """The configured writer (and rewriter) for the lifetime of the service."""
-    extractive = ExtractiveWriter(
-        settings.answer_threshold,
-        settings.answer_max_sentences,
-        settings.answer_max_sources,
-        settings.answer_confident_threshold,
-        max_chars=settings.answer_max_chars,
-        other_language_min_score=settings.answer_other_language_threshold,
-    )
+    extractive = extractive_writer(settings)
     if settings.answer_writer == "extractive":
         yield Writers(extractive, FollowUpRewriter())
         return

@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 import asyncpg
 import numpy as np
 
-from app.answering.extractive import ExtractiveWriter
 from app.answering.messages import localise
 from app.answering.types import AnswerWriter, number_sources
+from app.answering.writers import extractive_writer
 from app.config import Settings
 from app.db import shadow as store
 from app.db.pool import stop_if_cancelled
@@ -191,14 +191,7 @@ async def open_shadow(
     shadow = Shadow(
         pool,
         retriever,
-        ExtractiveWriter(
-            settings.answer_threshold,
-            settings.answer_max_sentences,
-            settings.answer_max_sources,
-            settings.answer_confident_threshold,
-            max_chars=settings.answer_max_chars,
-            other_language_min_score=settings.answer_other_language_threshold,
-        ),
+        extractive_writer(settings),
         encoders,
         share=settings.shadow_share,
         max_queue=settings.shadow_queue,

@@ -3,6 +3,9 @@ reviews attributed, hand-over when the sources lack the subject."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 from app.answering.extractive import ExtractiveWriter
@@ -96,3 +99,40 @@ def test_a_policy_with_an_opinion_word_is_not_an_opinion_question() -> None:
     review = src(2, "Our room was very quiet.", 0.5, kind="review")
     answer = ExtractiveWriter(0.16).compose("quiet hours", [rules, review])
     assert "22:00" in answer.text
+
+
+def _printed_per_hash_seed(code: str) -> dict[str, list[str]]:
+    """What ``code`` prints in fresh processes with different string hash seeds."""
+    out = {}
+    for seed in ("0", "1", "4", "7"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        out[seed] = done.stdout.split()
+    return out
+
+
+def test_a_heading_joins_its_adjacent_words_whatever_the_hash_seed() -> None:
+    # "Jet ski" in a FAQ heading is also "jetski" as a guest may type it; which words are
+    # adjacent is the heading's order, never the order of a set (which varies per process).
+    printed = _printed_per_hash_seed(
+        "from app.answering.composer import _heading_match\n"
+        "from app.answering.types import Source\n"
+        "from app.search.types import Hit\n"
+        "heading = 'Jet ski hire and boat rental at the marina'\n"
+        "faq = Source(1, Hit(1, 'a.md', 'A', heading, 'x', 0.5))\n"
+        "print(_heading_match(faq, [{'jetski'}]), _heading_match(faq, [{'skihire'}]))\n"
+    )
+    assert all(words == ["1.0", "1.0"] for words in printed.values()), printed
+
+
+def test_a_misspelt_word_stands_for_the_same_words_whatever_the_hash_seed() -> None:
+    # "fight" is as near to "sight", "night", "light" and "right": the closest three are
+    # chosen by spelling, then alphabetically, never by a set's order.
+    printed = _printed_per_hash_seed(
+        "from app.answering.matching import Vocabulary\n"
+        "words = Vocabulary.of(['Flight times. Sight, night, light and right.'])\n"
+        "print(*sorted(words.matches('fight')))\n"
+    )
+    assert all(words == ["flight", "light", "night"] for words in printed.values()), printed

@@ -83,7 +83,7 @@ class OpenAICompatibleBackend:
         try:
             async with self._client.stream("POST", path, json=body) as response:
                 if response.status_code != 200:
-                    await response.aread()
+                    # Its body is not read: an error page can be of any size, or never end.
                     raise LLMError(
                         "http_error",
                         f"status {response.status_code}",
