@@ -235,6 +235,7 @@ class Reindexer:
             await conn.execute(
                 "UPDATE properties SET live_version = $2 WHERE id = $1", property_id, new
             )
+            await store.sync_rechunked_facts(conn, property_id, old, new)
             revision = await store.announce_change(conn, property_id)
         return revision
 
