@@ -22,7 +22,7 @@ from app.facts.menu_store import StoredDish
 from app.facts.store import StoredHours
 from app.facts.timely import best_rows, compose, wants_hours
 from app.search.types import Hit
-from app.text import content_terms, split_units
+from app.text import split_units
 
 MAX_PROPERTIES = 256
 _POLICY_SQL = """
@@ -97,16 +97,19 @@ class FactsStage:
         self, prop: PropertyState, question: str, sources: Sequence[Source]
     ) -> tuple[Answer, list[Source]] | None:
         dishes, policy = await self.menu(prop)
+        named: list[StoredDish] = []
+
+        def note(stored: StoredDish) -> None:
+            named.append(stored)
+
+        if answer_menu(question, dishes, note, policy) is None:
+            return None  # no menu question: no dish needs a source, nothing is read
         numbered = list(sources)
         cites: dict[tuple[str, str], int | None] = {}
-        terms = content_terms(question)
-        lowered = question.casefold()
-        for stored in dishes:  # only dishes the question could be about need a number
-            named = any(t in stored.dish.name.casefold() for t in terms)
-            if named or any(d in lowered for d in stored.dish.diets):
-                key = (stored.dish.source_text, stored.chunk_hash)
-                if key not in cites:
-                    cites[key] = await self._cite(prop, key[0], key[1], numbered)
+        for stored in named:  # only the dishes the answer names
+            key = (stored.dish.source_text, stored.chunk_hash)
+            if key not in cites:
+                cites[key] = await self._cite(prop, key[0], key[1], numbered)
         answer = answer_menu(
             question, dishes, lambda d: cites.get((d.dish.source_text, d.chunk_hash)), policy
         )
