@@ -65,10 +65,6 @@ class FactsStage:
             self._rows.popitem(last=False)
         return rows
 
-    def forget(self, property_id: str) -> None:
-        """Drop a property's rows (after a correction, which does not change the revision)."""
-        self._rows.pop(property_id, None)
-
     async def answer(
         self, prop: PropertyState, question: str, sources: Sequence[Source]
     ) -> tuple[Answer, list[Source]] | None:
