@@ -39,6 +39,10 @@ _NAMED = re.compile(
 _ARTICLE = re.compile(r"^(?:The|Our|At|In|On|Le|La|El|Il|Der|Die|Das)\s+")
 
 
+# The longest facility name stored (a CHECK on facility_hours.facility): a long heading is cut.
+MAX_FACILITY_CHARS = 200
+
+
 @dataclass(frozen=True, slots=True)
 class HoursRow:
     """Hours stated for one facility, with the text they came from."""
@@ -54,7 +58,11 @@ class HoursRow:
 
 
 def facility_of(sentence: str, heading: str) -> str:
-    """The facility a sentence states hours for."""
+    """The facility a sentence states hours for (at most ``MAX_FACILITY_CHARS`` long)."""
+    return _facility(sentence, heading)[:MAX_FACILITY_CHARS].strip()
+
+
+def _facility(sentence: str, heading: str) -> str:
     lowered = sentence.lower()
     activity = _first(lowered, ACTIVITY_WORDS)
     if activity:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from app.facts.extract import extract_hours
 from app.facts.hours import parse_canonical
 from app.facts.hours_parser import parse_hours
 from evaluation.hours_eval import DEFAULT_HOURS_SET, evaluate_hours, load_cases
@@ -98,3 +99,11 @@ def test_time_aware_questions_are_answered_at_target_accuracy() -> None:
     report = evaluate_timely()
     assert report.total >= 30
     assert report.accuracy >= TARGET, report.failures
+
+
+def test_a_facility_named_by_a_long_heading_fits_its_column() -> None:
+    heading = "Guides > " + "Wellness and relaxation " * 20
+    (row,) = extract_hours([(heading, "Open daily from 07:00 to 21:00.", "h")])
+    assert row.hours == "Mo-Su 07:00-21:00"
+    assert row.facility.startswith("wellness and relaxation")
+    assert len(row.facility) <= 200  # facility_hours.facility's CHECK
