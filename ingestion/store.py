@@ -24,7 +24,7 @@ from app.errors import Conflict, PropertyNotFound
 from app.facts import menu_store
 from app.facts import store as facts_store
 from app.facts.extract import extract_hours
-from app.facts.menu import dishes_in
+from app.facts.menu import document_dishes
 from ingestion.chunking import Chunk
 from ingestion.documents import Document
 
@@ -239,8 +239,7 @@ async def sync_facts(
     which guests' answers cite from the live version, as they are.
     """
     await facts_store.sync_document(conn, property_id, doc_key, extract_hours(chunks))
-    dishes = [(d, hash_) for heading, text, hash_ in chunks for d in dishes_in(heading, text)]
-    await menu_store.sync_document(conn, property_id, doc_key, dishes)
+    await menu_store.sync_document(conn, property_id, doc_key, document_dishes(chunks))
 
 
 async def sync_rechunked_facts(conn: Connection, property_id: str, old: int, new: int) -> int:

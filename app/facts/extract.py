@@ -39,6 +39,8 @@ _NAMED = re.compile(
 _ARTICLE = re.compile(r"^(?:The|Our|At|In|On|Le|La|El|Il|Der|Die|Das)\s+")
 
 
+# Rows one document may give: a hotel's facilities with hours are dozens, not thousands.
+MAX_HOURS_PER_DOCUMENT = 200
 # The longest facility name stored (a CHECK on facility_hours.facility): a long heading is cut.
 MAX_FACILITY_CHARS = 200
 
@@ -82,9 +84,12 @@ def _first(lowered: str, words: tuple[str, ...]) -> str | None:
 
 
 def extract_hours(chunks: Iterable[tuple[str, str, str]]) -> list[HoursRow]:
-    """Rows for ``(heading, text, content_hash)`` chunks, merged per facility and chunk."""
+    """Rows for ``(heading, text, content_hash)`` chunks, merged per facility and chunk (at
+    most ``MAX_HOURS_PER_DOCUMENT``)."""
     rows: list[HoursRow] = []
     for heading, text, chunk_hash in chunks:
+        if len(rows) >= MAX_HOURS_PER_DOCUMENT:
+            break
         merged: dict[str, tuple[OpeningHours, list[str]]] = {}
         season = None
         for sentence in split_units(text):
@@ -104,7 +109,7 @@ def extract_hours(chunks: Iterable[tuple[str, str, str]]) -> list[HoursRow]:
                 merged[facility] = (hours, [sentence])
         for facility, (hours, sources) in merged.items():
             rows.append(HoursRow(facility, hours.render(), " ".join(sources)[:2000], chunk_hash))
-    return rows
+    return rows[:MAX_HOURS_PER_DOCUMENT]
 
 
 def _merge(into: OpeningHours, more: OpeningHours) -> None:

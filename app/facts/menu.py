@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from app.text import split_units
@@ -143,6 +144,21 @@ def dishes_in(heading: str, text: str) -> list[Dish]:
         if dish is not None and len(unit) < 300 and not unit.lower().startswith(_NOT_DISHES):
             dishes.append(dish)
     return dishes
+
+
+MAX_DISHES_PER_DOCUMENT = 500
+
+
+def document_dishes(chunks: Iterable[tuple[str, str, str]]) -> list[tuple[Dish, str]]:
+    """The dishes of a document's ``(heading, text, content_hash)`` chunks, each with its
+    chunk's hash: at most ``MAX_DISHES_PER_DOCUMENT`` (a menu lists dozens)."""
+    found: list[tuple[Dish, str]] = []
+    for heading, text, chunk_hash in chunks:
+        for dish in dishes_in(heading, text):
+            if len(found) == MAX_DISHES_PER_DOCUMENT:
+                return found
+            found.append((dish, chunk_hash))
+    return found
 
 
 _NOT_DISHES = ("breakfast is", "children", "a glass", "corkage", "room service", "a delivery")

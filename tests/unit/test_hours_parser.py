@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from app.facts.extract import extract_hours
+from app.facts.extract import MAX_HOURS_PER_DOCUMENT, extract_hours
 from app.facts.hours import parse_canonical
 from app.facts.hours_parser import parse_hours
 from evaluation.hours_eval import DEFAULT_HOURS_SET, evaluate_hours, load_cases
@@ -107,3 +107,10 @@ def test_a_facility_named_by_a_long_heading_fits_its_column() -> None:
     assert row.hours == "Mo-Su 07:00-21:00"
     assert row.facility.startswith("wellness and relaxation")
     assert len(row.facility) <= 200  # facility_hours.facility's CHECK
+
+
+def test_a_document_gives_a_bounded_number_of_hours_rows() -> None:
+    chunks = [(f"Room {i}", "Open daily from 07:00 to 21:00.", f"h{i}") for i in range(300)]
+    rows = extract_hours(chunks)
+    assert len(rows) == MAX_HOURS_PER_DOCUMENT == 200
+    assert rows[0].facility == "room 0"
