@@ -182,11 +182,6 @@ def _unsupported(name: str) -> str:
     return f"unsupported file type {suffix} (supported: {' '.join(SUPPORTED_SUFFIXES)})"
 
 
-def iter_files(paths: list[Path]) -> Iterator[tuple[Path, str]]:
-    """Every supported file under ``paths`` with its document id (path relative to the folder)."""
-    yield from scan(paths).files
-
-
 def load_paths(
     paths: list[Path],
     max_bytes: int = MAX_FILE_BYTES,
@@ -223,13 +218,6 @@ def load_files(
         except Exception as exc:  # one unreadable file must not stop the batch
             skipped.append(Skipped(str(file), reason_for(exc), key))
     return documents, skipped
-
-
-def load_file(file: Path, key: str) -> list[Document]:
-    """Documents in one file (a JSONL file holds many)."""
-    if file.stat().st_size > MAX_FILE_BYTES:
-        raise LoadError(f"file larger than {_size(MAX_FILE_BYTES)}")
-    return load_bytes(file.read_bytes(), key, str(file))
 
 
 def load_bytes(raw: bytes, key: str, source: str) -> list[Document]:

@@ -77,7 +77,6 @@ _COUNTED = re.compile(
     r"|guests?|adults?|children|etagen?|stock|pisos?|piani|etages?)\W*$"
 )
 _UNTIL = re.compile(r"(?<![\w])(?:until|till|til|bis|to|alle)\s+" + _TIME.format(n="b") + _NOT_TIME)
-_TOKEN = re.compile(r"[a-z]+|@\d+|[;|\n]|[,&+/]|-")
 _ABBR_NEIGHBOURS = {"-", ",", "&", "+", "/", "|", ";", "to", "and"}
 _BOUNDARY = {";", "\n"}
 
@@ -112,10 +111,6 @@ class _Reader:
         days -= rule.excepted
         for day in rule.excepted:
             self.section.days[day] = None
-        if rule.closed and days and not rule.intervals:
-            for day in days:
-                self.section.days[day] = None
-            return
         if rule.closed and days:
             for day in days:
                 self.section.days[day] = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 from app.answering.types import Answer
 from app.facts.menu import DIETS, Dish, allergens_in
@@ -34,12 +33,6 @@ HANDOVER = (
 MAX_LISTED = 8
 
 Cite = Callable[[StoredDish], int | None]
-
-
-@dataclass(frozen=True, slots=True)
-class MenuAnswer:
-    answer: Answer
-    policy_needed: bool
 
 
 def _diet_of(question: str) -> str | None:
