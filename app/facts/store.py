@@ -15,6 +15,7 @@ import asyncpg
 
 from app.db.pool import Connection
 from app.errors import InvalidRequest, NotFound
+from app.facts.clock import check_locale, time_zone
 from app.facts.extract import HoursRow
 from app.facts.hours import OpeningHours, parse_canonical
 
@@ -146,3 +147,20 @@ async def correct(
     if row is None:
         raise NotFound(f"no hours row {row_id} in property {property_id!r}")
     return _row(row)
+
+
+async def set_clock(
+    conn: Connection, property_id: str, timezone: str, locale: str | None
+) -> asyncpg.Record | None:
+    """Set the property's time zone and, when given, its locale (both checked first: a bad one
+    is an :class:`InvalidRequest`); returns both as stored, None for an unknown property."""
+    time_zone(timezone)
+    if locale is not None:
+        check_locale(locale)
+    return await conn.fetchrow(
+        "UPDATE properties SET timezone = $2, locale = coalesce($3, locale) WHERE id = $1 "
+        "RETURNING timezone, locale",
+        property_id,
+        timezone,
+        locale,
+    )
