@@ -469,7 +469,9 @@ async def _status(settings: Settings, property_id: str | None, as_json: bool) ->
                         "live_version": r.live_version,
                         "revision": r.revision,
                         "versions": await versions(conn, r.id),
-                        "jobs": [j.public() for j in await jobs.recent(conn, r.id, 5)],
+                        "jobs": [
+                            j.public() for j in await jobs.search(conn, property_id=r.id, limit=5)
+                        ],
                     }
                 )
     finally:
