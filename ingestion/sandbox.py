@@ -23,7 +23,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from app.config import Settings
-from ingestion.documents import Document, load_bytes, reason_for
+from ingestion.documents import MAX_FILE_BYTES, Document, load_bytes, reason_for
 from ingestion.loaders import LoadError
 
 # Modules the fork server imports once, so that each child starts in milliseconds.
@@ -41,6 +41,7 @@ class LoadLimits:
     cpu_s: float = 15.0
     memory_bytes: int = 1024 * 1024 * 1024
     wall_s: float = 20.0
+    text_chars: int = MAX_FILE_BYTES  # the text read from it: as long as a file may be large
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LoadLimits:
@@ -48,6 +49,7 @@ class LoadLimits:
             settings.ingest_load_cpu_s,
             settings.ingest_load_memory_mb * 1024 * 1024,
             settings.ingest_load_timeout_s,
+            settings.ingest_max_file_bytes,
         )
 
     def within(self, deadline: float) -> LoadLimits:
@@ -72,7 +74,7 @@ def _child(conn: Connection, raw: bytes, key: str, source: str, limits: LoadLimi
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     try:
-        conn.send(("ok", load_bytes(raw, key, source)))
+        conn.send(("ok", load_bytes(raw, key, source, limits.text_chars)))
     except MemoryError:
         conn.send(("skip", _too_much_memory(limits)))
     except Exception as exc:  # any parser failure is a reason to skip the file, not a crash

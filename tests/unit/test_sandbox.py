@@ -98,3 +98,12 @@ def test_inlined_files_are_dropped_from_markdown_keeping_the_alt_text() -> None:
     text = "A ![Pool](data:image/png;base64,iVBOR+/w==) B <img src='data:image/gif;base64,R0lG'>"
     assert drop_embedded_files(text) == "A Pool B <img src=''>"
     assert drop_embedded_files("no images here") == "no images here"
+
+
+def test_a_file_whose_text_is_longer_than_a_file_may_be_is_refused() -> None:
+    paragraphs = "".join(f"<p>The pool opens at 7:00, paragraph {i}.</p>" for i in range(100))
+    raw = f"<html><body>{paragraphs}</body></html>".encode()
+    (document,) = load_isolated(raw, "pool.html", "pool.html", LoadLimits(text_chars=len(raw)))
+    assert "paragraph 99" in document.text
+    with pytest.raises(LoadError, match="text is longer than 1000 characters"):
+        load_isolated(raw, "pool.html", "pool.html", LoadLimits(text_chars=1000))
