@@ -53,6 +53,7 @@ _PRICE = re.compile(
     r"|(?P<a2>\d+(?:[.,]\d{1,2})?)\s?(?P<cur2>EUR|€|CHF|GBP|£|USD|\$))"
     r"(?P<unit>\s+per\s+(?:person|adult|child|piece|portion|glass|bottle))?"
 )
+MAX_PRICE = 10_000_000
 _CURRENCY = {"€": "EUR", "£": "GBP", "$": "USD"}
 _MAY = re.compile(r"(?:may contain|traces? of|kann spuren|peut contenir|puede contener|"
                   r"pu[oò] contenere)\s*(?:von\s+|de\s+|di\s+)?([^.;)]*)", re.I)  # fmt: skip
@@ -115,6 +116,8 @@ def parse_dish(line: str, section: str = "") -> Dish | None:
     if _SENTENCE.search(name_part):
         return None  # "Half board can be added for EUR 39": a sentence, not a dish
     amount = (price.group("a1") or price.group("a2")).replace(",", ".")
+    if float(amount) >= MAX_PRICE:
+        return None  # no dish costs that much (and dishes.price_cents is a 32-bit integer)
     currency = price.group("cur1") or price.group("cur2")
     may = [a for m in _MAY.finditer(line) for a in allergens_in(m.group(1))]
     tail = _MAY.sub("", rest)

@@ -70,3 +70,11 @@ def test_a_document_gives_a_bounded_number_of_dishes() -> None:
     assert len(dishes) == MAX_DISHES_PER_DOCUMENT == 500
     assert dishes[0][0].name == "Dish number 0"
     assert {h for _, h in dishes} == {"h1"}
+
+
+def test_a_price_no_dish_has_is_no_dish() -> None:
+    assert parse_dish("- Penthouse night: EUR 30000000") is None  # past a 32-bit column
+    assert dishes_in("Menu", "- Caviar: EUR " + "9" * 400) == []  # past a float
+    caviar = parse_dish("- Caviar: EUR 9999999")
+    assert caviar is not None
+    assert caviar.price_cents == 999_999_900
