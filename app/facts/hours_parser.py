@@ -137,11 +137,12 @@ class _Reader:
 
 
 def normalise(text: str) -> str:
-    """Lower case, accents off, one kind of dash, phrases to marker words."""
+    """Lower case, accents off, one kind of dash, no "#" or "@", phrases to marker words."""
     text = unicodedata.normalize("NFKD", text[:MAX_TEXT].casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = re.sub(r"[‐-―−~]", "-", text).replace("’", "'").replace("\u00a0", " ")
     text = re.sub(r"\*\*|__|`", "", text)
+    text = re.sub(r"[#@]", " ", text)  # the marks of seasons and times found ("#0", "@1")
     return _PHRASE.sub(_phrase, text)
 
 

@@ -114,3 +114,18 @@ def test_a_document_gives_a_bounded_number_of_hours_rows() -> None:
     rows = extract_hours(chunks)
     assert len(rows) == MAX_HOURS_PER_DOCUMENT == 200
     assert rows[0].facility == "room 0"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Room #12 is open daily 07:00-21:00", "Mo-Su 07:00-21:00"),
+        ("Write to bar@5 daily 07:00-21:00", "Mo-Su 07:00-21:00"),
+        ("Suite #3", ""),
+        ("Open daily 07:00-21:00, see #0 and @0", "Mo-Su 07:00-21:00"),
+    ],
+)
+def test_hash_and_at_signs_in_the_text_are_not_taken_for_the_parsers_marks(
+    text: str, expected: str
+) -> None:
+    assert parse_hours(text).render() == expected
