@@ -120,6 +120,12 @@ def _finish(process: BaseProcess, receiver: Connection, limits: LoadLimits) -> l
     return list(payload)
 
 
+def _kill(process: BaseProcess, receiver: Connection) -> None:
+    receiver.close()
+    process.kill()
+    process.join(1)
+
+
 def _died(exitcode: int | None, limits: LoadLimits) -> str:
     if exitcode == -signal.SIGXCPU:
         return f"reading it took more than {limits.cpu_s:g} s of CPU time"
@@ -136,9 +142,10 @@ def load_isolated(raw: bytes, key: str, source: str, limits: LoadLimits) -> list
     process, receiver = _start(raw, key, source, limits)
     try:
         receiver.poll(limits.wall_s)
-    finally:
-        documents = _finish(process, receiver, limits)
-    return documents
+    except BaseException:  # Ctrl-C: the command stops, and so does the child (at once)
+        _kill(process, receiver)
+        raise
+    return _finish(process, receiver, limits)
 
 
 async def load_isolated_async(
@@ -160,9 +167,7 @@ async def load_isolated_async(
             await asyncio.wait_for(readable, limits.wall_s)
     except BaseException:  # cancelled: the caller is gone, so is the child (at once)
         loop.remove_reader(receiver.fileno())
-        receiver.close()
-        process.kill()
-        process.join(1)
+        _kill(process, receiver)
         raise
     loop.remove_reader(receiver.fileno())
     # Receiving a large result and reaping the child may block a little: off the loop.
