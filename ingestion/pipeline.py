@@ -239,7 +239,7 @@ class Ingestor:
                     )
                     for p in prepared:
                         parts = [(c.heading, c.text, c.content_hash) for c in p.chunks]
-                        await store.sync_facts(conn, property_id, p.document.doc_key, parts)
+                        await facts_store.sync_facts(conn, property_id, p.document.doc_key, parts)
                     report.revision = await store.announce_change(conn, property_id)
             report.reused += reused
             report.count(group, existing)

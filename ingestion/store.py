@@ -21,10 +21,7 @@ import numpy as np
 from app.db.pool import Connection
 from app.db.properties import CHANNEL
 from app.errors import Conflict, PropertyNotFound
-from app.facts import menu_store
 from app.facts import store as facts_store
-from app.facts.extract import extract_hours
-from app.facts.menu import document_dishes
 from ingestion.chunking import Chunk
 from ingestion.documents import Document
 
@@ -227,44 +224,6 @@ async def write_documents(
     ]  # fmt: skip
     await conn.copy_records_to_table("chunks", records=records, columns=CHUNK_COLUMNS)
     return len(records)
-
-
-async def sync_facts(
-    conn: Connection, property_id: str, doc_key: str, chunks: Sequence[tuple[str, str, str]]
-) -> None:
-    """Extract a live document's opening hours and dishes from its ``(heading, text,
-    content_hash)`` chunks, keeping the corrections of unchanged sentences.
-
-    Only live chunks are read: a version being built (or kept as a candidate) leaves the facts,
-    which guests' answers cite from the live version, as they are.
-    """
-    await facts_store.sync_document(conn, property_id, doc_key, extract_hours(chunks))
-    await menu_store.sync_document(conn, property_id, doc_key, document_dishes(chunks))
-
-
-async def sync_rechunked_facts(conn: Connection, property_id: str, old: int, new: int) -> int:
-    """When ``new`` replaces ``old`` as the live version, extract the facts again of the
-    documents whose chunks differ (a new chunk size or tokenizer); returns how many."""
-    rows = await conn.fetch(
-        """
-        SELECT d.doc_key, array_agg(c.heading ORDER BY c.ord) AS headings,
-               array_agg(c.text ORDER BY c.ord) AS texts,
-               array_agg(c.content_hash ORDER BY c.ord) AS hashes
-        FROM documents d JOIN chunks c ON c.document_id = d.id
-        WHERE d.version_id = $2
-        GROUP BY d.id, d.doc_key
-        HAVING array_agg(c.content_hash ORDER BY c.ord) IS DISTINCT FROM (
-            SELECT array_agg(o.content_hash ORDER BY o.ord)
-            FROM documents od JOIN chunks o ON o.document_id = od.id
-            WHERE od.version_id = $1 AND od.doc_key = d.doc_key)
-        """,
-        old,
-        new,
-    )
-    for r in rows:
-        chunks = list(zip(r["headings"], r["texts"], r["hashes"], strict=True))
-        await sync_facts(conn, property_id, r["doc_key"], chunks)
-    return len(rows)
 
 
 async def delete_documents(conn: Connection, version_id: int, keys: Sequence[str]) -> int:
