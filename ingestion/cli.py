@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import json
 import logging
-import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -37,7 +36,7 @@ from ingestion.cli_output import (
     skipped_lines,
     status_lines,
 )
-from ingestion.documents import Document, load_files, load_paths, scan
+from ingestion.documents import PROPERTY_ID, Document, load_files, load_paths, scan
 from ingestion.embedder import LazyEncoder, model_max_tokens
 from ingestion.pipeline import Ingestor, IngestReport
 from ingestion.reindex import purge_versions, versions
@@ -46,12 +45,11 @@ from ingestion.sandbox import LoadLimits
 from ingestion.worker import build_ingestor
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
-_PROPERTY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _FORMATS = ".md .markdown .txt .html .htm .pdf .docx .csv .json (FAQ) .jsonl"
 
 
 def _property_id(value: str) -> str:
-    if not _PROPERTY_ID.match(value):
+    if not PROPERTY_ID.match(value):
         raise argparse.ArgumentTypeError(
             "property ids use lowercase letters, digits, '-' and '_' (at most 64)"
         )
@@ -469,7 +467,9 @@ async def _status(settings: Settings, property_id: str | None, as_json: bool) ->
                         "live_version": r.live_version,
                         "revision": r.revision,
                         "versions": await versions(conn, r.id),
-                        "jobs": [j.public() for j in await jobs.recent(conn, r.id, 5)],
+                        "jobs": [
+                            j.public() for j in await jobs.search(conn, property_id=r.id, limit=5)
+                        ],
                     }
                 )
     finally:

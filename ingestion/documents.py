@@ -182,11 +182,6 @@ def _unsupported(name: str) -> str:
     return f"unsupported file type {suffix} (supported: {' '.join(SUPPORTED_SUFFIXES)})"
 
 
-def iter_files(paths: list[Path]) -> Iterator[tuple[Path, str]]:
-    """Every supported file under ``paths`` with its document id (path relative to the folder)."""
-    yield from scan(paths).files
-
-
 def load_paths(
     paths: list[Path],
     max_bytes: int = MAX_FILE_BYTES,
@@ -225,17 +220,14 @@ def load_files(
     return documents, skipped
 
 
-def load_file(file: Path, key: str) -> list[Document]:
-    """Documents in one file (a JSONL file holds many)."""
-    if file.stat().st_size > MAX_FILE_BYTES:
-        raise LoadError(f"file larger than {_size(MAX_FILE_BYTES)}")
-    return load_bytes(file.read_bytes(), key, str(file))
-
-
-def load_bytes(raw: bytes, key: str, source: str) -> list[Document]:
+def load_bytes(
+    raw: bytes, key: str, source: str, max_chars: int = MAX_FILE_BYTES
+) -> list[Document]:
     """Documents in one file's bytes; ``key`` (a relative path) picks the format by suffix.
 
-    Raises :class:`LoadError` (a ``ValueError``) or ``UnicodeDecodeError`` for unusable files.
+    A file's text may be as long as a file may be large (``max_chars``): a small PDF or DOCX
+    that inflates to more is refused, not indexed. Raises :class:`LoadError` (a
+    ``ValueError``) or ``UnicodeDecodeError`` for unusable files.
     """
     suffix = Path(key).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -265,6 +257,8 @@ def load_bytes(raw: bytes, key: str, source: str) -> list[Document]:
         text = faq_to_markdown(pairs)
     else:
         text = drop_embedded_files(_decode(raw))
+    if len(text) > max_chars:
+        raise LoadError(f"its text is longer than {max_chars} characters")
     if suffix not in (".csv", ".json"):  # FAQ tables are already one section per pair
         text = structure_faq(text)
     text = normalise_text(text)

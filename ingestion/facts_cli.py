@@ -10,7 +10,6 @@ from collections.abc import Callable
 
 from app.db.pool import Connection
 from app.facts import store as facts_store
-from app.facts.clock import check_locale, time_zone
 from ingestion import store
 
 
@@ -67,17 +66,8 @@ async def run_hours(conn: Connection, args: argparse.Namespace, actor: str) -> i
 
 async def set_clock(conn: Connection, property_id: str, timezone: str, locale: str | None) -> bool:
     """Set the time zone (validated) and locale; False when the property is unknown."""
-    time_zone(timezone)
-    if locale is not None:
-        check_locale(locale)
     async with conn.transaction():
-        done = await conn.fetchval(
-            "UPDATE properties SET timezone = $2, locale = coalesce($3, locale) WHERE id = $1 "
-            "RETURNING true",
-            property_id,
-            timezone,
-            locale,
-        )
-        if done:
+        row = await facts_store.set_clock(conn, property_id, timezone, locale)
+        if row is not None:
             await store.announce_change(conn, property_id)
-    return bool(done)
+    return row is not None

@@ -268,16 +268,6 @@ async def get(conn: Connection, job_id: int) -> Job:
     return _job(row)
 
 
-async def recent(conn: Connection, property_id: str | None, limit: int = 10) -> list[Job]:
-    rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM ingest_jobs WHERE $1::text IS NULL OR property_id = $1 "
-        "ORDER BY id DESC LIMIT $2",
-        property_id,
-        limit,
-    )
-    return [_job(r) for r in rows]
-
-
 async def search(
     conn: Connection,
     *,

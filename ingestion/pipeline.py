@@ -237,6 +237,9 @@ class Ingestor:
                     report.chunks += await store.write_documents(
                         conn, property_id, version, prepared
                     )
+                    for p in prepared:
+                        parts = [(c.heading, c.text, c.content_hash) for c in p.chunks]
+                        await facts_store.sync_facts(conn, property_id, p.document.doc_key, parts)
                     report.revision = await store.announce_change(conn, property_id)
             report.reused += reused
             report.count(group, existing)

@@ -17,6 +17,7 @@ from typing import Any
 
 from app.db.pool import Connection
 from app.errors import Conflict
+from app.facts import store as facts_store
 from ingestion import jobs, store
 from ingestion.documents import Document
 from ingestion.pipeline import Ingestor, Pending, Progress, chunking_settings
@@ -235,6 +236,7 @@ class Reindexer:
             await conn.execute(
                 "UPDATE properties SET live_version = $2 WHERE id = $1", property_id, new
             )
+            await facts_store.sync_rechunked_facts(conn, property_id, old, new)
             revision = await store.announce_change(conn, property_id)
         return revision
 

@@ -23,7 +23,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from app.config import Settings
-from ingestion.documents import Document, load_bytes, reason_for
+from ingestion.documents import MAX_FILE_BYTES, Document, load_bytes, reason_for
 from ingestion.loaders import LoadError
 
 # Modules the fork server imports once, so that each child starts in milliseconds.
@@ -41,6 +41,7 @@ class LoadLimits:
     cpu_s: float = 15.0
     memory_bytes: int = 1024 * 1024 * 1024
     wall_s: float = 20.0
+    text_chars: int = MAX_FILE_BYTES  # the text read from it: as long as a file may be large
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LoadLimits:
@@ -48,6 +49,7 @@ class LoadLimits:
             settings.ingest_load_cpu_s,
             settings.ingest_load_memory_mb * 1024 * 1024,
             settings.ingest_load_timeout_s,
+            settings.ingest_max_file_bytes,
         )
 
     def within(self, deadline: float) -> LoadLimits:
@@ -72,7 +74,7 @@ def _child(conn: Connection, raw: bytes, key: str, source: str, limits: LoadLimi
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     try:
-        conn.send(("ok", load_bytes(raw, key, source)))
+        conn.send(("ok", load_bytes(raw, key, source, limits.text_chars)))
     except MemoryError:
         conn.send(("skip", _too_much_memory(limits)))
     except Exception as exc:  # any parser failure is a reason to skip the file, not a crash
@@ -118,6 +120,12 @@ def _finish(process: BaseProcess, receiver: Connection, limits: LoadLimits) -> l
     return list(payload)
 
 
+def _kill(process: BaseProcess, receiver: Connection) -> None:
+    receiver.close()
+    process.kill()
+    process.join(1)
+
+
 def _died(exitcode: int | None, limits: LoadLimits) -> str:
     if exitcode == -signal.SIGXCPU:
         return f"reading it took more than {limits.cpu_s:g} s of CPU time"
@@ -134,9 +142,10 @@ def load_isolated(raw: bytes, key: str, source: str, limits: LoadLimits) -> list
     process, receiver = _start(raw, key, source, limits)
     try:
         receiver.poll(limits.wall_s)
-    finally:
-        documents = _finish(process, receiver, limits)
-    return documents
+    except BaseException:  # Ctrl-C: the command stops, and so does the child (at once)
+        _kill(process, receiver)
+        raise
+    return _finish(process, receiver, limits)
 
 
 async def load_isolated_async(
@@ -158,9 +167,7 @@ async def load_isolated_async(
             await asyncio.wait_for(readable, limits.wall_s)
     except BaseException:  # cancelled: the caller is gone, so is the child (at once)
         loop.remove_reader(receiver.fileno())
-        receiver.close()
-        process.kill()
-        process.join(1)
+        _kill(process, receiver)
         raise
     loop.remove_reader(receiver.fileno())
     # Receiving a large result and reaping the child may block a little: off the loop.

@@ -36,7 +36,8 @@ def summarise(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "candidate_answer": r["candidate_answer"],
         }
         for r in runs
-        if r not in top_same or r not in escalate_same
+        if r["live_sources"][:1] != r["candidate_sources"][:1]
+        or r["live_escalate"] != r["candidate_escalate"]
     ]
     return {
         "runs": len(runs),

@@ -21,10 +21,7 @@ import numpy as np
 from app.db.pool import Connection
 from app.db.properties import CHANNEL
 from app.errors import Conflict, PropertyNotFound
-from app.facts import menu_store
 from app.facts import store as facts_store
-from app.facts.extract import extract_hours
-from app.facts.menu import dishes_in
 from ingestion.chunking import Chunk
 from ingestion.documents import Document
 
@@ -226,11 +223,6 @@ async def write_documents(
         for c, v in zip(p.chunks, p.vectors, strict=True)
     ]  # fmt: skip
     await conn.copy_records_to_table("chunks", records=records, columns=CHUNK_COLUMNS)
-    for p in prepared:
-        hours = extract_hours((c.heading, c.text, c.content_hash) for c in p.chunks)
-        await facts_store.sync_document(conn, property_id, p.document.doc_key, hours)
-        dishes = [(d, c.content_hash) for c in p.chunks for d in dishes_in(c.heading, c.text)]
-        await menu_store.sync_document(conn, property_id, p.document.doc_key, dishes)
     return len(records)
 
 

@@ -15,7 +15,6 @@ from app.api.responses import JSONBytes
 from app.api.schemas import ErrorResponse
 from app.errors import PropertyNotFound
 from app.facts import store as facts_store
-from app.facts.clock import check_locale, time_zone
 from ingestion import store
 
 router = APIRouter(
@@ -46,16 +45,8 @@ async def put_clock(
     property_id: PropertyId, body: ClockIn, request: Request, services: ServicesDep, actor: AdminDep
 ) -> JSONBytes:
     """Set the time zone (and locale) the property's opening hours are read in."""
-    time_zone(body.timezone)
-    locale = check_locale(body.locale) if body.locale is not None else None
     async with services.pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            "UPDATE properties SET timezone = $2, locale = coalesce($3, locale) WHERE id = $1 "
-            "RETURNING timezone, locale",
-            property_id,
-            body.timezone,
-            locale,
-        )
+        row = await facts_store.set_clock(conn, property_id, body.timezone, body.locale)
         if row is None:
             raise PropertyNotFound(f"unknown property {property_id!r}")
         await store.announce_change(conn, property_id)

@@ -39,6 +39,12 @@ _NAMED = re.compile(
 _ARTICLE = re.compile(r"^(?:The|Our|At|In|On|Le|La|El|Il|Der|Die|Das)\s+")
 
 
+# Rows one document may give: a hotel's facilities with hours are dozens, not thousands.
+MAX_HOURS_PER_DOCUMENT = 200
+# The longest facility name stored (a CHECK on facility_hours.facility): a long heading is cut.
+MAX_FACILITY_CHARS = 200
+
+
 @dataclass(frozen=True, slots=True)
 class HoursRow:
     """Hours stated for one facility, with the text they came from."""
@@ -54,7 +60,11 @@ class HoursRow:
 
 
 def facility_of(sentence: str, heading: str) -> str:
-    """The facility a sentence states hours for."""
+    """The facility a sentence states hours for (at most ``MAX_FACILITY_CHARS`` long)."""
+    return _facility(sentence, heading)[:MAX_FACILITY_CHARS].strip()
+
+
+def _facility(sentence: str, heading: str) -> str:
     lowered = sentence.lower()
     activity = _first(lowered, ACTIVITY_WORDS)
     if activity:
@@ -74,9 +84,12 @@ def _first(lowered: str, words: tuple[str, ...]) -> str | None:
 
 
 def extract_hours(chunks: Iterable[tuple[str, str, str]]) -> list[HoursRow]:
-    """Rows for ``(heading, text, content_hash)`` chunks, merged per facility and chunk."""
+    """Rows for ``(heading, text, content_hash)`` chunks, merged per facility and chunk (at
+    most ``MAX_HOURS_PER_DOCUMENT``)."""
     rows: list[HoursRow] = []
     for heading, text, chunk_hash in chunks:
+        if len(rows) >= MAX_HOURS_PER_DOCUMENT:
+            break
         merged: dict[str, tuple[OpeningHours, list[str]]] = {}
         season = None
         for sentence in split_units(text):
@@ -96,7 +109,7 @@ def extract_hours(chunks: Iterable[tuple[str, str, str]]) -> list[HoursRow]:
                 merged[facility] = (hours, [sentence])
         for facility, (hours, sources) in merged.items():
             rows.append(HoursRow(facility, hours.render(), " ".join(sources)[:2000], chunk_hash))
-    return rows
+    return rows[:MAX_HOURS_PER_DOCUMENT]
 
 
 def _merge(into: OpeningHours, more: OpeningHours) -> None:

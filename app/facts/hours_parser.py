@@ -77,7 +77,6 @@ _COUNTED = re.compile(
     r"|guests?|adults?|children|etagen?|stock|pisos?|piani|etages?)\W*$"
 )
 _UNTIL = re.compile(r"(?<![\w])(?:until|till|til|bis|to|alle)\s+" + _TIME.format(n="b") + _NOT_TIME)
-_TOKEN = re.compile(r"[a-z]+|@\d+|[;|\n]|[,&+/]|-")
 _ABBR_NEIGHBOURS = {"-", ",", "&", "+", "/", "|", ";", "to", "and"}
 _BOUNDARY = {";", "\n"}
 
@@ -112,10 +111,6 @@ class _Reader:
         days -= rule.excepted
         for day in rule.excepted:
             self.section.days[day] = None
-        if rule.closed and days and not rule.intervals:
-            for day in days:
-                self.section.days[day] = None
-            return
         if rule.closed and days:
             for day in days:
                 self.section.days[day] = None
@@ -142,11 +137,12 @@ class _Reader:
 
 
 def normalise(text: str) -> str:
-    """Lower case, accents off, one kind of dash, phrases to marker words."""
+    """Lower case, accents off, one kind of dash, no "#" or "@", phrases to marker words."""
     text = unicodedata.normalize("NFKD", text[:MAX_TEXT].casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = re.sub(r"[‐-―−~]", "-", text).replace("’", "'").replace("\u00a0", " ")
     text = re.sub(r"\*\*|__|`", "", text)
+    text = re.sub(r"[#@]", " ", text)  # the marks of seasons and times found ("#0", "@1")
     return _PHRASE.sub(_phrase, text)
 
 

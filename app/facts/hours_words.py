@@ -28,16 +28,11 @@ _SHORT = (
     "lun mar mer jeu ven sam dim",
     "lun mar mie jue vie sab dom",
     "lun mar mer gio ven sab dom",
-    "mon tues weds thur sat sun sun",
-    "mon tue wed thurs fri sat sun",
-    "l m x j v s d",
 )
-for _names in _SHORT[:-1]:
+for _names in _SHORT:
     for _i, _name in enumerate(_names.split()):
         DAY_ABBREVIATIONS.setdefault(_name, _i)
-DAY_ABBREVIATIONS["tues"] = 1
-DAY_ABBREVIATIONS["thur"] = 3
-DAY_ABBREVIATIONS["thurs"] = 3
+DAY_ABBREVIATIONS.update(tues=1, weds=2, thur=3, thurs=3)
 
 # Phrases replaced by one marker word before the text is read (longest first).
 PHRASES: dict[str, str] = {

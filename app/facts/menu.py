@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from app.text import split_units
@@ -52,6 +53,7 @@ _PRICE = re.compile(
     r"|(?P<a2>\d+(?:[.,]\d{1,2})?)\s?(?P<cur2>EUR|€|CHF|GBP|£|USD|\$))"
     r"(?P<unit>\s+per\s+(?:person|adult|child|piece|portion|glass|bottle))?"
 )
+MAX_PRICE = 10_000_000
 _CURRENCY = {"€": "EUR", "£": "GBP", "$": "USD"}
 _MAY = re.compile(r"(?:may contain|traces? of|kann spuren|peut contenir|puede contener|"
                   r"pu[oò] contenere)\s*(?:von\s+|de\s+|di\s+)?([^.;)]*)", re.I)  # fmt: skip
@@ -114,6 +116,8 @@ def parse_dish(line: str, section: str = "") -> Dish | None:
     if _SENTENCE.search(name_part):
         return None  # "Half board can be added for EUR 39": a sentence, not a dish
     amount = (price.group("a1") or price.group("a2")).replace(",", ".")
+    if float(amount) >= MAX_PRICE:
+        return None  # no dish costs that much (and dishes.price_cents is a 32-bit integer)
     currency = price.group("cur1") or price.group("cur2")
     may = [a for m in _MAY.finditer(line) for a in allergens_in(m.group(1))]
     tail = _MAY.sub("", rest)
@@ -143,6 +147,21 @@ def dishes_in(heading: str, text: str) -> list[Dish]:
         if dish is not None and len(unit) < 300 and not unit.lower().startswith(_NOT_DISHES):
             dishes.append(dish)
     return dishes
+
+
+MAX_DISHES_PER_DOCUMENT = 500
+
+
+def document_dishes(chunks: Iterable[tuple[str, str, str]]) -> list[tuple[Dish, str]]:
+    """The dishes of a document's ``(heading, text, content_hash)`` chunks, each with its
+    chunk's hash: at most ``MAX_DISHES_PER_DOCUMENT`` (a menu lists dozens)."""
+    found: list[tuple[Dish, str]] = []
+    for heading, text, chunk_hash in chunks:
+        for dish in dishes_in(heading, text):
+            if len(found) == MAX_DISHES_PER_DOCUMENT:
+                return found
+            found.append((dish, chunk_hash))
+    return found
 
 
 _NOT_DISHES = ("breakfast is", "children", "a glass", "corkage", "room service", "a delivery")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 from app.answering.types import Answer
 from app.facts.menu import DIETS, Dish, allergens_in
@@ -34,12 +33,6 @@ HANDOVER = (
 MAX_LISTED = 8
 
 Cite = Callable[[StoredDish], int | None]
-
-
-@dataclass(frozen=True, slots=True)
-class MenuAnswer:
-    answer: Answer
-    policy_needed: bool
 
 
 def _diet_of(question: str) -> str | None:
@@ -77,9 +70,10 @@ def answer_menu(
     if not dishes:
         return None
     allergens = allergens_in(question)
-    dish = _matching_dish(question, dishes)
-    if allergens and dish is not None and _ASKS_ALLERGEN.search(question):
-        return _allergen_answer(dish, allergens, cite, policies.get(dish.doc_key))
+    if allergens and _ASKS_ALLERGEN.search(question):
+        dish = _matching_dish(question, dishes)  # only then: it reads every dish's name
+        if dish is not None:
+            return _allergen_answer(dish, allergens, cite, policies.get(dish.doc_key))
     diet = _diet_of(question)
     if diet is not None and _DISH_WORDS.search(question):
         return _diet_answer(question, diet, dishes, cite, policies)

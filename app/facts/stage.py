@@ -1,15 +1,16 @@
 """The facts stage the answer service consults before its writer: time-aware hours answers.
 
-Rows are read once per property content revision (a bounded map, one entry per property) and
-evaluated at the property's local time from an injectable clock. Answers that depend on the
-time carry a minute tag for the answer cache, so a cached "open until 22:00" is never served
-at 22:05.
+Hours, dishes and allergy notes are read once per property content revision (a bounded map,
+one entry per property); hours are evaluated at the property's local time from an injectable
+clock. Answers that depend on the time carry a minute tag for the answer cache, so a cached
+"open until 22:00" is never served at 22:05.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -22,7 +23,7 @@ from app.facts.menu_store import StoredDish
 from app.facts.store import StoredHours
 from app.facts.timely import best_rows, compose, wants_hours
 from app.search.types import Hit
-from app.text import content_terms, split_units
+from app.text import split_units
 
 MAX_PROPERTIES = 256
 _POLICY_SQL = """
@@ -37,14 +38,23 @@ WHERE c.version_id = $1 AND c.content_hash = $2 ORDER BY c.id LIMIT 1
 """
 
 
+@dataclass(frozen=True, slots=True)
+class PropertyFacts:
+    """A property's opening hours, dishes and allergy notes (per document), as of a revision."""
+
+    revision: int
+    hours: list[StoredHours]
+    dishes: list[StoredDish]
+    policy: dict[str, str]
+
+
 class FactsStage:
     """Answers questions about a moment from stored opening hours; None lets the writer answer."""
 
     def __init__(self, pool: asyncpg.Pool, clock: Clock | None = None) -> None:
         self.pool = pool
         self.clock = clock or SystemClock()
-        self._rows: OrderedDict[str, tuple[int, list[StoredHours]]] = OrderedDict()
-        self._menus: dict[str, tuple[int, list[StoredDish], dict[str, str]]] = {}
+        self._facts: OrderedDict[str, PropertyFacts] = OrderedDict()
 
     def cache_tag(self, prop: PropertyState, question: str) -> str:
         """A suffix for the answer-cache key: the local minute for time-aware questions."""
@@ -52,22 +62,32 @@ class FactsStage:
             return ""
         return local_now(self.clock, prop.timezone).strftime("@%Y-%m-%dT%H:%M")
 
-    async def rows(self, prop: PropertyState) -> list[StoredHours]:
-        cached = self._rows.get(prop.id)
-        if cached is not None and cached[0] == prop.revision:
-            self._rows.move_to_end(prop.id)
-            return cached[1]
-        async with self.pool.acquire() as conn:
-            rows = await store.list_hours(conn, prop.id)
-        self._rows[prop.id] = (prop.revision, rows)
-        self._rows.move_to_end(prop.id)
-        while len(self._rows) > MAX_PROPERTIES:
-            self._rows.popitem(last=False)
-        return rows
+    async def facts(self, prop: PropertyState) -> PropertyFacts:
+        """The property's facts, read once per content revision (a change notification moves
+        the revision), in a bounded map of the most recently asked properties."""
+        cached = self._facts.get(prop.id)
+        if cached is None or cached.revision != prop.revision:
+            cached = await self._load(prop)
+            self._facts[prop.id] = cached
+        self._facts.move_to_end(prop.id)
+        while len(self._facts) > MAX_PROPERTIES:
+            self._facts.popitem(last=False)
+        return cached
 
-    def forget(self, property_id: str) -> None:
-        """Drop a property's rows (after a correction, which does not change the revision)."""
-        self._rows.pop(property_id, None)
+    async def _load(self, prop: PropertyState) -> PropertyFacts:
+        async with self.pool.acquire() as conn:
+            hours = await store.list_hours(conn, prop.id)
+            dishes = await menu_store.list_dishes(conn, prop.id)
+            texts = await conn.fetch(
+                _POLICY_SQL, prop.version_id, sorted({d.doc_key for d in dishes})
+            )
+        notes: dict[str, list[str]] = {}
+        for r in texts:
+            notes.setdefault(r["doc_key"], []).extend(
+                u for u in split_units(r["text"]) if "allerg" in u.lower()
+            )
+        policy = {k: " ".join(dict.fromkeys(v[:2])) for k, v in notes.items() if v}
+        return PropertyFacts(prop.revision, hours, dishes, policy)
 
     async def answer(
         self, prop: PropertyState, question: str, sources: Sequence[Source]
@@ -75,7 +95,7 @@ class FactsStage:
         """The facts answer and the sources it cites (the retrieved ones, plus any it adds)."""
         if not wants_hours(question):
             return await self._menu(prop, question, sources)
-        matches = best_rows(question, await self.rows(prop))
+        matches = best_rows(question, (await self.facts(prop)).hours)
         if not matches:
             return None
         numbered = list(sources)
@@ -96,42 +116,25 @@ class FactsStage:
     async def _menu(
         self, prop: PropertyState, question: str, sources: Sequence[Source]
     ) -> tuple[Answer, list[Source]] | None:
-        dishes, policy = await self.menu(prop)
+        facts = await self.facts(prop)
+        dishes, policy = facts.dishes, facts.policy
+        named: list[StoredDish] = []
+
+        def note(stored: StoredDish) -> None:
+            named.append(stored)
+
+        if answer_menu(question, dishes, note, policy) is None:
+            return None  # no menu question: no dish needs a source, nothing is read
         numbered = list(sources)
         cites: dict[tuple[str, str], int | None] = {}
-        terms = content_terms(question)
-        lowered = question.casefold()
-        for stored in dishes:  # only dishes the question could be about need a number
-            named = any(t in stored.dish.name.casefold() for t in terms)
-            if named or any(d in lowered for d in stored.dish.diets):
-                key = (stored.dish.source_text, stored.chunk_hash)
-                if key not in cites:
-                    cites[key] = await self._cite(prop, key[0], key[1], numbered)
+        for stored in named:  # only the dishes the answer names
+            key = (stored.dish.source_text, stored.chunk_hash)
+            if key not in cites:
+                cites[key] = await self._cite(prop, key[0], key[1], numbered)
         answer = answer_menu(
             question, dishes, lambda d: cites.get((d.dish.source_text, d.chunk_hash)), policy
         )
         return None if answer is None else (answer, numbered)
-
-    async def menu(self, prop: PropertyState) -> tuple[list[StoredDish], dict[str, str]]:
-        """The property's dishes and its allergy note (read once per content revision)."""
-        cached = self._menus.get(prop.id)
-        if cached is not None and cached[0] == prop.revision:
-            return cached[1], cached[2]
-        async with self.pool.acquire() as conn:
-            dishes = await menu_store.list_dishes(conn, prop.id)
-            texts = await conn.fetch(
-                _POLICY_SQL, prop.version_id, sorted({d.doc_key for d in dishes})
-            )
-        notes: dict[str, list[str]] = {}
-        for r in texts:
-            notes.setdefault(r["doc_key"], []).extend(
-                u for u in split_units(r["text"]) if "allerg" in u.lower()
-            )
-        policy = {k: " ".join(dict.fromkeys(v[:2])) for k, v in notes.items() if v}
-        self._menus[prop.id] = (prop.revision, dishes, policy)
-        while len(self._menus) > MAX_PROPERTIES:
-            self._menus.pop(next(iter(self._menus)))
-        return dishes, policy
 
     async def _cite(
         self, prop: PropertyState, text: str, chunk_hash: str, sources: list[Source]

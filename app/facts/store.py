@@ -1,4 +1,6 @@
-"""Opening-hours rows in PostgreSQL: written at ingestion, listed and corrected by staff.
+"""Facts rows in PostgreSQL: opening hours and dishes extracted from the live version's chunks
+at ingestion (and again when a re-index changes the chunks), hours listed and corrected by
+staff, a property's time zone and locale.
 
 A row is keyed by its document, facility and the hash of the sentence it came from. Ingesting
 a document again keeps the rows whose sentence is unchanged (and their corrections), updates
@@ -15,8 +17,11 @@ import asyncpg
 
 from app.db.pool import Connection
 from app.errors import InvalidRequest, NotFound
-from app.facts.extract import HoursRow
+from app.facts import menu_store
+from app.facts.clock import check_locale, time_zone
+from app.facts.extract import HoursRow, extract_hours
 from app.facts.hours import OpeningHours, parse_canonical
+from app.facts.menu import document_dishes
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,3 +151,58 @@ async def correct(
     if row is None:
         raise NotFound(f"no hours row {row_id} in property {property_id!r}")
     return _row(row)
+
+
+async def set_clock(
+    conn: Connection, property_id: str, timezone: str, locale: str | None
+) -> asyncpg.Record | None:
+    """Set the property's time zone and, when given, its locale (both checked first: a bad one
+    is an :class:`InvalidRequest`); returns both as stored, None for an unknown property."""
+    time_zone(timezone)
+    if locale is not None:
+        check_locale(locale)
+    return await conn.fetchrow(
+        "UPDATE properties SET timezone = $2, locale = coalesce($3, locale) WHERE id = $1 "
+        "RETURNING timezone, locale",
+        property_id,
+        timezone,
+        locale,
+    )
+
+
+async def sync_facts(
+    conn: Connection, property_id: str, doc_key: str, chunks: Sequence[tuple[str, str, str]]
+) -> None:
+    """Extract a live document's opening hours and dishes from its ``(heading, text,
+    content_hash)`` chunks, keeping the corrections of unchanged sentences.
+
+    Only live chunks are read: a version being built (or kept as a candidate) leaves the facts,
+    which guests' answers cite from the live version, as they are.
+    """
+    await sync_document(conn, property_id, doc_key, extract_hours(chunks))
+    await menu_store.sync_document(conn, property_id, doc_key, document_dishes(chunks))
+
+
+async def sync_rechunked_facts(conn: Connection, property_id: str, old: int, new: int) -> int:
+    """When ``new`` replaces ``old`` as the live version, extract the facts again of the
+    documents whose chunks differ (a new chunk size or tokenizer); returns how many."""
+    rows = await conn.fetch(
+        """
+        SELECT d.doc_key, array_agg(c.heading ORDER BY c.ord) AS headings,
+               array_agg(c.text ORDER BY c.ord) AS texts,
+               array_agg(c.content_hash ORDER BY c.ord) AS hashes
+        FROM documents d JOIN chunks c ON c.document_id = d.id
+        WHERE d.version_id = $2
+        GROUP BY d.id, d.doc_key
+        HAVING array_agg(c.content_hash ORDER BY c.ord) IS DISTINCT FROM (
+            SELECT array_agg(o.content_hash ORDER BY o.ord)
+            FROM documents od JOIN chunks o ON o.document_id = od.id
+            WHERE od.version_id = $1 AND od.doc_key = d.doc_key)
+        """,
+        old,
+        new,
+    )
+    for r in rows:
+        chunks = list(zip(r["headings"], r["texts"], r["hashes"], strict=True))
+        await sync_facts(conn, property_id, r["doc_key"], chunks)
+    return len(rows)

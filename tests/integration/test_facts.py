@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -12,9 +13,11 @@ import pytest_asyncio
 from fastapi import FastAPI
 
 from app.config import Settings
+from app.db.properties import PropertyRegistry
 from app.embedding.encoder import Encoder
 from app.facts import store as facts_store
 from app.facts.clock import FixedClock
+from app.facts.stage import FactsStage
 from app.main import create_app
 from app.services import Services
 from ingestion.documents import Document
@@ -187,3 +190,29 @@ async def test_an_allergen_question_is_handed_over_with_the_hotels_allergy_note(
     assert body["escalate"], body
     assert "is safe" not in body["answer"].replace("any dish is safe for you", "")
     assert "allerg" in body["answer"].lower()
+
+
+class CountingPool:
+    """The test database's pool, counting the connections taken from it."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.acquired = 0
+
+    def acquire(self) -> Any:
+        self.acquired += 1
+        return self.pool.acquire()
+
+
+async def test_a_question_that_is_no_menu_question_reads_nothing_once_facts_are_cached(
+    pool: asyncpg.Pool, db_url: str, sample_loaded: list[str]
+) -> None:
+    registry = PropertyRegistry(pool, db_url)
+    prop = await registry.get("harbour-grand")
+    counting = CountingPool(pool)
+    stage = FactsStage(cast(asyncpg.Pool, counting))
+    assert await stage.answer(prop, "What vegan dishes do you have at dinner?", []) is not None
+    counting.acquired = 0
+    # It names a dish's word but asks nothing the menu answers: no dish needs a citation.
+    assert await stage.answer(prop, "Where can I buy chickpea flour in town?", []) is None
+    assert counting.acquired == 0

@@ -366,3 +366,53 @@ async def test_a_finished_upload_job_drops_its_documents_and_a_failed_one_keeps_
         assert await jobs.finish(conn, bad, "w", error="broken")
         assert (await jobs.get(conn, ok)).params == {}
         assert (await jobs.get(conn, bad)).params == params
+
+
+async def _hours_chunk_state(conn: asyncpg.Connection, prop: str) -> tuple[str | None, str]:
+    """The pool's correction, and whether its hours row cites a chunk of the live version."""
+    row = await conn.fetchrow(
+        "SELECT chunk_hash, corrected FROM facility_hours WHERE property_id = $1", prop
+    )
+    live = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM chunks c JOIN properties p ON p.live_version = c.version_id "
+        "WHERE p.id = $1 AND c.content_hash = $2)",
+        prop,
+        row["chunk_hash"],
+    )
+    return row["corrected"], "live" if live else "other"
+
+
+async def test_opening_hours_cite_the_live_versions_chunks_through_a_rechunking_reindex(
+    pool: asyncpg.Pool, count_tokens: TokenCounter, tmp_path: Path
+) -> None:
+    prop = f"test-{uuid.uuid4().hex[:10]}"
+    filler = " ".join(f"The spa offers treatment number {i} with warm stones." for i in range(12))
+    text = f"# Spa\n\n## Pool\n\n{filler} The pool is open daily from 07:00 to 21:00.\n"
+    (tmp_path / "spa.md").write_text(text)
+    await Ingestor(pool, HashingEncoder(), count_tokens).ingest(prop, load_paths([tmp_path])[0])
+    async with pool.acquire() as conn:
+        row_id = await conn.fetchval("SELECT id FROM facility_hours WHERE property_id = $1", prop)
+        await conn.execute(
+            "UPDATE facility_hours SET corrected = 'Mo-Su 08:00-20:00' WHERE id = $1", row_id
+        )
+        assert await _hours_chunk_state(conn, prop) == ("Mo-Su 08:00-20:00", "live")
+
+    # A candidate with smaller chunks is built beside the live version: guests still read the
+    # live one, so the hours must keep citing its chunk.
+    runner = runner_for(pool, HashingEncoder(), count_tokens)
+    kept = await runner.run(await start_job(pool, runner, prop, max_tokens=48, candidate=True))
+    assert kept.state == "succeeded", kept.error
+    async with pool.acquire() as conn:
+        assert await _hours_chunk_state(conn, prop) == ("Mo-Su 08:00-20:00", "live")
+
+    # Switched live, the new chunks are cited, and the correction of the unchanged sentence holds.
+    switched = await runner.run(await start_job(pool, runner, prop, max_tokens=48))
+    assert switched.state == "succeeded", switched.error
+    async with pool.acquire() as conn:
+        assert await _hours_chunk_state(conn, prop) == ("Mo-Su 08:00-20:00", "live")
+        chunks = await conn.fetchval(
+            "SELECT count(*) FROM chunks c JOIN properties p ON p.live_version = c.version_id "
+            "WHERE p.id = $1",
+            prop,
+        )
+    assert chunks > 1  # the document was cut differently: the chunk cited is a new one

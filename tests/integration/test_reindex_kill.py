@@ -70,7 +70,11 @@ async def test_sigkill_mid_reindex_leaves_live_serving_and_retry_completes(
     async with asyncio.timeout(120):
         while True:
             async with pool.acquire() as conn:
-                running = [j for j in await jobs.recent(conn, prop, 1) if j.target_version]
+                running = [
+                    j
+                    for j in await jobs.search(conn, property_id=prop, limit=1)
+                    if j.target_version
+                ]
                 if running:
                     job = running[0]
                     built = await conn.fetchval(

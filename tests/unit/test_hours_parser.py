@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from app.facts.extract import MAX_HOURS_PER_DOCUMENT, extract_hours
 from app.facts.hours import parse_canonical
 from app.facts.hours_parser import parse_hours
 from evaluation.hours_eval import DEFAULT_HOURS_SET, evaluate_hours, load_cases
@@ -98,3 +99,33 @@ def test_time_aware_questions_are_answered_at_target_accuracy() -> None:
     report = evaluate_timely()
     assert report.total >= 30
     assert report.accuracy >= TARGET, report.failures
+
+
+def test_a_facility_named_by_a_long_heading_fits_its_column() -> None:
+    heading = "Guides > " + "Wellness and relaxation " * 20
+    (row,) = extract_hours([(heading, "Open daily from 07:00 to 21:00.", "h")])
+    assert row.hours == "Mo-Su 07:00-21:00"
+    assert row.facility.startswith("wellness and relaxation")
+    assert len(row.facility) <= 200  # facility_hours.facility's CHECK
+
+
+def test_a_document_gives_a_bounded_number_of_hours_rows() -> None:
+    chunks = [(f"Room {i}", "Open daily from 07:00 to 21:00.", f"h{i}") for i in range(300)]
+    rows = extract_hours(chunks)
+    assert len(rows) == MAX_HOURS_PER_DOCUMENT == 200
+    assert rows[0].facility == "room 0"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Room #12 is open daily 07:00-21:00", "Mo-Su 07:00-21:00"),
+        ("Write to bar@5 daily 07:00-21:00", "Mo-Su 07:00-21:00"),
+        ("Suite #3", ""),
+        ("Open daily 07:00-21:00, see #0 and @0", "Mo-Su 07:00-21:00"),
+    ],
+)
+def test_hash_and_at_signs_in_the_text_are_not_taken_for_the_parsers_marks(
+    text: str, expected: str
+) -> None:
+    assert parse_hours(text).render() == expected

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from app.facts.menu import csv_menu_lines, dishes_in, parse_dish
+from app.facts.menu import (
+    MAX_DISHES_PER_DOCUMENT,
+    csv_menu_lines,
+    dishes_in,
+    document_dishes,
+    parse_dish,
+)
 from app.facts.menu_answer import answer_menu
 from app.facts.menu_store import StoredDish
 from evaluation.menu_eval import evaluate_menu
@@ -56,3 +62,19 @@ def test_menu_questions_are_answered_at_target_accuracy() -> None:
     report = evaluate_menu()
     assert report.total >= 15
     assert report.accuracy >= TARGET, report.failures
+
+
+def test_a_document_gives_a_bounded_number_of_dishes() -> None:
+    lines = "\n".join(f"- Dish number {i}: EUR {i % 40 + 5}" for i in range(800))
+    dishes = document_dishes([("Mains", lines, "h1"), ("Desserts", lines, "h2")])
+    assert len(dishes) == MAX_DISHES_PER_DOCUMENT == 500
+    assert dishes[0][0].name == "Dish number 0"
+    assert {h for _, h in dishes} == {"h1"}
+
+
+def test_a_price_no_dish_has_is_no_dish() -> None:
+    assert parse_dish("- Penthouse night: EUR 30000000") is None  # past a 32-bit column
+    assert dishes_in("Menu", "- Caviar: EUR " + "9" * 400) == []  # past a float
+    caviar = parse_dish("- Caviar: EUR 9999999")
+    assert caviar is not None
+    assert caviar.price_cents == 999_999_900

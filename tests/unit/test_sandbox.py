@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -98,3 +99,40 @@ def test_inlined_files_are_dropped_from_markdown_keeping_the_alt_text() -> None:
     text = "A ![Pool](data:image/png;base64,iVBOR+/w==) B <img src='data:image/gif;base64,R0lG'>"
     assert drop_embedded_files(text) == "A Pool B <img src=''>"
     assert drop_embedded_files("no images here") == "no images here"
+
+
+def test_a_file_whose_text_is_longer_than_a_file_may_be_is_refused() -> None:
+    paragraphs = "".join(f"<p>The pool opens at 7:00, paragraph {i}.</p>" for i in range(100))
+    raw = f"<html><body>{paragraphs}</body></html>".encode()
+    (document,) = load_isolated(raw, "pool.html", "pool.html", LoadLimits(text_chars=len(raw)))
+    assert "paragraph 99" in document.text
+    with pytest.raises(LoadError, match="text is longer than 1000 characters"):
+        load_isolated(raw, "pool.html", "pool.html", LoadLimits(text_chars=1000))
+
+
+class Interrupted(BaseException):
+    """Stands for Ctrl-C arriving while the staff command waits for a reader."""
+
+
+def test_ctrl_c_while_a_file_is_read_stops_the_command_instead_of_skipping_the_file() -> None:
+    raw = files.docx_style_bomb(BOMB_PARAGRAPHS)
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise Interrupted
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    before = set(os.listdir("/proc"))
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(Interrupted):
+            load_isolated(raw, "bomb.docx", "bomb.docx", LoadLimits(cpu_s=60, wall_s=60))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - started < 3
+    children = [
+        pid for pid in set(os.listdir("/proc")) - before
+        if pid.isdigit() and _parent(pid) == os.getpid()
+    ]  # fmt: skip
+    assert children == []
