@@ -16,7 +16,7 @@ from app.api.responses import JSONBytes
 from app.api.schemas import PROPERTY_ID_PATTERN, ErrorResponse
 from app.api.sse import EventStreamResponse, sse_event
 from app.api.staff import StaffDep
-from app.errors import DependencyUnavailable, Forbidden
+from app.errors import Conflict, DependencyUnavailable, Forbidden
 from app.services import Services
 from app.tasks import gaps, staff, store
 from app.tasks.gaps import Signal
@@ -172,6 +172,12 @@ async def add_examples(
             "DO UPDATE SET kind = EXCLUDED.kind, category = EXCLUDED.category",
             [(property_id, e.text, e.kind, e.category) for e in body.examples],
         )
+        held = await conn.fetchval(
+            "SELECT count(*) FROM classifier_examples WHERE property_id = $1", property_id
+        )
+        most = tasks.classifier.max_property_examples
+        if held > most:  # the classifier would leave the newest ones out
+            raise Conflict(f"{property_id} may have at most {most} classifier examples")
         await staff.audit(
             conn, who.name, "classifier.examples", property_id, None,
             request_id_of(request.scope), count=len(body.examples),
