@@ -16,7 +16,7 @@ from app.api.responses import JSONBytes
 from app.api.schemas import PROPERTY_ID_PATTERN, ErrorResponse
 from app.api.sse import EventStreamResponse, sse_event
 from app.api.staff import StaffDep
-from app.errors import Conflict, DependencyUnavailable, Forbidden
+from app.errors import Conflict, DependencyUnavailable, Forbidden, NotFound
 from app.services import Services
 from app.tasks import gaps, staff, store
 from app.tasks.gaps import Signal
@@ -165,7 +165,7 @@ async def add_examples(
     tasks = _tasks(services)
     async with services.pool.acquire() as conn, conn.transaction():
         if not await conn.fetchval("SELECT 1 FROM properties WHERE id = $1", property_id):
-            raise Forbidden(f"unknown property {property_id!r}")
+            raise NotFound(f"unknown property {property_id!r}")
         await conn.executemany(
             "INSERT INTO classifier_examples (property_id, text, kind, category) "
             "VALUES ($1, $2, $3, $4) ON CONFLICT (property_id, text) "

@@ -284,6 +284,9 @@ async def test_a_propertys_own_examples_teach_the_classifier_up_to_a_limit(
     third = {"text": "paragliding at noon", **booking}
     over = await client.post(route, json={"examples": [third]}, headers=AUTH)
     assert over.status_code == 409
+    nowhere = "/admin/properties/nowhere/examples"
+    unknown = await client.post(nowhere, json={"examples": [third]}, headers=AUTH)
+    assert unknown.status_code == 404
     assert over.json()["error"]["code"] == "conflict"
     async with services.pool.acquire() as conn:
         kept = await conn.fetch(
