@@ -9,6 +9,7 @@ trained and nothing leaves the process.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -117,8 +118,9 @@ def decide(
 class MessageClassifier:
     """Classifies guest messages for the hot path: rules first, then the example vote.
 
-    Results are kept in a bounded LRU keyed by property and folded text, so a repeated
-    message costs no embedding. Property examples are loaded by ``load_property`` and
+    Results are kept in a bounded LRU keyed by property and a digest of the folded text (so
+    an entry is small whatever the message's length), and a repeated message costs no
+    embedding. Property examples are loaded by ``load_property`` and
     replace that property's earlier ones.
     """
 
@@ -137,7 +139,7 @@ class MessageClassifier:
         self.safety_similarity = safety_similarity
         self._seeds = ExampleIndex(np.zeros((0, 1), np.float32), [])
         self._properties: dict[str, ExampleIndex] = {}
-        self._cache: OrderedDict[tuple[str, str], Classification] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, bytes], Classification] = OrderedDict()
         self._max_cached = max_cached
         self.max_property_examples = max_property_examples
 
@@ -157,7 +159,7 @@ class MessageClassifier:
         return ExampleIndex(matrix, [label for _, label in examples])
 
     async def classify(self, property_id: str, text: str) -> Classification:
-        key = (property_id, fold(text))
+        key = (property_id, hashlib.blake2b(fold(text).encode(), digest_size=16).digest())
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)

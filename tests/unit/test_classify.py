@@ -92,6 +92,8 @@ def test_the_classifier_embeds_a_repeated_message_once_and_property_examples_cou
         again = await classifier.classify("p", "Zorbing lessons wanted for tomorrow ")
         assert first == again
         assert len(texts) == seeded + 1
+        await classifier.classify("p", "zorbing " * 500)
+        assert max(len(text) for _, text in classifier._cache) <= 16  # small keys
         await classifier.load_property(
             "p", [("zorbing lessons wanted", Label("service_request", "reservation"))]
         )
