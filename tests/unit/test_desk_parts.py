@@ -41,6 +41,30 @@ def test_similar_rows_are_grouped_under_their_first_member() -> None:
     assert groups == [[0, 2, 3], [1]]
 
 
+def test_grouping_by_blocks_matches_one_row_at_a_time() -> None:
+    def one_by_one(vectors: np.ndarray, threshold: float) -> list[list[int]]:
+        leaders: list[int] = []
+        groups: list[list[int]] = []
+        for i, row in enumerate(vectors):
+            scores = vectors[leaders] @ row
+            if leaders and scores.max() >= threshold:
+                groups[int(np.argmax(scores))].append(i)
+            else:
+                leaders.append(i)
+                groups.append([i])
+        return groups
+
+    rng = np.random.default_rng(7)
+    centres = rng.standard_normal((30, 64)).astype(np.float32)
+    rows = centres[rng.integers(0, 30, 600)] + 0.5 * rng.standard_normal((600, 64))
+    rows = (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+    for threshold in (0.3, 0.6, 0.9):
+        expected = one_by_one(rows, threshold)
+        assert 30 <= len(expected) < 600
+        assert cluster(rows, threshold, block=7) == expected
+        assert cluster(rows, threshold) == expected
+
+
 def test_a_webhook_is_signed_and_a_failing_target_is_tried_a_bounded_number_of_times() -> None:
     seen: list[httpx.Request] = []
     answers = iter([500, 503, 200])
