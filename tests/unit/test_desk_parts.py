@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+from collections.abc import AsyncIterator
 
 import httpx
 import numpy as np
@@ -124,6 +125,31 @@ def test_a_target_that_never_answers_is_given_up_and_a_full_queue_drops() -> Non
     stats = asyncio.run(scenario())
     assert (stats.webhooks["dropped"], stats.webhooks["failed"]) == (3, 2)
     assert calls == 4
+
+
+def test_a_webhook_targets_reply_body_is_not_read() -> None:
+    served = 0
+
+    async def large() -> AsyncIterator[bytes]:
+        nonlocal served
+        for _ in range(256):  # 16 MiB, if anyone read it
+            served += 1
+            yield b"x" * 65536
+
+    async def scenario() -> TaskStats:
+        stats = TaskStats()
+        client = httpx.AsyncClient(transport=httpx.MockTransport(
+            lambda request: httpx.Response(200, content=large())
+        ))  # fmt: skip
+        sender = WebhookSender("http://hook/x", b"k", stats, client=client)
+        sender.start()
+        sender.submit(TASK)
+        await asyncio.wait_for(sender.drain(), 5)
+        await sender.close()
+        return stats
+
+    assert asyncio.run(scenario()).webhooks["sent"] == 1
+    assert served <= 1
 
 
 def test_a_subscriber_that_falls_behind_is_closed_and_filters_by_property() -> None:
