@@ -7,10 +7,14 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator
+from typing import Any, cast
 
 import httpx
 import numpy as np
 
+from app.answering.types import Source
+from app.search.types import Hit
+from app.tasks.desk import FrontDesk
 from app.tasks.feed import Subscription
 from app.tasks.gaps import cluster
 from app.tasks.mask import mask
@@ -177,3 +181,17 @@ def test_metrics_have_bounded_labels() -> None:
     assert samples["housekeeping"] == 2
     assert samples["other"] == 1
     assert samples["transport"] == 0
+
+
+def test_safety_quotes_are_the_chunks_sentences_and_list_lines_without_headings() -> None:
+    text = (
+        "## Allergies\nPlease tell your server about any allergy. The kitchen cannot rule out "
+        "traces of nuts.\n- Gluten-free bread on request\n- Oat milk at the buffet"
+    )
+    desk = FrontDesk(cast(Any, None), cast(Any, None), TaskStats())
+    quoted = desk._quote("allergy", [Source(1, Hit(1, "food.md", "Food", "", text, 0.9))])
+    assert quoted == [
+        (1, "Please tell your server about any allergy. [1]"),
+        (1, "The kitchen cannot rule out traces of nuts. [1]"),
+        (1, "Gluten-free bread on request [1]"),
+    ]
