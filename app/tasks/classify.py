@@ -21,6 +21,7 @@ import numpy as np
 from app.tasks.rules import INFORMATION, KINDS, SAFETY, Label, asks_as_question, fold, rule_label
 
 EXAMPLES_PATH = Path(__file__).with_name("examples.jsonl")
+_EMBED_AT_ONCE = 16  # examples in the embedding queue at a time
 
 Embed = Callable[[str], Awaitable[np.ndarray]]
 
@@ -154,7 +155,11 @@ class MessageClassifier:
             del self._cache[key]
 
     async def _index(self, examples: Sequence[tuple[str, Label]]) -> ExampleIndex:
-        vectors = await asyncio.gather(*(self._embed(text) for text, _ in examples))
+        # A few at a time: the embedding queue is bounded and shared with guests' questions.
+        vectors: list[np.ndarray] = []
+        for start in range(0, len(examples), _EMBED_AT_ONCE):
+            part = examples[start : start + _EMBED_AT_ONCE]
+            vectors += await asyncio.gather(*(self._embed(text) for text, _ in part))
         matrix = np.vstack(vectors) if vectors else np.zeros((0, 1), np.float32)
         return ExampleIndex(matrix, [label for _, label in examples])
 
