@@ -59,7 +59,6 @@ class SignalRecorder:
         self.queue: asyncio.Queue[Signal] = asyncio.Queue(max_queue)
         self._worker: asyncio.Task[None] | None = None
         self._last_purge = 0.0
-        self.written = 0
 
     def start(self) -> None:
         self._worker = asyncio.create_task(self._run(), name="signal-recorder")
@@ -119,7 +118,6 @@ class SignalRecorder:
                     signal.property_id, signal.kind, signal.reason, question, answer,
                     signal.request_id, embedding,
                 )  # fmt: skip
-        self.written += 1
 
     async def _purge_now_and_then(self) -> None:
         if time.monotonic() - self._last_purge < 60:
