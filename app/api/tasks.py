@@ -16,11 +16,10 @@ from app.api.responses import JSONBytes
 from app.api.schemas import PROPERTY_ID_PATTERN, ErrorResponse
 from app.api.sse import EventStreamResponse, sse_event
 from app.api.staff import StaffDep
-from app.errors import DependencyUnavailable, Forbidden, InvalidRequest
+from app.errors import Conflict, DependencyUnavailable, Forbidden, NotFound
 from app.services import Services
 from app.tasks import gaps, staff, store
 from app.tasks.gaps import Signal
-from app.tasks.rules import KINDS
 from app.tasks.runtime import TaskServices, load_property_examples
 
 TaskId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
@@ -164,18 +163,21 @@ async def add_examples(
     """Teach the message classifier this property's own wording (labelled examples)."""
     _scope(who, property_id)
     tasks = _tasks(services)
-    for example in body.examples:
-        if example.kind not in KINDS:  # pragma: no cover - the schema already limits it
-            raise InvalidRequest(f"unknown kind {example.kind}")
     async with services.pool.acquire() as conn, conn.transaction():
         if not await conn.fetchval("SELECT 1 FROM properties WHERE id = $1", property_id):
-            raise Forbidden(f"unknown property {property_id!r}")
+            raise NotFound(f"unknown property {property_id!r}")
         await conn.executemany(
             "INSERT INTO classifier_examples (property_id, text, kind, category) "
             "VALUES ($1, $2, $3, $4) ON CONFLICT (property_id, text) "
             "DO UPDATE SET kind = EXCLUDED.kind, category = EXCLUDED.category",
             [(property_id, e.text, e.kind, e.category) for e in body.examples],
         )
+        held = await conn.fetchval(
+            "SELECT count(*) FROM classifier_examples WHERE property_id = $1", property_id
+        )
+        most = tasks.classifier.max_property_examples
+        if held > most:  # the classifier would leave the newest ones out
+            raise Conflict(f"{property_id} may have at most {most} classifier examples")
         await staff.audit(
             conn, who.name, "classifier.examples", property_id, None,
             request_id_of(request.scope), count=len(body.examples),

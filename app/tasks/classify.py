@@ -9,6 +9,7 @@ trained and nothing leaves the process.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -20,6 +21,7 @@ import numpy as np
 from app.tasks.rules import INFORMATION, KINDS, SAFETY, Label, asks_as_question, fold, rule_label
 
 EXAMPLES_PATH = Path(__file__).with_name("examples.jsonl")
+_EMBED_AT_ONCE = 16  # examples in the embedding queue at a time
 
 Embed = Callable[[str], Awaitable[np.ndarray]]
 
@@ -117,8 +119,9 @@ def decide(
 class MessageClassifier:
     """Classifies guest messages for the hot path: rules first, then the example vote.
 
-    Results are kept in a bounded LRU keyed by property and folded text, so a repeated
-    message costs no embedding. Property examples are loaded by ``load_property`` and
+    Results are kept in a bounded LRU keyed by property and a digest of the folded text (so
+    an entry is small whatever the message's length), and a repeated message costs no
+    embedding. Property examples are loaded by ``load_property`` and
     replace that property's earlier ones.
     """
 
@@ -137,7 +140,7 @@ class MessageClassifier:
         self.safety_similarity = safety_similarity
         self._seeds = ExampleIndex(np.zeros((0, 1), np.float32), [])
         self._properties: dict[str, ExampleIndex] = {}
-        self._cache: OrderedDict[tuple[str, str], Classification] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, bytes], Classification] = OrderedDict()
         self._max_cached = max_cached
         self.max_property_examples = max_property_examples
 
@@ -152,12 +155,16 @@ class MessageClassifier:
             del self._cache[key]
 
     async def _index(self, examples: Sequence[tuple[str, Label]]) -> ExampleIndex:
-        vectors = await asyncio.gather(*(self._embed(text) for text, _ in examples))
+        # A few at a time: the embedding queue is bounded and shared with guests' questions.
+        vectors: list[np.ndarray] = []
+        for start in range(0, len(examples), _EMBED_AT_ONCE):
+            part = examples[start : start + _EMBED_AT_ONCE]
+            vectors += await asyncio.gather(*(self._embed(text) for text, _ in part))
         matrix = np.vstack(vectors) if vectors else np.zeros((0, 1), np.float32)
         return ExampleIndex(matrix, [label for _, label in examples])
 
     async def classify(self, property_id: str, text: str) -> Classification:
-        key = (property_id, fold(text))
+        key = (property_id, hashlib.blake2b(fold(text).encode(), digest_size=16).digest())
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)

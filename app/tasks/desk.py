@@ -32,6 +32,7 @@ from app.tasks.rules import (
     room_of,
 )
 from app.tasks.stats import TaskStats
+from app.text import split_units
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,6 @@ _SAFETY_WORDS = {
 _EMERGENCY_NUMBER = re.compile(
     r"emergency (?:number|phone|line)[^0-9+]{0,20}(\+?[0-9][0-9 ]{1,14}[0-9])", re.I
 )
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _THANKS = re.compile(r"thank|thanks|cheers|danke|merci|gracias|appreciate|star\b", re.I)
 _BYE = re.compile(r"\bbye\b|goodbye|good night|au revoir|adios|adiós|tsch", re.I)
 
@@ -234,16 +234,16 @@ class FrontDesk:
         return Handled(" ".join(parts), SAFETY, category, "safety", True, cited, citations, task)
 
     def _quote(self, category: str, sources: Sequence[Source]) -> list[tuple[int, str]]:
-        """Sentences of the retrieved chunks that speak to the category, in rank order."""
+        """Sentences and list lines of the retrieved chunks (headings left out) that speak to
+        the category, in rank order."""
         pattern = _SAFETY_WORDS.get(category)
         if pattern is None:
             return []
         quoted: list[tuple[int, str]] = []
         used = 0
         for source in sources:
-            for sentence in _SENTENCE.split(source.hit.text.replace("\n", " ")):
-                sentence = sentence.strip().lstrip("#-* ").strip()
-                if not sentence or not pattern.search(sentence):
+            for sentence in split_units(source.hit.text):
+                if not pattern.search(sentence):
                     continue
                 if used + len(sentence) > self.options.max_quote_chars:
                     return quoted

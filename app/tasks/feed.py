@@ -100,10 +100,6 @@ class TaskFeed:
     def unsubscribe(self, sub: Subscription) -> None:
         self._subscribers.discard(sub)
 
-    @property
-    def subscribers(self) -> int:
-        return len(self._subscribers)
-
     async def _maintain(self) -> None:
         backoff = 0.25
         while True:

@@ -59,7 +59,6 @@ class SignalRecorder:
         self.queue: asyncio.Queue[Signal] = asyncio.Queue(max_queue)
         self._worker: asyncio.Task[None] | None = None
         self._last_purge = 0.0
-        self.written = 0
 
     def start(self) -> None:
         self._worker = asyncio.create_task(self._run(), name="signal-recorder")
@@ -120,7 +119,6 @@ class SignalRecorder:
                     signal.property_id, signal.kind, signal.reason, question, answer,
                     signal.request_id, embedding,
                 )  # fmt: skip
-        self.written += 1
 
     async def _purge_now_and_then(self) -> None:
         if time.monotonic() - self._last_purge < 60:
@@ -139,20 +137,35 @@ async def purge(conn: Connection, retention_days: float) -> int:
     return int(status.split()[-1])
 
 
-def cluster(vectors: np.ndarray, threshold: float) -> list[list[int]]:
-    """Greedy grouping: each row joins the first group whose leader is within ``threshold``
-    cosine similarity, else starts a group. Rows must be L2-normalised."""
-    leaders: list[int] = []
+def cluster(vectors: np.ndarray, threshold: float, block: int = 256) -> list[list[int]]:
+    """Greedy grouping: each row joins the group whose leader is the most similar to it, when
+    that is at least ``threshold`` cosine similarity, else starts a group. Rows must be
+    L2-normalised. A block of rows is scored against the earlier leaders and against itself
+    in two matrix products, not one pass over every leader per row."""
+    leaders = np.empty_like(vectors)
     groups: list[list[int]] = []
-    for i in range(len(vectors)):
-        if leaders:
-            scores = vectors[leaders] @ vectors[i]
-            best = int(np.argmax(scores))
-            if scores[best] >= threshold:
-                groups[best].append(i)
+    for start in range(0, len(vectors), block):
+        rows = vectors[start : start + block]
+        known = len(groups)
+        earlier = rows @ leaders[:known].T
+        within = rows @ rows.T
+        fresh: list[int] = []  # rows of this block that started a group
+        for j in range(len(rows)):
+            best, score = -1, -np.inf
+            if known:
+                best = int(np.argmax(earlier[j]))
+                score = earlier[j, best]
+            if fresh:
+                scores = within[j, fresh]
+                k = int(np.argmax(scores))
+                if scores[k] > score:
+                    best, score = known + k, scores[k]
+            if best >= 0 and score >= threshold:
+                groups[best].append(start + j)
                 continue
-        leaders.append(i)
-        groups.append([i])
+            leaders[len(groups)] = rows[j]
+            fresh.append(j)
+            groups.append([start + j])
     return groups
 
 
@@ -179,6 +192,10 @@ async def report(
         days * 86400,
         limit_rows,
     )
+    return await asyncio.to_thread(_grouped, rows, threshold, top)  # off the event loop
+
+
+def _grouped(rows: Sequence[asyncpg.Record], threshold: float, top: int) -> list[dict[str, Any]]:
     by_property: dict[str, list[asyncpg.Record]] = {}
     for row in rows:
         by_property.setdefault(row["property_id"], []).append(row)

@@ -21,8 +21,6 @@ from app.db.pool import Connection
 from app.errors import Conflict, NotFound
 
 CHANNEL = "concierge_tasks"
-STATUSES = ("open", "acknowledged", "done", "cancelled")
-ACTIVE = ("open", "acknowledged")
 # Which status may follow which; done and cancelled are final.
 TRANSITIONS = {
     "open": {"acknowledged", "done", "cancelled"},

@@ -109,11 +109,15 @@ class WebhookSender:
             }
             self.attempts += 1
             try:
-                response = await self._client.post(self.url, content=body, headers=headers)
-                if response.status_code < 300:
+                # Only the status matters: the target's body is never read.
+                async with self._client.stream(
+                    "POST", self.url, content=body, headers=headers
+                ) as response:
+                    status = response.status_code
+                if status < 300:
                     self.stats.webhooks["sent"] += 1
                     return
-                reason = f"status {response.status_code}"
+                reason = f"status {status}"
             except httpx.HTTPError as exc:
                 reason = type(exc).__name__
             if attempt == self.max_attempts:

@@ -260,3 +260,39 @@ async def test_admin_changes_are_audit_rows_and_old_signals_are_purged(
         assert await purge(conn, 90) >= 1
         left = await conn.fetchval("SELECT count(*) FROM guest_signals WHERE question = 'old one'")
     assert left == 0
+
+
+async def test_a_propertys_own_examples_teach_the_classifier_up_to_a_limit(
+    desk_app: tuple[httpx.AsyncClient, Services], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, services = desk_app
+    assert services.tasks is not None
+    classifier = services.tasks.classifier
+    monkeypatch.setattr(classifier, "max_property_examples", 2)
+    route = "/admin/properties/sunset-cove/examples"
+    booking = {"kind": "service_request", "category": "reservation"}
+    lessons = {"text": "zorbing lessons wanted", **booking}
+    kayak = {"text": "a kayak for the morning", **booking}
+    added = await client.post(route, json={"examples": [lessons, kayak]}, headers=AUTH)
+    assert added.status_code == 201, added.text
+    found = await classifier.classify("sunset-cove", "zorbing lessons wanted for tomorrow")
+    assert (found.kind, found.category) == ("service_request", "reservation")
+    relabelled = await client.post(
+        route, json={"examples": [{**kayak, "category": "transport"}]}, headers=AUTH
+    )
+    assert relabelled.status_code == 201, relabelled.text
+    third = {"text": "paragliding at noon", **booking}
+    over = await client.post(route, json={"examples": [third]}, headers=AUTH)
+    assert over.status_code == 409
+    nowhere = "/admin/properties/nowhere/examples"
+    unknown = await client.post(nowhere, json={"examples": [third]}, headers=AUTH)
+    assert unknown.status_code == 404
+    assert over.json()["error"]["code"] == "conflict"
+    async with services.pool.acquire() as conn:
+        kept = await conn.fetch(
+            "SELECT text, category FROM classifier_examples WHERE property_id = 'sunset-cove'"
+        )
+    assert {(r["text"], r["category"]) for r in kept} == {
+        ("zorbing lessons wanted", "reservation"),
+        ("a kayak for the morning", "transport"),
+    }

@@ -7,7 +7,15 @@ import asyncio
 import numpy as np
 import pytest
 
-from app.tasks.classify import ExampleIndex, MessageClassifier, decide, load_examples, vote
+from app.embedding.batcher import MicroBatcher
+from app.tasks.classify import (
+    Classification,
+    ExampleIndex,
+    MessageClassifier,
+    decide,
+    load_examples,
+    vote,
+)
 from app.tasks.rules import KINDS, Label, priority_of, room_of, rule_label
 from evaluation.classification import load_messages, per_class
 from tests.fakes import HashingEncoder
@@ -92,6 +100,8 @@ def test_the_classifier_embeds_a_repeated_message_once_and_property_examples_cou
         again = await classifier.classify("p", "Zorbing lessons wanted for tomorrow ")
         assert first == again
         assert len(texts) == seeded + 1
+        await classifier.classify("p", "zorbing " * 500)
+        assert max(len(text) for _, text in classifier._cache) <= 16  # small keys
         await classifier.load_property(
             "p", [("zorbing lessons wanted", Label("service_request", "reservation"))]
         )
@@ -120,3 +130,22 @@ def test_precision_and_recall_per_class() -> None:
     table = per_class(["safety", "safety", "information"], ["safety", "information", "safety"])
     assert table["safety"] == {"precision": 0.5, "recall": 0.5, "support": 2}
     assert table["information"]["recall"] == 0.0
+
+
+def test_a_propertys_examples_are_embedded_without_overrunning_the_embedding_queue() -> None:
+    encoder = HashingEncoder()
+
+    async def scenario() -> Classification:
+        batcher = MicroBatcher(encoder.encode)  # the default queue: 256
+        batcher.start()
+        try:
+            classifier = MessageClassifier(batcher.embed)
+            examples = [("zorbing lesson number 0", Label("service_request", "reservation"))]
+            examples += [(f"noisy neighbours again {i}", Label("complaint")) for i in range(299)]
+            await classifier.load_property("p", examples)
+            return await classifier.classify("p", "zorbing lesson number 0")
+        finally:
+            await asyncio.to_thread(batcher.close)
+
+    found = asyncio.run(scenario())
+    assert (found.kind, found.category) == ("service_request", "reservation")

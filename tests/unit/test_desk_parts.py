@@ -6,10 +6,15 @@ import asyncio
 import hashlib
 import hmac
 import json
+from collections.abc import AsyncIterator
+from typing import Any, cast
 
 import httpx
 import numpy as np
 
+from app.answering.types import Source
+from app.search.types import Hit
+from app.tasks.desk import FrontDesk
 from app.tasks.feed import Subscription
 from app.tasks.gaps import cluster
 from app.tasks.mask import mask
@@ -39,6 +44,30 @@ def test_similar_rows_are_grouped_under_their_first_member() -> None:
     near_a = [0.8, 0.6]
     groups = cluster(np.array([a, b, near_a, a], dtype=np.float32), 0.75)
     assert groups == [[0, 2, 3], [1]]
+
+
+def test_grouping_by_blocks_matches_one_row_at_a_time() -> None:
+    def one_by_one(vectors: np.ndarray, threshold: float) -> list[list[int]]:
+        leaders: list[int] = []
+        groups: list[list[int]] = []
+        for i, row in enumerate(vectors):
+            scores = vectors[leaders] @ row
+            if leaders and scores.max() >= threshold:
+                groups[int(np.argmax(scores))].append(i)
+            else:
+                leaders.append(i)
+                groups.append([i])
+        return groups
+
+    rng = np.random.default_rng(7)
+    centres = rng.standard_normal((30, 64)).astype(np.float32)
+    rows = centres[rng.integers(0, 30, 600)] + 0.5 * rng.standard_normal((600, 64))
+    rows = (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+    for threshold in (0.3, 0.6, 0.9):
+        expected = one_by_one(rows, threshold)
+        assert 30 <= len(expected) < 600
+        assert cluster(rows, threshold, block=7) == expected
+        assert cluster(rows, threshold) == expected
 
 
 def test_a_webhook_is_signed_and_a_failing_target_is_tried_a_bounded_number_of_times() -> None:
@@ -102,6 +131,31 @@ def test_a_target_that_never_answers_is_given_up_and_a_full_queue_drops() -> Non
     assert calls == 4
 
 
+def test_a_webhook_targets_reply_body_is_not_read() -> None:
+    served = 0
+
+    async def large() -> AsyncIterator[bytes]:
+        nonlocal served
+        for _ in range(256):  # 16 MiB, if anyone read it
+            served += 1
+            yield b"x" * 65536
+
+    async def scenario() -> TaskStats:
+        stats = TaskStats()
+        client = httpx.AsyncClient(transport=httpx.MockTransport(
+            lambda request: httpx.Response(200, content=large())
+        ))  # fmt: skip
+        sender = WebhookSender("http://hook/x", b"k", stats, client=client)
+        sender.start()
+        sender.submit(TASK)
+        await asyncio.wait_for(sender.drain(), 5)
+        await sender.close()
+        return stats
+
+    assert asyncio.run(scenario()).webhooks["sent"] == 1
+    assert served <= 1
+
+
 def test_a_subscriber_that_falls_behind_is_closed_and_filters_by_property() -> None:
     async def scenario() -> None:
         sub = Subscription(frozenset({"a"}), size=2)
@@ -127,3 +181,17 @@ def test_metrics_have_bounded_labels() -> None:
     assert samples["housekeeping"] == 2
     assert samples["other"] == 1
     assert samples["transport"] == 0
+
+
+def test_safety_quotes_are_the_chunks_sentences_and_list_lines_without_headings() -> None:
+    text = (
+        "## Allergies\nPlease tell your server about any allergy. The kitchen cannot rule out "
+        "traces of nuts.\n- Gluten-free bread on request\n- Oat milk at the buffet"
+    )
+    desk = FrontDesk(cast(Any, None), cast(Any, None), TaskStats())
+    quoted = desk._quote("allergy", [Source(1, Hit(1, "food.md", "Food", "", text, 0.9))])
+    assert quoted == [
+        (1, "Please tell your server about any allergy. [1]"),
+        (1, "The kitchen cannot rule out traces of nuts. [1]"),
+        (1, "Gluten-free bread on request [1]"),
+    ]
