@@ -189,7 +189,8 @@ async def open_services(
             await registry.close()
         if batcher is not None:
             await asyncio.to_thread(batcher.close)
-        # A connection never released would make a graceful close wait forever: bound it.
+        # A graceful close waits for the server to say goodbye on every connection (and for
+        # any still in use to be released): a frozen database would make it wait forever.
         try:
             await asyncio.wait_for(pool.close(), timeout=10)
         except TimeoutError:
