@@ -23,6 +23,7 @@ from app.db.properties import PropertyRegistry
 from app.db.server import database_url
 from app.embedding.batcher import MicroBatcher
 from app.embedding.encoder import Encoder, load_encoder, query_encoder
+from app.embedding.recent import RecentVectors
 from app.facts.clock import clock_from
 from app.facts.stage import FactsStage
 from app.observability.metrics import Metrics
@@ -143,18 +144,18 @@ async def open_services(
             max_bytes=settings.cache_max_bytes,
             sizeof=result_bytes,
         )
+        # The desk's classifier and the retriever embed the same text: once, through this.
+        questions = RecentVectors(batcher.embed)
         retriever = Retriever(
             pool,
             settings.exact_search_max_chunks,
             search_options(settings),
             build_reranker(settings.reranker),
-            embedder=batcher,
+            embedder=questions,
         )
 
-        live_batcher = batcher
-
         async def embed_message(text: str) -> np.ndarray:
-            return await live_batcher.embed(retriever.embedding_text(text))
+            return await questions.embed(retriever.embedding_text(text))
 
         async with open_writers(settings) as writers, contextlib.AsyncExitStack() as stack:
             tasks = None
@@ -164,7 +165,7 @@ async def open_services(
                 )
             sessions = await stack.enter_async_context(sessions_of(settings, pool))
             shadow = await stack.enter_async_context(
-                open_shadow(settings, pool, retriever, encoder.name, live_batcher.embed)
+                open_shadow(settings, pool, retriever, encoder.name, questions.embed)
             )
             rag = RagService(
                 registry,
@@ -188,7 +189,8 @@ async def open_services(
             await registry.close()
         if batcher is not None:
             await asyncio.to_thread(batcher.close)
-        # A connection never released would make a graceful close wait forever: bound it.
+        # A graceful close waits for the server to say goodbye on every connection (and for
+        # any still in use to be released): a frozen database would make it wait forever.
         try:
             await asyncio.wait_for(pool.close(), timeout=10)
         except TimeoutError:

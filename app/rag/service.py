@@ -108,13 +108,13 @@ class RagService:
         ``desk=False`` skips the front desk (a staff check of the knowledge base must not
         create tasks).
         """
-        if desk and (
-            handled := await self._at_desk(property_id, question, top_k, session_id, room)
-        ):
-            return handled, False
-        asked = await self._prepare(property_id, question, top_k, session_id, history, language)
-        result, cached = await self.cache.get_or_compute(asked.key, lambda: self._compute(asked))
-        return await self._finish(asked, result), cached
+        taken = await self._take(
+            property_id, question, top_k, session_id, room, history, language, desk=desk
+        )
+        if isinstance(taken, AskResult):
+            return taken, False
+        result, cached = await self.cache.get_or_compute(taken.key, lambda: self._compute(taken))
+        return await self._finish(taken, result), cached
 
     async def ask_stream(
         self,
@@ -133,9 +133,9 @@ class RagService:
         overload, database) happens before this returns; the stream itself always ends with
         an answer (a fallback one if the model fails). A cached answer streams too.
         """
-        if handled := await self._at_desk(property_id, question, top_k, session_id, room):
-            return AnswerStream(handled.sources, _replay(handled, cached=False), handled)
-        asked = await self._prepare(property_id, question, top_k, session_id, history, language)
+        asked = await self._take(property_id, question, top_k, session_id, room, history, language)
+        if isinstance(asked, AskResult):  # the desk's reply
+            return AnswerStream(asked.sources, _replay(asked, cached=False), asked)
         shared = await self.cache.shared(asked.key)
         if shared is not None:
             result = await self._finish(asked, shared)
@@ -147,34 +147,54 @@ class RagService:
         stream = self._stream(asked, sources, retrieval, fact[0] if fact else None)
         return AnswerStream(tuple(sources), stream)
 
-    async def _at_desk(
-        self, property_id: str, question: str, top_k: int, session_id: str | None, room: str | None
-    ) -> AskResult | None:
-        """The desk's reply when the message is not an information question."""
-        if self.desk is None:
-            return None
-        prop = await self.registry.get(property_id)
-
-        async def retrieve(text: str) -> list[Source]:
-            return number_sources((await self.retriever.retrieve(prop, text, top_k)).hits)
-
-        handled = await self.desk.handle(
-            prop.id, clean_question(question), session_id, room, retrieve
-        )
-        return None if handled is None else _handled_result(prop, handled)
-
-    async def _prepare(
+    async def _take(
         self,
         property_id: str,
         question: str,
         top_k: int,
         session_id: str | None,
-        history: Sequence[str] | None = None,
-        page_language: str | None = None,
-    ) -> Asked:
-        """Every stage before the answer is looked up (a new pre-answer stage goes here)."""
+        room: str | None,
+        history: Sequence[str] | None,
+        page_language: str | None,
+        *,
+        desk: bool = True,
+    ) -> AskResult | Asked:
+        """The desk's reply when the message is not an information question, else the question
+        prepared for an answer; the property is looked up and the text cleaned once for both."""
         prop = await self.registry.get(property_id)
         cleaned = clean_question(question)
+        if desk and (handled := await self._at_desk(prop, cleaned, top_k, session_id, room)):
+            return handled
+        return await self._prepare(prop, cleaned, top_k, session_id, history, page_language)
+
+    async def _at_desk(
+        self,
+        prop: PropertyState,
+        cleaned: str,
+        top_k: int,
+        session_id: str | None,
+        room: str | None,
+    ) -> AskResult | None:
+        """The desk's reply when the message is not an information question."""
+        if self.desk is None:
+            return None
+
+        async def retrieve(text: str) -> list[Source]:
+            return number_sources((await self.retriever.retrieve(prop, text, top_k)).hits)
+
+        handled = await self.desk.handle(prop.id, cleaned, session_id, room, retrieve)
+        return None if handled is None else _handled_result(prop, handled)
+
+    async def _prepare(
+        self,
+        prop: PropertyState,
+        cleaned: str,
+        top_k: int,
+        session_id: str | None,
+        history: Sequence[str] | None,
+        page_language: str | None,
+    ) -> Asked:
+        """Every stage before the answer is looked up (a new pre-answer stage goes here)."""
         standalone = cleaned
         if history:
             turns = [Turn(clean_question(q)) for q in history]

@@ -26,34 +26,23 @@ from app.search.types import Hit, QueryEmbedder, Retrieval, SearchOptions
 if TYPE_CHECKING:
     from app.search.rerank import Reranker
 
+# The k nearest are picked from chunks alone; only those k are joined to their documents, and
+# sorted again (relaxed_order iterative scans may return rows slightly out of order).
+_NEAREST_TEMPLATE = """
+SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - c.distance AS score,
+       coalesce(d.metadata->>'kind', '') AS kind
+FROM (
+    SELECT id, document_id, heading, text, embedding <=> $2 AS distance
+    FROM chunks
+    WHERE version_id = $1 AND property_id = $4
+    ORDER BY {order}
+    LIMIT $3
+) c JOIN documents d ON d.id = c.document_id
+ORDER BY c.distance
+"""
 # ``+ 0`` keeps the planner from walking the HNSW index: the sort is over the filtered rows only.
-# The k nearest are picked from chunks alone; only those k are joined to their documents.
-_EXACT_SQL = """
-SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - c.distance AS score,
-       coalesce(d.metadata->>'kind', '') AS kind
-FROM (
-    SELECT id, document_id, heading, text, embedding <=> $2 AS distance
-    FROM chunks
-    WHERE version_id = $1 AND property_id = $4
-    ORDER BY (embedding <=> $2) + 0
-    LIMIT $3
-) c JOIN documents d ON d.id = c.document_id
-ORDER BY c.distance
-"""
-
-# relaxed_order iterative scans may return rows slightly out of order: sort the k rows again.
-_ANN_SQL = """
-SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - c.distance AS score,
-       coalesce(d.metadata->>'kind', '') AS kind
-FROM (
-    SELECT id, document_id, heading, text, embedding <=> $2 AS distance
-    FROM chunks
-    WHERE version_id = $1 AND property_id = $4
-    ORDER BY embedding <=> $2
-    LIMIT $3
-) c JOIN documents d ON d.id = c.document_id
-ORDER BY c.distance
-"""
+_EXACT_SQL = _NEAREST_TEMPLATE.format(order="(embedding <=> $2) + 0")
+_ANN_SQL = _NEAREST_TEMPLATE.format(order="embedding <=> $2")
 
 CONNECTION_ERRORS = (
     OSError,

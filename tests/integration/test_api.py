@@ -56,6 +56,21 @@ async def test_second_identical_question_is_cached(client: httpx.AsyncClient) ->
     assert second["timings_ms"]["embed"] == 0.0
 
 
+async def test_a_question_is_embedded_once_for_the_desk_and_the_search(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    tasks = services(app).tasks
+    assert tasks is not None
+    await tasks.recorder.drain()  # no hand-over of an earlier test is embedded meanwhile
+    batcher = services(app).batcher
+    before = batcher.stats.items
+    question = "Where could we leave the car overnight near the harbour?"
+    body = (await ask(client, property_id="harbour-grand", question=question)).json()
+    assert body["kind"] == "information", body
+    assert not body["cached"]
+    assert batcher.stats.items - before == 1
+
+
 async def test_unanswerable_question_escalates(client: httpx.AsyncClient) -> None:
     body = (await ask(client, property_id="alpine-lodge", question="Do you have a casino?")).json()
     assert body["escalate"] is True
