@@ -18,9 +18,10 @@ from app.embedding.encoder import Encoder
 from app.main import create_app
 from tests import files as hostile_files
 from tests.fakes import HashingEncoder
-from tests.integration.test_admin import AUTH, TOKEN, admin_settings, client_for, wait_for_job
+from tests.integration.test_admin import AUTH, TOKEN, admin_settings, wait_for_job
 from tests.reliability.attacks import admin_hand_written
 from tests.reliability.hostile import error_shaped
+from tests.serving import app_client
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +44,7 @@ async def admin(
     app = create_app(
         admin_settings(settings, **limits), encoder=encoder, job_encoder=HashingEncoder
     )
-    async for client in client_for(app):
+    async with app_client(app) as client:
         await client.put(f"/admin/properties/{PROPERTY}", json={"name": "Hostile"}, headers=AUTH)
         files = [("files", ("lobby.md", b"# Lobby\n\nOpen all night.", "text/markdown"))]
         upload = await client.post(
@@ -146,7 +147,7 @@ async def test_an_upload_stops_reading_its_files_when_its_time_budget_is_spent(
         ("files", ("styles.docx", hostile_files.docx_style_bomb(40_000), "application/msword")),
         ("files", ("spa.md", b"# Spa\n\nThe spa opens at 09:00.", "text/markdown")),
     ]
-    async for client in client_for(create_app(budget, encoder=encoder)):
+    async with app_client(create_app(budget, encoder=encoder)) as client:
         started = time.monotonic()
         response = await client.post(
             f"/admin/properties/{PROPERTY}/documents", files=files, headers=AUTH

@@ -4,7 +4,6 @@ in the extractive answer within the time budget, with no task or connection left
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator
 
@@ -19,6 +18,7 @@ from app.answering.prompts import PromptBuilder
 from app.answering.types import Answer, Delta, Source
 from app.search.types import Hit
 from tests.faults import FaultServer
+from tests.serving import free_port
 
 LIMITS = GenerationLimits(
     ttft_timeout_s=0.6, stall_timeout_s=0.4, total_timeout_s=1.5, retries=1, max_tokens=64
@@ -163,9 +163,7 @@ async def test_no_retry_once_text_was_sent(server: FaultServer) -> None:
 
 
 async def test_connection_refused_falls_back_at_once() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again: nothing listens there
+    port = free_port()  # closed again: nothing listens there
     writer = make_writer(f"http://127.0.0.1:{port}/v1")
     try:
         _, answer, elapsed = await collect(writer)

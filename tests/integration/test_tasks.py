@@ -16,6 +16,7 @@ from app.embedding.encoder import Encoder
 from app.main import create_app
 from app.services import Services
 from app.tasks import staff
+from tests.serving import app_client
 
 pytestmark = pytest.mark.integration
 
@@ -28,10 +29,8 @@ async def desk_app(
     settings: Settings, encoder: Encoder, sample_loaded: list[str]
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
     app = create_app(settings.model_copy(update={"admin_token": SecretStr(TOKEN)}), encoder=encoder)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client, app.state.services
+    async with app_client(app) as client:
+        yield client, app.state.services
 
 
 async def ask(client: httpx.AsyncClient, question: str, **extra: object) -> dict:
