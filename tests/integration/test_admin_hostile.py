@@ -140,9 +140,10 @@ async def test_document_bombs_cost_a_bounded_time_and_are_skipped_with_a_reason(
 async def test_an_upload_stops_reading_its_files_when_its_time_budget_is_spent(
     settings: Settings, encoder: Encoder, admin: httpx.AsyncClient
 ) -> None:
-    """A second app on the property the ``admin`` fixture made, with a budget of 1 s."""
+    """A second app (no job worker) on the property the ``admin`` fixture made, with a reading
+    budget of 1 s."""
     limits = {"ingest_max_file_bytes": 1_000_000, "ingest_load_cpu_s": 60}
-    budget = admin_settings(settings, **limits, ingest_load_timeout_s=1)
+    budget = admin_settings(settings, **limits, ingest_load_timeout_s=1, job_worker_enabled=False)
     files = [
         ("files", ("styles.docx", hostile_files.docx_style_bomb(40_000), "application/msword")),
         ("files", ("spa.md", b"# Spa\n\nThe spa opens at 09:00.", "text/markdown")),
