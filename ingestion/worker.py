@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from app.config import Settings
-from app.db.pool import describe_error
+from app.db.pool import describe_error, stop_if_cancelled
 from app.embedding.encoder import Encoder, default_model_path, load_encoder
 from ingestion import jobs
 from ingestion.chunking import tokenizer_counter
@@ -106,6 +106,7 @@ class JobWorker:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                stop_if_cancelled(exc)
                 log.warning("job worker: %s", describe_error(exc))
             self._wake.clear()
             with contextlib.suppress(TimeoutError):

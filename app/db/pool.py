@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
@@ -79,3 +80,13 @@ def describe_error(exc: BaseException) -> str:
         return "the database did not answer in time (TimeoutError)"
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def stop_if_cancelled(exc: Exception) -> None:
+    """Re-raise a pending cancel that surfaced as another error, for the background loops
+    that log errors and go on: asyncpg's clean-up can fail under a cancelled query (e.g.
+    "release() called on a free connection holder"), and a loop that logged that and went
+    on would never stop, leaving whoever closes it waiting forever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from exc

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from app.db.pool import Connection, describe_error
+from app.db.pool import Connection, describe_error, stop_if_cancelled
 from app.errors import PropertyNotFound
 
 log = logging.getLogger(__name__)
@@ -130,6 +130,7 @@ class PropertyRegistry:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                stop_if_cancelled(exc)
                 log.warning("property registry refresh failed: %s", describe_error(exc))
                 await self._drop_listener()
                 await asyncio.sleep(backoff)

@@ -28,6 +28,7 @@ from app.answering.messages import localise
 from app.answering.types import AnswerWriter, number_sources
 from app.config import Settings
 from app.db import shadow as store
+from app.db.pool import stop_if_cancelled
 from app.db.properties import PropertyState
 from app.embedding.batcher import MicroBatcher
 from app.embedding.encoder import load_encoder, query_encoder
@@ -120,7 +121,8 @@ class Shadow:
                 await self.run_one(item.prop, item.question, item.language, item.top_k, item.live)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                stop_if_cancelled(exc)
                 self.stats.failed += 1
                 log.exception("a shadow run failed")
             finally:

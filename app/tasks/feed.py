@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from app.db.pool import Connection, describe_error
+from app.db.pool import Connection, describe_error, stop_if_cancelled
 from app.errors import Overloaded
 from app.tasks import store
 
@@ -119,6 +119,7 @@ class TaskFeed:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                stop_if_cancelled(exc)
                 log.warning("task feed listener failed: %s", describe_error(exc))
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)

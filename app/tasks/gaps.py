@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 import numpy as np
 
-from app.db.pool import Connection, describe_error
+from app.db.pool import Connection, describe_error, stop_if_cancelled
 from app.tasks.mask import mask
 from app.tasks.stats import TaskStats
 
@@ -89,6 +89,7 @@ class SignalRecorder:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                stop_if_cancelled(exc)
                 log.warning("could not record a %s signal: %s", signal.kind, describe_error(exc))
             finally:
                 self.queue.task_done()

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import orjson
 
+from app.db.pool import stop_if_cancelled
 from app.tasks.stats import TaskStats
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,8 @@ class WebhookSender:
                 await self._deliver(task)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                stop_if_cancelled(exc)
                 log.exception("webhook delivery crashed")
             finally:
                 self.queue.task_done()
