@@ -19,6 +19,7 @@ from app.answering.types import Answer, Delta, Source
 from app.search.types import Hit
 from tests.faults import FaultServer
 from tests.serving import free_port
+from tests.waiting import wait_until
 
 LIMITS = GenerationLimits(
     ttft_timeout_s=0.6, stall_timeout_s=0.4, total_timeout_s=1.5, retries=1, max_tokens=64
@@ -55,14 +56,6 @@ def make_writer(base_url: str, breaker: CircuitBreaker | None = None) -> Generat
         breaker or CircuitBreaker(failures=3, reset_s=30),
         ConcurrencyGate(2, wait_s=0.2),
     )
-
-
-async def wait_for(condition: object, within_s: float = 3.0) -> None:
-    assert callable(condition)
-    deadline = time.monotonic() + within_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 def leaked_tasks(before: set[asyncio.Task[object]]) -> list[asyncio.Task[object]]:
@@ -137,8 +130,8 @@ async def test_each_failure_falls_back_within_budget_without_leaks(
     assert elapsed < BUDGET_S, elapsed
     # The guest always sees text: the fallback's when nothing was streamed before.
     assert deltas
-    await wait_for(lambda: server.open_connections == 0)
-    await wait_for(lambda: not leaked_tasks(tasks_before))
+    await wait_until(lambda: server.open_connections == 0, 3, "the model's connections closed")
+    await wait_until(lambda: not leaked_tasks(tasks_before), 3, "no task left running")
 
 
 async def test_server_errors_are_retried_once_before_the_first_token(server: FaultServer) -> None:
@@ -207,7 +200,7 @@ async def test_calls_beyond_the_concurrency_bound_fall_back_instead_of_piling_up
     reasons = sorted(answer.fallback_reason or "" for _, answer, _ in results)
     assert reasons == ["busy", "busy", "timeout", "timeout"]
     assert all(elapsed < BUDGET_S for *_, elapsed in results)
-    await wait_for(lambda: server.open_connections == 0)
+    await wait_until(lambda: server.open_connections == 0, 3, "the model's connections closed")
 
 
 async def test_a_live_url_follows_its_switch_and_a_stopped_server_comes_back(
@@ -222,11 +215,11 @@ async def test_a_live_url_follows_its_switch_and_a_stopped_server_comes_back(
         assert answer.fallback_reason == "malformed_event"
         server.live = "stall"
         stalled = asyncio.create_task(collect(writer))
-        await wait_for(lambda: server.requests["stall"] == 1)
+        await wait_until(lambda: server.requests["stall"] == 1, 3, "the stalled request sent")
         await server.stop()  # the stalled stream is cut and nothing listens any more
         _, answer, _ = await stalled
         assert answer.answer_source == FALLBACK_SOURCE
-        await wait_for(lambda: server.open_connections == 0)
+        await wait_until(lambda: server.open_connections == 0, 3, "the model's connections closed")
         _, answer, _ = await collect(writer)
         assert answer.fallback_reason == "unreachable"
         server.live = "ok"
