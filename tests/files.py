@@ -33,6 +33,13 @@ def write_pdf(path: Path, pages: list[list[str]], title: str | None = None) -> P
         )
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     objects.append(f"<< /Title ({_pdf_string(title or '')}) >>".encode())
+    path.write_bytes(_pdf_file(objects, f" /Info {info_id} 0 R" if title else ""))
+    return path
+
+
+def _pdf_file(objects: list[bytes], trailer: str = "") -> bytes:
+    """A PDF 1.4 file of ``objects`` (numbered from 1, the first the catalog), its cross-reference
+    table and trailer (``trailer``: more trailer entries)."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -40,13 +47,10 @@ def write_pdf(path: Path, pages: list[list[str]], title: str | None = None) -> P
         out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
     xref = len(out)
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for offset in offsets:
-        out += f"{offset:010d} 00000 n \n".encode()
-    trailer = f"<< /Size {len(objects) + 1} /Root 1 0 R"
-    trailer += f" /Info {info_id} 0 R >>" if title else " >>"
-    out += f"trailer\n{trailer}\nstartxref\n{xref}\n%%EOF\n".encode()
-    path.write_bytes(bytes(out))
-    return path
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    head = f"<< /Size {len(objects) + 1} /Root 1 0 R{trailer} >>"
+    out += f"trailer\n{head}\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
 
 
 HTML_PAGE = """<!doctype html>
@@ -163,17 +167,7 @@ def pdf_content_bomb(megabytes: int) -> bytes:
         + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]  # fmt: skip
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    trailer = f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
-    out += trailer.encode()
-    return bytes(out)
+    return _pdf_file(objects)
 
 
 def html_element_bomb(elements: int) -> bytes:

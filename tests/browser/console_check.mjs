@@ -3,16 +3,13 @@
 // Usage: node tests/browser/console_check.mjs BASE_URL STAFF_TOKEN SCREENSHOT_PATH
 // Called by tests/integration/test_console_browser.py, which makes the assertions.
 import { chromium } from "playwright-core";
+import { args, executablePath } from "./chromium.mjs";
 
 const [base, token, screenshot] = process.argv.slice(2);
-const executablePath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const WAIT = { timeout: 30000 };
 const out = { pageErrors: [] };
 
-const browser = await chromium.launch({
-  executablePath, headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"],
-});
+const browser = await chromium.launch({ executablePath, headless: true, args });
 try {
   const staffContext = await browser.newContext({ viewport: { width: 1100, height: 800 } });
   const guestContext = await browser.newContext({ viewport: { width: 1100, height: 800 } });

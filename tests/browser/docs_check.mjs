@@ -1,24 +1,13 @@
 // Opens /docs and /redoc in headless Chromium with every request off the server blocked, and
 // prints what rendered, as JSON. Usage: node tests/browser/docs_check.mjs BASE_URL
 // Called by tests/integration/test_docs_browser.py, which makes the assertions.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { withBrowser } from "./chromium.mjs";
 
 const [base] = process.argv.slice(2);
-const executablePath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const profile = mkdtempSync(join(tmpdir(), "concierge-docs-"));
 const out = { blocked: [], pageErrors: [] };
 const WAIT = { timeout: 30000 };
 
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath,
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-try {
+await withBrowser(async (context) => {
   // No network but the server: what a CDN would have served fails here.
   await context.route("**/*", (route) => {
     const url = route.request().url();
@@ -41,8 +30,5 @@ try {
   await page.locator("h1").first().waitFor(WAIT);
   out.redocTitle = await page.locator("h1").first().innerText();
   out.redocOperations = await page.locator("[data-section-id^='operation/']").count();
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});
 console.log(JSON.stringify(out));

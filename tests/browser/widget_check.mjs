@@ -1,32 +1,14 @@
 // Drives the demo page in headless Chromium and prints what the guest saw, as JSON.
 // Usage: node tests/browser/widget_check.mjs BASE_URL SCREENSHOT_PATH
 // Called by tests/integration/test_widget_browser.py, which makes the assertions.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { watchedPage, withBrowser } from "./chromium.mjs";
 
 const [base, screenshot] = process.argv.slice(2);
-const executablePath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const profile = mkdtempSync(join(tmpdir(), "concierge-chromium-"));
 const out = { pageErrors: [], asks: [] };
 const WAIT = { timeout: 30000 };
 
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath,
-  headless: true,
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-  viewport: { width: 1280, height: 800 },
-});
-try {
-  const page = context.pages()[0] || (await context.newPage());
-  page.on("pageerror", (e) => out.pageErrors.push(String(e)));
-  page.on("request", (r) => {
-    if (r.url().endsWith("/ask") && r.method() === "POST") out.asks.push(JSON.parse(r.postData()));
-  });
+await withBrowser(async (context) => {
+  const page = await watchedPage(context, out);
   await page.goto(base + "/", { waitUntil: "load" });
 
   const launch = page.locator(".launch");
@@ -149,8 +131,5 @@ try {
     seenHere.href = (await links.count()) ? await links.first().getAttribute("href") : null;
     await host.close();
   }
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});
 console.log(JSON.stringify(out));

@@ -1,20 +1,11 @@
 // Asks the widget "Is the pool open now?" in headless Chromium and prints what the guest saw.
 // Usage: node tests/browser/widget_hours.mjs BASE_URL
 // Called by tests/integration/test_widget_hours.py, which makes the assertions.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { withBrowser } from "./chromium.mjs";
 
 const [base] = process.argv.slice(2);
-const profile = mkdtempSync(join(tmpdir(), "concierge-chromium-"));
 const WAIT = { timeout: 30000 };
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-});
-try {
+const out = await withBrowser(async (context) => {
   const page = context.pages()[0] || (await context.newPage());
   await page.goto(base + "/", { waitUntil: "load" });
   const launch = page.locator(".launch");
@@ -25,12 +16,9 @@ try {
   await page.keyboard.press("Enter");
   const answer = page.locator(".msg.bot:not(.pending)").nth(1);
   await answer.locator(".src li").first().waitFor(WAIT);
-  const out = {
+  return {
     answer: await answer.locator(".text").textContent(),
     snippets: await answer.locator(".src li span").allTextContents(),
   };
-  console.log(JSON.stringify(out));
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});
+console.log(JSON.stringify(out));

@@ -2,33 +2,15 @@
 // Chromium, and prints what the guest saw, as JSON.
 // Usage: node tests/browser/widget_languages.mjs BASE_URL
 // Called by tests/integration/test_languages_e5.py, which makes the assertions.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { watchedPage, withBrowser } from "./chromium.mjs";
 
 const [base] = process.argv.slice(2);
-const executablePath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const profile = mkdtempSync(join(tmpdir(), "concierge-chromium-"));
 const out = { pageErrors: [], asks: [], answers: [] };
 const WAIT = { timeout: 60000 };
 const QUESTIONS = ["Wann gibt es Frühstück?", "朝食は何時からですか？"];
 
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath,
-  headless: true,
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-  viewport: { width: 1280, height: 800 },
-});
-try {
-  const page = context.pages()[0] || (await context.newPage());
-  page.on("pageerror", (e) => out.pageErrors.push(String(e)));
-  page.on("request", (r) => {
-    if (r.url().endsWith("/ask") && r.method() === "POST") out.asks.push(JSON.parse(r.postData()));
-  });
+await withBrowser(async (context) => {
+  const page = await watchedPage(context, out);
   await page.goto(base + "/", { waitUntil: "load" });
   await page.locator(".launch").click();
   await page.locator(".panel").waitFor({ state: "visible", ...WAIT });
@@ -48,8 +30,5 @@ try {
       sources: await reply.locator(".src li b").allTextContents(),
     });
   }
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});
 console.log(JSON.stringify(out));

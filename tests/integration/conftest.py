@@ -21,6 +21,7 @@ from ingestion.chunking import TokenCounter
 from ingestion.documents import load_paths
 from ingestion.facts_cli import set_clock
 from ingestion.pipeline import Ingestor
+from tests.serving import app_client
 
 pytestmark = pytest.mark.integration
 
@@ -58,13 +59,6 @@ async def sample_loaded(ingestor: Ingestor, sample_dir: Path) -> list[str]:
     return [e["id"] for e in entries]
 
 
-async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
-
-
 @pytest_asyncio.fixture(scope="session")
 async def app(
     settings: Settings, encoder: Encoder, db_url: str, sample_loaded: list[str]
@@ -75,5 +69,5 @@ async def app(
 @pytest_asyncio.fixture(scope="session")
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client bound to the app, with its lifespan (pool, batcher, registry) running."""
-    async for c in _client(app):
+    async with app_client(app) as c:
         yield c

@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from app.config import Settings
@@ -18,6 +17,7 @@ from app.embedding.encoder import Encoder
 from app.main import create_app
 from tests.fakes import HashingEncoder
 from tests.files import HTML_PAGE, write_pdf
+from tests.serving import app_client
 
 pytestmark = pytest.mark.integration
 
@@ -37,19 +37,12 @@ def admin_settings(settings: Settings, **changes: object) -> Settings:
     return settings.model_copy(update=values)
 
 
-async def client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
-
-
 @pytest_asyncio.fixture
 async def admin(
     settings: Settings, encoder: Encoder, db_url: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(admin_settings(settings), encoder=encoder, job_encoder=HashingEncoder)
-    async for client in client_for(app):
+    async with app_client(app) as client:
         yield client
 
 
@@ -94,7 +87,7 @@ async def test_admin_is_disabled_without_a_token_outside_development(
     app = create_app(
         admin_settings(settings, admin_token=None, job_worker_enabled=False), encoder=encoder
     )
-    async for client in client_for(app):
+    async with app_client(app) as client:
         response = await client.get(
             "/admin/jobs/1", headers={"authorization": "Bearer dev-admin-token"}
         )
@@ -104,7 +97,7 @@ async def test_admin_is_disabled_without_a_token_outside_development(
         admin_settings(settings, admin_token=None, env="development", job_worker_enabled=False),
         encoder=encoder,
     )
-    async for client in client_for(dev):
+    async with app_client(dev) as client:
         response = await client.get(
             "/admin/jobs/999999", headers={"authorization": "Bearer dev-admin-token"}
         )

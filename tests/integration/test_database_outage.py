@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
 from app.config import Settings
@@ -17,6 +16,7 @@ from app.main import create_app
 from ingestion.documents import Document
 from ingestion.pipeline import Ingestor
 from tests.fakes import HashingEncoder, word_count
+from tests.serving import app_client
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -44,49 +44,47 @@ async def test_outage_gives_fast_503s_and_recovers_by_itself(outage_settings: Se
     app = create_app(outage_settings, encoder=encoder)
     server = embedded_server(outage_settings.data_dir)
     question = {"property_id": "outage-hotel", "question": "when does the pool open"}
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            assert (await client.get("/readyz")).status_code == 200
-            assert (await client.post("/ask", json=question)).status_code == 200
+    async with app_client(app) as client:
+        assert (await client.get("/readyz")).status_code == 200
+        assert (await client.post("/ask", json=question)).status_code == 200
 
-            await asyncio.to_thread(server.stop)
-            ready = await client.get("/readyz")
-            assert ready.status_code == 503
-            assert ready.json()["checks"]["database"].startswith("unreachable")
-            started = time.monotonic()
-            down = await client.post("/ask", json={**question, "question": "pool hours?"})
-            assert down.status_code == 503
-            assert down.json()["error"]["code"] == "unavailable"
-            assert "retry-after" in down.headers
-            assert time.monotonic() - started < outage_settings.request_timeout_s
-            admin = await client.get(
-                "/admin/properties/outage-hotel/documents",
-                headers={"authorization": "Bearer outage-token"},
-            )
-            assert admin.status_code == 503
-            assert admin.json()["error"]["code"] == "unavailable"
+        await asyncio.to_thread(server.stop)
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["database"].startswith("unreachable")
+        started = time.monotonic()
+        down = await client.post("/ask", json={**question, "question": "pool hours?"})
+        assert down.status_code == 503
+        assert down.json()["error"]["code"] == "unavailable"
+        assert "retry-after" in down.headers
+        assert time.monotonic() - started < outage_settings.request_timeout_s
+        admin = await client.get(
+            "/admin/properties/outage-hotel/documents",
+            headers={"authorization": "Bearer outage-token"},
+        )
+        assert admin.status_code == 503
+        assert admin.json()["error"]["code"] == "unavailable"
 
-            await asyncio.to_thread(server.start)
-            deadline = time.monotonic() + 20
-            while (await client.get("/readyz")).status_code != 200:
-                assert time.monotonic() < deadline, "did not recover"
-                await asyncio.sleep(0.2)
-            again = await client.post("/ask", json={**question, "question": "pool opening?"})
-            assert again.status_code == 200
-            assert "07:00" in again.json()["answer"]
+        await asyncio.to_thread(server.start)
+        deadline = time.monotonic() + 20
+        while (await client.get("/readyz")).status_code != 200:
+            assert time.monotonic() < deadline, "did not recover"
+            await asyncio.sleep(0.2)
+        again = await client.post("/ask", json={**question, "question": "pool opening?"})
+        assert again.status_code == 200
+        assert "07:00" in again.json()["answer"]
 
-            # Change notifications flow again at once, long before the periodic refresh.
-            registry = app.state.services.registry
-            pool = await create_pool(database_url(outage_settings), outage_settings)
-            try:
-                changed = Document("pool.md", "Pool", "# Pool\n\nThe pool opens at 07:30.", "p")
-                report = await Ingestor(pool, encoder, word_count).ingest("outage-hotel", [changed])
-            finally:
-                await pool.close()
-            assert report.revision is not None
-            assert outage_settings.registry_refresh_s >= 30
-            async with asyncio.timeout(10):
-                await registry.wait_for("outage-hotel", report.revision)
-            latest = await client.post("/ask", json=question)
-            assert "07:30" in latest.json()["answer"]
+        # Change notifications flow again at once, long before the periodic refresh.
+        registry = app.state.services.registry
+        pool = await create_pool(database_url(outage_settings), outage_settings)
+        try:
+            changed = Document("pool.md", "Pool", "# Pool\n\nThe pool opens at 07:30.", "p")
+            report = await Ingestor(pool, encoder, word_count).ingest("outage-hotel", [changed])
+        finally:
+            await pool.close()
+        assert report.revision is not None
+        assert outage_settings.registry_refresh_s >= 30
+        async with asyncio.timeout(10):
+            await registry.wait_for("outage-hotel", report.revision)
+        latest = await client.post("/ask", json=question)
+        assert "07:30" in latest.json()["answer"]

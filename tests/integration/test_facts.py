@@ -22,7 +22,8 @@ from app.main import create_app
 from app.services import Services
 from ingestion.documents import Document
 from ingestion.pipeline import Ingestor
-from tests.integration.test_admin import AUTH, admin_settings, client_for
+from tests.integration.test_admin import AUTH, admin_settings
+from tests.serving import app_client
 
 pytestmark = pytest.mark.integration
 ADMIN = AUTH
@@ -33,7 +34,7 @@ async def admin(
     settings: Settings, encoder: Encoder, sample_loaded: list[str]
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(admin_settings(settings), encoder=encoder)
-    async for client in client_for(app):
+    async with app_client(app) as client:
         yield client
 
 

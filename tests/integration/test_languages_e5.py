@@ -8,13 +8,6 @@ headless Chromium gets answers with sources to a German and a Japanese question.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import shutil
-import socket
-import subprocess
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -23,7 +16,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
-import uvicorn
 
 from app import languages
 from app.config import PROJECT_ROOT, Settings
@@ -39,13 +31,12 @@ from evaluation.harness import Variant, embed_all, run_variant
 from ingestion.chunking import TokenCounter
 from ingestion.documents import load_paths
 from ingestion.pipeline import Ingestor
+from tests.serving import browser_check, served_in_thread
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 HOTEL = "harbour-grand"
 TRANSLATED = PROJECT_ROOT / "data" / "eval" / "multilingual" / "questions.jsonl"
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-SCRIPT = PROJECT_ROOT / "tests" / "browser" / "widget_languages.mjs"
 
 
 @dataclass(frozen=True)
@@ -111,55 +102,15 @@ async def test_translated_questions_find_their_documents_in_every_language(
     assert not low, f"hit@5 below 0.9: {low}; misses: {result.misses}"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(e5_hotel: E5Hotel) -> Iterator[str]:
     """The app on a real HTTP server, with e5, over the e5 database."""
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(e5_hotel.settings, encoder=e5_hotel.encoder),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-        log_config=None,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="widget-e5-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive(), "the server stopped during start-up"
-        assert time.monotonic() < deadline, "the server did not start within 60 s"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    with served_in_thread(create_app(e5_hotel.settings, encoder=e5_hotel.encoder)) as base:
+        yield base
 
 
 def test_the_widget_answers_german_and_japanese_with_sources(served: str) -> None:
-    node = shutil.which("node")
-    if node is None or not CHROMIUM.exists():
-        pytest.skip(f"needs node and Chromium at {CHROMIUM} (scripts/setup installs them)")
-    if not (PROJECT_ROOT / "node_modules" / "playwright-core").is_dir():
-        pytest.skip("needs playwright-core in node_modules (scripts/setup runs npm ci)")
-    run = subprocess.run(
-        [node, str(SCRIPT), served],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "CHROMIUM_PATH": str(CHROMIUM)},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    seen = browser_check("widget_languages.mjs", served)
     assert seen["pageErrors"] == []
     german, japanese = seen["answers"]
 

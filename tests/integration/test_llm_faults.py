@@ -4,7 +4,6 @@ in the extractive answer within the time budget, with no task or connection left
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator
 
@@ -19,6 +18,8 @@ from app.answering.prompts import PromptBuilder
 from app.answering.types import Answer, Delta, Source
 from app.search.types import Hit
 from tests.faults import FaultServer
+from tests.serving import free_port
+from tests.waiting import wait_until
 
 LIMITS = GenerationLimits(
     ttft_timeout_s=0.6, stall_timeout_s=0.4, total_timeout_s=1.5, retries=1, max_tokens=64
@@ -55,14 +56,6 @@ def make_writer(base_url: str, breaker: CircuitBreaker | None = None) -> Generat
         breaker or CircuitBreaker(failures=3, reset_s=30),
         ConcurrencyGate(2, wait_s=0.2),
     )
-
-
-async def wait_for(condition: object, within_s: float = 3.0) -> None:
-    assert callable(condition)
-    deadline = time.monotonic() + within_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 def leaked_tasks(before: set[asyncio.Task[object]]) -> list[asyncio.Task[object]]:
@@ -137,8 +130,8 @@ async def test_each_failure_falls_back_within_budget_without_leaks(
     assert elapsed < BUDGET_S, elapsed
     # The guest always sees text: the fallback's when nothing was streamed before.
     assert deltas
-    await wait_for(lambda: server.open_connections == 0)
-    await wait_for(lambda: not leaked_tasks(tasks_before))
+    await wait_until(lambda: server.open_connections == 0, 3, "the model's connections closed")
+    await wait_until(lambda: not leaked_tasks(tasks_before), 3, "no task left running")
 
 
 async def test_server_errors_are_retried_once_before_the_first_token(server: FaultServer) -> None:
@@ -163,9 +156,7 @@ async def test_no_retry_once_text_was_sent(server: FaultServer) -> None:
 
 
 async def test_connection_refused_falls_back_at_once() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again: nothing listens there
+    port = free_port()  # closed again: nothing listens there
     writer = make_writer(f"http://127.0.0.1:{port}/v1")
     try:
         _, answer, elapsed = await collect(writer)
@@ -209,7 +200,7 @@ async def test_calls_beyond_the_concurrency_bound_fall_back_instead_of_piling_up
     reasons = sorted(answer.fallback_reason or "" for _, answer, _ in results)
     assert reasons == ["busy", "busy", "timeout", "timeout"]
     assert all(elapsed < BUDGET_S for *_, elapsed in results)
-    await wait_for(lambda: server.open_connections == 0)
+    await wait_until(lambda: server.open_connections == 0, 3, "the model's connections closed")
 
 
 async def test_a_live_url_follows_its_switch_and_a_stopped_server_comes_back(
@@ -224,11 +215,11 @@ async def test_a_live_url_follows_its_switch_and_a_stopped_server_comes_back(
         assert answer.fallback_reason == "malformed_event"
         server.live = "stall"
         stalled = asyncio.create_task(collect(writer))
-        await wait_for(lambda: server.requests["stall"] == 1)
+        await wait_until(lambda: server.requests["stall"] == 1, 3, "the stalled request sent")
         await server.stop()  # the stalled stream is cut and nothing listens any more
         _, answer, _ = await stalled
         assert answer.answer_source == FALLBACK_SOURCE
-        await wait_for(lambda: server.open_connections == 0)
+        await wait_until(lambda: server.open_connections == 0, 3, "the model's connections closed")
         _, answer, _ = await collect(writer)
         assert answer.fallback_reason == "unreachable"
         server.live = "ok"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from app.answering.prompts import PromptBuilder
 from app.answering.types import AnswerWriter
 from app.config import Settings
 from app.services import Services
+from tests.serving import free_port
 
 pytest.importorskip("llama_cpp", reason="the 'llm' extra is not installed")
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -40,16 +40,10 @@ def model_path() -> Path:
     return packaged_gguf_path()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def llama_server(model_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``python -m llama_cpp.server`` with the packaged model on a free loopback port."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path),
          "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1",

@@ -10,7 +10,6 @@ import uuid
 from pathlib import Path
 
 import asyncpg
-import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -21,6 +20,7 @@ from app.services import Services
 from ingestion import store
 from ingestion.documents import load_paths
 from ingestion.pipeline import Ingestor
+from tests.serving import app_client
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -63,51 +63,49 @@ async def test_reindex_under_concurrent_ask_load(
     seen_at: list[float] = []
     counter = itertools.count()
 
-    async with app.router.lifespan_context(app):
+    async with app_client(app) as client:
         services: Services = app.state.services
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
 
-            async def guest() -> None:
-                extra = 0
-                while not switched.is_set() or extra < 10:
-                    extra += switched.is_set()
-                    n = next(counter)
-                    question = f"{QUESTIONS[n % len(QUESTIONS)]} ({n})"
-                    sent = time.perf_counter()
-                    response = await client.post(
-                        "/ask", json={"property_id": prop, "question": question}
-                    )
-                    ids = {s["chunk_id"] for s in response.json().get("sources", [])}
-                    results.append((sent, response.status_code, ids))
+        async def guest() -> None:
+            extra = 0
+            while not switched.is_set() or extra < 10:
+                extra += switched.is_set()
+                n = next(counter)
+                question = f"{QUESTIONS[n % len(QUESTIONS)]} ({n})"
+                sent = time.perf_counter()
+                response = await client.post(
+                    "/ask", json={"property_id": prop, "question": question}
+                )
+                ids = {s["chunk_id"] for s in response.json().get("sources", [])}
+                results.append((sent, response.status_code, ids))
 
-            guests = [asyncio.create_task(guest()) for _ in range(4)]
-            job = await client.post(
-                "/admin/reindex",
-                json={"property_id": prop, "max_tokens": 128},
-                headers={"authorization": "Bearer t"},
-            )
-            assert job.status_code == 202
-            async with asyncio.timeout(240):
-                while True:
-                    state = (
-                        await client.get(
-                            f"/admin/jobs/{job.json()['job_id']}",
-                            headers={"authorization": "Bearer t"},
-                        )
-                    ).json()
-                    if state["state"] in ("succeeded", "failed"):
-                        break
-                    await asyncio.sleep(0.1)
-                assert state["state"] == "succeeded", state
-                async with pool.acquire() as conn:
-                    revision = await conn.fetchval(
-                        "SELECT revision FROM properties WHERE id = $1", prop
+        guests = [asyncio.create_task(guest()) for _ in range(4)]
+        job = await client.post(
+            "/admin/reindex",
+            json={"property_id": prop, "max_tokens": 128},
+            headers={"authorization": "Bearer t"},
+        )
+        assert job.status_code == 202
+        async with asyncio.timeout(240):
+            while True:
+                state = (
+                    await client.get(
+                        f"/admin/jobs/{job.json()['job_id']}",
+                        headers={"authorization": "Bearer t"},
                     )
-                await services.registry.wait_for(prop, revision)
-                seen_at.append(time.perf_counter())
-                switched.set()
-                await asyncio.gather(*guests)
+                ).json()
+                if state["state"] in ("succeeded", "failed"):
+                    break
+                await asyncio.sleep(0.1)
+            assert state["state"] == "succeeded", state
+            async with pool.acquire() as conn:
+                revision = await conn.fetchval(
+                    "SELECT revision FROM properties WHERE id = $1", prop
+                )
+            await services.registry.wait_for(prop, revision)
+            seen_at.append(time.perf_counter())
+            switched.set()
+            await asyncio.gather(*guests)
 
     new_version = state["target_version"]
     new_ids = await chunk_ids(pool, new_version)

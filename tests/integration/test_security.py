@@ -15,6 +15,7 @@ from app.config import PROJECT_ROOT, Settings
 from app.db.server import server_url, with_database
 from app.main import create_app
 from tests.fakes import HashingEncoder
+from tests.serving import app_client
 
 pytestmark = pytest.mark.integration
 
@@ -23,10 +24,8 @@ ASK = {"property_id": "no-such-hotel", "question": "hi"}
 
 async def _client(settings: Settings, **changes: Any) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings.model_copy(update=changes), encoder=HashingEncoder())
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("10.0.0.1", 5000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            yield client
+    async with app_client(app, client=("10.0.0.1", 5000)) as client:
+        yield client
 
 
 async def test_per_client_limit_gives_429_with_retry_after(settings: Settings, db_url: str) -> None:

@@ -4,21 +4,18 @@ so a guest's follow-up may land on another process (no sticky routing)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import asyncpg
 import httpx
 import pytest
 
-from app.config import PROJECT_ROOT, Settings
+from app.config import Settings
 from app.rag.session_store import PostgresSessionStore
 from app.rag.sessions import Turn
+from tests.serving import served_process
 
 pytestmark = pytest.mark.integration
 
@@ -59,70 +56,23 @@ async def test_sessions_expire_and_the_sweep_caps_their_number(
     assert [r["session_id"] for r in remaining] == ["cap-2", "cap-3", "cap-4"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "server exited during start-up"
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"server not ready within {timeout}s")
-
-
 @pytest.fixture
 def two_servers(settings: Settings, sample_loaded: list[str]) -> Iterator[list[str]]:
     """Two ``python -m app serve`` processes on the one test database."""
-    processes: list[subprocess.Popen[bytes]] = []
-    bases = []
-    logs = []
-    try:
-        for n in range(2):  # one after the other: each attaches to the embedded server
-            port = _free_port()
-            env = {
-                **os.environ,
-                "RAG_DATA_DIR": str(settings.data_dir),
-                "RAG_DATABASE_NAME": settings.database_name,
-                "RAG_PORT": str(port),
-                "RAG_LOG_LEVEL": "warning",
-                "RAG_ANSWER_WRITER": "extractive",
-                "RAG_SESSION_STORE": "postgres",
-            }
-            env.pop("RAG_DATABASE_URL", None)
-            log = settings.data_dir / f"sessions-server-{n}.log"
-            logs.append(log)
-            with log.open("wb") as out:
-                processes.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "app", "serve"],
-                        cwd=PROJECT_ROOT,
-                        env=env,
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                    )
-                )
-            bases.append(f"http://127.0.0.1:{port}")
-            try:
-                _wait_ready(bases[-1], processes[-1], timeout=90)
-            except AssertionError as exc:
-                raise AssertionError(f"{exc}: {log.read_text()[-2000:]}") from None
-        yield bases
-    finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    env = {
+        "RAG_LOG_LEVEL": "warning",
+        "RAG_ANSWER_WRITER": "extractive",
+        "RAG_SESSION_STORE": "postgres",
+    }
+    with ExitStack() as stack:
+        # One after the other: each attaches to the embedded server.
+        servers = [
+            stack.enter_context(
+                served_process(settings, settings.data_dir / f"sessions-server-{n}.log", **env)
+            )
+            for n in range(2)
+        ]
+        yield [server.base for server in servers]
 
 
 @pytest.mark.slow

@@ -7,82 +7,28 @@ assertions are here. The screenshot lands in ``test-artifacts/widget.png``.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import socket
-import subprocess
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
 
-from app.config import PROJECT_ROOT, Settings
+from app.config import Settings
 from app.embedding.encoder import Encoder
 from app.main import create_app
+from tests.serving import browser_check, screenshot_path, served_in_thread
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-SCRIPT = PROJECT_ROOT / "tests" / "browser" / "widget_check.mjs"
-ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def served(settings: Settings, encoder: Encoder, sample_loaded: list[str]) -> Iterator[str]:
     """A real HTTP server for the app (its own services, sharing the test database)."""
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings, encoder=encoder),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-        log_config=None,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="widget-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive(), "the server stopped during start-up"
-        assert time.monotonic() < deadline, "the server did not start within 60 s"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    with served_in_thread(create_app(settings, encoder=encoder)) as base:
+        yield base
 
 
 def test_guest_asks_through_the_widget_and_sees_the_answer_and_a_source(served: str) -> None:
-    node = shutil.which("node")
-    if node is None or not CHROMIUM.exists():
-        pytest.skip(f"needs node and Chromium at {CHROMIUM} (scripts/setup installs them)")
-    if not (PROJECT_ROOT / "node_modules" / "playwright-core").is_dir():
-        pytest.skip("needs playwright-core in node_modules (scripts/setup runs npm ci)")
-    ARTIFACTS.mkdir(exist_ok=True)
-    screenshot = ARTIFACTS / "widget.png"
-    screenshot.unlink(missing_ok=True)
-    run = subprocess.run(
-        [node, str(SCRIPT), served, str(screenshot)],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "CHROMIUM_PATH": str(CHROMIUM)},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    screenshot = screenshot_path("widget.png")
+    seen = browser_check("widget_check.mjs", served, str(screenshot))
 
     # Accessible structure and focus handling.
     assert seen["role"] == "dialog"

@@ -3,25 +3,17 @@
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-import uvicorn
 
-from app.config import PROJECT_ROOT, Settings
+from app.config import Settings
 from app.embedding.encoder import Encoder
 from app.main import create_app
-from tests.integration.test_widget_browser import CHROMIUM, _free_port
+from tests.serving import browser_check, served_in_thread
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-SCRIPT = PROJECT_ROOT / "tests" / "browser" / "widget_hours.mjs"
 
 
 @pytest.fixture(scope="module")
@@ -30,46 +22,12 @@ def served_at_20_15(
 ) -> Iterator[str]:
     """The app with its clock pinned at 20:15 in Rome (18:15 UTC, summer time)."""
     pinned = settings.model_copy(update={"fixed_clock": datetime(2026, 7, 1, 18, 15, tzinfo=UTC)})
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(pinned, encoder=encoder),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-        log_config=None,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="widget-hours-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive(), "the server stopped during start-up"
-        assert time.monotonic() < deadline, "the server did not start within 60 s"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    with served_in_thread(create_app(pinned, encoder=encoder)) as base:
+        yield base
 
 
 def test_guest_asks_whether_the_pool_is_open_now(served_at_20_15: str) -> None:
-    node = shutil.which("node")
-    if node is None or not CHROMIUM.exists():
-        pytest.skip(f"needs node and Chromium at {CHROMIUM} (scripts/setup installs them)")
-    if not (PROJECT_ROOT / "node_modules" / "playwright-core").is_dir():
-        pytest.skip("needs playwright-core in node_modules (scripts/setup runs npm ci)")
-    run = subprocess.run(
-        [node, str(SCRIPT), served_at_20_15],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "CHROMIUM_PATH": str(CHROMIUM)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    seen = browser_check("widget_hours.mjs", served_at_20_15, timeout=120)
     assert seen["answer"].startswith(
         "Yes — the pool is open until 22:00 today; it is 20:15 now. ["
     ), seen

@@ -16,6 +16,7 @@ from app.rag.types import AskResult, CacheKey
 from app.services import Services
 from tests.reliability.harness import Env, Outcome, app_settings, ingest, tag
 from tests.reliability.server import SlowHashingEncoder
+from tests.serving import app_client
 
 COLOURS = "amber azure coral ivory jade lilac olive pearl ruby sage".split()
 
@@ -58,16 +59,14 @@ async def isolation(env: Env, properties: int = 20, questions: int = 1000) -> Ou
 
     app = create_app(app_settings(env), encoder=SlowHashingEncoder(0, 0))
     semaphore = asyncio.Semaphore(32)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with app_client(app) as client:
 
-            async def one(target: str, question: str) -> httpx.Response:
-                async with semaphore:
-                    body = {"property_id": target, "question": question}
-                    return await client.post("/ask", json=body, timeout=30)
+        async def one(target: str, question: str) -> httpx.Response:
+            async with semaphore:
+                body = {"property_id": target, "question": question}
+                return await client.post("/ask", json=body, timeout=30)
 
-            responses = await asyncio.gather(*(one(t, q) for t, q in asks))
+        responses = await asyncio.gather(*(one(t, q) for t, q in asks))
 
     outcome.requests = len(responses)
     outcome.errors.update(str(r.status_code) for r in responses if r.status_code != 200)

@@ -6,7 +6,6 @@ import asyncio
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from app.config import PROJECT_ROOT, Settings
 from ingestion.documents import Document
 from ingestion.pipeline import Ingestor
 from tests.fakes import HashingEncoder, word_count
+from tests.serving import free_port
 
 
 @dataclass(slots=True)
@@ -69,12 +69,6 @@ class Outcome:
 
 def tag() -> str:
     return uuid.uuid4().hex[:6]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def ingest(env: Env, property_id: str, docs: dict[str, str], name: str | None = None) -> int:

@@ -23,7 +23,7 @@ import httpx
 
 from tests import files
 from tests.reliability.harness import Env, Outcome, ServerProcess, ingest, tag
-from tests.reliability.load import DOCS, distinct_question
+from tests.reliability.load import DOCS, distinct_asks, distinct_question
 from tests.reliability.loadgen import Client, Reply, open_loop, percentile
 
 HEX_LINE = "0123456789abcdef" * 64_000  # 1,024,000 characters, no space
@@ -104,10 +104,7 @@ async def document_bombs(env: Env, rate: float = 10.0) -> Outcome:
     async with server, httpx.AsyncClient(base_url=server.base, timeout=60) as http:
         auth = {"authorization": f"Bearer {server.admin_token}"}
         client = Client("127.0.0.1", server.port, max_connections=16, timeout=30)
-
-        async def ask(c: Client, i: int) -> Reply:
-            body = {"property_id": property_id, "question": distinct_question(rng)}
-            return await c.request("POST", "/ask", json=body)
+        ask = distinct_asks(property_id, rng)
 
         calm, _ = await open_loop(client, rate, 2.0, ask)
 

@@ -21,6 +21,7 @@ from app.answering.generative import FALLBACK_SOURCE
 from tests.faults import FaultServer
 from tests.reliability.harness import Env, Outcome, ServerProcess, count_errors, ingest, tag
 from tests.reliability.loadgen import Client, MakeRequest, Reply, percentile
+from tests.waiting import wait_until
 
 # Every question of the scenario asks for the check-out time, well above the answer threshold
 # with the hashing encoder, so each one is either generated or answered extractively.
@@ -163,15 +164,6 @@ async def _run_phase(
     phase.end = time.monotonic()
 
 
-async def _wait_until(condition: Callable[[], bool], limit_s: float) -> bool:
-    deadline = time.monotonic() + limit_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.02)
-    return True
-
-
 async def llm_faults(
     env: Env, rate: float = 16.0, phase_s: float = 2.0, stream_every: int = 4
 ) -> Outcome:
@@ -259,7 +251,11 @@ async def llm_faults(
                 stop.set()
                 replies = await load
                 await client.close()
-            idle = await _wait_until(lambda: fault.open_connections == 0, 5.0)
+            try:
+                await wait_until(lambda: fault.open_connections == 0, 5.0, "LLM connections closed")
+                idle = True
+            except TimeoutError:
+                idle = False
     finally:
         await fault.close()
 

@@ -13,6 +13,7 @@ from tests.reliability.loadgen import (
     PARTIAL,
     REFUSED,
     Client,
+    MakeRequest,
     Reply,
     closed_loop,
     open_loop,
@@ -33,6 +34,16 @@ def distinct_question(rng: random.Random) -> str:
     return f"{' '.join(rng.choices(WORDS, k=3))} {rng.randrange(10**9)}?"
 
 
+def distinct_asks(property_id: str, rng: random.Random) -> MakeRequest:
+    """Questions to ``property_id``'s /ask, each one no one asked before."""
+
+    async def ask(client: Client, i: int) -> Reply:
+        body = {"property_id": property_id, "question": distinct_question(rng)}
+        return await client.request("POST", "/ask", json=body)
+
+    return ask
+
+
 async def _load_property(env: Env, prefix: str) -> str:
     property_id = f"{prefix}-{tag()}"
     await ingest(env, property_id, DOCS, name=property_id)
@@ -46,10 +57,7 @@ async def overload(env: Env, factor: float = 10.0, duration: float = 6.0) -> Out
     property_id = await _load_property(env, "load")
     rng = random.Random(7)
     ms_per_text = 40.0  # a model that sustains ~25 questions/s, whatever the machine
-
-    async def ask(client: Client, i: int) -> Reply:
-        body = {"property_id": property_id, "question": distinct_question(rng)}
-        return await client.request("POST", "/ask", json=body)
+    ask = distinct_asks(property_id, rng)
 
     server = ServerProcess(
         env,
@@ -182,10 +190,7 @@ async def sigterm_under_load(env: Env) -> Outcome:
     accepted_log = env.workdir / f"accepted-{tag()}.json"
     server = ServerProcess(env, encode_ms=15, batch_max_size=8, accepted_log=accepted_log)
     signalled = 0.0
-
-    async def ask(client: Client, i: int) -> Reply:
-        body = {"property_id": property_id, "question": distinct_question(rng)}
-        return await client.request("POST", "/ask", json=body)
+    ask = distinct_asks(property_id, rng)
 
     async with server:
         client = Client("127.0.0.1", server.port, max_connections=24, timeout=30)

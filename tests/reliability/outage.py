@@ -21,11 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import inspect
 import random
 import shutil
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,7 @@ from app.db.server import database_url, embedded_server
 from tests.reliability.harness import Env, Outcome, ServerProcess, count_errors, ingest, tag
 from tests.reliability.load import DOCS, WORDS, distinct_question
 from tests.reliability.loadgen import Client, Reply
+from tests.waiting import wait_until
 
 REQUEST_TIMEOUT_S = 8.0
 ACQUIRE_TIMEOUT_S = 1.0
@@ -71,26 +70,6 @@ class Marks:
     start_called: float = 0.0
     started: float = 0.0
     recovered: float = 0.0
-
-
-async def wait_for(
-    condition: Callable[[], bool | Awaitable[bool]],
-    limit_s: float,
-    what: str,
-    every_s: float = 0.05,
-) -> float:
-    """Poll ``condition`` until it holds; returns the seconds it took. Raises past ``limit_s``."""
-    started = time.monotonic()
-    while True:
-        held = condition()
-        if inspect.isawaitable(held):
-            held = await held
-        if held:
-            break
-        if time.monotonic() - started > limit_s:
-            raise TimeoutError(f"{what}: not within {limit_s:g}s")
-        await asyncio.sleep(every_s)
-    return time.monotonic() - started
 
 
 def error_shape_ok(reply: Reply) -> bool:
@@ -251,7 +230,7 @@ class _Admin:
             last = await self.job(job_id)
             return last["state"] in ("succeeded", "failed")
 
-        await wait_for(done, limit_s, what, every_s=0.1)
+        await wait_until(done, limit_s, what, every_s=0.1)
         return last
 
 
@@ -326,7 +305,7 @@ async def _outage(env: Env, pg: Any, outcome: Outcome, rate: float, outage_s: fl
             async def job_waiting() -> bool:
                 return await _blocked_by(env.pool, row_holder, "concierge") >= 1
 
-            await wait_for(job_waiting, 60, "the ingestion job waiting inside its write")
+            await wait_until(job_waiting, 60, "the ingestion job waiting inside its write")
             before = await digest(env.pool, admin.property_id)
 
             client = Client("127.0.0.1", server.port, max_connections=64, timeout=CLIENT_TIMEOUT_S)
@@ -377,7 +356,7 @@ async def _outage(env: Env, pg: Any, outcome: Outcome, rate: float, outage_s: fl
             load = asyncio.create_task(steady())
             try:
                 began = time.monotonic()
-                await wait_for(lambda: answered(began, 200) >= 20, 30, "answers under load")
+                await wait_until(lambda: answered(began, 200) >= 20, 30, "answers under load")
 
                 # Searches caught mid-query when PostgreSQL goes: a second holder asks for the
                 # chunks table for itself, so the guests' searches queue behind it.
@@ -391,7 +370,7 @@ async def _outage(env: Env, pg: Any, outcome: Outcome, rate: float, outage_s: fl
                     waiting = await _blocked_by(env.pool, table_holder, "concierge")
                     return waiting >= IN_FLIGHT_AT_STOP
 
-                await wait_for(searches_waiting, 10, "searches waiting on the lock", every_s=0.01)
+                await wait_until(searches_waiting, 10, "searches waiting on the lock", every_s=0.01)
                 # This process holds no connection through the outage (its pool would only
                 # log failed reconnections); a new pool is opened once PostgreSQL is back.
                 env.pool.terminate()
@@ -401,7 +380,7 @@ async def _outage(env: Env, pg: Any, outcome: Outcome, rate: float, outage_s: fl
 
                 down_ready = await readyz()
                 upload_down = await admin.upload({"outage-late.md": "# Late\n\nSent while down."})
-                await wait_for(
+                await wait_until(
                     lambda: (
                         time.monotonic() - marks.stopped >= outage_s
                         and answered(marks.stopped, 503) >= 20
@@ -418,7 +397,7 @@ async def _outage(env: Env, pg: Any, outcome: Outcome, rate: float, outage_s: fl
                 async def ready_again() -> bool:
                     return (await readyz()).status_code == 200
 
-                ready_after = await wait_for(ready_again, 20, "/readyz after the restart")
+                ready_after = await wait_until(ready_again, 20, "/readyz after the restart")
 
                 def first_ok() -> bool:
                     ok = [
@@ -432,8 +411,8 @@ async def _outage(env: Env, pg: Any, outcome: Outcome, rate: float, outage_s: fl
                         marks.recovered = min(ok)
                     return bool(ok)
 
-                await wait_for(first_ok, 20, "a new question answered after the restart")
-                await wait_for(
+                await wait_until(first_ok, 20, "a new question answered after the restart")
+                await wait_until(
                     lambda: answered(marks.recovered, 200) >= 20, 30, "answers after recovery"
                 )
             finally:

@@ -7,13 +7,12 @@ import asyncio
 import time
 import uuid
 
-import httpx
-
 from app.main import create_app
 from app.services import Services
 from app.tasks import staff
 from tests.reliability.harness import Env, Outcome, app_settings, free_port, ingest, tag
 from tests.reliability.server import SlowHashingEncoder
+from tests.serving import app_client
 
 DOCS = {"faq.md": "# FAQ\n\nTowels are changed daily. Reception is open 24 hours."}
 
@@ -37,21 +36,19 @@ async def webhook_down(env: Env, requests: int = 20, attempts: int = 3) -> Outco
         task_webhook_timeout_s=1.0,
     )
     app = create_app(settings, encoder=SlowHashingEncoder(0, 0))
-    async with app.router.lifespan_context(app):
+    async with app_client(app) as client:
         services: Services = app.state.services
         assert services.tasks is not None
         assert services.tasks.webhooks is not None
         hooks = services.tasks.webhooks
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            started = time.perf_counter()
-            responses = await asyncio.gather(*(
-                client.post("/ask", json={
-                    "property_id": property_id, "session_id": f"s{i}",
-                    "question": f"Please bring extra towels to room {100 + i}",
-                }) for i in range(requests)
-            ))  # fmt: skip
-            slowest = time.perf_counter() - started
+        started = time.perf_counter()
+        responses = await asyncio.gather(*(
+            client.post("/ask", json={
+                "property_id": property_id, "session_id": f"s{i}",
+                "question": f"Please bring extra towels to room {100 + i}",
+            }) for i in range(requests)
+        ))  # fmt: skip
+        slowest = time.perf_counter() - started
         stats = services.tasks.stats
         await asyncio.wait_for(hooks.drain(), 20)
         outcome.requests = len(responses)
@@ -81,17 +78,15 @@ async def session_flood(env: Env, requests: int = 300) -> Outcome:
     ]
     settings = app_settings(env, rate_limit_per_client=10.0, rate_limit_client_burst=20)
     app = create_app(settings, encoder=SlowHashingEncoder(0, 0))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            started = time.perf_counter()
-            responses = await asyncio.gather(*(
-                client.post("/ask", json={
-                    "property_id": property_id, "session_id": session,
-                    "question": wordings[i % len(wordings)],
-                }) for i in range(requests)
-            ))  # fmt: skip
-            took = time.perf_counter() - started
+    async with app_client(app) as client:
+        started = time.perf_counter()
+        responses = await asyncio.gather(*(
+            client.post("/ask", json={
+                "property_id": property_id, "session_id": session,
+                "question": wordings[i % len(wordings)],
+            }) for i in range(requests)
+        ))  # fmt: skip
+        took = time.perf_counter() - started
     codes = [r.status_code for r in responses]
     outcome.requests = len(responses)
     outcome.errors.update(str(c) for c in codes if c not in (200, 429))
@@ -118,25 +113,23 @@ async def staff_scope(env: Env) -> Outcome:
         token = await staff.create_token(conn, f"a-{tag()}", "staff", [prop_a])
     auth = {"authorization": f"Bearer {token}"}
     app = create_app(app_settings(env), encoder=SlowHashingEncoder(0, 0))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            made = {}
-            for prop in (prop_a, prop_b):
-                body = {"property_id": prop, "question": "please call a cab for me"}
-                made[prop] = (await client.post("/ask", json=body)).json()["task"]["id"]
-            mine = (await client.get("/admin/tasks", headers=auth)).json()["tasks"]
-            asked_b = await client.get("/admin/tasks", params={"property_id": prop_b}, headers=auth)
-            patch_b = await client.patch(
-                f"/admin/tasks/{made[prop_b]}", json={"status": "done"}, headers=auth
-            )
-            stream_b = await client.get(
-                "/admin/tasks/stream", params={"property_id": prop_b}, headers=auth
-            )
-            gaps_b = await client.get("/admin/gaps", params={"property_id": prop_b}, headers=auth)
-            patch_a = await client.patch(
-                f"/admin/tasks/{made[prop_a]}", json={"status": "acknowledged"}, headers=auth
-            )
+    async with app_client(app) as client:
+        made = {}
+        for prop in (prop_a, prop_b):
+            body = {"property_id": prop, "question": "please call a cab for me"}
+            made[prop] = (await client.post("/ask", json=body)).json()["task"]["id"]
+        mine = (await client.get("/admin/tasks", headers=auth)).json()["tasks"]
+        asked_b = await client.get("/admin/tasks", params={"property_id": prop_b}, headers=auth)
+        patch_b = await client.patch(
+            f"/admin/tasks/{made[prop_b]}", json={"status": "done"}, headers=auth
+        )
+        stream_b = await client.get(
+            "/admin/tasks/stream", params={"property_id": prop_b}, headers=auth
+        )
+        gaps_b = await client.get("/admin/gaps", params={"property_id": prop_b}, headers=auth)
+        patch_a = await client.patch(
+            f"/admin/tasks/{made[prop_a]}", json={"status": "acknowledged"}, headers=auth
+        )
     outcome.requests = 7
     seen = {t["property_id"] for t in mine}
     outcome.check("properties listed", sorted(seen), seen == {prop_a})
