@@ -24,7 +24,7 @@ from app.api.telemetry import TelemetryMiddleware
 from app.api.telemetry import router as metrics_router
 from app.config import Settings, get_settings
 from app.embedding.encoder import Encoder
-from app.observability.logs import configure_logging
+from app.observability.logs import configure_logging, write_logs_directly
 from app.observability.metrics import Metrics
 from app.services import open_services
 from ingestion.worker import job_worker
@@ -47,23 +47,30 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = open_services(settings, encoder, rate_limits=rate_limits, metrics=metrics)
-        async with opened as services:
-            app.state.services = services
-            if settings.gc_freeze:
-                # Start-up objects (model session, modules, pool) never die: keep them out of
-                # every later collection, which makes full collections short and rare.
-                gc.collect()
-                gc.freeze()
-            if metrics is not None:
-                metrics.bind_services(lambda: getattr(app.state, "services", None))
-                if services.tasks is not None:
-                    metrics.add_source("tasks", services.tasks.stats.families)
-            async with job_worker(settings, services.pool, job_encoder) as worker:
-                services.job_worker = worker
-                log.info(
-                    "ready: schema %s, model on %s", services.schema_head, services.encoder.device
-                )
-                yield
+        try:
+            async with opened as services:
+                app.state.services = services
+                if settings.gc_freeze:
+                    # Start-up objects (model session, modules, pool) never die: keep them out of
+                    # every later collection, which makes full collections short and rare.
+                    gc.collect()
+                    gc.freeze()
+                if metrics is not None:
+                    metrics.bind_services(lambda: getattr(app.state, "services", None))
+                    if services.tasks is not None:
+                        metrics.add_source("tasks", services.tasks.stats.families)
+                async with job_worker(settings, services.pool, job_encoder) as worker:
+                    services.job_worker = worker
+                    log.info(
+                        "ready: schema %s, model on %s",
+                        services.schema_head,
+                        services.encoder.device,
+                    )
+                    yield
+        finally:
+            # uvicorn re-raises the stopping signal once it has shut down, which ends the
+            # process before a queued record is written: the last lines are written at once.
+            write_logs_directly()
 
     app = FastAPI(
         title="Hotel Concierge API",

@@ -102,8 +102,28 @@ class BackgroundHandler(logging.handlers.QueueHandler):
         self.records = records
         self.target = target
         self.dropped = 0
+        self.direct = False  # set by write_directly: records skip the queue
         self.listener = _Writer(records, target)
         self.listener.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.direct:
+            self.target.handle(record)
+        else:
+            super().emit(record)
+
+    def write_directly(self) -> None:
+        """Write what is queued, stop the writer thread, and from now on write each record at
+        once, on the thread that logs it. For the end of the process: uvicorn re-raises the
+        signal that stopped it once it has shut down, which ends the process with no exit
+        handler run, so a record still queued then would never be written."""
+        self.acquire()  # emit runs under this lock: no record is queued after the flag is set
+        try:
+            self.direct = True
+        finally:
+            self.release()
+        if self.listener._thread is not None:
+            self.listener.stop()
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         # Unformatted: the writer thread's formatter does that (the default would format here).
@@ -121,6 +141,14 @@ class BackgroundHandler(logging.handlers.QueueHandler):
             self.listener.stop()
         self.target.close()
         super().close()
+
+
+def write_logs_directly() -> None:
+    """Every record from now on is written at once (see :meth:`BackgroundHandler.write_directly`);
+    the application calls this when it has shut down."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, BackgroundHandler):
+            handler.write_directly()
 
 
 def configure_logging(

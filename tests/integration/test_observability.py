@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+import threading
+
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
+from app.config import Settings
+from app.main import create_app
+from app.observability.logs import BackgroundHandler
+from tests.fakes import HashingEncoder
 
 pytestmark = pytest.mark.integration
 
@@ -86,3 +96,28 @@ async def test_demo_page_embeds_the_widget(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert '<script src="/widget.js" data-property="harbour-grand"' in response.text
+
+
+async def test_the_lines_after_the_application_shut_down_are_written_at_once(
+    settings: Settings, db_url: str
+) -> None:
+    writers: list[str] = []
+
+    class Recording(io.StringIO):
+        def write(self, text: str) -> int:
+            writers.append(threading.current_thread().name)
+            return super().write(text)
+
+    stream = Recording()
+    app = create_app(settings, encoder=HashingEncoder())
+    handler = next(h for h in logging.getLogger().handlers if isinstance(h, BackgroundHandler))
+    assert isinstance(handler.target, logging.StreamHandler)
+    handler.target.setStream(stream)
+    async with app.router.lifespan_context(app):
+        logging.getLogger("concierge.test").info("serving")
+    # uvicorn logs this, then re-raises SIGTERM: the process ends with no exit handler run.
+    logging.getLogger("uvicorn.error").info("Application shutdown complete.")
+    messages = [json.loads(line)["msg"] for line in stream.getvalue().splitlines()]
+    assert "serving" in messages
+    assert messages[-1] == "Application shutdown complete."
+    assert writers[-1] == threading.current_thread().name

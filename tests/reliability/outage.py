@@ -45,6 +45,9 @@ ACQUIRE_TIMEOUT_S = 1.0
 COMMAND_TIMEOUT_S = 4.0  # searches held by a lock must still be waiting when PostgreSQL stops
 CLIENT_TIMEOUT_S = 20.0  # past the request timeout: a reply this late is a hang
 IN_FLIGHT_AT_STOP = 3
+# How the front desk answers what it takes (small talk, requests, safety): the guests' load
+# is information questions, which need the database unless their answer is cached.
+DESK_SOURCES = {"small_talk", "task", "safety"}
 SEED_KEY = "outage-concierge.md"
 SEED_DOC = {SEED_KEY: "# Concierge\n\nThe concierge desk is open from 07:00 to 23:00."}
 JOB_DOCS = {
@@ -483,6 +486,11 @@ async def _outage(env: Env, pg: Any, outcome: Outcome, rate: float, outage_s: fl
     outcome.check("duplicate keys", after[3], before[3] == 0 and after[3] == 0)
 
 
+def _answer_source(reply: Reply) -> str:
+    body = reply.json()
+    return str(body.get("answer_source", "")) if isinstance(body, dict) else ""
+
+
 def _judge_guests(outcome: Outcome, asked: list[Asked], marks: Marks, skipped: int) -> None:
     """Each reply against what its moment allows; fast, well-formed 503s while down."""
     unexpected = 0
@@ -502,6 +510,10 @@ def _judge_guests(outcome: Outcome, asked: list[Asked], marks: Marks, skipped: i
                 caught.append(reply)
         unexpected += count_errors(outcome, [reply.kind], allowed)
     outcome.check("unexpected replies", unexpected, unexpected == 0 and skipped == 0)
+    by_desk = sum(
+        1 for a in asked if a.reply.status == 200 and _answer_source(a.reply) in DESK_SOURCES
+    )
+    outcome.check("answered by the front desk", by_desk, by_desk == 0)
 
     caught_503 = sum(r.status == 503 for r in caught)
     outcome.check(

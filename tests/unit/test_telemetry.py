@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import signal
+import subprocess
+import sys
 import threading
 
 import httpx
@@ -15,12 +18,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.api.middleware import RequestIdMiddleware
 from app.api.telemetry import TelemetryMiddleware, note
-from app.config import Settings
+from app.config import PROJECT_ROOT, Settings
 from app.observability.logs import (
     BackgroundHandler,
     JsonFormatter,
     TextFormatter,
     configure_logging,
+    write_logs_directly,
 )
 from app.observability.metrics import Metrics
 
@@ -269,3 +273,63 @@ def test_a_field_or_message_with_line_breaks_cannot_forge_a_log_line(log_format:
         assert "\\x1b[31m\\u2028c\\u2029d\\x85e" in first
         assert '"key\\nname"=x' in first
         assert "\n    2026-01-01" in output  # the traceback is indented
+
+
+SHUTDOWN_SCRIPT = """
+import logging, signal, sys, threading, time
+from app.config import Settings
+from app.observability.logs import configure_logging, write_logs_directly
+
+class SlowStream:  # a terminal or pipe that takes its time: the writer thread falls behind
+    def write(self, text):
+        time.sleep(0.002)
+        return sys.stdout.write(text)
+    def flush(self):
+        sys.stdout.flush()
+
+configure_logging(Settings(log_format="text"), SlowStream(), background=True)
+for n in range(200):
+    logging.getLogger("concierge.test").info("line %d", n)
+write_logs_directly()  # what the application does once it has shut down
+logging.getLogger("uvicorn.error").info("Application shutdown complete.")
+signal.raise_signal(signal.SIGTERM)  # uvicorn's re-raise: the process ends, no exit handler
+"""
+
+
+def test_every_line_is_written_before_the_process_ends_by_its_signal() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SHUTDOWN_SCRIPT],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == -signal.SIGTERM, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        *(f"line {n}" for n in range(200)),
+        "Application shutdown complete.",
+    ]
+
+
+def test_after_write_directly_records_are_written_on_the_logging_thread() -> None:
+    writers: list[str] = []
+
+    class Recording(io.StringIO):
+        def write(self, text: str) -> int:
+            writers.append(threading.current_thread().name)
+            return super().write(text)
+
+    stream = Recording()
+    handler = configure_logging(Settings(log_format="json"), stream, background=True)
+    try:
+        assert isinstance(handler, BackgroundHandler)
+        logging.getLogger("concierge.test").info("queued")
+        write_logs_directly()
+        assert [json.loads(line)["msg"] for line in stream.getvalue().splitlines()] == ["queued"]
+        logging.getLogger("concierge.test").info("direct")
+        assert json.loads(stream.getvalue().splitlines()[-1])["msg"] == "direct"
+        assert writers[-1] == threading.current_thread().name != writers[0]
+    finally:
+        handler.close()
+        logging.getLogger().removeHandler(handler)
