@@ -2,8 +2,9 @@
 the valid token), raw byte fuzzing, generated uploads, hand-written cases.
 
 Zero 5xx responses, zero hangs (every request has a timeout), and every error in the one shape;
-accepted uploads answer a job id, their jobs finish, nothing is written to disk, no document
-key carries a path and no document lands in another property.
+accepted uploads answer a job id, their jobs finish, nothing is written to disk, every document
+key is a plain relative path announced in the upload's reply and no document lands in another
+property.
 """
 
 from __future__ import annotations
@@ -271,8 +272,16 @@ async def live_documents(env: Env, property_id: str) -> set[tuple[str, str]]:
     return {(r["doc_key"], r["content_hash"]) for r in rows}
 
 
-def has_separator(value: str) -> bool:
-    return any(sep in value for sep in ("/", "\\", "\x00"))
+def unsafe_key(value: str) -> bool:
+    """Not a plain relative path: a backslash or NUL, an absolute path or URL, or an empty,
+    ``.`` or ``..`` segment. (An upload may name its folder: ``dining/restaurant.html``.)"""
+    segments = value.split("/")
+    return (
+        "\\" in value
+        or "\x00" in value
+        or segments[0].endswith(":")
+        or any(s in ("", ".", "..") for s in segments)
+    )
 
 
 async def hostile_input(env: Env, examples: int = 2000) -> Outcome:
@@ -465,11 +474,11 @@ async def data_checks(
     bad_keys = [
         r["source"]
         for r in rows
-        if has_separator(name := r["source"].removeprefix("upload:"))
-        or (not name.lower().endswith(".jsonl") and has_separator(r["doc_key"]))
+        if unsafe_key(name := r["source"].removeprefix("upload:"))
+        or (not name.lower().endswith(".jsonl") and r["doc_key"] != name)
     ]
     outcome.check(
-        "upload doc keys with a path separator",
+        "upload doc keys not plain relative paths",
         f"{len(bad_keys)} of {len(rows)}{example(bad_keys)}",
         bool(rows) and not bad_keys,
     )
