@@ -15,15 +15,15 @@ import re
 
 _HEADING = re.compile(r"^(#{1,6})\s+\S")
 _Q_LABEL = re.compile(
-    r"^\s*(?:\*\*|__)?\s*(?:Q|Question|Frage|F|Pregunta|P)\s*[:.)]\s*(?:\*\*|__)?\s*(?P<rest>.*)$",
+    r"^\s*(?:(?:\*\*|__)\s*)?(?:Q|Question|Frage|F|Pregunta|P)\s*[:.)]\s*(?:\*\*|__)?\s*(?P<rest>.*)$",
     re.IGNORECASE,
 )
 _A_LABEL = re.compile(
-    r"^\s*(?:\*\*|__)?\s*(?:A|Answer|Antwort|R|Respuesta|Réponse)\s*[:.)]\s*(?:\*\*|__)?\s*"
+    r"^\s*(?:(?:\*\*|__)\s*)?(?:A|Answer|Antwort|R|Respuesta|Réponse)\s*[:.)]\s*(?:\*\*|__)?\s*"
     r"(?P<rest>.*)$",
     re.IGNORECASE,
 )
-_BOLD_LINE = re.compile(r"^\s*(?:\*\*|__)(?P<q>[^*_].*?)(?:\*\*|__)\s*:?\s*$")
+_BOLD_LINE = re.compile(r"^\s*(?:\*\*|__)(?P<q>[^*_].*?)(?:\*\*|__)\s*(?::\s*)?$")
 _NUMBERED_QUESTION = re.compile(r"^\s*\d{1,3}[.)]\s+(?P<q>.+\?)\s*$")
 _DEFINITION = re.compile(r"^\s*:\s+(?P<rest>.+)$")
 _MAX_QUESTION_CHARS = 250

@@ -170,5 +170,8 @@ async def load_isolated_async(
         _kill(process, receiver)
         raise
     loop.remove_reader(receiver.fileno())
+    # Some event loops (uvloop) leave a watched descriptor non-blocking: a result larger than
+    # the pipe's buffer would then fail half-read. The thread below reads it blocking.
+    os.set_blocking(receiver.fileno(), True)
     # Receiving a large result and reaping the child may block a little: off the loop.
     return await asyncio.to_thread(_finish, process, receiver, limits)

@@ -94,13 +94,24 @@ router = APIRouter(
 
 
 def upload_key(filename: str) -> str:
-    """An upload's document id: its relative path (``dining/restaurant.html``), as the staff
-    command names the same file in a folder, so both routes update one document."""
-    parts = [p for p in filename.replace("\\", "/").split("/") if p not in ("", ".")]
+    r"""An upload's document id: its relative path (``dining/restaurant.html``), as the staff
+    command names the same file in a folder, so both routes update one document.
+
+    Only a plain relative path with ``/`` between folders becomes a folder path; ``.`` and
+    empty segments are dropped. A name with a backslash (a Windows or UNC path such as
+    ``\\server\share\x.htm``), an absolute path or URL (``/tmp/x.md``, ``C:/x.md``,
+    ``file:///x.md``) and a ``..`` segment are refused.
+    """
+    shown = repr(filename[:100])
+    if "\\" in filename:
+        raise InvalidRequest(f"{shown}: a file name must use '/' between folders, not '\\'")
+    parts = [p for p in filename.split("/") if p not in ("", ".")]
     if not parts:
         raise InvalidRequest("every uploaded file needs a file name")
+    if filename.startswith("/") or parts[0].endswith(":"):
+        raise InvalidRequest(f"{shown}: a file name must be a relative path, not an absolute one")
     if ".." in parts:
-        raise InvalidRequest(f"{filename!r}: a file name must not climb out of its folder ('..')")
+        raise InvalidRequest(f"{shown}: a file name must not climb out of its folder ('..')")
     return "/".join(parts)
 
 

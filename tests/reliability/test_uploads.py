@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.reliability.hostile import has_separator
+from tests.reliability.hostile import unsafe_key
 from tests.reliability.uploads import framed, multipart, well_formed_202, written_outside
 
 
@@ -52,6 +52,10 @@ def test_framing_keeps_or_breaks_the_multipart_body() -> None:
     assert len(framed(parts, "truncated", 10)[1]) == 10
 
 
-def test_path_separators() -> None:
-    assert not has_separator("passwd.md")
-    assert all(has_separator(k) for k in ("../x.md", "a\\b.md", "a\x00b"))
+def test_keys_must_be_plain_relative_paths() -> None:
+    assert not any(unsafe_key(k) for k in ("passwd.md", "dining/restaurant.html", "a/b/c.md"))
+    unsafe = (
+        "../x.md", "a/../x.md", "a\\b.md", "\\\\server\\share\\x.htm", "a\x00b", "/tmp/x.md",
+        "//server/share/x.htm", "C:/x.md", "file:///x.md", "a//b.md", "./a.md", "a/", "",
+    )  # fmt: skip
+    assert [k for k in unsafe if not unsafe_key(k)] == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ingestion.chunking import chunk_document
@@ -100,3 +102,12 @@ def test_text_without_pairs_is_unchanged() -> None:
 )
 def test_document_kinds(key: str, text: str, metadata: dict[str, object], kind: str) -> None:
     assert document_kind(key, "Title", text, metadata) == kind
+
+
+def test_long_runs_of_blanks_are_read_in_linear_time() -> None:
+    # Labels once allowed two runs of blanks side by side: a line of blanks took minutes.
+    lines = [" " * 30_000, "\t" * 30_000, "**a**" + " " * 30_000 + "x", "Q:" + " " * 30_000]
+    text = "# Pool\n\n" + "\n".join(lines)
+    started = time.perf_counter()
+    assert structure_faq(text) == text
+    assert time.perf_counter() - started < 0.5

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import uvloop
 
 from ingestion.documents import load_paths
 from ingestion.loaders import LoadError, drop_embedded_files
@@ -105,6 +106,20 @@ def _running_children(parent: int) -> list[int]:
         if int(fields[1]) == parent and fields[0] != "Z":
             running.append(int(pid))
     return running
+
+
+def test_a_result_larger_than_the_pipe_buffer_arrives_whole_under_uvloop() -> None:
+    # uvloop leaves a descriptor it watched non-blocking; the result must still be read whole.
+    lines = [f'{{"id": "item-{i}", "text": "The pool {i} opens at 7. {"towels " * 200}"}}'
+             for i in range(100)]  # fmt: skip
+    raw = "\n".join(lines).encode()
+    assert len(raw) > 2 * 65_536
+
+    async def read() -> list[str]:
+        documents = await load_isolated_async(raw, "items.jsonl", "items.jsonl", LoadLimits())
+        return [d.doc_key for d in documents]
+
+    assert uvloop.run(read()) == [f"item-{i}" for i in range(100)]
 
 
 def _cpu_s(pid: int) -> float:
