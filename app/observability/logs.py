@@ -11,9 +11,7 @@ import logging
 import logging.handlers
 import queue
 import re
-import signal
 import sys
-import threading
 import time
 from contextvars import ContextVar
 from typing import Any, TextIO
@@ -176,37 +174,11 @@ def configure_logging(
     if background:
         handler = BackgroundHandler(writer, max(1, settings.log_queue_records))
         atexit.register(handler.close)
-        _write_queued_lines_on_sigterm()
     handler.addFilter(_with_request_id)
     setattr(handler, _MARK, True)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
     return handler
-
-
-def _write_queued_lines_on_sigterm() -> None:
-    """SIGTERM ends the process without ``atexit``: uvicorn re-raises it once it has shut down,
-    which would lose the lines still queued (its own "shutdown complete" among them). Where
-    nothing else handles SIGTERM, they are written first, then the signal ends the process."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _end_after_writing)
-
-
-def _end_after_writing(signum: int, frame: object) -> None:
-    # In a thread, bounded: the signal may have come while this thread held the queue's lock.
-    closing = threading.Thread(target=_close_background_handlers, daemon=True)
-    closing.start()
-    closing.join(5)
-    signal.signal(signum, signal.SIG_DFL)
-    signal.raise_signal(signum)
-
-
-def _close_background_handlers() -> None:
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, BackgroundHandler):
-            handler.close()
 
 
 def _short_reconnect_errors(record: logging.LogRecord) -> bool:
