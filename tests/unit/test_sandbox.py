@@ -182,8 +182,4 @@ def test_ctrl_c_while_a_file_is_read_stops_the_command_instead_of_skipping_the_f
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert time.monotonic() - started < 3
-    children = [
-        pid for pid in set(os.listdir("/proc")) - before
-        if pid.isdigit() and _parent(pid) == os.getpid()
-    ]  # fmt: skip
-    assert children == []
+    assert [pid for pid in _running_children(os.getpid()) if str(pid) not in before] == []
