@@ -60,7 +60,7 @@ class Tally:
         self.sent += 1
         self.kinds[str(status)] += 1
         if status is not None and status >= 400 and not error_shaped(body):
-            self.bad_shape.append(f"{what} -> {status} {body[:120]!r}")
+            self.bad_shape.append(f"{status} {body[:120]!r} <- {what}")
 
 
 def error_shaped(body: bytes) -> bool:
