@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from app.answering.matching import FRAME_WORDS, QuestionTerms, Vocabulary
@@ -114,11 +114,11 @@ def _units(text: str) -> tuple[_Unit, ...]:
     for i, (line, unit) in enumerate(numbered):
         stripped = unit.rstrip()
         if stripped.endswith(":"):
-            caption = frozenset(content_terms(stripped))
+            caption = frozenset(_roots(content_terms(stripped)))
             continue
         if len(stripped) < 4 or stripped.endswith("?"):
             continue
-        words = frozenset(content_terms(stripped)) | caption
+        words = frozenset(_roots(content_terms(stripped))) | caption
         decisive = bool(_DISTINCT.search(stripped) or _ANSWERS.search(stripped))
         refers = bool(_REFERS.match(stripped))
         out.append((i, stripped, words, decisive, _states_exception(stripped), line, refers))
@@ -167,10 +167,11 @@ class Composer:
         candidates = [c for cs in by_source.values() for c in cs]
         if not candidates:
             return []
-        question_words = set(content_terms(question))
+        asked = set(content_terms(question))
+        question_words = set(_roots(asked))
         wanted = _expanded(terms, vocabulary)
         subject = {w for group in terms.groups for w in group}
-        framing = [{w} for w in sorted(question_words - subject) if w in FRAME_WORDS]
+        framing = [set(_roots([w])) for w in sorted(asked - subject) if w in FRAME_WORDS]
         weights = [1.0] * len(wanted) + [0.5] * len(framing)
         scored = self._score(
             question, wanted + framing, weights, sources, candidates, question_words
@@ -249,7 +250,7 @@ def _expanded(terms: QuestionTerms, vocabulary: Vocabulary) -> list[set[str]]:
         for term in group:
             words |= vocabulary.matches(term)
         words.update(group)
-        out.append(words)
+        out.append(set(_roots(words)))
     return out
 
 
@@ -271,7 +272,7 @@ def _is_question(source: Source) -> bool:
 @per_text(100_000)  # chunk headings
 def _heading_words(heading: str) -> frozenset[str]:
     """A heading's content words, and each two adjacent ones joined ("jet ski": "jetski")."""
-    terms = content_terms(heading)
+    terms = _roots(content_terms(heading))
     return frozenset({*terms, *(a + b for a, b in itertools.pairwise(terms))})
 
 
@@ -298,6 +299,12 @@ def _exception_partners(sentence: Sentence, by_source: dict[int, list[Sentence]]
 
 def _short_refusal(sentence: Sentence) -> bool:
     return len(sentence.text.split()) <= 8 and bool(_SHORT_NO.search(sentence.text))
+
+
+def _roots(terms: Iterable[str]) -> list[str]:
+    """Terms with a final silent "e" dropped, so that the light stems of :mod:`app.text` meet
+    ("upgrade" and "upgrading": "upgrad"; "include" and "included": "includ")."""
+    return [t[:-1] if len(t) > 4 and t.endswith("e") else t for t in terms]
 
 
 def _states_exception(text: str) -> bool:

@@ -196,3 +196,25 @@ def test_a_short_refusal_keeps_the_sentence_that_completes_it() -> None:
     )
     answer = ExtractiveWriter(0.16).compose("parking near the bistro", [parking])
     assert "Market Street" in answer.text
+
+
+def test_a_word_and_its_inflections_meet() -> None:
+    # "upgrade" and "upgrading" stem differently: both sentences say it.
+    prices = src(
+        1,
+        "- Upgrading to all-inclusive costs EUR 65 per adult per night.\n"
+        "- The all-inclusive upgrade for children aged 4 to 12 costs EUR 32 per night.",
+        0.77,
+    )
+    answer = ExtractiveWriter(0.16, max_sentences=1).compose(
+        "how much is the all inclusive upgrade", [prices]
+    )
+    assert "EUR 65" in answer.text
+
+
+def test_a_negation_typed_without_its_apostrophe_frames_the_question() -> None:
+    shuttle = src(1, "The airport shuttle costs EUR 25 per person one way.", 0.43)
+    writer = ExtractiveWriter(0.16, confident_score=0.5)
+    assert not writer.compose(
+        "how do i get from the airport if i dont want a taxi", [shuttle]
+    ).escalate
