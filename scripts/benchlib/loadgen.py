@@ -92,7 +92,10 @@ def _parse(buffer: bytearray) -> tuple[Response, int] | None:
             raise ValueError("response head too long")
         return None
     status_line, *lines = bytes(buffer[:end]).decode("latin-1").split("\r\n")
-    status = int(status_line.split(" ", 2)[1])
+    version, _, rest = status_line.partition(" ")
+    status = int(rest[:3])
+    if not version.startswith("HTTP/1.") or status < 100:
+        raise ValueError(f"bad status line {status_line[:40]!r}")
     headers: dict[str, str] = {}
     for line in lines:
         key, sep, value = line.partition(":")
@@ -100,7 +103,7 @@ def _parse(buffer: bytearray) -> tuple[Response, int] | None:
             headers[key.strip().lower()] = value.strip()
     at = end + 4
     if "content-length" in headers:
-        stop = at + int(headers["content-length"])
+        stop = at + _size(headers["content-length"], 10)
         return ((status, headers, bytes(buffer[at:stop])), stop) if len(buffer) >= stop else None
     if headers.get("transfer-encoding", "").lower() != "chunked":
         return (status, headers, b""), at
@@ -109,7 +112,7 @@ def _parse(buffer: bytearray) -> tuple[Response, int] | None:
         line_end = buffer.find(b"\r\n", at)
         if line_end < 0:
             return None
-        size = int(bytes(buffer[at:line_end]).split(b";", 1)[0], 16)
+        size = _size(bytes(buffer[at:line_end]).split(b";", 1)[0], 16)
         start = line_end + 2
         if len(buffer) < start + size + 2:
             return None
@@ -117,6 +120,13 @@ def _parse(buffer: bytearray) -> tuple[Response, int] | None:
         at = start + size + 2
         if size == 0:
             return (status, headers, b"".join(parts)), at
+
+
+def _size(text: str | bytes, base: int) -> int:
+    size = int(text, base)
+    if size < 0:
+        raise ValueError("negative length")
+    return size
 
 
 class _Connection(asyncio.Protocol):
