@@ -240,7 +240,7 @@ class Client:
 
     def _take_idle(self) -> _Connection | None:
         """The most recently used idle connection the server has not closed meanwhile (it
-        closes keep-alive connections idle for a few seconds)."""
+        closes keep-alive connections idle for a few seconds) and that holds no stray bytes."""
         while self._idle:
             conn = self._idle.pop()
             if not conn.closed and not conn.buffer:
