@@ -48,6 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     export.add_argument("--model", type=Path, help="model folder (default: the packaged one)")
     export.add_argument("--out", type=Path, help="ONNX file (default: in RAG_MODEL_CACHE_DIR)")
+    export.add_argument(
+        "--bundle",
+        type=Path,
+        metavar="DIR",
+        help="write a served-model folder (graph, tokenizer, configuration) for "
+        "RAG_EMBEDDING_MODEL_PATH: all the CPU runtime needs, without torch or the model package",
+    )
     dump = commands.add_parser("backup", help="dump the database to FILE (pg_dump, custom format)")
     dump.add_argument("file", type=Path, metavar="FILE")
     load = commands.add_parser(
@@ -75,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("backup", "restore"):
         return _backup_or_restore(settings, args)
     if args.command == "export-model":
-        return _export_model(settings, args.model, args.out)
+        return _export_model(settings, args.model, args.out, args.bundle)
     if args.command == "migrate":
         asyncio.run(ensure_database(settings))
         url = database_url(settings)
@@ -124,11 +131,17 @@ def _env_example(check: bool) -> int:
     return 1
 
 
-def _export_model(settings: Settings, model: Path | None, out: Path | None) -> int:
+def _export_model(
+    settings: Settings, model: Path | None, out: Path | None, bundle: Path | None
+) -> int:
     from app.embedding.encoder import default_model_path
-    from app.embedding.onnx_export import export_onnx, onnx_model_file
+    from app.embedding.onnx_export import export_bundle, export_onnx, onnx_model_file
 
     model_path = model or settings.embedding_model_path or default_model_path()
+    if bundle is not None:
+        graph = export_bundle(model_path, bundle, settings.model_cache_dir, settings.embedding_name)
+        print(f"served-model folder at {bundle} (graph {graph.name})")
+        return 0
     target = out or onnx_model_file(model_path, settings.model_cache_dir, settings.embedding_name)
     existed = target.exists()
     export_onnx(model_path, target)

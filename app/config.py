@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     # Embedding model and micro-batcher. "minilm": all-MiniLM-L6-v2 (English); "e5":
     # multilingual-e5-small, 4-bit (questions in any language). Switching is a re-index.
     embedding_model: Literal["minilm", "e5"] = "minilm"
+    # A model folder (default: the packaged MiniLM), or a served-model folder with its ONNX
+    # graph (python -m app export-model --bundle DIR), which is all the CPU runtime needs.
     embedding_model_path: Path | None = None
     # Recorded with each index version; defaults to the chosen model's name.
     embedding_model_name: str = "all-MiniLM-L6-v2"

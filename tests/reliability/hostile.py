@@ -55,12 +55,15 @@ class Tally:
     kinds: Counter[str] = field(default_factory=Counter)
     bad_shape: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+    server_errors: list[str] = field(default_factory=list)
 
     def add(self, status: int | None, body: bytes, what: str) -> None:
         self.sent += 1
         self.kinds[str(status)] += 1
+        if status is None or status >= 500:
+            self.server_errors.append(f"{status} {body[:160]!r} <- {what[:200]}")
         if status is not None and status >= 400 and not error_shaped(body):
-            self.bad_shape.append(f"{what} -> {status} {body[:120]!r}")
+            self.bad_shape.append(f"{status} {body[:120]!r} <- {what}")
 
 
 def error_shaped(body: bytes) -> bool:
@@ -215,6 +218,7 @@ def raw_fuzz(base: str, property_id: str, examples: int, tally: Tally) -> None:
             )
         except requests.Timeout:
             tally.kinds["timeout"] += 1
+            tally.server_errors.append(f"timeout <- {method} {path}")
             return
         if method == "HEAD":
             tally.sent += 1
@@ -401,7 +405,11 @@ async def hostile_input(env: Env, examples: int = 2000) -> Outcome:
     outcome.errors.update({k: v for k, v in tally.kinds.items() if k != "200"})
     server_errors = sum(v for k, v in tally.kinds.items() if k.startswith("5") or not k.isdigit())
     outcome.check("requests", tally.sent, tally.sent >= examples)
-    outcome.check("5xx or hang", server_errors, server_errors == 0)
+    outcome.check(
+        "5xx or hang",
+        f"{server_errors}{example(tally.server_errors, 400)}{logged_errors(server.log())}",
+        server_errors == 0,
+    )
     outcome.check(
         "admin token in the log or /metrics",
         f"{len(exposed)}{example(exposed)}",
@@ -466,9 +474,16 @@ async def hostile_input(env: Env, examples: int = 2000) -> Outcome:
     return outcome
 
 
-def example(items: list[str]) -> str:
+def example(items: list[str], width: int = 90) -> str:
     """`` e.g. <the first item, shortened>`` when there are items."""
-    return f" e.g. {items[0][:90]!r}" if items else ""
+    return f" e.g. {items[0][:width]!r}" if items else ""
+
+
+def logged_errors(log: str) -> str:
+    """The server's error-level log lines (a 500's traceback among them), shortened; empty when
+    there are none."""
+    errors = [line for line in log.splitlines() if '"level":"error"' in line]
+    return f"; logged: {' | '.join(line[:1500] for line in errors[:3])}" if errors else ""
 
 
 async def data_checks(

@@ -445,7 +445,7 @@ def upload_fuzz(
             return
         record(response.status_code, response.content, what)
         if response.status_code not in UPLOAD_STATUSES:
-            log.unexpected.append(f"{what} -> {response.status_code} {response.content[:120]!r}")
+            log.unexpected.append(f"{response.status_code} {response.content[:120]!r} <- {what}")
         if response.status_code != 202:
             return
         log.accepted += 1

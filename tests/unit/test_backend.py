@@ -54,6 +54,15 @@ def test_export_file_is_named_by_the_model_contents(tmp_path: Path) -> None:
     assert onnx_model_file(model, tmp_path / "cache", "my/model") != first
 
 
+def test_a_served_model_folder_carries_its_own_graph(tmp_path: Path) -> None:
+    folder = tmp_path / "served"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"hidden_size": 384}')
+    assert onnx_model_file(folder, tmp_path / "cache", "m").parent == tmp_path / "cache"
+    (folder / "model.onnx").write_bytes(b"graph")
+    assert onnx_model_file(folder, tmp_path / "cache", "m") == folder / "model.onnx"
+
+
 TEXTS = [
     "What time is check-out?",
     "Is there parking for electric cars near the hotel?",

@@ -27,6 +27,7 @@ from app.observability.logs import (
     write_logs_directly,
 )
 from app.observability.metrics import Metrics
+from tests.recording import ThreadRecordingStream
 
 
 def _app(metrics: Metrics, **settings: object) -> FastAPI:
@@ -313,14 +314,8 @@ def test_every_line_is_written_before_the_process_ends_by_its_signal() -> None:
 
 
 def test_after_write_directly_records_are_written_on_the_logging_thread() -> None:
-    writers: list[str] = []
-
-    class Recording(io.StringIO):
-        def write(self, text: str) -> int:
-            writers.append(threading.current_thread().name)
-            return super().write(text)
-
-    stream = Recording()
+    stream = ThreadRecordingStream()
+    writers = stream.writers
     handler = configure_logging(Settings(log_format="json"), stream, background=True)
     try:
         assert isinstance(handler, BackgroundHandler)
