@@ -13,7 +13,9 @@ import httpx
 import numpy as np
 
 from app.answering.types import Source
+from app.errors import DependencyUnavailable
 from app.search.types import Hit
+from app.tasks.classify import Classification
 from app.tasks.desk import FrontDesk
 from app.tasks.feed import Subscription
 from app.tasks.gaps import cluster
@@ -195,3 +197,24 @@ def test_safety_quotes_are_the_chunks_sentences_and_list_lines_without_headings(
         (1, "The kitchen cannot rule out traces of nuts. [1]"),
         (1, "Gluten-free bread on request [1]"),
     ]
+
+
+async def test_an_emergency_during_a_database_outage_still_gets_the_number() -> None:
+    class DownPool:
+        def acquire(self) -> Any:
+            raise OSError("connection refused")
+
+    class Medical:
+        async def classify(self, property_id: str, text: str) -> Classification:
+            return Classification("safety", "medical", 1.0, "rule")
+
+    async def retrieve(question: str) -> list[Source]:
+        raise DependencyUnavailable("the database is unavailable right now")
+
+    desk = FrontDesk(cast(Any, DownPool()), cast(Any, Medical()), TaskStats())
+    handled = await desk.handle("p", "my husband collapsed", None, None, retrieve)
+    assert handled is not None
+    assert handled.kind == "safety"
+    assert "call 112 now" in handled.answer
+    assert "Please call reception now" in handled.answer
+    assert handled.task is None
