@@ -172,6 +172,33 @@ def test_a_subscriber_that_falls_behind_is_closed_and_filters_by_property() -> N
     asyncio.run(scenario())
 
 
+def test_events_outlast_heartbeats_shorter_than_the_wait_for_them() -> None:
+    async def scenario() -> list[int]:
+        sub = Subscription(None, size=8)
+        got: list[int] = []
+        heartbeats = 0
+
+        async def read() -> None:
+            nonlocal heartbeats
+            async for event in sub.events(0.0):
+                if event is None:
+                    heartbeats += 1
+                    if heartbeats == 3:  # quiet so far: the events come now
+                        for i in range(3):
+                            sub.offer({"event": "created", "task": {"property_id": "a", "id": i}})
+                    elif heartbeats > 1000:
+                        return
+                    continue
+                got.append(event["task"]["id"])
+                if len(got) == 3:
+                    return
+
+        await read()
+        return got
+
+    assert asyncio.run(scenario()) == [0, 1, 2]
+
+
 def test_metrics_have_bounded_labels() -> None:
     stats = TaskStats()
     stats.tasks["housekeeping"] += 2
