@@ -232,6 +232,9 @@ class Settings(BaseSettings):
     max_connections: int = Field(1000, ge=1)
     # Seconds an idle keep-alive connection stays open after a response.
     keep_alive_s: float = Field(5.0, gt=0)
+    # Seconds between keep-alive comments (``: ping``) on an answer stream (``/ask`` and
+    # ``/v1/chat/completions`` with ``"stream": true``), so proxies do not close a quiet one.
+    stream_ping_s: float = Field(15.0, gt=0)
 
     # --- requests, safety and hand-over to staff ---
     # Classify each message; requests, complaints and safety messages become staff tasks.
