@@ -18,13 +18,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.auth_scheme import BEARER
 from app.api.deps import ServicesDep
 from app.api.middleware import request_id_of
 from app.api.responses import JSONBytes
-from app.api.schemas import PROPERTY_ID_PATTERN, ErrorResponse
+from app.api.schemas import PROPERTY_ID_PATTERN, ErrorResponse, StoredText
 from app.config import Settings
 from app.errors import (
     AdminDisabled,
@@ -152,14 +152,7 @@ async def _audit_row(
 
 class PropertyIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: str = Field(min_length=1, max_length=200)
-
-    @field_validator("name")
-    @classmethod
-    def _no_nul(cls, value: str) -> str:
-        if "\x00" in value:  # PostgreSQL text cannot hold it
-            raise ValueError("must not contain NUL characters")
-        return value
+    name: StoredText = Field(min_length=1, max_length=200)
 
 
 class ReindexIn(BaseModel):

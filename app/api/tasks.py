@@ -14,7 +14,7 @@ from sse_starlette import EventSourceResponse
 from app.api.deps import ServicesDep
 from app.api.middleware import request_id_of
 from app.api.responses import JSONBytes
-from app.api.schemas import PROPERTY_ID_PATTERN, ErrorResponse
+from app.api.schemas import PROPERTY_ID_PATTERN, ErrorResponse, StoredText
 from app.api.sse import event_stream, sse_event
 from app.api.staff import StaffDep
 from app.errors import Conflict, DependencyUnavailable, Forbidden, NotFound
@@ -55,7 +55,7 @@ class StatusIn(BaseModel):
 
 class ExampleIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    text: str = Field(min_length=1, max_length=500)
+    text: StoredText = Field(min_length=1, max_length=500)
     kind: Literal["information", "service_request", "complaint", "safety", "small_talk"]
     category: str | None = Field(None, pattern=r"^[a-z_]{1,32}$")
 
@@ -70,8 +70,8 @@ class FeedbackIn(BaseModel):
     property_id: str = Field(pattern=PROPERTY_ID_PATTERN)
     request_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,128}$")
     rating: Literal["up", "down"]
-    question: str = Field(min_length=1, max_length=1000)
-    answer: str | None = Field(None, max_length=4000)
+    question: StoredText = Field(min_length=1, max_length=1000)
+    answer: StoredText | None = Field(None, max_length=4000)
 
 
 @admin_router.get("/tasks")

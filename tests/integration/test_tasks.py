@@ -212,6 +212,9 @@ async def test_hand_overs_and_thumbs_down_are_masked_grouped_and_counted(
     assert (await client.post("/feedback", json={**vote, "rating": "up"})).status_code == 202
     bad = await client.post("/feedback", json={**vote, "property_id": "nowhere"})
     assert bad.status_code == 404
+    nul = await client.post("/feedback", json={**vote, "question": "towels\x00now"})
+    assert nul.status_code == 422
+    assert nul.json()["error"]["code"] == "invalid_request"
     await asyncio.wait_for(services.tasks.recorder.drain(), 20)
     gaps = (
         await client.get("/admin/gaps", params={"property_id": "harbour-grand"}, headers=AUTH)
@@ -287,6 +290,11 @@ async def test_a_propertys_own_examples_teach_the_classifier_up_to_a_limit(
     unknown = await client.post(nowhere, json={"examples": [third]}, headers=AUTH)
     assert unknown.status_code == 404
     assert over.json()["error"]["code"] == "conflict"
+    nul = await client.post(
+        route, json={"examples": [{**third, "text": "kayak\x00tour"}]}, headers=AUTH
+    )
+    assert nul.status_code == 422
+    assert nul.json()["error"]["code"] == "invalid_request"
     async with services.pool.acquire() as conn:
         kept = await conn.fetch(
             "SELECT text, category FROM classifier_examples WHERE property_id = 'sunset-cove'"
