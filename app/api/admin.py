@@ -126,16 +126,22 @@ def audit_event(request: Request, actor: str, action: str, **details: object) ->
     }
     audit.info("%s", action, extra={"fields": fields})
     services: Services | None = getattr(request.app.state, "services", None)
-    if services is not None and len(_audit_writes) < 100:  # also a row in PostgreSQL
-        prop = details.get("property")
-        write = asyncio.get_running_loop().create_task(
-            _audit_row(services, actor, action, prop if isinstance(prop, str) else None, fields)
-        )
-        _audit_writes.add(write)
-        write.add_done_callback(_audit_writes.discard)
+    if services is None:
+        return
+    if len(_audit_writes) >= MAX_AUDIT_WRITES:  # the log line above is the record that stays
+        pending = len(_audit_writes)
+        log.warning("audit row not written: %d writes pending", pending, extra={"fields": fields})
+        return
+    prop = details.get("property")  # also a row in PostgreSQL
+    write = asyncio.get_running_loop().create_task(
+        _audit_row(services, actor, action, prop if isinstance(prop, str) else None, fields)
+    )
+    _audit_writes.add(write)
+    write.add_done_callback(_audit_writes.discard)
 
 
 _audit_writes: set[asyncio.Task[None]] = set()
+MAX_AUDIT_WRITES = 100
 _ROW_KEYS = frozenset({"action", "actor", "request_id"})  # columns of their own
 
 

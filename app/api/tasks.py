@@ -9,12 +9,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
+from sse_starlette import EventSourceResponse
 
 from app.api.deps import ServicesDep
 from app.api.middleware import request_id_of
 from app.api.responses import JSONBytes
 from app.api.schemas import PROPERTY_ID_PATTERN, ErrorResponse, StoredText
-from app.api.sse import EventStreamResponse, sse_event
+from app.api.sse import event_stream, sse_event
 from app.api.staff import StaffDep
 from app.errors import Conflict, DependencyUnavailable, Forbidden, NotFound
 from app.services import Services
@@ -92,8 +93,9 @@ async def list_tasks(
 @admin_router.get("/tasks/stream")
 async def stream_tasks(
     request: Request, services: ServicesDep, who: StaffDep, property_id: PropertyQuery = None
-) -> EventStreamResponse:
-    """Server-Sent Events: ``ready``, then ``task`` for every new or changed task."""
+) -> EventSourceResponse:
+    """Server-Sent Events: ``ready``, then ``task`` for every new or changed task (the stream
+    ends when the server shuts down; the console reconnects)."""
     scope = _scope(who, property_id)
     feed = _tasks(services).feed
     heartbeat = services.settings.task_stream_heartbeat_s
@@ -107,7 +109,8 @@ async def stream_tasks(
         finally:
             feed.unsubscribe(sub)
 
-    return EventStreamResponse(events())
+    # The feed sends its own keep-alives, so the response sends no pings.
+    return event_stream(events(), ping_s=0)
 
 
 @admin_router.patch("/tasks/{task_id}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
 
@@ -262,6 +263,29 @@ async def test_admin_changes_are_audit_rows_and_old_signals_are_purged(
         assert await purge(conn, 90) >= 1
         left = await conn.fetchval("SELECT count(*) FROM guest_signals WHERE question = 'old one'")
     assert left == 0
+
+
+async def test_audit_rows_past_the_bound_are_logged_as_not_written(
+    desk_app: tuple[httpx.AsyncClient, Services],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from app.api import admin
+
+    client, services = desk_app
+    monkeypatch.setattr(admin, "MAX_AUDIT_WRITES", 0)
+    with caplog.at_level(logging.WARNING, logger="app.api.admin"):
+        renamed = await client.put(
+            "/admin/properties/harbour-grand", json={"name": "Harbour Grand"}, headers=AUTH
+        )
+    assert renamed.status_code == 200
+    assert not admin._audit_writes
+    assert any("audit row not written" in r.getMessage() for r in caplog.records)
+    async with services.pool.acquire() as conn:
+        rows = await conn.fetchval(
+            "SELECT count(*) FROM audit_log WHERE request_id = $1", renamed.headers["x-request-id"]
+        )
+    assert rows == 0
 
 
 async def test_a_propertys_own_examples_teach_the_classifier_up_to_a_limit(
