@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     admin_max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     # Questions one ask-batch request (and one ``scripts/ingest check``) may carry.
     admin_batch_max_questions: int = Field(50, ge=1, le=1000)
+    # Seconds one ask-batch request (and one ``scripts/ingest check``) may take in all; the
+    # questions not reached by then are reported as not answered in time.
+    admin_batch_timeout_s: float = Field(60.0, gt=0)
     ingest_max_file_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     ingest_embed_batch: int = Field(64, ge=1, le=4096)
     # Reading one file, in a child process at low priority: CPU seconds, memory, and wall
@@ -232,6 +235,9 @@ class Settings(BaseSettings):
     max_connections: int = Field(1000, ge=1)
     # Seconds an idle keep-alive connection stays open after a response.
     keep_alive_s: float = Field(5.0, gt=0)
+    # Seconds between keep-alive comments (``: ping``) on an answer stream (``/ask`` and
+    # ``/v1/chat/completions`` with ``"stream": true``), so proxies do not close a quiet one.
+    stream_ping_s: float = Field(15.0, gt=0)
 
     # --- requests, safety and hand-over to staff ---
     # Classify each message; requests, complaints and safety messages become staff tasks.

@@ -75,6 +75,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         # When the connection started waiting for request headers; None while a request runs.
         self.waiting_since: float | None = None
+        # Requests of this connection whose reply is not complete (pipelined ones included).
+        self._open_cycles: list[Any] = []
 
     # --- the header deadline --------------------------------------------------------------
 
@@ -129,6 +131,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.waiting_since = None
         self._header_bytes = 0
         super().on_headers_complete()
+        self._open_cycles = [c for c in self._open_cycles if not c.response_complete]
+        self._open_cycles.append(self.cycle)
 
     def on_response_complete(self) -> None:
         pipelined = bool(self.pipeline)
@@ -154,6 +158,12 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def _reader_stalled(self) -> None:
         self._send_timer = None
+        # Aborting empties the buffer and resumes writing before connection_lost runs: a reply
+        # waiting to send must already see the client gone, or it writes to a closed handle.
+        for cycle in self._open_cycles:
+            if not cycle.response_complete:
+                cycle.disconnected = True
+        self._open_cycles = []
         self.transport.abort()  # the buffered reply is dropped, the application unblocked
 
     def connection_lost(self, exc: Exception | None) -> None:
