@@ -90,8 +90,12 @@ async def _until_shutdown(
     closes the generation) and ``farewell`` is the last chunk. A cancellation from outside
     (the client left) closes ``events`` the same way.
 
-    The producer runs in the caller's task (a cancel scope around each wait for its next
-    chunk, none across a yield), so its own timeouts keep working."""
+    sse-starlette notices the shutdown (uvicorn's exit flag, found through its SIGTERM handler:
+    ``python -m app serve``), sets ``shutdown`` and gives the stream ``SHUTDOWN_GRACE_S`` before
+    it cancels it; cancelled, the body would stop without its end and the client would see a
+    cut connection, so this wrapper ends it with an event instead. The producer runs in the
+    caller's task (a cancel scope around each wait for its next chunk, none across a yield),
+    so its own timeouts keep working."""
     stopper = _Stopper(shutdown)
     watcher = asyncio.ensure_future(stopper.watch())
     try:
