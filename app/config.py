@@ -310,11 +310,11 @@ class Settings(BaseSettings):
     def classifier_similarities(self) -> tuple[float, float]:
         """The message classifier's (vote, safety) similarity floors for the chosen model.
 
-        Measured on data/eval/messages.jsonl: MiniLM at (0.40, 0.60) classifies 93.9% right;
-        e5 at those floors calls 25 messages safety that are not (its similarities sit high),
-        at (0.83, 0.88) 96.5% right with 3 safety messages missed against MiniLM's 6.
+        Similarities are taken between language-centred vectors (app/tasks/centres.py), so
+        both models sit on a similar scale. Chosen on the ``held_out`` messages and the
+        examples scored leave-one-out (data/eval/messages.jsonl); never on ``blind2``.
         """
-        return (0.83, 0.88) if self.embedding_model == "e5" else (0.40, 0.60)
+        return (0.25, 0.55) if self.embedding_model == "e5" else (0.20, 0.55)
 
     @cached_property
     def model_threads(self) -> int:
