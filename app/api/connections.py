@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.config import Settings, get_settings
@@ -53,6 +54,24 @@ class ConnectionLimits:
 
 
 _limits: ConnectionLimits | None = None
+
+# Before any request exists: the one error shape, with no request id to give.
+_TOO_LARGE_BODY = orjson.dumps(
+    {
+        "error": {
+            "code": "headers_too_large",
+            "message": "the request line and headers are too large",
+            "request_id": "-",
+        }
+    }
+)
+_HEADERS_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+    b"content-length: "
+    + str(len(_TOO_LARGE_BODY)).encode()
+    + b"\r\nconnection: close\r\n\r\n"
+    + _TOO_LARGE_BODY
+)
 
 
 def connection_limits() -> ConnectionLimits:
@@ -124,10 +143,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             return  # the headers were complete before or within these bytes, or a body drains
         self._header_bytes += len(data)
         if self._header_bytes > self.limits.max_header_bytes:
-            self.transport.write(
-                b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-                b"content-length: 0\r\nconnection: close\r\n\r\n"
-            )
+            self.transport.write(_HEADERS_TOO_LARGE)
             self.transport.close()
 
     def on_headers_complete(self) -> None:
