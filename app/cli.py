@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import uvicorn
 
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again with the handler
+    # it found: this one makes that a normal exit (status 0, exit handlers run, so the embedded
+    # PostgreSQL stops with its last user) instead of a kill by the signal.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         options = uvicorn_options(settings)
         uvicorn.run("app.main:create_app", factory=True, workers=args.workers, **options)
@@ -98,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> int:

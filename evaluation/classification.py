@@ -2,8 +2,16 @@
 
 ``data/eval/messages.jsonl`` holds guest messages (typed and spoken, English, German, French,
 Spanish) none of which is among the classifier's examples (``app/tasks/examples.jsonl``).
-Rows carry a ``split``: ``held_out`` and ``blind`` (written after the rules, never used to
-tune them). The examples themselves are scored leave-one-out.
+Rows carry a ``split``:
+
+- ``held_out``: never among the examples, but seen while the rules and examples were written;
+  the split to tune on.
+- ``blind`` (printed as ``blind (seen)``): written after the first rules; its failures have
+  since been read, so it is no longer an unseen test.
+- ``blind2``: written before the later changes to the rules and examples and never used to
+  change them; the targets are judged on it.
+
+The examples themselves are scored leave-one-out.
 """
 
 from __future__ import annotations
@@ -17,11 +25,13 @@ import numpy as np
 
 from app.config import PROJECT_ROOT
 from app.embedding.encoder import Encoder, query_encoder
-from app.tasks.classify import ExampleIndex, decide, load_examples
+from app.tasks.classify import ExampleIndex, decide, fit_centres, load_examples
 from app.tasks.rules import KINDS, Label, fold
 
 DEFAULT_MESSAGES = PROJECT_ROOT / "data" / "eval" / "messages.jsonl"
 TARGETS = {"safety": ("recall", 0.98), "service_request": ("both", 0.90)}
+TARGET_SPLIT = "blind2"
+_SHOWN_AS = {"blind": "blind (seen)"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +84,7 @@ def evaluate(
     messages: Sequence[Message],
     min_similarity: float = 0.4,
     safety_similarity: float = 0.6,
+    safety_margin: float = 0.03,
 ) -> dict[str, object]:
     """Scores per split (and leave-one-out on the examples), with the misclassified rows.
 
@@ -84,8 +95,11 @@ def evaluate(
     leaked = [m.id for m in messages if fold(m.text) in seen]
     if leaked:
         raise ValueError(f"messages also among the classifier's examples: {leaked}")
-    example_vectors = encode([text for text, _ in examples])
-    vectors = encode([m.text for m in messages])
+    raw_examples = encode([text for text, _ in examples])
+    # Centred as the service centres them; the leave-one-out scores keep all examples' centres.
+    centres = fit_centres([text for text, _ in examples], raw_examples)
+    example_vectors = centres.apply(raw_examples)
+    vectors = centres.apply(encode([m.text for m in messages]))
     labels = [label for _, label in examples]
     index = ExampleIndex(example_vectors, labels)
     splits: dict[str, tuple[list[str], list[str]]] = {}
@@ -97,6 +111,7 @@ def evaluate(
             [index],
             min_similarity=min_similarity,
             safety_similarity=safety_similarity,
+            safety_margin=safety_margin,
         )
         for split in (message.split, "all"):
             gold, predicted = splits.setdefault(split, ([], []))
@@ -104,7 +119,8 @@ def evaluate(
             predicted.append(got.kind)
         if got.kind != message.label.kind:
             errors.append({"id": message.id, "text": message.text, "want": message.label.kind,
-                           "got": got.kind, "method": got.method})  # fmt: skip
+                           "got": got.kind, "method": got.method,
+                           "split": message.split})  # fmt: skip
     loo_gold, loo_predicted = [], []
     for i, (text, label) in enumerate(examples):
         keep = np.arange(len(examples)) != i
@@ -117,6 +133,7 @@ def evaluate(
                 [rest],
                 min_similarity=min_similarity,
                 safety_similarity=safety_similarity,
+                safety_margin=safety_margin,
             ).kind
         )
     splits["examples (leave-one-out)"] = (loo_gold, loo_predicted)
@@ -126,7 +143,7 @@ def evaluate(
     }
 
 
-def meets_targets(report: dict[str, object], split: str = "blind") -> bool:
+def meets_targets(report: dict[str, object], split: str = TARGET_SPLIT) -> bool:
     splits = report["splits"]
     assert isinstance(splits, dict)
     table = splits.get(split) or splits["all"]
@@ -147,12 +164,22 @@ def render(report: dict[str, object]) -> str:
             f"{table[k]['precision']:>6.3f} /{table[k]['recall']:>6.3f} ({table[k]['support']:>3})"
             for k in KINDS
         )
-        lines.append(f"{name:<26}{table['n']:>5}  {cells}")
+        lines.append(f"{_SHOWN_AS.get(name, name):<26}{table['n']:>5}  {cells}")
     target = "met" if meets_targets(report) else "NOT met"
-    lines.append(f"targets (safety recall >= 0.98, service P and R >= 0.90, blind): {target}")
+    lines.append(
+        f"targets (safety recall >= 0.98, service P and R >= 0.90, {TARGET_SPLIT}): {target}"
+    )
     errors = report["errors"]
     assert isinstance(errors, list)
+    # The target split's misses are counted, not listed: reading them invites tuning on them.
+    unlisted = sum(error.get("split") == TARGET_SPLIT for error in errors)
+    if unlisted:
+        lines.append(
+            f"  ({unlisted} {TARGET_SPLIT} messages misclassified, not listed: see --json)"
+        )
     for error in errors:
+        if error.get("split") == TARGET_SPLIT:
+            continue
         line = f"  {error['id']}: {error['want']} -> {error['got']} ({error['method']})"
         lines.append(f"{line} {error['text']}")
     return "\n".join(lines)

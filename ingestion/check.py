@@ -71,7 +71,12 @@ async def run_check(
 
     async with open_services(settings) as services:
         results = await answer_all(
-            services.rag, property_id, questions, settings.top_k, settings.request_timeout_s
+            services.rag,
+            property_id,
+            questions,
+            settings.top_k,
+            settings.request_timeout_s,
+            settings.admin_batch_timeout_s,
         )
     if as_json:
         return [json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False)]

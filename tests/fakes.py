@@ -6,10 +6,11 @@ import asyncio
 import dataclasses
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 
 import numpy as np
 
+from app.answering.llm.backend import Prompt, PromptStyle
 from app.answering.types import Answer, AnswerEvents, Delta, Source
 from app.db.properties import PropertyState
 from app.errors import PropertyNotFound
@@ -136,3 +137,22 @@ class ScriptedWriter:
             await self.gate.wait()
         yield Delta(" " + tail)
         yield answer
+
+
+class ScriptedModel:
+    """A generation backend that writes the given pieces and records its prompts."""
+
+    name = "scripted"
+
+    def __init__(self, pieces: list[str], style: PromptStyle = "chat") -> None:
+        self.pieces = pieces
+        self.style = style
+        self.prompts: list[Prompt] = []
+
+    async def generate(self, prompt: Prompt, max_tokens: int) -> AsyncGenerator[str, None]:
+        self.prompts.append(prompt)
+        for piece in self.pieces:
+            yield piece
+
+    async def aclose(self) -> None:
+        return None

@@ -81,15 +81,19 @@ def _text_words(text: str) -> _TextWords:
     terms = content_terms(text)
     words = set(terms)
     # Unstemmed too: a typo is closer to the written word ("parkign" / "parking").
-    words.update(w.lower() for w in _WORD.findall(text) if len(w) > 3)
+    words.update([w.lower() for w in _WORD.findall(text) if len(w) > 3])
     # "Jet ski" in the text is also "jetski" as a guest may type it.
-    words.update(a + b for a, b in itertools.pairwise(terms) if len(a) + len(b) <= 20)
-    listed = tuple(sorted(w for w in words if len(w) >= 3))
+    words.update([a + b for a, b in itertools.pairwise(terms) if len(a) + len(b) <= 20])
+    listed = tuple(sorted([w for w in words if len(w) >= 3]))
     keys: dict[str, list[str]] = {}
     for word in listed:
         key = sound_key(word)
         if len(key) >= 2:
-            keys.setdefault(key, []).append(word)
+            alike = keys.get(key)
+            if alike is None:
+                keys[key] = [word]
+            else:
+                alike.append(word)
     return _TextWords(frozenset(words), listed, {k: tuple(v) for k, v in keys.items()})
 
 

@@ -18,13 +18,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.auth_scheme import BEARER
 from app.api.deps import ServicesDep
 from app.api.middleware import request_id_of
 from app.api.responses import JSONBytes
-from app.api.schemas import PROPERTY_ID_PATTERN, ErrorResponse
+from app.api.schemas import PROPERTY_ID_PATTERN, ErrorResponse, StoredText
 from app.config import Settings
 from app.errors import (
     AdminDisabled,
@@ -126,16 +126,22 @@ def audit_event(request: Request, actor: str, action: str, **details: object) ->
     }
     audit.info("%s", action, extra={"fields": fields})
     services: Services | None = getattr(request.app.state, "services", None)
-    if services is not None and len(_audit_writes) < 100:  # also a row in PostgreSQL
-        prop = details.get("property")
-        write = asyncio.get_running_loop().create_task(
-            _audit_row(services, actor, action, prop if isinstance(prop, str) else None, fields)
-        )
-        _audit_writes.add(write)
-        write.add_done_callback(_audit_writes.discard)
+    if services is None:
+        return
+    if len(_audit_writes) >= MAX_AUDIT_WRITES:  # the log line above is the record that stays
+        pending = len(_audit_writes)
+        log.warning("audit row not written: %d writes pending", pending, extra={"fields": fields})
+        return
+    prop = details.get("property")  # also a row in PostgreSQL
+    write = asyncio.get_running_loop().create_task(
+        _audit_row(services, actor, action, prop if isinstance(prop, str) else None, fields)
+    )
+    _audit_writes.add(write)
+    write.add_done_callback(_audit_writes.discard)
 
 
 _audit_writes: set[asyncio.Task[None]] = set()
+MAX_AUDIT_WRITES = 100
 _ROW_KEYS = frozenset({"action", "actor", "request_id"})  # columns of their own
 
 
@@ -152,14 +158,7 @@ async def _audit_row(
 
 class PropertyIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: str = Field(min_length=1, max_length=200)
-
-    @field_validator("name")
-    @classmethod
-    def _no_nul(cls, value: str) -> str:
-        if "\x00" in value:  # PostgreSQL text cannot hold it
-            raise ValueError("must not contain NUL characters")
-        return value
+    name: StoredText = Field(min_length=1, max_length=200)
 
 
 class ReindexIn(BaseModel):

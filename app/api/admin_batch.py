@@ -40,7 +40,9 @@ async def ask_batch(
 
     Each result has the answer, its sources (``cited`` marks those the answer uses), and
     ``handover``: why a guest would be passed to staff (no answer, or a message the front desk
-    takes). No staff task is created.
+    takes). No staff task is created. The batch takes at most ``RAG_ADMIN_BATCH_TIMEOUT_S``:
+    questions not reached by then come back with an ``error`` saying they were not answered in
+    time.
     """
     settings = services.settings
     if len(body.questions) > settings.admin_batch_max_questions:
@@ -55,7 +57,12 @@ async def ask_batch(
     if top_k > settings.max_top_k:
         raise InvalidRequest(f"top_k: at most {settings.max_top_k}")
     results = await answer_all(
-        services.rag, property_id, body.questions, top_k, settings.request_timeout_s
+        services.rag,
+        property_id,
+        body.questions,
+        top_k,
+        settings.request_timeout_s,
+        settings.admin_batch_timeout_s,
     )
     audit_event(request, actor, "ask_batch", property=property_id, questions=len(results))
     return JSONBytes({"property_id": property_id, "results": [r.as_dict() for r in results]})

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api.admin import AdminDep, PropertyId, audit_event
 from app.api.deps import ServicesDep
 from app.api.responses import JSONBytes
-from app.api.schemas import ErrorResponse
+from app.api.schemas import ErrorResponse, StoredText
 from app.errors import PropertyNotFound
 from app.facts import store as facts_store
 from ingestion import store
@@ -37,7 +37,7 @@ class CorrectionIn(BaseModel):
     """Hours in the canonical form (``Mo-Fr 07:00-22:00; Su off``); null removes a correction."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    hours: str | None = Field(max_length=2000, examples=["Mo-Su 06:30-22:00"])
+    hours: StoredText | None = Field(max_length=2000, examples=["Mo-Su 06:30-22:00"])
 
 
 @router.put("/properties/{property_id}/clock")

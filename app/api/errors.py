@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -92,6 +93,17 @@ def _database_unavailable(request: Request, exc: Exception) -> Response:
     return _domain_error(request, DependencyUnavailable("the database is unavailable right now"))
 
 
+def _unstorable_text(request: Request, exc: Exception) -> Response:
+    """Text the database cannot store (a NUL) that no schema caught: the client's input."""
+    log.warning("unstorable text: %s", exc)
+    return error_response(
+        422,
+        "invalid_request",
+        "text must not contain NUL characters",
+        request_id_of(request.scope),
+    )
+
+
 def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = []
@@ -122,6 +134,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ConciergeError, _domain_error)
     for error in CONNECTION_ERRORS:
         app.add_exception_handler(error, _database_unavailable)
+    app.add_exception_handler(asyncpg.CharacterNotInRepertoireError, _unstorable_text)
+    app.add_exception_handler(asyncpg.UntranslatableCharacterError, _unstorable_text)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)

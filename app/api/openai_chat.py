@@ -33,7 +33,7 @@ from app.api.middleware import request_id_of
 from app.api.render import render_answer, render_sources
 from app.api.responses import JSONBytes
 from app.api.schemas import PROPERTY_ID_PATTERN, ErrorResponse
-from app.api.sse import EventStreamResponse
+from app.api.sse import event_stream, shutdown_error
 from app.api.telemetry import note
 from app.errors import InvalidRequest
 from app.rag.types import AnswerStream, AskResult
@@ -120,7 +120,9 @@ async def chat_completions(body: ChatRequest, request: Request, services: Servic
     if body.stream:
         async with answer_deadline(settings.request_timeout_s):
             stream = await rag.ask_stream(body.model, question, settings.top_k, history=history)
-        return EventStreamResponse(_chunks(stream, body.model, completion_id, request_id, started))
+        chunks = _chunks(stream, body.model, completion_id, request_id, started)
+        farewell = b"data: " + orjson.dumps(shutdown_error(request_id)) + b"\n\ndata: [DONE]\n\n"
+        return event_stream(chunks, settings.stream_ping_s, farewell)
     async with answer_deadline(settings.request_timeout_s):
         result, cached = await rag.ask(body.model, question, settings.top_k, history=history)
     total = (time.perf_counter() - started) * 1000

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 PROPERTY_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:  # PostgreSQL text cannot hold it
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+# Free text that is stored: a NUL is a 422 here, not a database error later.
+StoredText = Annotated[str, AfterValidator(_no_nul)]
 
 
 class AskRequest(BaseModel):

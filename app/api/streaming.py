@@ -9,13 +9,14 @@ import time
 from collections.abc import AsyncGenerator
 
 from fastapi import Request
+from sse_starlette import EventSourceResponse
 
 from app.answering.types import Delta
 from app.api.deadline import answer_deadline
 from app.api.middleware import request_id_of
 from app.api.render import render_answer, render_sources
 from app.api.schemas import AskRequest
-from app.api.sse import EventStreamResponse, sse_event
+from app.api.sse import event_stream, shutdown_error, sse_event
 from app.config import Settings
 from app.rag.service import RagService
 from app.rag.types import AnswerStream
@@ -30,7 +31,7 @@ async def stream_answer(
     rag: RagService,
     settings: Settings,
     started: float,
-) -> EventStreamResponse:
+) -> EventSourceResponse:
     """Find the sources (raising the usual errors), then stream the answer as events."""
     request_id = request_id_of(request.scope)
     async with answer_deadline(settings.request_timeout_s):
@@ -42,7 +43,8 @@ async def stream_answer(
             body.room,
             language=body.language,
         )
-    return EventStreamResponse(_events(stream, request_id, started))
+    farewell = sse_event("error", shutdown_error(request_id))
+    return event_stream(_events(stream, request_id, started), settings.stream_ping_s, farewell)
 
 
 async def _events(

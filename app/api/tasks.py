@@ -9,12 +9,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
+from sse_starlette import EventSourceResponse
 
 from app.api.deps import ServicesDep
 from app.api.middleware import request_id_of
 from app.api.responses import JSONBytes
-from app.api.schemas import PROPERTY_ID_PATTERN, ErrorResponse
-from app.api.sse import EventStreamResponse, sse_event
+from app.api.schemas import PROPERTY_ID_PATTERN, ErrorResponse, StoredText
+from app.api.sse import event_stream, sse_event
 from app.api.staff import StaffDep
 from app.errors import Conflict, DependencyUnavailable, Forbidden, NotFound
 from app.services import Services
@@ -54,7 +55,7 @@ class StatusIn(BaseModel):
 
 class ExampleIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    text: str = Field(min_length=1, max_length=500)
+    text: StoredText = Field(min_length=1, max_length=500)
     kind: Literal["information", "service_request", "complaint", "safety", "small_talk"]
     category: str | None = Field(None, pattern=r"^[a-z_]{1,32}$")
 
@@ -69,8 +70,8 @@ class FeedbackIn(BaseModel):
     property_id: str = Field(pattern=PROPERTY_ID_PATTERN)
     request_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,128}$")
     rating: Literal["up", "down"]
-    question: str = Field(min_length=1, max_length=1000)
-    answer: str | None = Field(None, max_length=4000)
+    question: StoredText = Field(min_length=1, max_length=1000)
+    answer: StoredText | None = Field(None, max_length=4000)
 
 
 @admin_router.get("/tasks")
@@ -92,8 +93,9 @@ async def list_tasks(
 @admin_router.get("/tasks/stream")
 async def stream_tasks(
     request: Request, services: ServicesDep, who: StaffDep, property_id: PropertyQuery = None
-) -> EventStreamResponse:
-    """Server-Sent Events: ``ready``, then ``task`` for every new or changed task."""
+) -> EventSourceResponse:
+    """Server-Sent Events: ``ready``, then ``task`` for every new or changed task (the stream
+    ends when the server shuts down; the console reconnects)."""
     scope = _scope(who, property_id)
     feed = _tasks(services).feed
     heartbeat = services.settings.task_stream_heartbeat_s
@@ -107,7 +109,8 @@ async def stream_tasks(
         finally:
             feed.unsubscribe(sub)
 
-    return EventStreamResponse(events())
+    # The feed sends its own keep-alives, so the response sends no pings.
+    return event_stream(events(), ping_s=0)
 
 
 @admin_router.patch("/tasks/{task_id}")

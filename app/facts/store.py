@@ -9,6 +9,7 @@ their chunk link, and replaces the others.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,7 @@ from app.facts import menu_store
 from app.facts.clock import check_locale, time_zone
 from app.facts.extract import HoursRow, extract_hours
 from app.facts.hours import OpeningHours, parse_canonical
-from app.facts.menu import document_dishes
+from app.facts.menu import Dish, document_dishes
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +180,17 @@ async def sync_facts(
     Only live chunks are read: a version being built (or kept as a candidate) leaves the facts,
     which guests' answers cite from the live version, as they are.
     """
-    await sync_document(conn, property_id, doc_key, extract_hours(chunks))
-    await menu_store.sync_document(conn, property_id, doc_key, document_dishes(chunks))
+    # Reading a large document's facts takes a while: off the event loop guests share.
+    hours, dishes = await asyncio.to_thread(read_facts, chunks)
+    await sync_document(conn, property_id, doc_key, hours)
+    await menu_store.sync_document(conn, property_id, doc_key, dishes)
+
+
+def read_facts(
+    chunks: Sequence[tuple[str, str, str]],
+) -> tuple[list[HoursRow], list[tuple[Dish, str]]]:
+    """The opening hours and dishes of a document's ``(heading, text, content_hash)`` chunks."""
+    return extract_hours(chunks), document_dishes(chunks)
 
 
 async def sync_rechunked_facts(conn: Connection, property_id: str, old: int, new: int) -> int:

@@ -58,18 +58,29 @@ async def answer_all(
     questions: Sequence[str],
     top_k: int,
     timeout_s: float,
+    total_s: float,
 ) -> list[CheckedAnswer]:
-    """Answer each question in turn (each within ``timeout_s``); an unknown property raises."""
+    """Answer each question in turn, each within ``timeout_s`` and all within ``total_s``: the
+    questions not answered when ``total_s`` has passed are reported as such. An unknown
+    property raises."""
     await rag.registry.get(property_id)  # PropertyNotFound before any work
-    out = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + total_s
+    late = f"not answered in time: the batch may take {total_s:g} s"
+    out: list[CheckedAnswer] = []
     for question in questions:
+        left = deadline - loop.time()
+        if left <= 0:
+            out.append(CheckedAnswer(question, "", error=late))
+            continue
         try:
-            async with asyncio.timeout(timeout_s):
+            async with asyncio.timeout(min(timeout_s, left)):
                 out.append(await _one(rag, property_id, question, top_k))
         except PropertyNotFound:
             raise
         except TimeoutError:
-            out.append(CheckedAnswer(question, "", error=f"no answer within {timeout_s:g} s"))
+            error = late if timeout_s > left else f"no answer within {timeout_s:g} s"
+            out.append(CheckedAnswer(question, "", error=error))
         except ConciergeError as exc:
             out.append(CheckedAnswer(question, "", error=exc.message))
     return out

@@ -1,9 +1,10 @@
 """What kind of message is this: rules for the clear cases, then the nearest labelled examples.
 
 The examples (``app/tasks/examples.jsonl``, plus any a property adds) are embedded with the
-same encoder as the questions; a message takes the similarity-weighted vote of its ``k``
-nearest examples, and is an information question when nothing is near enough. No model is
-trained and nothing leaves the process.
+same encoder as the questions, and every vector is centred on its language (``centres``); a
+message takes the similarity-weighted vote of its ``k`` nearest examples, and is an
+information question when nothing is near enough. No model is trained and nothing leaves the
+process.
 """
 
 from __future__ import annotations
@@ -18,7 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
-from app.tasks.rules import INFORMATION, KINDS, SAFETY, Label, asks_as_question, fold, rule_label
+from app import languages
+from app.tasks.centres import Centres
+from app.tasks.rules import (
+    INFORMATION,
+    KINDS,
+    SAFETY,
+    SMALL_TALK,
+    Label,
+    asks_as_question,
+    fold,
+    rule_label,
+)
 
 EXAMPLES_PATH = Path(__file__).with_name("examples.jsonl")
 _EMBED_AT_ONCE = 16  # examples in the embedding queue at a time
@@ -50,6 +62,17 @@ def load_examples(path: Path = EXAMPLES_PATH) -> list[tuple[str, Label]]:
                 raise ValueError(f"{path}: unknown kind {row['kind']!r}")
             examples.append((row["text"], Label(row["kind"], row.get("category"))))
     return examples
+
+
+def language_of(text: str) -> str:
+    """The example's language where the detector is fairly sure, else the default (English)."""
+    language, probability = languages.guess(text)
+    return language if probability >= languages.LIKELY else languages.DEFAULT
+
+
+def fit_centres(texts: Sequence[str], vectors: np.ndarray) -> Centres:
+    """The language centres of the seed examples ``texts`` (embedded as ``vectors``)."""
+    return Centres.fit(vectors, [language_of(text) for text in texts])
 
 
 class ExampleIndex:
@@ -85,6 +108,27 @@ def vote(neighbours: Sequence[tuple[float, Label]], min_similarity: float) -> tu
     return label, weights[label] / sum(weights.values())
 
 
+def nearest(
+    vector: np.ndarray, indexes: Sequence[ExampleIndex], k: int
+) -> list[tuple[float, Label]]:
+    """The ``k`` nearest examples over all ``indexes``, nearest first."""
+    return sorted(
+        (pair for index in indexes for pair in index.nearest(vector, k)),
+        key=lambda pair: -pair[0],
+    )[:k]
+
+
+def needs_vector(ruled: Label | None) -> bool:
+    """Whether the example vote must still see a message the rules gave ``ruled``.
+
+    Only a safety rule and small talk are final. A service or complaint rule matches words
+    about things ("broken", "stuck", "dirty"); the same words about a person's body are a
+    safety message, and missing one costs far more than a false alarm, so the nearest
+    safety examples are still consulted.
+    """
+    return ruled is None or ruled.kind not in (SAFETY, SMALL_TALK)
+
+
 def decide(
     text: str,
     vector: np.ndarray | None,
@@ -92,26 +136,37 @@ def decide(
     k: int = 5,
     min_similarity: float = 0.4,
     safety_similarity: float = 0.6,
+    safety_margin: float = 0.03,
 ) -> Classification:
     """Classify ``text`` (``vector`` is its embedding; None when the rules suffice).
 
-    One safety example near enough outweighs the vote (recall first); a message worded as a
-    question about the hotel stays an information question unless it is near a safety one.
+    A safety example near enough (``safety_similarity``) outweighs the vote and any service
+    or complaint rule (recall first) unless another kind's example is nearer by more than
+    ``safety_margin``; when a service or complaint rule fired, the nearest example being a
+    safety one overrules it at a lower floor (missing a safety message is the costly error);
+    a message worded as a question about the hotel stays an information
+    question unless it is near a safety one.
     """
     ruled = rule_label(text)
-    if ruled is not None:
+    if ruled is not None and (vector is None or not needs_vector(ruled)):
         return Classification(ruled.kind, ruled.category, 1.0, "rule")
     if vector is None:
         return Classification(INFORMATION, None, 0.0, "default")
-    neighbours = sorted(
-        (pair for index in indexes for pair in index.nearest(vector, k)),
-        key=lambda pair: -pair[0],
-    )[:k]
-    label, score = vote(neighbours, min_similarity)
+    neighbours = nearest(vector, indexes, k)
     alarming = [(s, lab) for s, lab in neighbours if lab.kind == SAFETY and s >= safety_similarity]
-    if alarming:
+    others = [s for s, lab in neighbours if lab.kind != SAFETY]
+    if alarming and alarming[0][0] >= max(others, default=0.0) - safety_margin:
         score, label = alarming[0]
-    elif label.kind != INFORMATION and asks_as_question(text):
+        return Classification(label.kind, label.category, round(score, 3), "nearest")
+    if ruled is not None:
+        # The rule matched words about things; a nearest example about a person in danger
+        # still wins, at a floor halfway between the vote's and the safety one.
+        top_score, top = neighbours[0] if neighbours else (0.0, Label(INFORMATION))
+        if top.kind == SAFETY and top_score >= (min_similarity + safety_similarity) / 2:
+            return Classification(top.kind, top.category, round(top_score, 3), "nearest")
+        return Classification(ruled.kind, ruled.category, 1.0, "rule")
+    label, score = vote(neighbours, min_similarity)
+    if label.kind != INFORMATION and asks_as_question(text):
         label = Label(INFORMATION)
     return Classification(label.kind, label.category, round(score, 3), "nearest")
 
@@ -133,8 +188,12 @@ class MessageClassifier:
         max_cached: int = 10_000,
         max_property_examples: int = 500,
         safety_similarity: float = 0.6,
+        safety_margin: float = 0.03,
     ) -> None:
         self._embed = embed
+        self.safety_margin = safety_margin
+        self._centres = Centres(np.zeros((0, 1), np.float32))
+        self._raw: dict[str, ExampleIndex] = {}  # property examples before centring
         self.k = k
         self.min_similarity = min_similarity
         self.safety_similarity = safety_similarity
@@ -145,12 +204,22 @@ class MessageClassifier:
         self.max_property_examples = max_property_examples
 
     async def load_seeds(self, examples: Sequence[tuple[str, Label]]) -> None:
-        self._seeds = await self._index(examples)
+        """Set the shared examples; their languages give the centres every vector is put on."""
+        raw = await self._index(examples)
+        texts = [text for text, _ in examples]
+        self._centres = await asyncio.to_thread(fit_centres, texts, raw.vectors)
+        self._seeds = ExampleIndex(self._centres.apply(raw.vectors), raw.labels)
+        self._properties = {
+            pid: ExampleIndex(self._centres.apply(index.vectors), index.labels)
+            for pid, index in self._raw.items()
+        }
         self._cache.clear()
 
     async def load_property(self, property_id: str, examples: Sequence[tuple[str, Label]]) -> None:
         """Set a property's own examples (at most ``max_property_examples`` are kept)."""
-        self._properties[property_id] = await self._index(examples[: self.max_property_examples])
+        raw = await self._index(examples[: self.max_property_examples])
+        self._raw[property_id] = raw
+        self._properties[property_id] = ExampleIndex(self._centres.apply(raw.vectors), raw.labels)
         for key in [key for key in self._cache if key[0] == property_id]:
             del self._cache[key]
 
@@ -170,13 +239,19 @@ class MessageClassifier:
             self._cache.move_to_end(key)
             return hit
         result = decide(text, None, ())
-        if result.method != "rule":
+        if needs_vector(result.label if result.method == "rule" else None):
             indexes = [self._seeds]
             if property_id in self._properties:
                 indexes.append(self._properties[property_id])
-            vector = await self._embed(text)
+            vector = self._centres.apply(await self._embed(text))
             result = decide(
-                text, vector, indexes, self.k, self.min_similarity, self.safety_similarity
+                text,
+                vector,
+                indexes,
+                self.k,
+                self.min_similarity,
+                self.safety_similarity,
+                self.safety_margin,
             )
         self._cache[key] = result
         if len(self._cache) > self._max_cached:

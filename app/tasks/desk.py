@@ -206,7 +206,11 @@ class FrontDesk:
         category = found.category or "emergency"
         self.stats.handovers[f"safety_{category}"] += 1
         self._signal(Signal(property_id, "handover", f"safety_{category}", question))
-        sources = tuple(await retrieve(question))
+        try:
+            sources = tuple(await retrieve(question))
+        except Exception:  # no search (e.g. the database is down): the number still goes out
+            log.exception("no sources for a safety message")
+            sources = ()
         quoted = self._quote(category, sources)
         task: dict[str, Any] | None = None
         try:

@@ -46,15 +46,24 @@ class Subscription:
 
     async def events(self, heartbeat_s: float) -> AsyncIterator[dict[str, Any] | None]:
         """Events as they come; None every ``heartbeat_s`` of quiet (a keep-alive)."""
-        while not self.closed or not self.queue.empty():
-            try:
-                event = await asyncio.wait_for(self.queue.get(), heartbeat_s)
-            except TimeoutError:
-                yield None
-                continue
-            if event is None:
-                return
-            yield event
+        # One pending get outlives the heartbeats: cancelling a get at its timeout could lose
+        # the event it had just taken.
+        getter: asyncio.Task[dict[str, Any] | None] | None = None
+        try:
+            while not self.closed or not self.queue.empty() or getter is not None:
+                if getter is None:
+                    getter = asyncio.ensure_future(self.queue.get())
+                done, _ = await asyncio.wait({getter}, timeout=heartbeat_s)
+                if not done:
+                    yield None
+                    continue
+                event, getter = getter.result(), None
+                if event is None:
+                    return
+                yield event
+        finally:
+            if getter is not None:
+                getter.cancel()
 
 
 class TaskFeed:

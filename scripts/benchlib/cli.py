@@ -21,7 +21,7 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -411,7 +411,7 @@ class CachedFlagCounter:
     def __init__(self) -> None:
         self.cached = 0
 
-    def __call__(self, status: int, body: bytes) -> None:
+    def __call__(self, body: bytes) -> None:
         if b'"cached":true' in body:
             self.cached += 1
 
@@ -423,7 +423,7 @@ class StageCollector:
         self.stages: dict[str, list[float]] = {}
         self.cached = 0
 
-    def __call__(self, status: int, body: bytes) -> None:
+    def __call__(self, body: bytes) -> None:
         data = orjson.loads(body)
         if data.get("cached"):
             self.cached += 1
@@ -447,13 +447,15 @@ async def _phase_rate(
     own CPU is this process's CPU during the phase."""
     collector = StageCollector()
     cpu0, began = time.process_time(), time.perf_counter()
-    result = await loadgen.open_loop(
-        port, asks, rate, seconds, on_body=collector, request_timeout_s=timeout_s
-    )
+    async with loadgen.Client(port, max_connections=256, timeout=timeout_s) as client:
+        replies, skipped = await loadgen.open_loop(
+            client, rate, seconds, loadgen.sending(asks), max_outstanding=256
+        )
+    elapsed = time.perf_counter() - began
+    result = loadgen.Result("open-loop", max(seconds, elapsed), replies, skipped, target_rate=rate)
     summary = result.summary()
-    generator = wrk.generator_cpu(
-        time.process_time() - cpu0, time.perf_counter() - began, int(summary["ok"] or 0)
-    )
+    generator = wrk.generator_cpu(time.process_time() - cpu0, elapsed, result.ok)
+    _read_bodies(replies, collector)
     return {
         **summary,
         "generator": "python",
@@ -461,6 +463,24 @@ async def _phase_rate(
         "stages": collector.summary(),
         "cached_answers": collector.cached,
     }
+
+
+def _read_bodies(replies: list[loadgen.Reply], on_body: Callable[[bytes], None]) -> None:
+    for reply in replies:
+        if reply.status == 200:
+            on_body(reply.body)
+
+
+async def _closed_loop(
+    port: int, requests: Iterator[bytes], clients: int, seconds: float, timeout_s: float = 10
+) -> loadgen.Result:
+    began = time.perf_counter()
+    async with loadgen.Client(port, max_connections=clients, timeout=timeout_s) as client:
+        replies = await loadgen.closed_loop(
+            client, clients, loadgen.sending(requests), duration=seconds
+        )
+    elapsed = time.perf_counter() - began
+    return loadgen.Result("closed-loop", elapsed, replies, clients=clients)
 
 
 def _use_wrk(args: argparse.Namespace) -> bool:
@@ -494,23 +514,19 @@ async def _closed(
         )
     on_body: Any = StageCollector() if collect == "timings" else CachedFlagCounter()
     cpu0, began = time.process_time(), time.perf_counter()
-    result = await loadgen.closed_loop(
-        port,
-        requests,
-        clients,
-        seconds,
-        on_body=None if collect == "none" else on_body,
-        request_timeout_s=timeout_s,
-    )
+    result = await _closed_loop(port, requests, clients, seconds, timeout_s)
     summary = result.summary()
     out = {
         **summary,
         "generator": "python",
         "generator_cpu": wrk.generator_cpu(
-            time.process_time() - cpu0, time.perf_counter() - began, int(summary["ok"] or 0)
+            time.process_time() - cpu0, time.perf_counter() - began, result.ok
         ),
-        "cached_answers": on_body.cached,
+        "cached_answers": 0,
     }
+    if collect != "none":
+        _read_bodies(result.replies, on_body)
+        out["cached_answers"] = on_body.cached
     if isinstance(on_body, StageCollector):
         out["stages"] = on_body.summary()
     return out
@@ -548,7 +564,7 @@ async def _service(
     try:
         # Warm-up at the run's concurrency, so batches (and the runtime's buffers) reach their
         # working size before memory is read.
-        await loadgen.closed_loop(port, asks, plan.clients, max(1.0, plan.warmup / 100))
+        await _closed_loop(port, asks, plan.clients, max(1.0, plan.warmup / 100))
         out["rss_warm_mb"] = round(rss_mb(proc.pid), 1)
         rss_series = out["rss_series_mb"] = {"warm": out["rss_warm_mb"]}
         cpu0 = cpu_seconds(proc.pid)
@@ -579,7 +595,8 @@ async def _service(
         )
         log("  cached /ask and no-op /healthz")
         primed = [next(asks) for _ in range(64)]
-        await loadgen.send_each(port, primed)  # compute each answer once
+        async with loadgen.Client(port, max_connections=1) as client:
+            await loadgen.send_each(client, primed)  # compute each answer once
         # The cached phase only checks the flag (no JSON parsing in the client), so that the
         # load generator spends the same per request here as on the no-op endpoint.
         out["cached"] = await _closed(
@@ -628,7 +645,7 @@ async def _naive(
     proc, cold = await _start(children, argv, env, port, log_file)
     out: dict[str, Any] = {"cold_start_s": round(cold, 3)}
     try:
-        await loadgen.closed_loop(port, asks, 2, 1.0)
+        await _closed_loop(port, asks, 2, 1.0)
         out["rss_warm_mb"] = round(rss_mb(proc.pid), 1)
         # A generous timeout: the baseline answers slowly but does answer, and its slowness is
         # the measurement. The fixed-rate phase is kept short, since it cannot keep up.

@@ -109,9 +109,10 @@ async def test_the_lines_after_the_application_shut_down_are_written_at_once(
     handler.target.setStream(stream)
     async with app.router.lifespan_context(app):
         logging.getLogger("concierge.test").info("serving")
-    # As uvicorn logs "Application shutdown complete." and then re-raises SIGTERM, so the process
-    # ends with no exit handler run. (A project logger: an in-process uvicorn started by another
-    # test may have raised the level of uvicorn's own.)
+    # uvicorn logs "Application shutdown complete." and then re-raises SIGTERM: run directly
+    # (not through ``python -m app serve``), the process ends with no exit handler run. (A
+    # project logger: an in-process uvicorn started by another test may have raised the level
+    # of uvicorn's own.)
     logging.getLogger("concierge.test").info("shut down")
     messages = [json.loads(line)["msg"] for line in stream.getvalue().splitlines()]
     assert "serving" in messages

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
 
@@ -212,6 +213,9 @@ async def test_hand_overs_and_thumbs_down_are_masked_grouped_and_counted(
     assert (await client.post("/feedback", json={**vote, "rating": "up"})).status_code == 202
     bad = await client.post("/feedback", json={**vote, "property_id": "nowhere"})
     assert bad.status_code == 404
+    nul = await client.post("/feedback", json={**vote, "question": "towels\x00now"})
+    assert nul.status_code == 422
+    assert nul.json()["error"]["code"] == "invalid_request"
     await asyncio.wait_for(services.tasks.recorder.drain(), 20)
     gaps = (
         await client.get("/admin/gaps", params={"property_id": "harbour-grand"}, headers=AUTH)
@@ -261,6 +265,29 @@ async def test_admin_changes_are_audit_rows_and_old_signals_are_purged(
     assert left == 0
 
 
+async def test_audit_rows_past_the_bound_are_logged_as_not_written(
+    desk_app: tuple[httpx.AsyncClient, Services],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from app.api import admin
+
+    client, services = desk_app
+    monkeypatch.setattr(admin, "MAX_AUDIT_WRITES", 0)
+    with caplog.at_level(logging.WARNING, logger="app.api.admin"):
+        renamed = await client.put(
+            "/admin/properties/harbour-grand", json={"name": "Harbour Grand"}, headers=AUTH
+        )
+    assert renamed.status_code == 200
+    assert not admin._audit_writes
+    assert any("audit row not written" in r.getMessage() for r in caplog.records)
+    async with services.pool.acquire() as conn:
+        rows = await conn.fetchval(
+            "SELECT count(*) FROM audit_log WHERE request_id = $1", renamed.headers["x-request-id"]
+        )
+    assert rows == 0
+
+
 async def test_a_propertys_own_examples_teach_the_classifier_up_to_a_limit(
     desk_app: tuple[httpx.AsyncClient, Services], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -287,6 +314,11 @@ async def test_a_propertys_own_examples_teach_the_classifier_up_to_a_limit(
     unknown = await client.post(nowhere, json={"examples": [third]}, headers=AUTH)
     assert unknown.status_code == 404
     assert over.json()["error"]["code"] == "conflict"
+    nul = await client.post(
+        route, json={"examples": [{**third, "text": "kayak\x00tour"}]}, headers=AUTH
+    )
+    assert nul.status_code == 422
+    assert nul.json()["error"]["code"] == "invalid_request"
     async with services.pool.acquire() as conn:
         kept = await conn.fetch(
             "SELECT text, category FROM classifier_examples WHERE property_id = 'sunset-cove'"

@@ -17,10 +17,15 @@ from app.db.pool import create_pool
 from app.db.server import database_url
 from tests.reliability.harness import Env, Outcome
 from tests.reliability.report import table
-from tests.reliability.scenarios import all_scenarios
 
 
 async def run(duration: float, only: list[str]) -> list[Outcome]:
+    # The scenarios' load generator is the benchmark's (scripts/benchlib/loadgen.py).
+    scripts = str(PROJECT_ROOT / "scripts")
+    if scripts not in sys.path:
+        sys.path.append(scripts)
+    from tests.reliability.scenarios import all_scenarios
+
     settings = Settings(
         data_dir=PROJECT_ROOT / ".data" / "reliability",
         database_name=f"concierge_rel_{uuid.uuid4().hex[:8]}",

@@ -30,6 +30,7 @@ def hand_written(property_id: str) -> list[tuple[str, str, str, bytes, dict[str,
     js = {"content-type": "application/json"}
     valid = {"property_id": property_id, "question": "when does the spa open"}
     deep = b"[" * 100_000 + b"]" * 100_000
+    rated = {"property_id": property_id, "request_id": "r-1", "rating": "down"}
     cases: list[tuple[str, str, str, bytes, dict[str, str], set[int]]] = [
         (
             "10 MB body",
@@ -40,6 +41,14 @@ def hand_written(property_id: str) -> list[tuple[str, str, str, bytes, dict[str,
             {413},
         ),
         ("deeply nested JSON", "POST", ask, deep[:60_000], js, {400, 422}),
+        (
+            "NUL in a rated question",
+            "POST",
+            "/feedback",
+            json.dumps({**rated, "question": "towels\x00now"}).encode(),
+            js,
+            {422},
+        ),
         ("huge number", "POST", ask, json.dumps({**valid, "top_k": 10**400}).encode(), js, {422}),
         ("NaN literal", "POST", ask, b'{"property_id": "x", "question": NaN}', js, {422}),
         (
@@ -191,6 +200,22 @@ def admin_hand_written(
             "PUT",
             f"/admin/properties/{property_id}",
             nul_name,
+            js,
+            {422},
+        ),
+        (
+            "admin: NUL in a classifier example",
+            "POST",
+            f"/admin/properties/{property_id}/examples",
+            b'{"examples": [{"text": "a\\u0000b", "kind": "small_talk"}]}',
+            js,
+            {422},
+        ),
+        (
+            "admin: NUL in an hours correction",
+            "PUT",
+            f"/admin/properties/{property_id}/hours/1",
+            b'{"hours": "Mo-Su 07:00-22:00\\u0000"}',
             js,
             {422},
         ),

@@ -18,13 +18,13 @@ import time
 from pathlib import Path
 
 import httpx
+from benchlib.loadgen import Client, Reply, open_loop, percentile
 
 from app.db.migrate import ensure_database, upgrade_to_head
 from app.db.pool import create_pool
 from app.db.server import database_url, embedded_server
 from tests.reliability.harness import Env, Outcome, ServerProcess, count_errors, ingest, tag
 from tests.reliability.load import DOCS, distinct_asks
-from tests.reliability.loadgen import Client, Reply, open_loop, percentile
 from tests.reliability.outage import _discard, error_shape_ok, http_error_shape_ok
 
 ACQUIRE_TIMEOUT_S = 1.0
@@ -91,7 +91,7 @@ async def _freeze(env: Env, pgdata: Path, outcome: Outcome, rate: float, freeze_
     )
     async with server, httpx.AsyncClient(base_url=server.base, timeout=30) as http:
         auth = {"authorization": f"Bearer {server.admin_token}"}
-        client = Client("127.0.0.1", server.port, max_connections=64, timeout=30)
+        client = Client(server.port, max_connections=64, timeout=30)
         ask = distinct_asks(guest, rng)
 
         warm, _ = await open_loop(client, rate, 1.0, ask)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import requests
 import schemathesis
+from benchlib.loadgen import Client, Reply
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -33,7 +34,6 @@ from tests.reliability.attacks import (
     hand_written,
 )
 from tests.reliability.harness import Env, Outcome, ServerProcess, ingest, tag
-from tests.reliability.loadgen import Client, Reply
 from tests.reliability.uploads import (
     Target,
     UploadLog,
@@ -367,7 +367,7 @@ async def hostile_input(env: Env, examples: int = 2000) -> Outcome:
         uploads = await asyncio.to_thread(
             upload_fuzz, target, uploads_wanted, record, REQUEST_TIMEOUT_S
         )
-        client = Client("127.0.0.1", server.port, max_connections=4, timeout=REQUEST_TIMEOUT_S)
+        client = Client(server.port, max_connections=4, timeout=REQUEST_TIMEOUT_S)
         attacks = hand_written(property_id) + admin_hand_written(
             admin_property, target.property_id, token, property_id
         )

@@ -20,11 +20,11 @@ import signal
 import time
 
 import httpx
+from benchlib.loadgen import Client, Reply, open_loop, percentile
 
 from tests import files
 from tests.reliability.harness import Env, Outcome, ServerProcess, ingest, tag
 from tests.reliability.load import DOCS, distinct_asks, distinct_question
-from tests.reliability.loadgen import Client, Reply, open_loop, percentile
 
 HEX_LINE = "0123456789abcdef" * 64_000  # 1,024,000 characters, no space
 LONG_SENTENCE = "The rooftop bar serves " + "cocktails and " * 1_420 + "snacks until midnight."
@@ -48,7 +48,7 @@ async def giant_text(env: Env, questions: int = 300) -> Outcome:
     server = ServerProcess(env, cache_max_bytes=4 * 1024 * 1024)
     rng = random.Random(5)
     async with server:
-        client = Client("127.0.0.1", server.port, max_connections=16, timeout=30)
+        client = Client(server.port, max_connections=16, timeout=30)
 
         async def ask(c: Client, i: int) -> Reply:
             words = rng.choice(["rooftop door codes", "rooftop bar cocktails", "hex codes"])
@@ -103,7 +103,7 @@ async def document_bombs(env: Env, rate: float = 10.0) -> Outcome:
     uploads: list[tuple[str, float, httpx.Response]] = []
     async with server, httpx.AsyncClient(base_url=server.base, timeout=60) as http:
         auth = {"authorization": f"Bearer {server.admin_token}"}
-        client = Client("127.0.0.1", server.port, max_connections=16, timeout=30)
+        client = Client(server.port, max_connections=16, timeout=30)
         ask = distinct_asks(property_id, rng)
 
         calm, _ = await open_loop(client, rate, 2.0, ask)

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
+from benchlib.loadgen import Client, Reply, open_loop, percentile
 
 from app.answering.generative import FALLBACK_SOURCE
 from tests.faults import FaultServer
 from tests.reliability.harness import Env, Outcome, ServerProcess, count_errors, ingest, tag
-from tests.reliability.loadgen import Client, MakeRequest, Reply, percentile
 from tests.waiting import wait_until
 
 # Every question of the scenario asks for the check-out time, well above the answer threshold
@@ -124,23 +125,6 @@ def _within(exchanges: list[Exchange], phase: Phase) -> list[Exchange]:
     return [e for e in exchanges if phase.start <= e.reply.started and e.reply.ended <= phase.end]
 
 
-async def _steady(
-    client: Client, rate: float, make: MakeRequest, stop: asyncio.Event
-) -> list[Reply]:
-    """Start ``rate`` requests/s whatever the server does until ``stop`` is set; then wait for
-    the ones in flight and return every reply."""
-    tasks: list[asyncio.Task[Reply]] = []
-    start = time.monotonic()
-    while not stop.is_set():
-        due = int((time.monotonic() - start) * rate) - len(tasks)
-        for _ in range(due):
-            tasks.append(asyncio.ensure_future(make(client, len(tasks) + 1)))
-        await asyncio.sleep(0.005)
-    if tasks:
-        await asyncio.wait(tasks)
-    return [task.result() for task in tasks]
-
-
 async def _run_phase(
     fault: FaultServer, phase: Phase, ready: Callable[[], bool], min_s: float, limit_s: float
 ) -> None:
@@ -212,9 +196,11 @@ async def llm_faults(
     calls_before = calls_after = 0
     try:
         async with server:
-            client = Client("127.0.0.1", server.port, max_connections=128, timeout=15)
+            client = Client(server.port, max_connections=128, timeout=15)
             stop = asyncio.Event()
-            load = asyncio.create_task(_steady(client, rate, ask, stop))
+            load = asyncio.create_task(
+                open_loop(client, rate, math.inf, ask, max_outstanding=sys.maxsize, until=stop)
+            )
             limit_s = phase_s + 8
 
             def healthy_ready() -> bool:
@@ -249,7 +235,7 @@ async def llm_faults(
                 await _run_phase(fault, recovered, recovered_ready, 0, RECOVERY_S + limit_s)
             finally:
                 stop.set()
-                replies = await load
+                replies, _ = await load
                 await client.close()
             try:
                 await wait_until(lambda: fault.open_connections == 0, 5.0, "LLM connections closed")

@@ -7,8 +7,7 @@ import random
 import signal
 import time
 
-from tests.reliability.harness import Env, Outcome, ServerProcess, ingest, tag
-from tests.reliability.loadgen import (
+from benchlib.loadgen import (
     CLOSED_BEFORE_RESPONSE,
     PARTIAL,
     REFUSED,
@@ -19,6 +18,8 @@ from tests.reliability.loadgen import (
     open_loop,
     percentile,
 )
+
+from tests.reliability.harness import Env, Outcome, ServerProcess, ingest, tag
 
 DOCS = {
     "pool.md": "# Pool\n\nThe pool opens at 07:00 and closes at 22:00. Towels are at the bar.",
@@ -71,7 +72,7 @@ async def overload(env: Env, factor: float = 10.0, duration: float = 6.0) -> Out
         rate_limit_property_burst=75,
     )
     async with server:
-        client = Client("127.0.0.1", server.port, max_connections=512, timeout=30)
+        client = Client(server.port, max_connections=512, timeout=30)
         before = await closed_loop(client, 4, ask, duration=3.0)
         sustainable = sum(r.status == 200 for r in before) / 3.0
         p50_before = percentile([r.latency for r in before if r.status == 200], 50)
@@ -94,7 +95,7 @@ async def overload(env: Env, factor: float = 10.0, duration: float = 6.0) -> Out
         await sampler
         await client.close()
         await server.quiet_stats()
-        client = Client("127.0.0.1", server.port, max_connections=8, timeout=30)
+        client = Client(server.port, max_connections=8, timeout=30)
         after = await closed_loop(client, 4, ask, duration=3.0)
         await client.close()
         p50_after = percentile([r.latency for r in after if r.status == 200], 50)
@@ -154,7 +155,7 @@ async def soak(env: Env, duration: float = 20.0, rate: float = 60.0) -> Outcome:
     cache_size = 200
     warmup = max(3.0, duration * 0.25)
     async with ServerProcess(env, encode_ms=1, cache_max_entries=cache_size) as server:
-        client = Client("127.0.0.1", server.port, max_connections=16, timeout=15)
+        client = Client(server.port, max_connections=16, timeout=15)
         first, _ = await open_loop(client, rate, warmup, mixed, max_outstanding=64)
         # A short peak, so lazily grown resources (pool connections, executor threads)
         # reach the size the steady load can ever need before the baseline is taken.
@@ -162,7 +163,7 @@ async def soak(env: Env, duration: float = 20.0, rate: float = 60.0) -> Outcome:
         await client.close()
         warm = await server.quiet_stats()
         warm_rss = server.rss_kb()
-        client = Client("127.0.0.1", server.port, max_connections=16, timeout=15)
+        client = Client(server.port, max_connections=16, timeout=15)
         second, skipped = await open_loop(
             client, rate, duration - warmup, mixed, max_outstanding=64
         )
@@ -195,7 +196,7 @@ async def sigterm_under_load(env: Env) -> Outcome:
     ask = distinct_asks(property_id, rng)
 
     async with server:
-        client = Client("127.0.0.1", server.port, max_connections=24, timeout=30)
+        client = Client(server.port, max_connections=24, timeout=30)
         done_before = asyncio.Event()
         count = 0
 

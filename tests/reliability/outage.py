@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import math
 import random
 import shutil
 import time
@@ -31,13 +32,13 @@ from typing import Any
 import asyncpg
 import httpx
 import orjson
+from benchlib.loadgen import Client, Reply, open_loop
 
 from app.db.migrate import ensure_database, upgrade_to_head
 from app.db.pool import create_pool
 from app.db.server import database_url, embedded_server
 from tests.reliability.harness import Env, Outcome, ServerProcess, count_errors, ingest, tag
 from tests.reliability.load import DOCS, WORDS, distinct_question
-from tests.reliability.loadgen import Client, Reply
 from tests.waiting import wait_until
 
 REQUEST_TIMEOUT_S = 8.0
@@ -311,7 +312,7 @@ async def _outage(env: Env, pg: Any, outcome: Outcome, rate: float, outage_s: fl
             await wait_until(job_waiting, 60, "the ingestion job waiting inside its write")
             before = await digest(env.pool, admin.property_id)
 
-            client = Client("127.0.0.1", server.port, max_connections=64, timeout=CLIENT_TIMEOUT_S)
+            client = Client(server.port, max_connections=64, timeout=CLIENT_TIMEOUT_S)
             warm = [
                 await client.request("POST", "/ask", json={"property_id": guest, "question": q})
                 for q in repeated
@@ -321,33 +322,15 @@ async def _outage(env: Env, pg: Any, outcome: Outcome, rate: float, outage_s: fl
 
             stop_load = asyncio.Event()
 
-            async def one(i: int) -> None:
+            async def one(c: Client, i: int) -> Reply:
                 is_repeated = i % 5 == 0
                 question = (
                     repeated[i // 5 % len(repeated)] if is_repeated else distinct_question(rng)
                 )
                 body = {"property_id": guest, "question": question}
-                asked.append(Asked(await client.request("POST", "/ask", json=body), is_repeated))
-
-            async def steady() -> int:
-                """``rate`` requests/s until told to stop; returns how many could not start."""
-                pending: set[asyncio.Task[None]] = set()
-                fired = skipped = 0
-                begun = time.monotonic()
-                while not stop_load.is_set():
-                    for _ in range(int((time.monotonic() - begun) * rate) - fired):
-                        fired += 1
-                        if len(pending) >= 128:
-                            skipped += 1
-                            continue
-                        task = asyncio.create_task(one(fired))
-                        pending.add(task)
-                        task.add_done_callback(pending.discard)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop_load.wait(), 0.005)
-                if pending:
-                    await asyncio.wait(pending)
-                return skipped
+                reply = await c.request("POST", "/ask", json=body)
+                asked.append(Asked(reply, is_repeated))
+                return reply
 
             def answered(since: float, status: int) -> int:
                 return sum(
@@ -356,7 +339,9 @@ async def _outage(env: Env, pg: Any, outcome: Outcome, rate: float, outage_s: fl
                     if a.reply.started >= since and a.reply.status == status and not a.repeated
                 )
 
-            load = asyncio.create_task(steady())
+            load = asyncio.create_task(
+                open_loop(client, rate, math.inf, one, max_outstanding=128, until=stop_load)
+            )
             try:
                 began = time.monotonic()
                 await wait_until(lambda: answered(began, 200) >= 20, 30, "answers under load")
@@ -420,7 +405,7 @@ async def _outage(env: Env, pg: Any, outcome: Outcome, rate: float, outage_s: fl
                 )
             finally:
                 stop_load.set()
-                skipped = await load
+                _, skipped = await load
                 await client.close()
 
             ended = await admin.settled(job_id, 30, "the interrupted job")

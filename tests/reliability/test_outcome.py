@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
 from tests.reliability.harness import Outcome
-from tests.reliability.loadgen import percentile
 from tests.reliability.report import table
 
 
@@ -26,9 +23,3 @@ def test_outcome_passes_only_with_all_checks_held() -> None:
     assert "FAIL" in text
     assert "503: 2" in text
     assert len({len(line) for line in text.splitlines()}) == 1  # aligned
-
-
-def test_percentile() -> None:
-    assert percentile([], 50) == math.inf
-    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
-    assert percentile([float(i) for i in range(1, 101)], 99) == 99.0

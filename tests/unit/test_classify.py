@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 
 from app.embedding.batcher import MicroBatcher
+from app.tasks.centres import Centres
 from app.tasks.classify import (
     Classification,
     ExampleIndex,
     MessageClassifier,
     decide,
     load_examples,
+    needs_vector,
     vote,
 )
 from app.tasks.rules import KINDS, Label, priority_of, room_of, rule_label
@@ -149,3 +151,88 @@ def test_a_propertys_examples_are_embedded_without_overrunning_the_embedding_que
 
     found = asyncio.run(scenario())
     assert (found.kind, found.category) == ("service_request", "reservation")
+
+
+def _unit(*values: float) -> np.ndarray:
+    vector = np.array(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def test_a_service_rule_is_overruled_when_the_nearest_example_is_about_a_person_hurt() -> None:
+    text = "my son's arm is broken"
+    assert rule_label(text) == Label("service_request", "maintenance")
+    assert needs_vector(rule_label(text))
+    assert not needs_vector(Label("small_talk"))
+    assert not needs_vector(Label("safety", "medical"))
+    index = ExampleIndex(
+        np.eye(3, dtype=np.float32),
+        [Label("safety", "medical"), Label("service_request", "maintenance"), Label("complaint")],
+    )
+    floors = {"min_similarity": 0.2, "safety_similarity": 0.55}
+    near_hurt = np.array([0.45, 0.3, 0.0], dtype=np.float32)  # under the safety floor
+    got = decide(text, near_hurt, [index], **floors)
+    assert (got.kind, got.category, got.method) == ("safety", "medical", "nearest")
+    near_repair = np.array([0.3, 0.45, 0.0], dtype=np.float32)
+    assert decide(text, near_repair, [index], **floors).label == rule_label(text)
+    assert decide(text, None, [index], **floors).method == "rule"
+
+
+def test_a_safety_example_loses_only_to_a_clearly_nearer_example_of_another_kind() -> None:
+    index = ExampleIndex(
+        np.eye(3, dtype=np.float32),
+        [Label("safety", "medical"), Label("service_request", "housekeeping"), Label("complaint")],
+    )
+    floors = {"min_similarity": 0.2, "safety_similarity": 0.55, "safety_margin": 0.03}
+    slightly_nearer_towels = np.array([0.6, 0.62, 0.0], dtype=np.float32)
+    assert decide("xyzzy plugh", slightly_nearer_towels, [index], **floors).kind == "safety"
+    clearly_nearer_towels = np.array([0.6, 0.75, 0.0], dtype=np.float32)
+    got = decide("xyzzy plugh", clearly_nearer_towels, [index], **floors)
+    assert (got.kind, got.category) == ("service_request", "housekeeping")
+
+
+def test_language_centres_take_out_what_only_says_the_language() -> None:
+    # axes: 0 = "written in Spanish", 1 = "written in English", 2 = towels, 3 = bleeding
+    english = [_unit(0, 1, 1, 0), _unit(0, 1, 0, 1), _unit(0, 1, 1, 0.2), _unit(0, 1, 0.2, 1)]
+    spanish = [_unit(3, 0, 0, 1), _unit(3, 0, 0.1, 1), _unit(3, 0, 0, 0.9)]
+    examples = np.vstack([*english, *spanish])
+    languages = ["en"] * 4 + ["es"] * 3
+    labels = [Label("service_request", "housekeeping"), Label("safety", "medical")] * 2
+    labels += [Label("safety", "medical")] * 3
+    spanish_towels = _unit(3, 0, 1, 0)
+    raw = ExampleIndex(examples, labels)
+    assert raw.nearest(spanish_towels, 1)[0][1].kind == "safety"  # the language dominates
+    centres = Centres.fit(examples, languages)
+    assert len(centres) == 2
+    centred = ExampleIndex(centres.apply(examples), labels)
+    moved = centres.apply(spanish_towels)
+    assert moved.shape == spanish_towels.shape
+    assert np.isclose(np.linalg.norm(moved), 1.0)
+    assert centred.nearest(moved, 1)[0][1] == Label("service_request", "housekeeping")
+
+
+def test_a_language_with_too_few_examples_has_no_centre_and_no_centres_change_nothing() -> None:
+    vectors = np.eye(4, dtype=np.float32)
+    assert len(Centres.fit(vectors, ["en", "en", "en", "de"])) == 1
+    empty = Centres.fit(vectors[:2], ["en", "de"])
+    assert len(empty) == 0
+    assert np.array_equal(empty.apply(vectors[0]), vectors[0])
+
+
+def test_a_message_a_service_rule_decides_is_still_embedded_but_small_talk_is_not() -> None:
+    encoder = HashingEncoder()
+    texts: list[str] = []
+
+    async def embed(text: str) -> np.ndarray:
+        texts.append(text)
+        return encoder.encode([text])[0]
+
+    async def scenario() -> None:
+        classifier = MessageClassifier(embed)
+        await classifier.load_seeds(load_examples())
+        texts.clear()
+        await classifier.classify("p", "merci beaucoup")
+        assert texts == []
+        await classifier.classify("p", "My shower is broken")
+        assert texts == ["My shower is broken"]
+
+    asyncio.run(scenario())

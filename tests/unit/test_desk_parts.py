@@ -13,7 +13,9 @@ import httpx
 import numpy as np
 
 from app.answering.types import Source
+from app.errors import DependencyUnavailable
 from app.search.types import Hit
+from app.tasks.classify import Classification
 from app.tasks.desk import FrontDesk
 from app.tasks.feed import Subscription
 from app.tasks.gaps import cluster
@@ -170,6 +172,33 @@ def test_a_subscriber_that_falls_behind_is_closed_and_filters_by_property() -> N
     asyncio.run(scenario())
 
 
+def test_events_outlast_heartbeats_shorter_than_the_wait_for_them() -> None:
+    async def scenario() -> list[int]:
+        sub = Subscription(None, size=8)
+        got: list[int] = []
+        heartbeats = 0
+
+        async def read() -> None:
+            nonlocal heartbeats
+            async for event in sub.events(0.0):
+                if event is None:
+                    heartbeats += 1
+                    if heartbeats == 3:  # quiet so far: the events come now
+                        for i in range(3):
+                            sub.offer({"event": "created", "task": {"property_id": "a", "id": i}})
+                    elif heartbeats > 1000:
+                        return
+                    continue
+                got.append(event["task"]["id"])
+                if len(got) == 3:
+                    return
+
+        await read()
+        return got
+
+    assert asyncio.run(scenario()) == [0, 1, 2]
+
+
 def test_metrics_have_bounded_labels() -> None:
     stats = TaskStats()
     stats.tasks["housekeeping"] += 2
@@ -195,3 +224,24 @@ def test_safety_quotes_are_the_chunks_sentences_and_list_lines_without_headings(
         (1, "The kitchen cannot rule out traces of nuts. [1]"),
         (1, "Gluten-free bread on request [1]"),
     ]
+
+
+async def test_an_emergency_during_a_database_outage_still_gets_the_number() -> None:
+    class DownPool:
+        def acquire(self) -> Any:
+            raise OSError("connection refused")
+
+    class Medical:
+        async def classify(self, property_id: str, text: str) -> Classification:
+            return Classification("safety", "medical", 1.0, "rule")
+
+    async def retrieve(question: str) -> list[Source]:
+        raise DependencyUnavailable("the database is unavailable right now")
+
+    desk = FrontDesk(cast(Any, DownPool()), cast(Any, Medical()), TaskStats())
+    handled = await desk.handle("p", "my husband collapsed", None, None, retrieve)
+    assert handled is not None
+    assert handled.kind == "safety"
+    assert "call 112 now" in handled.answer
+    assert "Please call reception now" in handled.answer
+    assert handled.task is None

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-
 import pytest
 
 from app.answering.extractive import ExtractiveWriter
 from app.answering.generative import FALLBACK_SOURCE, GenerationLimits, GenerativeWriter
-from app.answering.llm.backend import Prompt, PromptStyle
 from app.answering.llm.guards import CircuitBreaker, ConcurrencyGate
 from app.answering.prompts import PromptBuilder
 from app.answering.types import Answer, Delta, Source
 from app.search.types import Hit
+from tests.fakes import ScriptedModel as Scripted
 
 SOURCES = [
     Source(
@@ -20,25 +18,6 @@ SOURCES = [
     ),
     Source(2, Hit(2, "bar.md", "Bar", "", "The bar opens at 17:00.", 0.2)),  # below min score
 ]
-
-
-class Scripted:
-    """A model that writes the given pieces."""
-
-    name = "scripted"
-
-    def __init__(self, pieces: list[str], style: PromptStyle = "chat") -> None:
-        self.pieces = pieces
-        self.style = style
-        self.prompts: list[Prompt] = []
-
-    async def generate(self, prompt: Prompt, max_tokens: int) -> AsyncGenerator[str, None]:
-        self.prompts.append(prompt)
-        for piece in self.pieces:
-            yield piece
-
-    async def aclose(self) -> None:
-        return None
 
 
 def writer(backend: Scripted) -> GenerativeWriter:

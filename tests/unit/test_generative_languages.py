@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-
 from app.answering.extractive import ExtractiveWriter
 from app.answering.generative import FALLBACK_SOURCE, GenerationLimits, GenerativeWriter
-from app.answering.llm.backend import Prompt
 from app.answering.llm.guards import CircuitBreaker, ConcurrencyGate
 from app.answering.prompts import PromptBuilder
 from app.answering.types import number_sources
 from app.search.types import Hit
+from tests.fakes import ScriptedModel as Model
 
 BREAKFAST = number_sources(
     [
@@ -19,25 +17,6 @@ BREAKFAST = number_sources(
     ]
 )  # fmt: skip
 QUESTION = "A che ora è la colazione?"
-
-
-class Model:
-    """A model that writes the given pieces and records its prompts."""
-
-    name = "scripted"
-    style = "chat"
-
-    def __init__(self, pieces: list[str]) -> None:
-        self.pieces = pieces
-        self.prompts: list[Prompt] = []
-
-    async def generate(self, prompt: Prompt, max_tokens: int) -> AsyncGenerator[str, None]:
-        self.prompts.append(prompt)
-        for piece in self.pieces:
-            yield piece
-
-    async def aclose(self) -> None:
-        return None
 
 
 def writer(model: Model) -> GenerativeWriter:
