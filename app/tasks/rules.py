@@ -297,10 +297,15 @@ _INVERTED = re.compile(
 )
 
 
+# Asking leave ("can I bring my dog?", "may we use the gym?") rather than for something to
+# be done or brought ("can I get…", "can I have…").
+_PERMISSION = re.compile(r"^(?:can|may) (?:i|we)\b(?! (?:get|have|please)\b)")
+
+
 def asks_as_question(text: str) -> bool:
-    """Worded as a question about the hotel ("is there…", "where can I…"), not as a request."""
+    """Worded as a question about the hotel ("is there…", "can I bring…"), not as a request."""
     core = _FILLERS.sub("", fold(text))
-    return bool(_INFO_FRAME.match(core) or _INVERTED.search(core))
+    return bool(_INFO_FRAME.match(core) or _INVERTED.search(core) or _PERMISSION.match(core))
 
 
 # A request worded as a yes/no question about what is possible ("is it possible to have…",

@@ -86,6 +86,15 @@ def test_a_near_safety_example_outweighs_the_vote_and_questions_stay_questions()
     assert decide("where is the xyzzy plugh", near_service, [index]).kind == "information"
 
 
+def test_asking_leave_is_a_question_and_asking_to_get_something_is_not() -> None:
+    index = ExampleIndex(np.eye(1, dtype=np.float32), [Label("service_request", "transport")])
+    near_service = np.array([1.0], dtype=np.float32)
+    assert decide("Can I land my xyzzy on the roof?", near_service, [index]).kind == "information"
+    assert decide("um may we bring the xyzzy", near_service, [index]).kind == "information"
+    assert decide("can I get a xyzzy", near_service, [index]).kind == "service_request"
+    assert decide("can we have a xyzzy", near_service, [index]).kind == "service_request"
+
+
 @pytest.mark.parametrize(
     "text",
     [
