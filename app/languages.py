@@ -10,9 +10,13 @@ and Japanese are told apart by their scripts first: any kana means Japanese.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
+from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 SUPPORTED = ("en", "de", "fr", "es", "it", "zh", "ja")
 DEFAULT = "en"
@@ -44,17 +48,36 @@ def _model() -> Any:
     if _identifier is None:
         with _lock:
             if _identifier is None:
-                from py3langid.langid import MODEL_FILE, LanguageIdentifier
+                from app.language_tables import identifier
 
-                identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-                identifier.set_languages(list(SUPPORTED))
-                _identifier = identifier
+                _identifier = identifier(list(SUPPORTED))
     return _identifier
 
 
-def load() -> None:
-    """Load the detector now (about a second), so the first guest does not wait for it."""
-    _model()
+def load(folder: Path | None = None) -> None:
+    """Load the detector now, so the first guest does not wait for it.
+
+    With ``folder``, the detector's tables are mapped from a file there, written on the
+    first start (the packaged model takes about a second to unpack): later starts are quick
+    and hold only the part of the tables the questions use (:mod:`app.language_tables`)."""
+    global _identifier
+    if folder is None:
+        _model()
+        return
+    from app import language_tables as tables
+
+    with _lock:
+        if _identifier is not None:
+            return
+        path = tables.table_file(folder, list(SUPPORTED))
+        found = tables.mapped(path)
+        if found is None:
+            try:
+                tables.write(tables.identifier(list(SUPPORTED)), path)
+            except (OSError, ValueError) as exc:
+                log.warning("the language detector's tables could not be written: %s", exc)
+            found = tables.mapped(path)
+        _identifier = found if found is not None else tables.identifier(list(SUPPORTED))
 
 
 def guess(text: str) -> tuple[str, float]:

@@ -132,7 +132,7 @@ async def open_services(
             retry_after_s=settings.retry_after_s,
         )
         batcher.start()
-        await asyncio.to_thread(languages.load)
+        await asyncio.to_thread(languages.load, settings.model_cache_dir)
         for size in (1, settings.batch_max_size):  # warm-up: first calls are slow
             await asyncio.gather(*(batcher.embed("What time is check-out?") for _ in range(size)))
         registry = PropertyRegistry(pool, url, settings.registry_refresh_s)

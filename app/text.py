@@ -43,15 +43,39 @@ def _stem(word: str) -> str:
     return word
 
 
+# The first parts a compound can be split into ("check" of "checkout"): only a word that is
+# one of them can start a compound with the next word.
+_COMPOUND_HEADS = frozenset(c[:i] for c in COMPOUNDS for i in range(1, len(c)))
+# Words longer than this are read each time rather than remembered (a run of letters can be
+# as long as a text), so the memo below holds at most about 8 MB.
+_MEMO_WORD_CHARS = 40
+
+
+@functools.lru_cache(maxsize=32768)
+def _memo_word(word: str) -> tuple[str, str | None]:
+    return _read_word(word)
+
+
+def _read_word(word: str) -> tuple[str, str | None]:
+    """A word lower-cased, and its stem (None for a stopword)."""
+    lower = word.lower()
+    return lower, None if lower in STOPWORDS else _stem(lower)
+
+
 def content_terms(text: str) -> list[str]:
     """Lower-cased, lightly stemmed words of ``text`` without stopwords.
 
     Adjacent words are also joined ("check out" and "check-out" both give "checkout"), so
     compounds match however a guest spells them.
     """
-    words = [w.lower() for w in _WORD.findall(text)]
-    terms = [_stem(w) for w in words if w not in STOPWORDS]
-    terms.extend(a + b for a, b in itertools.pairwise(words) if a + b in COMPOUNDS)
+    read = [
+        _memo_word(w) if len(w) <= _MEMO_WORD_CHARS else _read_word(w)
+        for w in _WORD.findall(text)
+    ]
+    terms = [stem for _, stem in read if stem is not None]
+    for (a, _), (b, _) in itertools.pairwise(read):
+        if a in _COMPOUND_HEADS and a + b in COMPOUNDS:
+            terms.append(a + b)
     return terms
 
 

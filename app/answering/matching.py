@@ -81,15 +81,19 @@ def _text_words(text: str) -> _TextWords:
     terms = content_terms(text)
     words = set(terms)
     # Unstemmed too: a typo is closer to the written word ("parkign" / "parking").
-    words.update(w.lower() for w in _WORD.findall(text) if len(w) > 3)
+    words.update([w.lower() for w in _WORD.findall(text) if len(w) > 3])
     # "Jet ski" in the text is also "jetski" as a guest may type it.
-    words.update(a + b for a, b in itertools.pairwise(terms) if len(a) + len(b) <= 20)
-    listed = tuple(sorted(w for w in words if len(w) >= 3))
+    words.update([a + b for a, b in itertools.pairwise(terms) if len(a) + len(b) <= 20])
+    listed = tuple(sorted([w for w in words if len(w) >= 3]))
     keys: dict[str, list[str]] = {}
     for word in listed:
         key = sound_key(word)
         if len(key) >= 2:
-            keys.setdefault(key, []).append(word)
+            alike = keys.get(key)
+            if alike is None:
+                keys[key] = [word]
+            else:
+                alike.append(word)
     return _TextWords(frozenset(words), listed, {k: tuple(v) for k, v in keys.items()})
 
 
@@ -155,6 +159,7 @@ FRAME_WORDS = frozenset(
     possible want need come go see use somewhere someone someth anyth anywhere work good best
     way get have do does allow available where when what which who how many long big small
     includ day night person people per week today tomorrow tonight ask book wanna like
+    dont cant wont doesnt isnt arent didnt problem place round around
     ist gibt eine ein der die das den dem sind kann man wann wie was bitte
     les une des du pour quelle quel atil est il elle avez vous
     los las una hay que qué cuál cual para tiene tienen hotel""".split()

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.config import Settings, get_settings
@@ -54,6 +55,24 @@ class ConnectionLimits:
 
 _limits: ConnectionLimits | None = None
 
+# Before any request exists: the one error shape, with no request id to give.
+_TOO_LARGE_BODY = orjson.dumps(
+    {
+        "error": {
+            "code": "headers_too_large",
+            "message": "the request line and headers are too large",
+            "request_id": "-",
+        }
+    }
+)
+_HEADERS_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+    b"content-length: "
+    + str(len(_TOO_LARGE_BODY)).encode()
+    + b"\r\nconnection: close\r\n\r\n"
+    + _TOO_LARGE_BODY
+)
+
 
 def connection_limits() -> ConnectionLimits:
     """The limits of this process (read from the settings once; uvicorn builds the protocol
@@ -77,6 +96,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.waiting_since: float | None = None
         # Requests of this connection whose reply is not complete (pipelined ones included).
         self._open_cycles: list[Any] = []
+        # A request's body is still arriving; and, when its reply went first (an early 413 or
+        # 422), that body's rest, which must not count as the next request's header bytes.
+        self._message_open = False
+        self._draining = False
 
     # --- the header deadline --------------------------------------------------------------
 
@@ -114,16 +137,13 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         victim.transport.close()
 
     def data_received(self, data: bytes) -> None:
-        waiting = self.waiting_since is not None
+        waiting = self.waiting_since is not None and not self._draining
         super().data_received(data)
         if not waiting or self.waiting_since is None or self.transport.is_closing():
-            return  # the headers were complete before or within these bytes
+            return  # the headers were complete before or within these bytes, or a body drains
         self._header_bytes += len(data)
         if self._header_bytes > self.limits.max_header_bytes:
-            self.transport.write(
-                b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-                b"content-length: 0\r\nconnection: close\r\n\r\n"
-            )
+            self.transport.write(_HEADERS_TOO_LARGE)
             self.transport.close()
 
     def on_headers_complete(self) -> None:
@@ -133,13 +153,22 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         self._open_cycles = [c for c in self._open_cycles if not c.response_complete]
         self._open_cycles.append(self.cycle)
+        self._message_open = True
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._message_open = False
+        if self._draining:
+            self._draining = False
+            self._header_bytes = 0
 
     def on_response_complete(self) -> None:
         pipelined = bool(self.pipeline)
         super().on_response_complete()
         # A pipelined request has already sent its headers and now runs: nothing to wait for.
         if not pipelined and not self.transport.is_closing():
-            self._await_headers()
+            self._await_headers()  # the deadline covers the rest of an unread body too
+            self._draining = self._message_open
 
     # --- the send deadline ----------------------------------------------------------------
 

@@ -8,6 +8,7 @@ between. The fake transport below behaves the same way, so the race is exact, no
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from uvicorn.config import Config
@@ -87,3 +88,57 @@ async def test_a_reply_started_after_the_send_deadline_is_dropped_not_an_error()
         await asyncio.sleep(0)
     assert outcome == ["sent quietly"]
     assert transport.written == []
+
+
+async def test_the_rest_of_a_body_answered_early_is_not_counted_as_header_bytes() -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        status = 413 if scope["method"] == "POST" else 200  # refused before its body is read
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    loop = asyncio.get_running_loop()
+    config = Config(app=app, lifespan="off", log_level="critical")
+    protocol = GuardedHttpProtocol(config=config, server_state=ServerState(), app_state={})
+    protocol.limits = ConnectionLimits(5.0, 1000, 5.0, 100)
+    transport = UvloopLikeTransport(loop)
+    transport.protocol = protocol
+    protocol.connection_made(transport)
+    protocol.data_received(b"POST /up HTTP/1.1\r\nhost: x\r\ncontent-length: 20000\r\n\r\n")
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert b"".join(transport.written).startswith(b"HTTP/1.1 413")
+    for _ in range(4):  # the client goes on sending the body it announced
+        protocol.data_received(b"x" * 5000)
+    assert not transport.closed
+    protocol.data_received(b"GET /next HTTP/1.1\r\nhost: x\r\n\r\n")
+    for _ in range(5):
+        await asyncio.sleep(0)
+    replies = b"".join(transport.written)
+    assert b"431" not in replies
+    assert replies.count(b"HTTP/1.1 ") == 2
+    assert b"HTTP/1.1 200" in replies
+
+
+async def test_oversized_headers_get_a_431_in_the_error_shape_and_the_connection_closes() -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        raise AssertionError("no request reaches the application")
+
+    loop = asyncio.get_running_loop()
+    config = Config(app=app, lifespan="off", log_level="critical")
+    protocol = GuardedHttpProtocol(config=config, server_state=ServerState(), app_state={})
+    protocol.limits = ConnectionLimits(5.0, 1000, 5.0, 100)
+    transport = UvloopLikeTransport(loop)
+    transport.protocol = protocol
+    protocol.connection_made(transport)
+    protocol.data_received(b"GET / HTTP/1.1\r\nhost: x\r\n")
+    for _ in range(3):
+        protocol.data_received(b"x-filler: " + b"a" * 500 + b"\r\n")
+    reply = b"".join(transport.written)
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431")
+    assert f"content-length: {len(body)}".encode() in head
+    error = json.loads(body)["error"]
+    assert set(error) == {"code", "message", "request_id"}
+    assert transport.closed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from app import languages
@@ -123,3 +125,44 @@ def test_a_question_over_sources_in_another_language_is_not_handed_over_for_its_
     assert plain.compose("A che ora è la colazione?", number_sources(hits), "it").escalate
     # A question in the sources' own language keeps the rule.
     assert writer.compose("Is there a casino?", number_sources(hits), "en").escalate
+
+
+_SAMPLES = [
+    "Wann gibt es Frühstück?",
+    "À quelle heure est le petit-déjeuner ?",
+    "¿Cuál es la contraseña del wifi?",
+    "Posso lasciare i bagagli dopo il check-out?",
+    "早餐几点开始？",
+    "朝食は何時からですか？",
+    "What time is check-out?",
+    "wifi password",
+    "12:30",
+    "",
+]
+
+
+def test_mapped_tables_score_as_the_packaged_model(tmp_path: Path) -> None:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from app import language_tables
+
+    wanted = list(languages.SUPPORTED)
+    reference = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    reference.set_languages(wanted)
+    path = language_tables.table_file(tmp_path, wanted)
+    language_tables.write(language_tables.identifier(wanted), path)
+    mapped = language_tables.mapped(path)
+    assert mapped is not None
+    for text in _SAMPLES:
+        assert mapped.rank(text) == reference.rank(text), text
+
+
+def test_tables_that_are_not_whole_are_not_used(tmp_path: Path) -> None:
+    from app import language_tables
+
+    wanted = list(languages.SUPPORTED)
+    path = language_tables.table_file(tmp_path, wanted)
+    language_tables.write(language_tables.identifier(wanted), path)
+    path.write_bytes(path.read_bytes()[:-10])
+    assert language_tables.mapped(path) is None
+    assert language_tables.mapped(tmp_path / "missing.bin") is None
