@@ -171,7 +171,7 @@ class Composer:
         question_words: set[str],
     ) -> list[Scored]:
         # Rarer subject words among the candidates say more about which sentence answers.
-        doc_freq = [sum(1 for c in candidates if c.words & group) for group in wanted]
+        doc_freq = [sum(1 for c in candidates if not c.words.isdisjoint(group)) for group in wanted]
         total = len(candidates)
         asked = [q for q in question.lower().replace("?", " ").split()]
         expects = {_EXPECTS[w] for w in (*asked, *content_terms(question)) if w in _EXPECTS}
@@ -186,7 +186,7 @@ class Composer:
             overlap = sum(
                 weight * math.log(1 + total / df)
                 for group, df, weight in zip(wanted, doc_freq, weights, strict=True)
-                if df and c.words & group
+                if df and not c.words.isdisjoint(group)
             )
             hint = 1.0 if any(p.search(c.text) for p in expects) else 0.0
             # A FAQ answer whose question matches the guest's: its first lines answer.
@@ -216,7 +216,7 @@ def _heading_match(source: Source, wanted: list[set[str]]) -> float:
     if not wanted or not source.hit.heading:
         return 0.0
     heading = _heading_words(source.hit.heading)
-    found = sum(1 for group in wanted if heading & group)
+    found = sum(1 for group in wanted if not heading.isdisjoint(group))
     return found / len(wanted)
 
 
