@@ -64,7 +64,8 @@ class Settings(BaseSettings):
     # minilm such questions follow the rules above, its similarities do not carry over).
     answer_min_score_other_languages: float | None = Field(None, ge=-1, le=1)
     answer_max_sentences: int = Field(3, ge=1, le=10)
-    answer_max_sources: int = Field(3, ge=1, le=10)
+    # Retrieved sources the extractive writer picks sentences from (the best ones are cited).
+    answer_max_sources: int = Field(5, ge=1, le=10)
     # Longest answer text in characters (a quoted sentence past it is cut at a word).
     answer_max_chars: int = Field(1200, ge=100)
 

@@ -5,11 +5,14 @@ No model is involved; composing takes well under a millisecond. Candidate senten
 lines) come from the hotel's own sources, never from their question headings: a FAQ chunk's
 heading is its question, its text the answer. A candidate is scored by the question's subject
 words it contains (allowing typos and misheard words, weighted by rarity among the
-candidates), the similarity of its source and, for a FAQ answer whose question matches the
-guest's, its place in that answer. Sentences that only restate the question, copied questions
-and near-duplicates of a chosen sentence (the same fact from another source) are left out. A
-chosen sentence that states an exception ("… are the only exception") brings its rule along,
-and a chosen rule brings the exception that follows it.
+candidates; a word only in its section's heading counts half), whether it holds the kind of
+value asked for (a time, a price, a distance, an age), the similarity of its source and, for a
+FAQ answer whose question matches the guest's, its place in that answer. Sentences that only
+restate the question, copied questions and near-duplicates of a chosen sentence (the same fact
+from another source) are left out. A chosen sentence that states an exception ("… are the
+only exception") brings its rule along, and a chosen rule brings the exception that follows
+it; a sentence that refers to the one before it ("It is …") brings that one, and a short
+refusal ("There is no parking here.") the sentence that completes it on its line.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from app.answering.matching import FRAME_WORDS, QuestionTerms, Vocabulary
@@ -29,10 +32,21 @@ from app.text import content_terms, per_text, split_units
 _TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s*(?:am|pm)\b|\b(?:noon|midnight)\b", re.I)
 _PRICE = re.compile(r"(?:€|£|\$|\b(?:eur|gbp|usd|chf))\s*\d|\d\s*(?:€|£|\$)|\bfree\b", re.I)
 _SIZE = re.compile(r"\d\s*(?:m²|m2|sq|square|metres|meters|cm)\b", re.I)
+_DISTANCE = re.compile(
+    r"\d\s*(?:km|kilometres|kilometers|miles?|m|metres|meters|min|minutes?)\b", re.I
+)
+_AGE = re.compile(
+    r"\b(?:aged?|ages)\s+\d|\b(?:under|over|from)\s+\d{1,2}\b"
+    r"|\b\d{1,2}\s+(?:and|or)\s+(?:over|older|above)\b|\b\d{1,2}\s+years?\b|\badults?[- ]only\b",
+    re.I,
+)
 _EXPECTS = {
     "when": _TIME, "time": _TIME, "tim": _TIME, "hour": _TIME, "open": _TIME, "close": _TIME,
     "clos": _TIME, "much": _PRICE, "cost": _PRICE, "price": _PRICE, "pric": _PRICE,
-    "fee": _PRICE, "charge": _PRICE, "big": _SIZE, "size": _SIZE, "large": _SIZE,
+    "fee": _PRICE, "charge": _PRICE, "pay": _PRICE, "free": _PRICE, "big": _SIZE,
+    "size": _SIZE, "large": _SIZE, "far": _DISTANCE, "distance": _DISTANCE,
+    "kid": _AGE, "kids": _AGE, "child": _AGE, "children": _AGE, "age": _AGE, "old": _AGE,
+    "teen": _AGE, "baby": _AGE,
 }  # fmt: skip
 # A sentence that states an exception to the sentence before it.
 _EXCEPTION_START = re.compile(r"^(?:except|exception|however|but|unless|apart from|only)\b", re.I)
@@ -54,6 +68,13 @@ class Sentence:
     decisive: bool
     # States an exception to the sentence before it.
     exception: bool
+    # The line (paragraph or list item) the sentence is on, and whether it starts by
+    # referring to the sentence before it ("It is …", "They …", "This …").
+    line: int = 0
+    refers: bool = False
+    # The words of the section's heading: what the sentence is about when it does not say
+    # ("Opening hours: 10:00 to 18:00." under "Pool bar").
+    context: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +84,20 @@ class Scored:
     overlap: float
 
 
-_Unit = tuple[int, str, frozenset[str], bool, bool]
+_Unit = tuple[int, str, frozenset[str], bool, bool, int, bool]
+# A sentence that leans on the one before it for its subject.
+_REFERS = re.compile(
+    r"^(?:it|its|it's|they|their|them|this|these|that|those|he|she|instead|otherwise|also|then)\b",
+    re.I,
+)
+# A short refusal, which the next sentence on its line usually completes ("There is no parking
+# at the bistro. The Market Street car park is 2 minutes away.").
+_SHORT_NO = re.compile(r"\b(?:no|not|never|cannot|n't)\b", re.I)
+# A subject word found only in the section's heading counts this much of one in the sentence.
+_CONTEXT_WEIGHT = 0.5
+# What holding the kind of value the question asks for (a time, a price…) adds to a sentence:
+# about as much as a rare subject word.
+_EXPECTED_VALUE = 2.0
 
 
 # A chunk's sentences are kept for the next question over it: about 16 bytes per character
@@ -72,22 +106,29 @@ _Unit = tuple[int, str, frozenset[str], bool, bool]
 def _units(text: str) -> tuple[_Unit, ...]:
     out: list[_Unit] = []
     caption: frozenset[str] = frozenset()  # words of a "… includes:" line above a list
-    for i, unit in enumerate(split_units(text)):
+    numbered = (
+        (line, unit)
+        for line, text_line in enumerate(text.splitlines())
+        for unit in split_units(text_line)
+    )
+    for i, (line, unit) in enumerate(numbered):
         stripped = unit.rstrip()
         if stripped.endswith(":"):
-            caption = frozenset(content_terms(stripped))
+            caption = frozenset(_roots(content_terms(stripped)))
             continue
         if len(stripped) < 4 or stripped.endswith("?"):
             continue
-        words = frozenset(content_terms(stripped)) | caption
+        words = frozenset(_roots(content_terms(stripped))) | caption
         decisive = bool(_DISTINCT.search(stripped) or _ANSWERS.search(stripped))
-        out.append((i, stripped, words, decisive, _states_exception(stripped)))
+        refers = bool(_REFERS.match(stripped))
+        out.append((i, stripped, words, decisive, _states_exception(stripped), line, refers))
     return tuple(out)
 
 
 def sentences_of(source: Source) -> list[Sentence]:
     """The answerable sentences of a source: no headings, no copied questions."""
-    return [Sentence(source.n, *unit) for unit in _units(source.hit.text)]
+    context = _heading_words(source.hit.heading)
+    return [Sentence(source.n, *unit, context) for unit in _units(source.hit.text)]
 
 
 def is_near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -126,10 +167,11 @@ class Composer:
         candidates = [c for cs in by_source.values() for c in cs]
         if not candidates:
             return []
-        question_words = set(content_terms(question))
+        asked = set(content_terms(question))
+        question_words = set(_roots(asked))
         wanted = _expanded(terms, vocabulary)
         subject = {w for group in terms.groups for w in group}
-        framing = [{w} for w in sorted(question_words - subject) if w in FRAME_WORDS]
+        framing = [set(_roots([w])) for w in sorted(asked - subject) if w in FRAME_WORDS]
         weights = [1.0] * len(wanted) + [0.5] * len(framing)
         scored = self._score(
             question, wanted + framing, weights, sources, candidates, question_words
@@ -171,7 +213,7 @@ class Composer:
         question_words: set[str],
     ) -> list[Scored]:
         # Rarer subject words among the candidates say more about which sentence answers.
-        doc_freq = [sum(1 for c in candidates if not c.words.isdisjoint(group)) for group in wanted]
+        doc_freq = [sum(1 for c in candidates if (c.words | c.context) & group) for group in wanted]
         total = len(candidates)
         asked = [q for q in question.lower().replace("?", " ").split()]
         expects = {_EXPECTS[w] for w in (*asked, *content_terms(question)) if w in _EXPECTS}
@@ -183,12 +225,13 @@ class Composer:
         for c in candidates:
             if _restates(c, question_words):
                 continue
+            # A subject word only in the section's heading counts for less than one said.
             overlap = sum(
-                weight * math.log(1 + total / df)
+                weight * math.log(1 + total / df) * (1.0 if c.words & group else _CONTEXT_WEIGHT)
                 for group, df, weight in zip(wanted, doc_freq, weights, strict=True)
-                if df and not c.words.isdisjoint(group)
+                if df and (c.words | c.context) & group
             )
-            hint = 1.0 if any(p.search(c.text) for p in expects) else 0.0
+            hint = _EXPECTED_VALUE if any(p.search(c.text) for p in expects) else 0.0
             # A FAQ answer whose question matches the guest's: its first lines answer.
             faq = heading_match[c.source] * max(0.0, 1.5 - 0.5 * c.position)
             score = (
@@ -207,37 +250,61 @@ def _expanded(terms: QuestionTerms, vocabulary: Vocabulary) -> list[set[str]]:
         for term in group:
             words |= vocabulary.matches(term)
         words.update(group)
-        out.append(words)
+        out.append(set(_roots(words)))
     return out
 
 
 def _heading_match(source: Source, wanted: list[set[str]]) -> float:
-    """Share of the subject terms found in the source's heading (a FAQ chunk's question)."""
-    if not wanted or not source.hit.heading:
+    """Share of the subject terms found in the source's heading when it is a question (a FAQ
+    chunk's); 0 for other headings, which name a section rather than ask what it answers."""
+    if not wanted or not _is_question(source):
         return 0.0
     heading = _heading_words(source.hit.heading)
     found = sum(1 for group in wanted if not heading.isdisjoint(group))
     return found / len(wanted)
 
 
+def _is_question(source: Source) -> bool:
+    heading = source.hit.heading.rstrip()
+    return bool(heading) and (heading.endswith("?") or source.hit.kind == "faq")
+
+
 @per_text(100_000)  # chunk headings
 def _heading_words(heading: str) -> frozenset[str]:
     """A heading's content words, and each two adjacent ones joined ("jet ski": "jetski")."""
-    terms = content_terms(heading)
+    terms = _roots(content_terms(heading))
     return frozenset({*terms, *(a + b for a, b in itertools.pairwise(terms))})
 
 
 def _exception_partners(sentence: Sentence, by_source: dict[int, list[Sentence]]) -> list[Sentence]:
-    """The rule before an exception, or the exception right after a rule."""
+    """The rule before an exception, or the exception right after a rule; the sentence before
+    one that refers to it, or the sentence that completes a short refusal on its line."""
     siblings = by_source.get(sentence.source, [])
     index = next((i for i, s in enumerate(siblings) if s.position == sentence.position), None)
     if index is None:
         return []
-    if sentence.exception and index > 0:
-        return [siblings[index - 1]]
-    if index + 1 < len(siblings) and siblings[index + 1].exception:
-        return [siblings[index + 1]]
+    before = siblings[index - 1] if index > 0 else None
+    after = siblings[index + 1] if index + 1 < len(siblings) else None
+    if before is not None and (
+        sentence.exception or (sentence.refers and before.line == sentence.line)
+    ):
+        return [before]
+    if after is not None and (
+        after.exception
+        or (after.line == sentence.line and (after.refers or _short_refusal(sentence)))
+    ):
+        return [after]
     return []
+
+
+def _short_refusal(sentence: Sentence) -> bool:
+    return len(sentence.text.split()) <= 8 and bool(_SHORT_NO.search(sentence.text))
+
+
+def _roots(terms: Iterable[str]) -> list[str]:
+    """Terms with a final silent "e" dropped, so that the light stems of :mod:`app.text` meet
+    ("upgrade" and "upgrading": "upgrad"; "include" and "included": "includ")."""
+    return [t[:-1] if len(t) > 4 and t.endswith("e") else t for t in terms]
 
 
 def _states_exception(text: str) -> bool:

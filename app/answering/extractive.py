@@ -39,7 +39,7 @@ class ExtractiveWriter:
         self,
         min_score: float,
         max_sentences: int = 3,
-        max_sources: int = 3,
+        max_sources: int = 5,
         confident_score: float = 0.50,
         max_chars: int = 1200,
         other_language_min_score: float | None = None,

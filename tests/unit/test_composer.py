@@ -121,7 +121,7 @@ def test_a_heading_joins_its_adjacent_words_whatever_the_hash_seed() -> None:
         "from app.answering.types import Source\n"
         "from app.search.types import Hit\n"
         "heading = 'Jet ski hire and boat rental at the marina'\n"
-        "faq = Source(1, Hit(1, 'a.md', 'A', heading, 'x', 0.5))\n"
+        "faq = Source(1, Hit(1, 'a.md', 'A', heading, 'x', 0.5, 'faq'))\n"
         "print(_heading_match(faq, [{'jetski'}]), _heading_match(faq, [{'skihire'}]))\n"
     )
     assert all(words == ["1.0", "1.0"] for words in printed.values()), printed
@@ -136,3 +136,85 @@ def test_a_misspelt_word_stands_for_the_same_words_whatever_the_hash_seed() -> N
         "print(*sorted(words.matches('fight')))\n"
     )
     assert all(words == ["flight", "light", "night"] for words in printed.values()), printed
+
+
+def test_a_list_line_under_its_heading_answers_for_the_heading() -> None:
+    # "Opening hours: …" never names the bar: the section's heading does.
+    bar = src(
+        1,
+        "- The Tiki Bar is a swim-up bar in the main pool.\n"
+        "- Opening hours: daily from 10:00 to 18:00.\n"
+        "- Drinks at the swim-up bar are served in plastic cups only.",
+        0.68,
+        heading="Tiki Bar",
+    )
+    answer = ExtractiveWriter(0.16, max_sentences=1).compose("tiki bar hours", [bar])
+    assert answer.text.startswith("Opening hours: daily from 10:00 to 18:00.")
+
+
+def test_a_section_heading_does_not_bring_the_sentences_before_the_answer() -> None:
+    # Only a FAQ's question heading means its first lines answer; a room's section does not.
+    room = src(
+        1,
+        "- Size: 36 m², with two connected rooms.\n"
+        "- Beds: one double bed and bunk beds in the children's room.\n"
+        "- The Gipfel Room has a small kitchenette.",
+        0.8,
+        heading="Gipfel Room",
+    )
+    answer = ExtractiveWriter(0.16).compose("Gipfel Room beds", [room])
+    assert "bunk beds" in answer.text
+    assert "36 m²" not in answer.text
+
+
+def test_the_asked_for_kind_of_value_picks_the_sentence() -> None:
+    airport = src(
+        1,
+        "The airport shuttle must be booked at least 48 hours in advance. "
+        "Serena Airport is 32 km from the resort.",
+        0.5,
+    )
+    assert "32 km" in ExtractiveWriter(0.16).compose("how far is the airport", [airport]).text
+    rooms = src(
+        1,
+        "The Swim-Up Room has a private terrace with steps into the lagoon pool. "
+        "Maximum occupancy: 2 adults.\nSwim-Up Rooms are for guests aged 16 and over.",
+        0.55,
+    )
+    answer = ExtractiveWriter(0.16, max_sentences=1).compose(
+        "are kids allowed in the swim-up room", [rooms]
+    )
+    assert "16 and over" in answer.text
+
+
+def test_a_short_refusal_keeps_the_sentence_that_completes_it() -> None:
+    parking = src(
+        1,
+        "There is no parking at the bistro. The Market Street car park is a 2-minute walk away.",
+        0.77,
+        heading="Is there parking?",
+    )
+    answer = ExtractiveWriter(0.16).compose("parking near the bistro", [parking])
+    assert "Market Street" in answer.text
+
+
+def test_a_word_and_its_inflections_meet() -> None:
+    # "upgrade" and "upgrading" stem differently: both sentences say it.
+    prices = src(
+        1,
+        "- Upgrading to all-inclusive costs EUR 65 per adult per night.\n"
+        "- The all-inclusive upgrade for children aged 4 to 12 costs EUR 32 per night.",
+        0.77,
+    )
+    answer = ExtractiveWriter(0.16, max_sentences=1).compose(
+        "how much is the all inclusive upgrade", [prices]
+    )
+    assert "EUR 65" in answer.text
+
+
+def test_a_negation_typed_without_its_apostrophe_frames_the_question() -> None:
+    shuttle = src(1, "The airport shuttle costs EUR 25 per person one way.", 0.43)
+    writer = ExtractiveWriter(0.16, confident_score=0.5)
+    assert not writer.compose(
+        "how do i get from the airport if i dont want a taxi", [shuttle]
+    ).escalate
