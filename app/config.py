@@ -312,10 +312,12 @@ class Settings(BaseSettings):
         """The message classifier's (vote, safety) similarity floors for the chosen model.
 
         Similarities are taken between language-centred vectors (app/tasks/centres.py), so
-        both models sit on a similar scale. Chosen on the ``held_out`` messages and the
-        examples scored leave-one-out (data/eval/messages.jsonl); never on ``blind2``.
+        both models sit on a similar scale. Chosen on the ``held_out`` messages, the examples
+        scored leave-one-out (data/eval/messages.jsonl) and, for e5, how few of the retrieval
+        questions (data/eval/questions.jsonl) become tasks; never on ``blind2``. MiniLM keeps
+        a low vote floor: above it, safety messages in other languages are missed.
         """
-        return (0.25, 0.55) if self.embedding_model == "e5" else (0.20, 0.55)
+        return (0.30, 0.55) if self.embedding_model == "e5" else (0.20, 0.55)
 
     @cached_property
     def model_threads(self) -> int:

@@ -28,6 +28,7 @@ from app.tasks.rules import (
     SMALL_TALK,
     Label,
     asks_as_question,
+    asks_for_something,
     fold,
     rule_label,
 )
@@ -145,7 +146,7 @@ def decide(
     ``safety_margin``; when a service or complaint rule fired, the nearest example being a
     safety one overrules it at a lower floor (missing a safety message is the costly error);
     a message worded as a question about the hotel stays an information
-    question unless it is near a safety one.
+    question unless it is near a safety one or is a polite request ("is it possible to have…").
     """
     return _decided(
         text, rule_label(text), vector, indexes, k, min_similarity, safety_similarity, safety_margin
@@ -181,7 +182,7 @@ def _decided(
             return Classification(top.kind, top.category, round(top_score, 3), "nearest")
         return Classification(ruled.kind, ruled.category, 1.0, "rule")
     label, score = vote(neighbours, min_similarity)
-    if label.kind != INFORMATION and asks_as_question(text):
+    if label.kind != INFORMATION and asks_as_question(text) and not asks_for_something(text):
         label = Label(INFORMATION)
     return Classification(label.kind, label.category, round(score, 3), "nearest")
 

@@ -297,10 +297,31 @@ _INVERTED = re.compile(
 )
 
 
+# Asking leave ("can I bring my dog?", "may we use the gym?") rather than for something to
+# be done or brought ("can I get…", "can I have…").
+_PERMISSION = re.compile(r"^(?:can|may) (?:i|we)\b(?! (?:get|have|please)\b)")
+
+
 def asks_as_question(text: str) -> bool:
-    """Worded as a question about the hotel ("is there…", "where can I…"), not as a request."""
+    """Worded as a question about the hotel ("is there…", "can I bring…"), not as a request."""
     core = _FILLERS.sub("", fold(text))
-    return bool(_INFO_FRAME.match(core) or _INVERTED.search(core))
+    return bool(_INFO_FRAME.match(core) or _INVERTED.search(core) or _PERMISSION.match(core))
+
+
+# A request worded as a yes/no question about what is possible ("is it possible to have…",
+# "do you think someone could…"): a question in form, a request in intent.
+_POLITE_REQUEST = _rx(
+    r"\b(?:is it|would it be|will it be) possible to\b", r"\bcould (?:you|we|i|someone|somebody)\b",
+    r"\bdo you think (?:you|someone|somebody|\w+) could\b", r"\best-ce possible\b",
+    r"\best-ce qu'(?:on|il) (?:peut|pourrait)\b", r"\best-ce que vous (?:pouvez|pourriez)\b",
+    r"\bserait-il possible\b", r"\bware es moglich\b", r"\bkonnten sie\b", r"\bseria posible\b",
+    r"\bpodrian\b",
+)  # fmt: skip
+
+
+def asks_for_something(text: str) -> bool:
+    """Worded as a polite request, even when it is a question in form."""
+    return bool(_POLITE_REQUEST.search(fold(text)))
 
 
 def rule_label(text: str) -> Label | None:

@@ -86,6 +86,34 @@ def test_a_near_safety_example_outweighs_the_vote_and_questions_stay_questions()
     assert decide("where is the xyzzy plugh", near_service, [index]).kind == "information"
 
 
+def test_asking_leave_is_a_question_and_asking_to_get_something_is_not() -> None:
+    index = ExampleIndex(np.eye(1, dtype=np.float32), [Label("service_request", "transport")])
+    near_service = np.array([1.0], dtype=np.float32)
+    assert decide("Can I land my xyzzy on the roof?", near_service, [index]).kind == "information"
+    assert decide("um may we bring the xyzzy", near_service, [index]).kind == "information"
+    assert decide("can I get a xyzzy", near_service, [index]).kind == "service_request"
+    assert decide("can we have a xyzzy", near_service, [index]).kind == "service_request"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is it possible to have a xyzzy plugh",
+        "do you think someone could xyzzy the plugh",
+        "est-ce qu'on pourrait avoir un xyzzy",
+        "Est-ce que vous pourriez nous monter un xyzzy ?",
+    ],
+)
+def test_a_polite_request_worded_as_a_question_keeps_the_votes_kind(text: str) -> None:
+    index = ExampleIndex(
+        np.eye(2, dtype=np.float32),
+        [Label("service_request", "housekeeping"), Label("complaint")],
+    )
+    near_service = np.array([1.0, 0.0], dtype=np.float32)
+    got = decide(text, near_service, [index])
+    assert (got.kind, got.category) == ("service_request", "housekeeping")
+
+
 def test_the_classifier_embeds_a_repeated_message_once_and_property_examples_count() -> None:
     encoder = HashingEncoder()
     texts: list[str] = []
