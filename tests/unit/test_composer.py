@@ -252,3 +252,19 @@ def test_a_misspelt_word_finds_the_stemmed_words_of_the_sentences() -> None:
     parking = src(2, "Self-parking in the garage costs EUR 28 per day.", 0.5)
     answer = ExtractiveWriter(0.16, max_sentences=1).compose("parkign", [garden, parking])
     assert "EUR 28" in answer.text
+
+
+def test_a_short_word_is_a_misspelt_stopword_only_with_the_same_first_letter() -> None:
+    towels = src(1, "Pool towels are exchanged at the Towel Hut next to the pool.", 0.4)
+    other = src(2, "Beach towels are not provided in rooms.", 0.45)
+    answer = ExtractiveWriter(0.16, max_sentences=1).compose(
+        "where is the towel hat", [other, towels]
+    )
+    assert "Towel Hut" in answer.text
+
+
+def test_offering_frames_the_question() -> None:
+    babysitting = src(1, "Babysitting costs EUR 15 per hour and is booked at reception.", 0.6)
+    wifi = src(2, "Premium Wi-Fi offers up to 150 Mbit/s for EUR 8 per day.", 0.5)
+    answer = ExtractiveWriter(0.16).compose("do you offer babysitting", [babysitting, wifi])
+    assert answer.citations == (1,)
