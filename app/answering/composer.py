@@ -220,7 +220,7 @@ class Composer:
         expects = {_EXPECTS[w] for w in (*asked, *content_terms(question)) if w in _EXPECTS}
         similarity = {s.n: s.hit.score for s in sources}
         subject_count = sum(1 for w in weights if w == 1.0)
-        heading_match = {s.n: _heading_match(s, wanted[:subject_count]) for s in sources}
+        heading_match = {s.n: _heading_match(s, wanted[:subject_count], wanted) for s in sources}
         rank = {s.n: i for i, s in enumerate(sources)}
         # Rarest first: a sentence word counts for one question word only ("card" stands for
         # both "pay" and "amex"; "dinner" for both "eat" and "dinner").
@@ -285,14 +285,33 @@ def _stems(word: str) -> tuple[str, ...]:
     return (word, *content_terms(word))
 
 
-def _heading_match(source: Source, wanted: list[set[str]]) -> float:
+def _heading_match(
+    source: Source, wanted: list[set[str]], asked: list[set[str]] | None = None
+) -> float:
     """Share of the subject terms found in the source's heading when it is a question (a FAQ
-    chunk's); 0 for other headings, which name a section rather than ask what it answers."""
+    chunk's); 0 for other headings, which name a section rather than ask what it answers.
+    With ``asked`` (all the question's word groups), the share of the heading's own words
+    that the question asks about counts too (harmonic mean): "Do I need to wear a swimsuit
+    in the sauna?" is not the question "is there a sauna?"."""
     if not wanted or not _is_question(source):
         return 0.0
     heading = _heading_words(source.hit.heading)
     found = sum(1 for group in wanted if not heading.isdisjoint(group))
-    return found / len(wanted)
+    recall = found / len(wanted)
+    if asked is None or not recall:
+        return recall
+    own = _heading_terms(source.hit.heading)
+    if not own:
+        return recall
+    said = sum(1 for term in own if any(term in group for group in asked))
+    precision = said / len(own)
+    return 2 * recall * precision / (recall + precision) if precision else 0.0
+
+
+@per_text(100_000)  # chunk headings
+def _heading_terms(heading: str) -> tuple[str, ...]:
+    """A heading's content words other than the words that frame a question."""
+    return tuple(t for t in _roots(content_terms(heading)) if t not in _ROOTED_FRAME_WORDS)
 
 
 def _is_question(source: Source) -> bool:
@@ -340,3 +359,6 @@ def _roots(terms: Iterable[str]) -> list[str]:
 
 def _states_exception(text: str) -> bool:
     return bool(_EXCEPTION_START.match(text) or _EXCEPTION_ANYWHERE.search(text))
+
+
+_ROOTED_FRAME_WORDS = frozenset(_roots(FRAME_WORDS))

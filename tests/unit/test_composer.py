@@ -268,3 +268,19 @@ def test_offering_frames_the_question() -> None:
     wifi = src(2, "Premium Wi-Fi offers up to 150 Mbit/s for EUR 8 per day.", 0.5)
     answer = ExtractiveWriter(0.16).compose("do you offer babysitting", [babysitting, wifi])
     assert answer.citations == (1,)
+
+
+def test_a_faq_question_about_something_else_does_not_answer_first() -> None:
+    # "Do I need to wear a swimsuit in the sauna?" shares "sauna" with "is there a sauna?"
+    # but asks something else: its answer is not the direct one.
+    swimsuit = src(
+        1,
+        "No, the sauna is textile-free. Swimwear must be worn in the hot tub.",
+        0.34,
+        heading="Do I need to wear a swimsuit in the sauna?",
+    )
+    facilities = src(2, "- Finnish sauna at 90 °C, with a view of the mountains.", 0.7)
+    answer = ExtractiveWriter(0.16, max_sentences=1).compose(
+        "is there a sauna", [facilities, swimsuit]
+    )
+    assert "Finnish sauna" in answer.text
