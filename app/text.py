@@ -69,8 +69,7 @@ def content_terms(text: str) -> list[str]:
     compounds match however a guest spells them.
     """
     read = [
-        _memo_word(w) if len(w) <= _MEMO_WORD_CHARS else _read_word(w)
-        for w in _WORD.findall(text)
+        _memo_word(w) if len(w) <= _MEMO_WORD_CHARS else _read_word(w) for w in _WORD.findall(text)
     ]
     terms = [stem for _, stem in read if stem is not None]
     for (a, _), (b, _) in itertools.pairwise(read):

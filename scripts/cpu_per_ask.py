@@ -103,7 +103,8 @@ async def measure(args: argparse.Namespace, children: Children, database: list[A
     ]
     requests = [loadgen.post_json("/ask", body) for body in asks]
     port = free_port()
-    env = child_env(data_dir, {"RAG_PORT": str(port), "RAG_LOG_LEVEL": "warning"})
+    overrides = dict(item.split("=", 1) for item in args.env)
+    env = child_env(data_dir, {"RAG_PORT": str(port), "RAG_LOG_LEVEL": "warning", **overrides})
     log_file = data_dir / "logs" / "cpu_per_ask.log"
     began = time.perf_counter()
     proc = children.start([sys.executable, "-m", "app", "serve"], env, log_file)
@@ -143,6 +144,13 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=400, help="distinct questions measured")
     parser.add_argument("--warmup", type=int, default=100, help="questions sent first, unmeasured")
     parser.add_argument("--clients", type=int, default=4, help="concurrent connections")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="RAG_X=VALUE",
+        help="a setting for the service (repeatable), e.g. --env RAG_REQUESTS_ENABLED=true",
+    )
     parser.add_argument("--seed", type=int, default=7, help="seed of the question generator")
     parser.add_argument(
         "--data-dir", type=Path, default=PROJECT_ROOT / ".data" / "bench-small", help="data folder"

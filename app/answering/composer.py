@@ -260,7 +260,7 @@ def _heading_match(source: Source, wanted: list[set[str]]) -> float:
     if not wanted or not _is_question(source):
         return 0.0
     heading = _heading_words(source.hit.heading)
-    found = sum(1 for group in wanted if heading & group)
+    found = sum(1 for group in wanted if not heading.isdisjoint(group))
     return found / len(wanted)
 
 

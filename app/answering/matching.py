@@ -105,11 +105,12 @@ class Vocabulary:
     same term.
     """
 
-    __slots__ = ("_matched", "_parts")
+    __slots__ = ("_listed", "_matched", "_parts")
 
     def __init__(self, parts: Sequence[_TextWords]) -> None:
         self._parts = parts
         self._matched: dict[str, set[str]] = {}
+        self._listed: tuple[str, ...] | None = None  # every text's words, for fuzzy lookups
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> Vocabulary:
@@ -135,11 +136,12 @@ class Vocabulary:
             return set()
         out: set[str] = set()
         if len(term) >= _MIN_FUZZY_CHARS:
+            if self._listed is None:
+                self._listed = tuple(dict.fromkeys(w for part in self._parts for w in part.listed))
             near = {
                 word: score
-                for part in self._parts
                 for word, score, _ in process.extract(
-                    term, part.listed, scorer=fuzz.ratio, score_cutoff=_SIMILAR, limit=None
+                    term, self._listed, scorer=fuzz.ratio, score_cutoff=_SIMILAR, limit=None
                 )
             }
             # The nearest three; among equally near words, alphabetically (not in the

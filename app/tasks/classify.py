@@ -148,7 +148,22 @@ def decide(
     a message worded as a question about the hotel stays an information
     question unless it is near a safety one or is a polite request ("is it possible to have…").
     """
-    ruled = rule_label(text)
+    return _decided(
+        text, rule_label(text), vector, indexes, k, min_similarity, safety_similarity, safety_margin
+    )
+
+
+def _decided(
+    text: str,
+    ruled: Label | None,
+    vector: np.ndarray | None,
+    indexes: Sequence[ExampleIndex],
+    k: int,
+    min_similarity: float,
+    safety_similarity: float,
+    safety_margin: float,
+) -> Classification:
+    """:func:`decide`, given what the rules gave ``text`` (``ruled``)."""
     if ruled is not None and (vector is None or not needs_vector(ruled)):
         return Classification(ruled.kind, ruled.category, 1.0, "rule")
     if vector is None:
@@ -239,21 +254,15 @@ class MessageClassifier:
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
-        result = decide(text, None, ())
-        if needs_vector(result.label if result.method == "rule" else None):
+        ruled = rule_label(text)  # once: the vote below is given what the rules said
+        floors = (self.min_similarity, self.safety_similarity, self.safety_margin)
+        result = _decided(text, ruled, None, (), self.k, *floors)
+        if needs_vector(ruled):
             indexes = [self._seeds]
             if property_id in self._properties:
                 indexes.append(self._properties[property_id])
             vector = self._centres.apply(await self._embed(text))
-            result = decide(
-                text,
-                vector,
-                indexes,
-                self.k,
-                self.min_similarity,
-                self.safety_similarity,
-                self.safety_margin,
-            )
+            result = _decided(text, ruled, vector, indexes, self.k, *floors)
         self._cache[key] = result
         if len(self._cache) > self._max_cached:
             self._cache.popitem(last=False)

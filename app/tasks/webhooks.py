@@ -15,13 +15,15 @@ import hashlib
 import hmac
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 
 from app.db.pool import stop_if_cancelled
 from app.tasks.stats import TaskStats
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,11 @@ class WebhookSender:
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(max_queue)
-        self._client = client or httpx.AsyncClient(timeout=timeout_s)
+        if client is None:
+            import httpx  # only where a webhook is configured: a few MB the server need not hold
+
+            client = httpx.AsyncClient(timeout=timeout_s)
+        self._client = client
         self._worker: asyncio.Task[None] | None = None
         self.attempts = 0
 
@@ -99,6 +105,8 @@ class WebhookSender:
         await self.queue.join()
 
     async def _deliver(self, task: dict[str, Any]) -> None:
+        import httpx
+
         body = orjson.dumps({"type": "task.created", "text": slack_text(task), "task": task})
         for attempt in range(1, self.max_attempts + 1):
             timestamp = str(int(time.time()))
