@@ -22,6 +22,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from app.answering.matching import FRAME_WORDS, QuestionTerms, Vocabulary
 from app.answering.types import Source
@@ -221,16 +222,21 @@ class Composer:
         subject_count = sum(1 for w in weights if w == 1.0)
         heading_match = {s.n: _heading_match(s, wanted[:subject_count]) for s in sources}
         rank = {s.n: i for i, s in enumerate(sources)}
+        # Rarest first: a sentence word counts for one question word only ("card" stands for
+        # both "pay" and "amex"; "dinner" for both "eat" and "dinner").
+        groups = sorted(
+            (
+                (weight * math.log(1 + total / df), group)
+                for group, df, weight in zip(wanted, doc_freq, weights, strict=True)
+                if df
+            ),
+            key=lambda g: -g[0],
+        )
         out = []
         for c in candidates:
             if _restates(c, question_words):
                 continue
-            # A subject word only in the section's heading counts for less than one said.
-            overlap = sum(
-                weight * math.log(1 + total / df) * (1.0 if c.words & group else _CONTEXT_WEIGHT)
-                for group, df, weight in zip(wanted, doc_freq, weights, strict=True)
-                if df and (c.words | c.context) & group
-            )
+            overlap = _overlap(c, groups)
             hint = _EXPECTED_VALUE if any(p.search(c.text) for p in expects) else 0.0
             # A FAQ answer whose question matches the guest's: its first lines answer.
             faq = heading_match[c.source] * max(0.0, 1.5 - 0.5 * c.position)
@@ -242,16 +248,41 @@ class Composer:
         return out
 
 
+def _overlap(sentence: Sentence, groups: Sequence[tuple[float, set[str]]]) -> float:
+    """The weights of the question words the sentence says (a word only in its section's
+    heading counts for less than one said), each sentence word standing for one of them."""
+    used: set[str] = set()
+    total = 0.0
+    for weight, group in groups:
+        said = (sentence.words & group) - used
+        if said:
+            used |= said
+            total += weight
+            continue
+        heading = (sentence.context & group) - used
+        if heading:
+            used |= heading
+            total += weight * _CONTEXT_WEIGHT
+    return total
+
+
 def _expanded(terms: QuestionTerms, vocabulary: Vocabulary) -> list[set[str]]:
     """Per subject term: the source words that stand for it (typos, sound-alikes, synonyms)."""
     out = []
     for group in terms.groups:
         words: set[str] = set()
         for term in group:
-            words |= vocabulary.matches(term)
+            for word in vocabulary.matches(term):
+                # A near spelling may be a source's unstemmed word ("parkign": "parking").
+                words.update(_stems(word))
         words.update(group)
         out.append(set(_roots(words)))
     return out
+
+
+@lru_cache(maxsize=65536)
+def _stems(word: str) -> tuple[str, ...]:
+    return (word, *content_terms(word))
 
 
 def _heading_match(source: Source, wanted: list[set[str]]) -> float:

@@ -228,3 +228,23 @@ def coverage(question: str, vocabulary: Vocabulary) -> tuple[float, list[str]]:
             found.update(t for w in (a, b) for t in content_terms(w))
     missing = [g[0] for g in terms.groups if g[0] not in found]
     return 1 - len(missing) / len(terms.groups), missing
+
+
+# Words that open a phrase about the circumstances of a question ("a massage after the
+# flight", "a quiet place to work on my laptop") rather than the thing asked about.
+_PREPOSITIONS = frozenset(
+    "after before during on for in at with from near outside inside by until".split()
+)
+_PHRASE_WORDS = 3  # words after a preposition that belong to its phrase
+
+
+def circumstantial(question: str, terms: Sequence[str]) -> bool:
+    """Whether every one of ``terms`` (subject terms of ``question``) is said in a phrase
+    that a preposition opens: the circumstances of the question, not what it asks about."""
+    raw = question_terms(question).raw
+    inside: set[str] = set()
+    for i, word in enumerate(raw):
+        if word in _PREPOSITIONS:
+            for after in raw[i + 1 : i + 1 + _PHRASE_WORDS]:
+                inside.update(content_terms(after))
+    return all(term in inside for term in terms)
