@@ -242,6 +242,8 @@ def test_a_word_missing_from_the_sources_only_in_a_phrase_of_circumstance_is_ans
     # The thing asked about is missing: handed over.
     assert writer.compose("can i get a haircut after the massage", [spa]).escalate
     # Not similar enough for a guess on the circumstances.
+    fair = src(1, spa.hit.text, 0.3)
+    assert not writer.compose("i need a massage after the flight", [fair]).escalate
     far = src(1, spa.hit.text, 0.2)
     assert writer.compose("i need a massage after the flight", [far]).escalate
 
