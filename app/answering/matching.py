@@ -211,11 +211,12 @@ def question_terms(question: str) -> QuestionTerms:
 
 def _misspelt_stopword(word: str) -> bool:
     """ "ther", "wat": a short word that is a typo of a stopword frames the question too. A
-    typo keeps the first letter: "hat" is a word of its own, not "what" misspelt."""
+    typo keeps the first letter and drops or swaps letters rather than adding one: "hat" and
+    "wash" are words of their own, not "what" and "was" misspelt."""
     if len(word) > 5 or not word:
         return False
-    same_start = _STOPS_BY_LETTER.get(word[0], [])
-    return process.extractOne(word, same_start, scorer=fuzz.ratio, score_cutoff=85) is not None
+    alike = [w for w in _STOPS_BY_LETTER.get(word[0], []) if len(w) >= len(word)]
+    return process.extractOne(word, alike, scorer=fuzz.ratio, score_cutoff=85) is not None
 
 
 _STOPS_BY_LETTER: dict[str, list[str]] = {}

@@ -9,7 +9,7 @@ import sys
 import time
 
 from app.answering.extractive import ExtractiveWriter
-from app.answering.matching import Vocabulary, coverage, sound_key
+from app.answering.matching import Vocabulary, coverage, question_terms, sound_key
 from app.answering.types import Source
 from app.search.retriever import Hit
 
@@ -298,3 +298,8 @@ def test_where_a_thing_is_frames_the_question() -> None:
     spa = src(1, "The spa has a sauna and an outdoor hot tub, open from 15:00 to 20:00.", 0.36)
     writer = ExtractiveWriter(0.16, confident_score=0.5)
     assert not writer.compose("is there a hot tub outside", [spa]).escalate
+
+
+def test_a_word_one_letter_longer_than_a_stopword_is_a_subject() -> None:
+    assert question_terms("can i wash my clothes").groups[0][0] == "wash"
+    assert question_terms("is ther a sauna").groups == (("sauna",),)
