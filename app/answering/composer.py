@@ -353,8 +353,23 @@ def _short_refusal(sentence: Sentence) -> bool:
 
 def _roots(terms: Iterable[str]) -> list[str]:
     """Terms with a final silent "e" dropped, so that the light stems of :mod:`app.text` meet
-    ("upgrade" and "upgrading": "upgrad"; "include" and "included": "includ")."""
-    return [t[:-1] if len(t) > 4 and t.endswith("e") else t for t in terms]
+    ("upgrade" and "upgrading": "upgrad"; "include" and "included": "includ"), and common
+    irregular past forms put as their verb ("left": "leave")."""
+    out = []
+    for term in terms:
+        term = _IRREGULAR_PAST.get(term, term)
+        out.append(term[:-1] if len(term) > 4 and term.endswith("e") else term)
+    return out
+
+
+# Irregular past forms of verbs guests and hotels use ("may only be left alone in the room").
+_IRREGULAR_PAST = {
+    "left": "leave", "took": "take", "taken": "take", "brought": "bring", "kept": "keep",
+    "paid": "pay", "bought": "buy", "sent": "send", "lost": "lose", "found": "find",
+    "gave": "give", "given": "give", "made": "make", "ate": "eat", "eaten": "eat",
+    "slept": "sleep", "spent": "spend", "lent": "lend", "held": "hold", "sold": "sell",
+    "worn": "wear", "wore": "wear", "driven": "drive", "drove": "drive", "ridden": "ride",
+}  # fmt: skip
 
 
 def _states_exception(text: str) -> bool:

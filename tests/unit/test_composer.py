@@ -303,3 +303,16 @@ def test_where_a_thing_is_frames_the_question() -> None:
 def test_a_word_one_letter_longer_than_a_stopword_is_a_subject() -> None:
     assert question_terms("can i wash my clothes").groups[0][0] == "wash"
     assert question_terms("is ther a sauna").groups == (("sauna",),)
+
+
+def test_an_irregular_past_form_meets_its_verb() -> None:
+    dogs = src(
+        1,
+        "- Dogs are allowed in guest rooms and the lobby.\n"
+        "- Dogs may only be left alone in the room in a travel crate.",
+        0.5,
+    )
+    answer = ExtractiveWriter(0.16, max_sentences=1).compose(
+        "can i leave the dog in the room", [dogs]
+    )
+    assert "travel crate" in answer.text
