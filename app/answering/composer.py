@@ -99,6 +99,13 @@ _CONTEXT_WEIGHT = 0.5
 # What holding the kind of value the question asks for (a time, a price…) adds to a sentence:
 # about as much as a rare subject word.
 _EXPECTED_VALUE = 2.0
+# What a sentence that starts with "Yes" or "No" adds when the guest asks a yes-or-no question
+# ("… is that ok?"): it answers directly.
+_YES_NO_ANSWER = 0.5
+_YES_NO = re.compile(r"^(?:yes|no)\b", re.I)
+_YES_NO_QUESTION = re.compile(
+    r"(?:^|[,;.!?]\s*)(?:is|are|can|could|do|does|may|will|would|am|is that|is it)\b", re.I
+)
 
 
 # A chunk's sentences are kept for the next question over it: about 16 bytes per character
@@ -218,6 +225,7 @@ class Composer:
         total = len(candidates)
         asked = [q for q in question.lower().replace("?", " ").split()]
         expects = {_EXPECTS[w] for w in (*asked, *content_terms(question)) if w in _EXPECTS}
+        yes_no = bool(_YES_NO_QUESTION.search(question))
         similarity = {s.n: s.hit.score for s in sources}
         subject_count = sum(1 for w in weights if w == 1.0)
         heading_match = {s.n: _heading_match(s, wanted[:subject_count], wanted) for s in sources}
@@ -238,6 +246,8 @@ class Composer:
                 continue
             overlap = _overlap(c, groups)
             hint = _EXPECTED_VALUE if any(p.search(c.text) for p in expects) else 0.0
+            if yes_no and _YES_NO.match(c.text):
+                hint += _YES_NO_ANSWER
             # A FAQ answer whose question matches the guest's: its first lines answer.
             faq = heading_match[c.source] * max(0.0, 1.5 - 0.5 * c.position)
             score = (

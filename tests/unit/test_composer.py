@@ -282,9 +282,7 @@ def test_a_faq_question_about_something_else_does_not_answer_first() -> None:
         heading="Do I need to wear a swimsuit in the sauna?",
     )
     facilities = src(2, "- Finnish sauna at 90 °C, with a view of the mountains.", 0.7)
-    answer = ExtractiveWriter(0.16, max_sentences=1).compose(
-        "is there a sauna", [facilities, swimsuit]
-    )
+    answer = ExtractiveWriter(0.16, max_sentences=1).compose("sauna?", [facilities, swimsuit])
     assert "Finnish sauna" in answer.text
 
 
@@ -316,3 +314,17 @@ def test_an_irregular_past_form_meets_its_verb() -> None:
         "can i leave the dog in the room", [dogs]
     )
     assert "travel crate" in answer.text
+
+
+def test_a_yes_or_no_question_prefers_the_sentence_that_says_yes_or_no() -> None:
+    dogs = src(
+        1,
+        "Yes, one dog of up to 25 kg is allowed per room for EUR 35 per night.",
+        0.5,
+        heading="Can I bring my dog?",
+    )
+    rules = src(2, "Dogs may only stay alone in the room in a travel crate.", 0.49)
+    answer = ExtractiveWriter(0.16, max_sentences=1).compose(
+        "travelling with my dog, is that ok?", [dogs, rules]
+    )
+    assert answer.text.startswith("Yes, one dog")
