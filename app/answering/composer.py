@@ -22,6 +22,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from app.answering.matching import FRAME_WORDS, QuestionTerms, Vocabulary
 from app.answering.types import Source
@@ -219,18 +220,23 @@ class Composer:
         expects = {_EXPECTS[w] for w in (*asked, *content_terms(question)) if w in _EXPECTS}
         similarity = {s.n: s.hit.score for s in sources}
         subject_count = sum(1 for w in weights if w == 1.0)
-        heading_match = {s.n: _heading_match(s, wanted[:subject_count]) for s in sources}
+        heading_match = {s.n: _heading_match(s, wanted[:subject_count], wanted) for s in sources}
         rank = {s.n: i for i, s in enumerate(sources)}
+        # Rarest first: a sentence word counts for one question word only ("card" stands for
+        # both "pay" and "amex"; "dinner" for both "eat" and "dinner").
+        groups = sorted(
+            (
+                (weight * math.log(1 + total / df), group)
+                for group, df, weight in zip(wanted, doc_freq, weights, strict=True)
+                if df
+            ),
+            key=lambda g: -g[0],
+        )
         out = []
         for c in candidates:
             if _restates(c, question_words):
                 continue
-            # A subject word only in the section's heading counts for less than one said.
-            overlap = sum(
-                weight * math.log(1 + total / df) * (1.0 if c.words & group else _CONTEXT_WEIGHT)
-                for group, df, weight in zip(wanted, doc_freq, weights, strict=True)
-                if df and (c.words | c.context) & group
-            )
+            overlap = _overlap(c, groups)
             hint = _EXPECTED_VALUE if any(p.search(c.text) for p in expects) else 0.0
             # A FAQ answer whose question matches the guest's: its first lines answer.
             faq = heading_match[c.source] * max(0.0, 1.5 - 0.5 * c.position)
@@ -242,26 +248,70 @@ class Composer:
         return out
 
 
+def _overlap(sentence: Sentence, groups: Sequence[tuple[float, set[str]]]) -> float:
+    """The weights of the question words the sentence says (a word only in its section's
+    heading counts for less than one said), each sentence word standing for one of them."""
+    used: set[str] = set()
+    total = 0.0
+    for weight, group in groups:
+        said = (sentence.words & group) - used
+        if said:
+            used |= said
+            total += weight
+            continue
+        heading = (sentence.context & group) - used
+        if heading:
+            used |= heading
+            total += weight * _CONTEXT_WEIGHT
+    return total
+
+
 def _expanded(terms: QuestionTerms, vocabulary: Vocabulary) -> list[set[str]]:
     """Per subject term: the source words that stand for it (typos, sound-alikes, synonyms)."""
     out = []
     for group in terms.groups:
         words: set[str] = set()
         for term in group:
-            words |= vocabulary.matches(term)
+            for word in vocabulary.matches(term):
+                # A near spelling may be a source's unstemmed word ("parkign": "parking").
+                words.update(_stems(word))
         words.update(group)
         out.append(set(_roots(words)))
     return out
 
 
-def _heading_match(source: Source, wanted: list[set[str]]) -> float:
+@lru_cache(maxsize=65536)
+def _stems(word: str) -> tuple[str, ...]:
+    return (word, *content_terms(word))
+
+
+def _heading_match(
+    source: Source, wanted: list[set[str]], asked: list[set[str]] | None = None
+) -> float:
     """Share of the subject terms found in the source's heading when it is a question (a FAQ
-    chunk's); 0 for other headings, which name a section rather than ask what it answers."""
+    chunk's); 0 for other headings, which name a section rather than ask what it answers.
+    With ``asked`` (all the question's word groups), the share of the heading's own words
+    that the question asks about counts too (harmonic mean): "Do I need to wear a swimsuit
+    in the sauna?" is not the question "is there a sauna?"."""
     if not wanted or not _is_question(source):
         return 0.0
     heading = _heading_words(source.hit.heading)
     found = sum(1 for group in wanted if not heading.isdisjoint(group))
-    return found / len(wanted)
+    recall = found / len(wanted)
+    if asked is None or not recall:
+        return recall
+    own = _heading_terms(source.hit.heading)
+    if not own:
+        return recall
+    said = sum(1 for term in own if any(term in group for group in asked))
+    precision = said / len(own)
+    return 2 * recall * precision / (recall + precision) if precision else 0.0
+
+
+@per_text(100_000)  # chunk headings
+def _heading_terms(heading: str) -> tuple[str, ...]:
+    """A heading's content words other than the words that frame a question."""
+    return tuple(t for t in _roots(content_terms(heading)) if t not in _ROOTED_FRAME_WORDS)
 
 
 def _is_question(source: Source) -> bool:
@@ -309,3 +359,6 @@ def _roots(terms: Iterable[str]) -> list[str]:
 
 def _states_exception(text: str) -> bool:
     return bool(_EXCEPTION_START.match(text) or _EXCEPTION_ANYWHERE.search(text))
+
+
+_ROOTED_FRAME_WORDS = frozenset(_roots(FRAME_WORDS))

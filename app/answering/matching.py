@@ -161,7 +161,7 @@ FRAME_WORDS = frozenset(
     possible want need come go see use somewhere someone someth anyth anywhere work good best
     way get have do does allow available where when what which who how many long big small
     includ day night person people per week today tomorrow tonight ask book wanna like
-    dont cant wont doesnt isnt arent didnt problem place round around
+    dont cant wont doesnt isnt arent didnt problem place round around offer provide
     ist gibt eine ein der die das den dem sind kann man wann wie was bitte
     les une des du pour quelle quel atil est il elle avez vous
     los las una hay que qué cuál cual para tiene tienen hotel""".split()
@@ -201,13 +201,17 @@ def question_terms(question: str) -> QuestionTerms:
 
 
 def _misspelt_stopword(word: str) -> bool:
-    """ "ther", "wat": a short word that is a typo of a stopword frames the question too."""
-    return len(word) <= 5 and (
-        process.extractOne(word, _STOP_LIST, scorer=fuzz.ratio, score_cutoff=85) is not None
-    )
+    """ "ther", "wat": a short word that is a typo of a stopword frames the question too. A
+    typo keeps the first letter: "hat" is a word of its own, not "what" misspelt."""
+    if len(word) > 5 or not word:
+        return False
+    same_start = _STOPS_BY_LETTER.get(word[0], [])
+    return process.extractOne(word, same_start, scorer=fuzz.ratio, score_cutoff=85) is not None
 
 
-_STOP_LIST = sorted(w for w in STOPWORDS if len(w) >= 3)
+_STOPS_BY_LETTER: dict[str, list[str]] = {}
+for _stop in sorted(w for w in STOPWORDS if len(w) >= 3):
+    _STOPS_BY_LETTER.setdefault(_stop[0], []).append(_stop)
 
 
 def coverage(question: str, vocabulary: Vocabulary) -> tuple[float, list[str]]:
@@ -228,3 +232,23 @@ def coverage(question: str, vocabulary: Vocabulary) -> tuple[float, list[str]]:
             found.update(t for w in (a, b) for t in content_terms(w))
     missing = [g[0] for g in terms.groups if g[0] not in found]
     return 1 - len(missing) / len(terms.groups), missing
+
+
+# Words that open a phrase about the circumstances of a question ("a massage after the
+# flight", "a quiet place to work on my laptop") rather than the thing asked about.
+_PREPOSITIONS = frozenset(
+    "after before during on for in at with from near outside inside by until".split()
+)
+_PHRASE_WORDS = 3  # words after a preposition that belong to its phrase
+
+
+def circumstantial(question: str, terms: Sequence[str]) -> bool:
+    """Whether every one of ``terms`` (subject terms of ``question``) is said in a phrase
+    that a preposition opens: the circumstances of the question, not what it asks about."""
+    raw = question_terms(question).raw
+    inside: set[str] = set()
+    for i, word in enumerate(raw):
+        if word in _PREPOSITIONS:
+            for after in raw[i + 1 : i + 1 + _PHRASE_WORDS]:
+                inside.update(content_terms(after))
+    return all(term in inside for term in terms)

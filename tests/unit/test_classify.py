@@ -19,7 +19,7 @@ from app.tasks.classify import (
     vote,
 )
 from app.tasks.rules import KINDS, Label, priority_of, room_of, rule_label
-from evaluation.classification import load_messages, per_class
+from evaluation.classification import load_messages, meets_targets, per_class, render
 from tests.fakes import HashingEncoder
 
 
@@ -154,6 +154,11 @@ def test_the_labelled_messages_are_valid_and_none_is_a_classifier_example() -> N
     seen = {text.casefold().strip() for text, _ in examples}
     assert not [m.id for m in messages if m.text.casefold().strip() in seen]
     assert len({m.id for m in messages}) == len(messages)
+    blind2 = [m for m in messages if m.split == "blind2"]
+    assert len(blind2) >= 150
+    assert sum(m.label.kind == "safety" for m in blind2) >= 50
+    assert sum(m.label.kind == "service_request" for m in blind2) >= 50
+    assert {m.lang for m in blind2} == {"en", "de", "fr", "es"}
 
 
 def test_precision_and_recall_per_class() -> None:
@@ -264,3 +269,24 @@ def test_a_message_a_service_rule_decides_is_still_embedded_but_small_talk_is_no
         assert texts == ["My shower is broken"]
 
     asyncio.run(scenario())
+
+
+def test_the_targets_are_judged_on_blind2_and_its_misses_are_counted_not_listed() -> None:
+    good = per_class(["safety", "service_request"], ["safety", "service_request"])
+    bad = per_class(["safety", "service_request"], ["information", "information"])
+    report: dict[str, object] = {
+        "splits": {"blind": good | {"n": 2}, "blind2": bad | {"n": 2}},
+        "errors": [
+            {"id": "n001", "text": "secret", "want": "safety", "got": "information",
+             "method": "nearest", "split": "blind2"},
+            {"id": "d001", "text": "seen before", "want": "safety", "got": "information",
+             "method": "nearest", "split": "blind"},
+        ],
+    }  # fmt: skip
+    assert not meets_targets(report)
+    assert meets_targets(report, "blind")
+    text = render(report)
+    assert "blind (seen)" in text
+    assert "seen before" in text
+    assert "secret" not in text
+    assert "1 blind2 messages misclassified" in text

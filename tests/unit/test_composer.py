@@ -218,3 +218,69 @@ def test_a_negation_typed_without_its_apostrophe_frames_the_question() -> None:
     assert not writer.compose(
         "how do i get from the airport if i dont want a taxi", [shuttle]
     ).escalate
+
+
+def test_a_source_word_counts_for_one_question_word_only() -> None:
+    # "dinner" stands for both "eat" and "dinner": the rarer "vegan" decides.
+    menu = src(
+        1,
+        "- Dinner is served from 18:30 to 22:30 in the restaurant.\n"
+        "- Dinner reservations are recommended at weekends.\n"
+        "- Chickpea and Spinach Stew (vegan): EUR 19",
+        0.5,
+    )
+    answer = ExtractiveWriter(0.16, max_sentences=1).compose(
+        "what can i eat for dinner if im vegan", [menu]
+    )
+    assert "Chickpea" in answer.text
+
+
+def test_a_word_missing_from_the_sources_only_in_a_phrase_of_circumstance_is_answered() -> None:
+    spa = src(1, "Spa treatments are available from 10:00 to 20:00. A massage costs EUR 95.", 0.43)
+    writer = ExtractiveWriter(0.16, confident_score=0.5)
+    assert not writer.compose("i need a massage after the flight", [spa]).escalate
+    # The thing asked about is missing: handed over.
+    assert writer.compose("can i get a haircut after the massage", [spa]).escalate
+    # Not similar enough for a guess on the circumstances.
+    far = src(1, spa.hit.text, 0.3)
+    assert writer.compose("i need a massage after the flight", [far]).escalate
+
+
+def test_a_misspelt_word_finds_the_stemmed_words_of_the_sentences() -> None:
+    # "parkign" is nearest to "parking" as written; the sentences' words are stems ("park").
+    garden = src(1, "The garden is open daily for all guests.", 0.55)
+    parking = src(2, "Self-parking in the garage costs EUR 28 per day.", 0.5)
+    answer = ExtractiveWriter(0.16, max_sentences=1).compose("parkign", [garden, parking])
+    assert "EUR 28" in answer.text
+
+
+def test_a_short_word_is_a_misspelt_stopword_only_with_the_same_first_letter() -> None:
+    towels = src(1, "Pool towels are exchanged at the Towel Hut next to the pool.", 0.4)
+    other = src(2, "Beach towels are not provided in rooms.", 0.45)
+    answer = ExtractiveWriter(0.16, max_sentences=1).compose(
+        "where is the towel hat", [other, towels]
+    )
+    assert "Towel Hut" in answer.text
+
+
+def test_offering_frames_the_question() -> None:
+    babysitting = src(1, "Babysitting costs EUR 15 per hour and is booked at reception.", 0.6)
+    wifi = src(2, "Premium Wi-Fi offers up to 150 Mbit/s for EUR 8 per day.", 0.5)
+    answer = ExtractiveWriter(0.16).compose("do you offer babysitting", [babysitting, wifi])
+    assert answer.citations == (1,)
+
+
+def test_a_faq_question_about_something_else_does_not_answer_first() -> None:
+    # "Do I need to wear a swimsuit in the sauna?" shares "sauna" with "is there a sauna?"
+    # but asks something else: its answer is not the direct one.
+    swimsuit = src(
+        1,
+        "No, the sauna is textile-free. Swimwear must be worn in the hot tub.",
+        0.34,
+        heading="Do I need to wear a swimsuit in the sauna?",
+    )
+    facilities = src(2, "- Finnish sauna at 90 °C, with a view of the mountains.", 0.7)
+    answer = ExtractiveWriter(0.16, max_sentences=1).compose(
+        "is there a sauna", [facilities, swimsuit]
+    )
+    assert "Finnish sauna" in answer.text
