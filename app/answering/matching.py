@@ -5,7 +5,8 @@ question word counts as found in a source's vocabulary when it is there as such 
 light stemming of :func:`app.text.content_terms`), when a word there is spelled almost the
 same (edit similarity), or when both sound alike (a small consonant key: "gem"/"gym",
 "sana"/"sauna", "weak"/"wake"). Two adjacent question words also match one source word
-written together ("why fi" → "wifi", "glue ten" → "gluten").
+written together ("why fi" → "wifi", "glue ten" → "gluten"), and a word the first part of
+a compound the hotel writes as one ("roof" → "rooftop").
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ _DIGRAPHS = (("sch", "sk"), ("ph", "f"), ("ck", "k"), ("th", "t"), ("gh", "g"), 
              ("qu", "kw"), ("kn", "n"))  # fmt: skip
 _SIMILAR = 80.0  # rapidfuzz ratio for "spelled almost the same"
 _MIN_FUZZY_CHARS = 4
+_COMPOUND_REST = 4  # letters a compound may add to a guest's word ("roof" + "top")
 
 
 @lru_cache(maxsize=65536)
@@ -147,6 +149,12 @@ class Vocabulary:
             # The nearest three; among equally near words, alphabetically (not in the
             # order of a set, which differs from one process to the next).
             out.update(sorted(near, key=lambda word: (-near[word], word))[:3])
+            # The first part of a compound the hotel writes as one word ("roof": "rooftop").
+            out.update(
+                word
+                for word in self._listed
+                if word.startswith(term) and len(word) - len(term) <= _COMPOUND_REST
+            )
         key = sound_key(term)
         if len(key) >= 2:
             for part in self._parts:
@@ -161,7 +169,8 @@ FRAME_WORDS = frozenset(
     possible want need come go see use somewhere someone someth anyth anywhere work good best
     way get have do does allow available where when what which who how many long big small
     includ day night person people per week today tomorrow tonight ask book wanna like
-    dont cant wont doesnt isnt arent didnt problem place round around offer provide
+    dont cant wont doesnt isnt arent didnt problem place round around offer provide grab find
+    outside inside
     ist gibt eine ein der die das den dem sind kann man wann wie was bitte
     les une des du pour quelle quel atil est il elle avez vous
     los las una hay que qué cuál cual para tiene tienen hotel""".split()

@@ -242,7 +242,9 @@ def test_a_word_missing_from_the_sources_only_in_a_phrase_of_circumstance_is_ans
     # The thing asked about is missing: handed over.
     assert writer.compose("can i get a haircut after the massage", [spa]).escalate
     # Not similar enough for a guess on the circumstances.
-    far = src(1, spa.hit.text, 0.3)
+    fair = src(1, spa.hit.text, 0.3)
+    assert not writer.compose("i need a massage after the flight", [fair]).escalate
+    far = src(1, spa.hit.text, 0.2)
     assert writer.compose("i need a massage after the flight", [far]).escalate
 
 
@@ -284,3 +286,15 @@ def test_a_faq_question_about_something_else_does_not_answer_first() -> None:
         "is there a sauna", [facilities, swimsuit]
     )
     assert "Finnish sauna" in answer.text
+
+
+def test_a_guest_word_finds_the_compound_the_hotel_writes() -> None:
+    vocabulary = Vocabulary.of(["The Skyline Terrace rooftop bar is on the 8th floor."])
+    assert coverage("a drink up on the roof", vocabulary)[0] == 1.0
+    assert coverage("is there a snowmobile", Vocabulary.of(["Snow chains are free."]))[0] == 0.0
+
+
+def test_where_a_thing_is_frames_the_question() -> None:
+    spa = src(1, "The spa has a sauna and an outdoor hot tub, open from 15:00 to 20:00.", 0.36)
+    writer = ExtractiveWriter(0.16, confident_score=0.5)
+    assert not writer.compose("is there a hot tub outside", [spa]).escalate
