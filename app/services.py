@@ -36,6 +36,7 @@ from app.rag.types import AskResult, CacheKey, is_storable, result_bytes
 from app.search.rerank import build_reranker
 from app.search.retriever import Retriever, search_options
 from app.tasks.runtime import TaskServices, open_task_services
+from app.tasks.seed_cache import SeedCache
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,13 @@ async def open_services(
             tasks = None
             if settings.requests_enabled:
                 tasks = await stack.enter_async_context(
-                    open_task_services(settings, pool, url, embed_message)
+                    open_task_services(
+                        settings,
+                        pool,
+                        url,
+                        embed_message,
+                        SeedCache(settings.model_cache_dir, encoder.name, retriever.embedding_text),
+                    )
                 )
             sessions = await stack.enter_async_context(sessions_of(settings, pool))
             shadow = await stack.enter_async_context(

@@ -104,7 +104,7 @@ async def measure(args: argparse.Namespace, children: Children, database: list[A
     requests = [loadgen.post_json("/ask", body) for body in asks]
     port = free_port()
     overrides = dict(item.split("=", 1) for item in args.env)
-    env = child_env(data_dir, {"RAG_PORT": str(port), "RAG_LOG_LEVEL": "warning", **overrides})
+    env = child_env(data_dir, {"RAG_PORT": str(port), "RAG_LOG_LEVEL": "info", **overrides})
     log_file = data_dir / "logs" / "cpu_per_ask.log"
     began = time.perf_counter()
     proc = children.start([sys.executable, "-m", "app", "serve"], env, log_file)

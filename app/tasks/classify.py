@@ -219,9 +219,17 @@ class MessageClassifier:
         self._max_cached = max_cached
         self.max_property_examples = max_property_examples
 
-    async def load_seeds(self, examples: Sequence[tuple[str, Label]]) -> None:
-        """Set the shared examples; their languages give the centres every vector is put on."""
-        raw = await self._index(examples)
+    async def load_seeds(
+        self, examples: Sequence[tuple[str, Label]], vectors: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Set the shared examples; their languages give the centres every vector is put on.
+
+        ``vectors`` are the examples' embeddings when already known (one row each); returns
+        them, as embedded (before centring)."""
+        if vectors is None:
+            raw = await self._index(examples)
+        else:
+            raw = ExampleIndex(vectors, [label for _, label in examples])
         texts = [text for text, _ in examples]
         self._centres = await asyncio.to_thread(fit_centres, texts, raw.vectors)
         self._seeds = ExampleIndex(self._centres.apply(raw.vectors), raw.labels)
@@ -230,6 +238,7 @@ class MessageClassifier:
             for pid, index in self._raw.items()
         }
         self._cache.clear()
+        return raw.vectors
 
     async def load_property(self, property_id: str, examples: Sequence[tuple[str, Label]]) -> None:
         """Set a property's own examples (at most ``max_property_examples`` are kept)."""

@@ -14,6 +14,7 @@ from app.tasks.desk import DeskOptions, FrontDesk
 from app.tasks.feed import TaskFeed
 from app.tasks.gaps import SignalRecorder
 from app.tasks.rules import KINDS, Label
+from app.tasks.seed_cache import SeedCache
 from app.tasks.stats import TaskStats
 from app.tasks.webhooks import WebhookSender
 
@@ -53,8 +54,13 @@ async def load_property_examples(
 
 @asynccontextmanager
 async def open_task_services(
-    settings: Settings, pool: asyncpg.Pool, listen_url: str, embed: Embed
+    settings: Settings,
+    pool: asyncpg.Pool,
+    listen_url: str,
+    embed: Embed,
+    seed_cache: SeedCache | None = None,
 ) -> AsyncIterator[TaskServices]:
+    """The desk's services; ``seed_cache`` keeps the shared examples' vectors between starts."""
     stats = TaskStats()
     min_similarity, safety_similarity = settings.classifier_similarities
     classifier = MessageClassifier(
@@ -63,7 +69,12 @@ async def open_task_services(
         max_cached=settings.classifier_cache_entries,
         safety_similarity=safety_similarity,
     )
-    await classifier.load_seeds(load_examples())
+    seeds = load_examples()
+    texts = [text for text, _ in seeds]
+    kept = await seed_cache.read(texts, embed) if seed_cache is not None else None
+    vectors = await classifier.load_seeds(seeds, kept)
+    if seed_cache is not None and kept is None:
+        seed_cache.write(texts, vectors)
     await load_property_examples(pool, classifier)
     recorder = SignalRecorder(
         pool, embed, stats, settings.signals_retention_days, settings.signals_queue
