@@ -179,6 +179,7 @@ class Composer:
         question_words = set(_roots(asked))
         wanted = _expanded(terms, vocabulary)
         subject = {w for group in terms.groups for w in group}
+        subject_groups = wanted[: len(terms.groups)]
         framing = [set(_roots([w])) for w in sorted(asked - subject) if w in FRAME_WORDS]
         weights = [1.0] * len(wanted) + [0.5] * len(framing)
         scored = self._score(
@@ -202,6 +203,11 @@ class Composer:
             if not cand.overlap or cand.score < 0.7 * best.score:
                 continue
             if any(is_near_duplicate(cand.sentence.words, c.words) for c in chosen):
+                continue
+            # Another source is cited only for a sentence that says a subject word itself
+            # (not only its heading, a frame word or a value of the kind asked for).
+            new_source = all(cand.sentence.source != c.source for c in chosen)
+            if new_source and all(cand.sentence.words.isdisjoint(g) for g in subject_groups):
                 continue
             partners = _exception_partners(cand.sentence, by_source)
             if len(chosen) + 1 + len(partners) > self.max_sentences:

@@ -170,7 +170,7 @@ FRAME_WORDS = frozenset(
     way get have do does allow available where when what which who how many long big small
     includ day night person people per week today tomorrow tonight ask book wanna like
     dont cant wont doesnt isnt arent didnt problem place round around offer provide grab find
-    outside inside
+    outside inside take
     ist gibt eine ein der die das den dem sind kann man wann wie was bitte
     les une des du pour quelle quel atil est il elle avez vous
     los las una hay que qué cuál cual para tiene tienen hotel""".split()

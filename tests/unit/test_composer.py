@@ -328,3 +328,18 @@ def test_a_yes_or_no_question_prefers_the_sentence_that_says_yes_or_no() -> None
         "travelling with my dog, is that ok?", [dogs, rules]
     )
     assert answer.text.startswith("Yes, one dog")
+
+
+def test_another_source_is_cited_only_for_a_sentence_that_says_the_subject() -> None:
+    # The check-in times only share the asked-for kind of value (a time) and a frame word.
+    checkin = src(1, "Check-in is from 15:00 and check-out time is by 10:00.", 0.45)
+    breakfast = src(2, "Breakfast is served daily from 07:30 to 10:00.", 0.4)
+    answer = ExtractiveWriter(0.16).compose("breakfst time", [checkin, breakfast])
+    assert answer.citations == (2,)
+
+
+def test_taking_a_card_frames_the_question() -> None:
+    cards = src(1, "We accept Visa, Mastercard and cash. We do not accept American Express.", 0.26)
+    bus = src(2, "The ride takes 55 minutes and a ticket costs £12.", 0.12)
+    answer = ExtractiveWriter(0.16, max_sentences=2).compose("do you take visa", [cards, bus])
+    assert answer.citations == (1,)
