@@ -28,7 +28,8 @@ from app.embedding.encoder import Encoder, query_encoder
 from app.tasks.classify import ExampleIndex, decide, fit_centres, load_examples
 from app.tasks.rules import KINDS, Label, fold
 
-DEFAULT_MESSAGES = PROJECT_ROOT / "data" / "eval" / "messages.jsonl"
+EVAL_DIR = PROJECT_ROOT / "data" / "eval"
+DEFAULT_MESSAGES = EVAL_DIR / "messages.jsonl"
 TARGETS = {"safety": ("recall", 0.98), "service_request": ("both", 0.90)}
 TARGET_SPLIT = "blind2"
 _SHOWN_AS = {"blind": "blind (seen)"}
@@ -85,6 +86,7 @@ def evaluate(
     min_similarity: float = 0.4,
     safety_similarity: float = 0.6,
     safety_margin: float = 0.03,
+    task_similarity: float = 0.0,
 ) -> dict[str, object]:
     """Scores per split (and leave-one-out on the examples), with the misclassified rows.
 
@@ -112,6 +114,7 @@ def evaluate(
             min_similarity=min_similarity,
             safety_similarity=safety_similarity,
             safety_margin=safety_margin,
+            task_similarity=task_similarity,
         )
         for split in (message.split, "all"):
             gold, predicted = splits.setdefault(split, ([], []))
@@ -134,13 +137,46 @@ def evaluate(
                 min_similarity=min_similarity,
                 safety_similarity=safety_similarity,
                 safety_margin=safety_margin,
+                task_similarity=task_similarity,
             ).kind
         )
     splits["examples (leave-one-out)"] = (loo_gold, loo_predicted)
+    taken: dict[str, dict[str, int]] = {}
+    for name, questions in guest_questions().items():
+        vectors = centres.apply(encode(questions))
+        kinds = [
+            decide(
+                q, v, [index], min_similarity=min_similarity,
+                safety_similarity=safety_similarity, safety_margin=safety_margin,
+                task_similarity=task_similarity,
+            ).kind
+            for q, v in zip(questions, vectors, strict=True)
+        ]  # fmt: skip
+        taken[name] = {"n": len(kinds)} | {
+            kind: sum(k == kind for k in kinds) for kind in KINDS if kind != "information"
+        }
     return {
         "splits": {name: per_class(g, p) | {"n": len(g)} for name, (g, p) in splits.items()},  # type: ignore[operator]
         "errors": errors,
+        "guest_questions": taken,
     }
+
+
+def guest_questions() -> dict[str, list[str]]:
+    """The retrieval sets' questions, by set: every one asks for information, so each the
+    classifier sends to the front desk is a question the guest gets no answer to. (Allergen and
+    medical questions go to the desk on purpose: they are counted too.)"""
+    sets = {
+        "hotels": EVAL_DIR / "questions.jsonl",
+        "second (held out)": EVAL_DIR / "second" / "questions.jsonl",
+        "multilingual": EVAL_DIR / "multilingual" / "questions.jsonl",
+    }
+    found: dict[str, list[str]] = {}
+    for name, path in sets.items():
+        if path.exists():
+            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+            found[name] = [row["question"] for row in rows if row.get("question")]
+    return found
 
 
 def meets_targets(report: dict[str, object], split: str = TARGET_SPLIT) -> bool:
@@ -169,6 +205,17 @@ def render(report: dict[str, object]) -> str:
     lines.append(
         f"targets (safety recall >= 0.98, service P and R >= 0.90, {TARGET_SPLIT}): {target}"
     )
+    taken = report.get("guest_questions")
+    if isinstance(taken, dict) and taken:
+        lines.append("guest information questions sent to the front desk instead of answered:")
+        for name, counts in taken.items():
+            sent = {k: v for k, v in counts.items() if k != "n" and v}
+            total = sum(sent.values())
+            detail = ", ".join(f"{k} {v}" for k, v in sent.items())
+            lines.append(
+                f"  {name:<20} {total}/{counts['n']} ({total / max(counts['n'], 1):.1%})"
+                + (f": {detail}" if detail else "")
+            )
     errors = report["errors"]
     assert isinstance(errors, list)
     # The target split's misses are counted, not listed: reading them invites tuning on them.

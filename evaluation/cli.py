@@ -154,7 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.classification != "no":
             encoder = load_encoder(settings)
             report["classification"] = classification.evaluate(
-                encoder, classification.load_messages(), *settings.classifier_similarities
+                encoder,
+                classification.load_messages(),
+                *settings.classifier_similarities,
+                task_similarity=settings.classifier_task_similarity,
             )
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -25,11 +25,13 @@ from app.tasks.rules import (
     INFORMATION,
     KINDS,
     SAFETY,
+    SERVICE,
     SMALL_TALK,
     Label,
     asks_as_question,
     asks_for_something,
     fold,
+    is_bare,
     rule_label,
 )
 
@@ -138,6 +140,7 @@ def decide(
     min_similarity: float = 0.4,
     safety_similarity: float = 0.6,
     safety_margin: float = 0.03,
+    task_similarity: float = 0.0,
 ) -> Classification:
     """Classify ``text`` (``vector`` is its embedding; None when the rules suffice).
 
@@ -149,8 +152,9 @@ def decide(
     question unless it is near a safety one or is a polite request ("is it possible to have…").
     """
     return _decided(
-        text, rule_label(text), vector, indexes, k, min_similarity, safety_similarity, safety_margin
-    )
+        text, rule_label(text), vector, indexes, k, min_similarity, safety_similarity,
+        safety_margin, task_similarity,
+    )  # fmt: skip
 
 
 def _decided(
@@ -162,6 +166,7 @@ def _decided(
     min_similarity: float,
     safety_similarity: float,
     safety_margin: float,
+    task_similarity: float = 0.0,
 ) -> Classification:
     """:func:`decide`, given what the rules gave ``text`` (``ruled``)."""
     if ruled is not None and (vector is None or not needs_vector(ruled)):
@@ -184,7 +189,17 @@ def _decided(
     label, score = vote(neighbours, min_similarity)
     if label.kind != INFORMATION and asks_as_question(text) and not asks_for_something(text):
         label = Label(INFORMATION)
+    if label.kind == SERVICE and is_bare(text):
+        label = Label(INFORMATION)
+    if label.kind not in (INFORMATION, SAFETY) and _nearest(neighbours, label) < task_similarity:
+        # A vote of distant examples is no reason to answer a guest with a task instead of
+        # the answer: most messages are questions ("check in time", "casino?").
+        label = Label(INFORMATION)
     return Classification(label.kind, label.category, round(score, 3), "nearest")
+
+
+def _nearest(neighbours: Sequence[tuple[float, Label]], label: Label) -> float:
+    return max((score for score, near in neighbours if near.kind == label.kind), default=0.0)
 
 
 class MessageClassifier:
@@ -205,9 +220,11 @@ class MessageClassifier:
         max_property_examples: int = 500,
         safety_similarity: float = 0.6,
         safety_margin: float = 0.03,
+        task_similarity: float = 0.0,
     ) -> None:
         self._embed = embed
         self.safety_margin = safety_margin
+        self.task_similarity = task_similarity
         self._centres = Centres(np.zeros((0, 1), np.float32))
         self._raw: dict[str, ExampleIndex] = {}  # property examples before centring
         self.k = k
@@ -264,7 +281,9 @@ class MessageClassifier:
             self._cache.move_to_end(key)
             return hit
         ruled = rule_label(text)  # once: the vote below is given what the rules said
-        floors = (self.min_similarity, self.safety_similarity, self.safety_margin)
+        floors = (
+            self.min_similarity, self.safety_similarity, self.safety_margin, self.task_similarity
+        )  # fmt: skip
         result = _decided(text, ruled, None, (), self.k, *floors)
         if needs_vector(ruled):
             indexes = [self._seeds]

@@ -319,9 +319,23 @@ _POLITE_REQUEST = _rx(
 )  # fmt: skip
 
 
+_WH = re.compile(
+    r"^(?:what|what's|whats|when|where|where's|which|who|why|how|wie|wann|wo|welche|quel|"
+    r"quelle|quels|ou|combien|comment|a quelle|cuando|donde|cuanto|cual)\b"
+)
+
+
 def asks_for_something(text: str) -> bool:
-    """Worded as a polite request, even when it is a question in form."""
-    return bool(_POLITE_REQUEST.search(fold(text)))
+    """Worded as a polite request, even when it is a question in form; a wh-question ("where
+    could we leave the car?") asks for information, whatever follows its first word."""
+    core = _FILLERS.sub("", fold(text))
+    return bool(_POLITE_REQUEST.search(core)) and not _WH.match(core)
+
+
+def is_bare(text: str) -> bool:
+    """One word and no request ("sauna", "parking?"): a topic to answer about, not an order."""
+    words = fold(text).split()
+    return len(words) <= 1 and not _ASKS.search(" ".join(words))
 
 
 def rule_label(text: str) -> Label | None:

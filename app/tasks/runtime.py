@@ -68,6 +68,7 @@ async def open_task_services(
         min_similarity=min_similarity,
         max_cached=settings.classifier_cache_entries,
         safety_similarity=safety_similarity,
+        task_similarity=settings.classifier_task_similarity,
     )
     seeds = load_examples()
     texts = [text for text, _ in seeds]

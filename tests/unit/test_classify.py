@@ -290,3 +290,30 @@ def test_the_targets_are_judged_on_blind2_and_its_misses_are_counted_not_listed(
     assert "seen before" in text
     assert "secret" not in text
     assert "1 blind2 messages misclassified" in text
+
+
+def test_a_distant_request_example_does_not_turn_a_message_into_a_task() -> None:
+    index = ExampleIndex(
+        np.eye(3, dtype=np.float32),
+        [Label("service_request", "reservation"), Label("complaint"), Label("safety", "medical")],
+    )
+    faint = np.array([0.3, 0.0, 0.0], dtype=np.float32)  # similarity 0.3 to the request
+    assert decide("spa OR 1=1 --", faint, [index], min_similarity=0.2).kind == "service_request"
+    floored = decide("spa OR 1=1 --", faint, [index], min_similarity=0.2, task_similarity=0.35)
+    assert floored.kind == "information"
+    near = np.array([0.5, 0.0, 0.0], dtype=np.float32)
+    kept = decide("book the spa", near, [index], min_similarity=0.2, task_similarity=0.35)
+    assert kept.kind == "service_request"
+    # Safety keeps its own floors: the task floor never silences it.
+    alarm = np.array([0.0, 0.0, 0.3], dtype=np.float32)
+    alarmed = decide("xyzzy", alarm, [index], min_similarity=0.2, task_similarity=0.35)
+    assert alarmed.kind == "safety"
+
+
+def test_a_bare_word_or_a_wh_question_is_answered_not_made_a_task() -> None:
+    index = ExampleIndex(np.eye(1, dtype=np.float32), [Label("service_request", "reservation")])
+    near = np.array([1.0], dtype=np.float32)
+    assert decide("sauna", near, [index]).kind == "information"
+    assert decide("sauna please", near, [index]).kind == "service_request"
+    assert decide("Where could we leave the car overnight?", near, [index]).kind == "information"
+    assert decide("Could we leave the car overnight?", near, [index]).kind == "service_request"
