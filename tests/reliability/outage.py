@@ -49,6 +49,7 @@ IN_FLIGHT_AT_STOP = 3
 # How the front desk answers what it takes (small talk, requests, safety): the guests' load
 # is information questions, which need the database unless their answer is cached.
 DESK_SOURCES = {"small_talk", "task", "safety"}
+EMERGENCY = "Someone collapsed in the lobby and is not breathing, please help"
 SEED_KEY = "outage-concierge.md"
 SEED_DOC = {SEED_KEY: "# Concierge\n\nThe concierge desk is open from 07:00 to 23:00."}
 JOB_DOCS = {
@@ -368,6 +369,9 @@ async def _outage(env: Env, pg: Any, outcome: Outcome, rate: float, outage_s: fl
 
                 down_ready = await readyz()
                 upload_down = await admin.upload({"outage-late.md": "# Late\n\nSent while down."})
+                emergency = await client.request(
+                    "POST", "/ask", json={"property_id": guest, "question": EMERGENCY}
+                )
                 await wait_until(
                     lambda: (
                         time.monotonic() - marks.stopped >= outage_s
@@ -436,6 +440,13 @@ async def _outage(env: Env, pg: Any, outcome: Outcome, rate: float, outage_s: fl
     outcome.requests = sent + admin.sent + len(asked)
     _judge_guests(outcome, asked, marks, skipped)
     database_check = str(down_ready.json().get("checks", {}).get("database", ""))
+    said = emergency.json() if emergency.status == 200 else {}
+    outcome.check(
+        "an emergency during the outage gets the number to call",
+        f"{emergency.status} {str(said.get('answer', ''))[:60]!r}",
+        isinstance(said, dict) and said.get("answer_source") == "safety"
+        and "call" in str(said.get("answer", "")),
+    )  # fmt: skip
     outcome.check(
         "/readyz down/up",
         f"{down_ready.status_code}/200 after {ready_after:.1f}s",
