@@ -114,7 +114,7 @@ class RagService:
         if isinstance(taken, AskResult):
             return taken, False
         result, cached = await self.cache.get_or_compute(taken.key, lambda: self._compute(taken))
-        return await self._finish(taken, result), cached
+        return await self._finish(taken, result, guest=desk), cached
 
     async def ask_stream(
         self,
@@ -289,13 +289,14 @@ class RagService:
             self.shadow.offer(asked.prop, asked.question, asked.language, asked.top_k, result)
         return result
 
-    async def _finish(self, asked: Asked, result: AskResult) -> AskResult:
-        """Record the turn in the session; the result as this request sees it."""
+    async def _finish(self, asked: Asked, result: AskResult, guest: bool = True) -> AskResult:
+        """Record the turn in the session; the result as this request sees it. A staff check
+        (``guest=False``) is no guest's question: its hand-overs are no knowledge gap."""
         if asked.session_id is not None and self.sessions is not None:
             await self.sessions.record(asked.prop.id, asked.session_id, Turn(asked.question))
         if asked.rewritten is not None:
             result = replace(result, standalone_question=asked.rewritten)
-        if self.desk is not None:
+        if self.desk is not None and guest:
             self.desk.note_answer(asked.prop.id, asked.question, result.escalate, result.answer)
         return result
 

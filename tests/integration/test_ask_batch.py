@@ -102,15 +102,26 @@ def check_results(results: list[dict[str, Any]]) -> None:
 async def test_ask_batch_answers_each_question_with_sources_and_hand_overs(
     staff: tuple[FastAPI, httpx.AsyncClient], pool: asyncpg.Pool
 ) -> None:
-    _, client = staff
+    app, client = staff
     tasks_before = await pool.fetchval("SELECT count(*) FROM tasks")
+    started = await pool.fetchval("SELECT clock_timestamp()")
     reply = await client.post(batch_url(), json={"questions": QUESTIONS}, headers=AUTH)
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert body["property_id"] == "harbour-grand"
     check_results(body["results"])
-    # A front-desk request in a check creates no staff task.
+    # A front-desk request in a check creates no staff task, and a question the knowledge base
+    # lacks is no guest's knowledge gap.
     assert await pool.fetchval("SELECT count(*) FROM tasks") == tasks_before
+    services: Services = app.state.services
+    assert services.tasks is not None
+    await asyncio.wait_for(services.tasks.recorder.drain(), 20)
+    recorded = await pool.fetchval(
+        "SELECT count(*) FROM guest_signals WHERE question = $1 AND created_at >= $2",
+        QUESTIONS[1],
+        started,
+    )
+    assert recorded == 0
 
 
 @pytest.mark.parametrize(
