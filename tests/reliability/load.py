@@ -33,8 +33,9 @@ WORDS = "pool breakfast parking wifi towel garage password garden night bar open
 def distinct_question(rng: random.Random) -> str:
     """An information question no one asked before: the cache cannot answer it, and it is
     worded as a question about the hotel, so the front desk leaves it to the search and the
-    answer writer (three bare words may read as small talk or a request to the classifier)."""
-    return f"where is the {' '.join(rng.choices(WORDS, k=3))} {rng.randrange(10**9)}?"
+    answer writer (three bare words may read as small talk or a request to the classifier,
+    and one word three times can pull the test's hashing vectors to a single example)."""
+    return f"where is the {' '.join(rng.sample(WORDS, k=3))} {rng.randrange(10**9)}?"
 
 
 def distinct_asks(property_id: str, rng: random.Random) -> MakeRequest:
