@@ -63,7 +63,9 @@ _EMERGENCY = _rx(
     r"\bambulanc", r"\bkrankenwagen",
     r"(?:call|dial|ring|rufen sie|appelez(?: le)?|llamen? al?)\s+(?:112|911|999)\b",
     r"^\s*(?:112|911|999)\s*!*$", r"nine one one",
-    r"\bhelp\s*!", r"^\s*help\b", r"\bhelp help\b", r"\bsos\b", r"\bau secours\b",
+    # "help!" as a cry, not as a noun after an article or adjective ("you've been a great help!")
+    r"(?<!\ba )(?<!\bgreat )(?<!\bbig )(?<!\breal )(?<!\bthe )(?<!\byour )\bhelp\s*!",
+    r"^\s*help\b", r"\bhelp help\b", r"\bsos\b", r"\bau secours\b",
     r"^\s*hilfe\b", r"^\s*ayuda\b", r"\bsparking\b", r"electric shock",
     r"(?:not|isn'?t|stopped|no longer) breathing", r"\bno respira",
     r"(?:child|son|daughter|kid|baby) is missing",

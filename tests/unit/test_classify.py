@@ -40,6 +40,9 @@ from tests.fakes import HashingEncoder
         ("Does the hotel offer an airport shuttle?", None, None),
         ("The room is dirty, this is unacceptable", "complaint", None),
         ("merci beaucoup", "small_talk", None),
+        ("please help!", "safety", "emergency"),
+        ("Thank you for your help!", None, None),
+        ("You've been a great help!", None, None),
         ("What time is check-out?", None, None),
     ],
 )
