@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     database_name: str = "concierge"
     db_pool_min: int = Field(2, ge=1)
     db_pool_max: int = Field(8, ge=1)
-    # Opening a new connection (a wait for a busy pool's connection ends at the request's deadline).
+    # Opening a new connection, and a search's wait for a busy pool's connection.
     db_acquire_timeout_s: float = Field(2.0, gt=0)
     db_command_timeout_s: float = Field(3.0, gt=0)
 

@@ -153,6 +153,7 @@ async def open_services(
             search_options(settings),
             build_reranker(settings.reranker),
             embedder=questions,
+            acquire_timeout_s=settings.db_acquire_timeout_s,
         )
 
         async def embed_message(text: str) -> np.ndarray:

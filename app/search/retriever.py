@@ -93,8 +93,12 @@ class Retriever:
         options: SearchOptions | None = None,
         reranker: Reranker | None = None,
         embedder: QueryEmbedder | None = None,
+        acquire_timeout_s: float | None = None,
     ) -> None:
         self._pool = pool
+        # A wait for a busy pool's connection ends here too, not only at the request deadline:
+        # while the database is frozen, a guest gets a 503 within this plus one statement.
+        self._acquire_timeout_s = acquire_timeout_s
         self._exact_max_chunks = exact_max_chunks
         self.options = options or SearchOptions()
         self.reranker = reranker
@@ -161,7 +165,7 @@ class Retriever:
                 max(fetch, options.depth, options.pool),
             )
         try:
-            async with self._pool.acquire() as conn:
+            async with self._pool.acquire(timeout=self._acquire_timeout_s) as conn:
                 rows = await conn.fetch(sql, *args)
         except CONNECTION_ERRORS as exc:
             raise DependencyUnavailable("the knowledge base is unavailable right now") from exc

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import asyncpg
 import pytest
 
+from app.config import Settings
+from app.db.pool import create_pool
 from app.db.properties import PropertyRegistry
 from app.embedding.encoder import Encoder
+from app.errors import DependencyUnavailable
 from app.search.rerank import TermOverlapReranker
 from app.search.retriever import Retriever
 from app.search.types import SearchOptions
@@ -129,3 +133,20 @@ async def test_reranker_orders_the_deeper_candidate_list(
     assert len(reranked) == 5
     expected = TermOverlapReranker().order(question, plain)[:5]
     assert [h.chunk_id for h in reranked] == [h.chunk_id for h in expected]
+
+
+async def test_a_wait_for_a_busy_pool_ends_at_the_acquire_timeout(
+    db_url: str, settings: Settings, registry: PropertyRegistry, encoder: Encoder
+) -> None:
+    one = settings.model_copy(update={"db_pool_min": 1, "db_pool_max": 1})
+    small = await create_pool(db_url, one)
+    try:
+        prop = await registry.get("harbour-grand")
+        retriever = Retriever(small, 20_000, HYBRID, acquire_timeout_s=0.2)
+        vector = encoder.encode([retriever.embedding_text("breakfast")])[0]
+        async with small.acquire():  # the pool's only connection is busy
+            with pytest.raises(DependencyUnavailable):
+                await asyncio.wait_for(retriever.search(prop, vector, 5, question="x"), 5)
+        assert await retriever.search(prop, vector, 5, question="breakfast")
+    finally:
+        await small.close()
