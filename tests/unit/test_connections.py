@@ -54,6 +54,19 @@ class UvloopLikeTransport(asyncio.Transport):
         pass
 
 
+def connected(
+    app: Any, limits: ConnectionLimits
+) -> tuple[GuardedHttpProtocol, UvloopLikeTransport]:
+    """A guarded protocol serving ``app`` under ``limits``, connected to a uvloop-like transport."""
+    config = Config(app=app, lifespan="off", log_level="critical")
+    protocol = GuardedHttpProtocol(config=config, server_state=ServerState(), app_state={})
+    protocol.limits = limits
+    transport = UvloopLikeTransport(asyncio.get_running_loop())
+    transport.protocol = protocol
+    protocol.connection_made(transport)
+    return protocol, transport
+
+
 async def test_a_reply_started_after_the_send_deadline_is_dropped_not_an_error() -> None:
     release = asyncio.Event()
     outcome: list[str] = []
@@ -70,13 +83,7 @@ async def test_a_reply_started_after_the_send_deadline_is_dropped_not_an_error()
             return
         outcome.append("sent quietly")
 
-    loop = asyncio.get_running_loop()
-    config = Config(app=app, lifespan="off", log_level="critical")
-    protocol = GuardedHttpProtocol(config=config, server_state=ServerState(), app_state={})
-    protocol.limits = ConnectionLimits(5.0, 8192, 0.01, 100)
-    transport = UvloopLikeTransport(loop)
-    transport.protocol = protocol
-    protocol.connection_made(transport)
+    protocol, transport = connected(app, ConnectionLimits(5.0, 8192, 0.01, 100))
     protocol.data_received(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
     protocol.pause_writing()  # the client stopped reading an earlier reply
     release.set()
@@ -98,13 +105,7 @@ async def test_the_rest_of_a_body_answered_early_is_not_counted_as_header_bytes(
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    loop = asyncio.get_running_loop()
-    config = Config(app=app, lifespan="off", log_level="critical")
-    protocol = GuardedHttpProtocol(config=config, server_state=ServerState(), app_state={})
-    protocol.limits = ConnectionLimits(5.0, 1000, 5.0, 100)
-    transport = UvloopLikeTransport(loop)
-    transport.protocol = protocol
-    protocol.connection_made(transport)
+    protocol, transport = connected(app, ConnectionLimits(5.0, 1000, 5.0, 100))
     protocol.data_received(b"POST /up HTTP/1.1\r\nhost: x\r\ncontent-length: 20000\r\n\r\n")
     for _ in range(5):
         await asyncio.sleep(0)
@@ -125,13 +126,7 @@ async def test_oversized_headers_get_a_431_in_the_error_shape_and_the_connection
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         raise AssertionError("no request reaches the application")
 
-    loop = asyncio.get_running_loop()
-    config = Config(app=app, lifespan="off", log_level="critical")
-    protocol = GuardedHttpProtocol(config=config, server_state=ServerState(), app_state={})
-    protocol.limits = ConnectionLimits(5.0, 1000, 5.0, 100)
-    transport = UvloopLikeTransport(loop)
-    transport.protocol = protocol
-    protocol.connection_made(transport)
+    protocol, transport = connected(app, ConnectionLimits(5.0, 1000, 5.0, 100))
     protocol.data_received(b"GET / HTTP/1.1\r\nhost: x\r\n")
     for _ in range(3):
         protocol.data_received(b"x-filler: " + b"a" * 500 + b"\r\n")
