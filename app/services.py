@@ -22,7 +22,7 @@ from app.db.pool import Connection, create_pool
 from app.db.properties import PropertyRegistry
 from app.db.server import database_url
 from app.embedding.batcher import MicroBatcher
-from app.embedding.encoder import Encoder, load_encoder, query_encoder
+from app.embedding.encoder import Encoder, load_encoder, query_encoder, vectors_identity
 from app.embedding.recent import RecentVectors
 from app.facts.clock import clock_from
 from app.facts.stage import FactsStage
@@ -168,7 +168,11 @@ async def open_services(
                         pool,
                         url,
                         embed_message,
-                        SeedCache(settings.model_cache_dir, encoder.name, retriever.embedding_text),
+                        SeedCache(
+                            settings.model_cache_dir,
+                            vectors_identity(encoder),
+                            retriever.embedding_text,
+                        ),
                     )
                 )
             sessions = await stack.enter_async_context(sessions_of(settings, pool))

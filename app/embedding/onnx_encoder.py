@@ -43,6 +43,9 @@ class OnnxEncoder:
         # A tokenizer raises "Already borrowed" when two threads use it at once.
         self._lock = threading.Lock()
         self.name = name
+        # The graph file's name tells the fp32 export from its int8 form (and one export of a
+        # model from another): vectors kept between starts are keyed by it.
+        self.graph = model_file.name
         self.device = "cpu"
         self.dim = int(self.encode(["dimension probe"]).shape[1])
 
