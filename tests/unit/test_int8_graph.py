@@ -137,3 +137,25 @@ def test_int8_vectors_stay_close_to_the_fp32_graphs(tmp_path: Path) -> None:
     assert cosine.mean() >= 0.99, cosine
     # The int8 graph ranks the questions against each other as the fp32 graph does.
     assert np.array_equal(np.argsort(a @ a.T, axis=1)[:, -2], np.argsort(b @ b.T, axis=1)[:, -2])
+
+
+@pytest.mark.slow
+def test_a_large_batch_runs_in_length_sorted_parts_and_keeps_its_order() -> None:
+    from app.embedding.onnx_encoder import RUN_SIZE
+
+    settings = Settings()
+    path = default_model_path()
+    graph = export_in_child(
+        path, onnx_model_file(path, settings.model_cache_dir, settings.embedding_model_name)
+    )
+    encoder = OnnxEncoder(graph, path, 1, "minilm")
+    # Distinct texts of many lengths, the longest truncated to the model's window.
+    texts = [f"{q} {'please ' * (i % 4)}(room {i})" for i, q in enumerate(QUESTIONS[:-1] * 3)]
+    texts.append(QUESTIONS[-1])
+    assert len(texts) > 2 * RUN_SIZE
+    together = encoder.encode(texts)
+    one_by_one = np.vstack([encoder.encode([t]) for t in texts])
+    assert together.shape == (len(texts), 384)
+    assert np.all(np.sum(together * one_by_one, axis=1) >= 0.9999)
+    # Each row is its own text's, not a neighbour's of another length.
+    assert np.all(np.argmax(together @ one_by_one.T, axis=1) == np.arange(len(texts)))
