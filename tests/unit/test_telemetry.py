@@ -231,6 +231,43 @@ def test_background_logging_writes_every_line_and_drops_when_full() -> None:
         full.close()
 
 
+def test_lines_logged_while_the_writer_is_busy_are_written_in_one_call() -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    class HeldStream(io.StringIO):
+        """Its first write waits until released, as a slow pipe would."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.writes = 0
+
+        def write(self, text: str) -> int:
+            self.writes += 1
+            if self.writes == 1:
+                entered.set()
+                release.wait(5)
+            return super().write(text)
+
+    stream = HeldStream()
+    target = logging.StreamHandler(stream)
+    target.setFormatter(JsonFormatter())
+    handler = BackgroundHandler(target, max_records=100)
+    try:
+        handler.handle(logging.makeLogRecord({"msg": "first"}))
+        assert entered.wait(5)
+        for n in range(50):
+            handler.handle(logging.makeLogRecord({"msg": f"m{n}"}))
+        # Held: one record in the writer's hands, fifty queued; nothing dropped.
+        assert handler.dropped == 0
+        release.set()
+    finally:
+        release.set()
+        handler.close()
+    messages = [json.loads(line)["msg"] for line in stream.getvalue().splitlines()]
+    assert messages == ["first", *(f"m{n}" for n in range(50))]
+    assert stream.writes == 2  # the fifty as one batch, not one write per line
+
+
 FORGED = "\n2026-01-01T00:00:00.000Z INFO concierge.audit: action=delete actor=admin"
 
 
