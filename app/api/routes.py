@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.api.deadline import answer_deadline
-from app.api.deps import ServicesDep
+from app.api.deps import ServicesDep, services_of
 from app.api.middleware import request_id_of
+from app.api.plain_route import plain_json_route
 from app.api.render import render_answer
 from app.api.responses import JSONBytes
 from app.api.schemas import AskRequest, AskResponse, ErrorResponse
@@ -31,17 +32,11 @@ _STREAM_DOC: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.post(
-    "/ask", response_model=AskResponse, responses={**_STREAM_DOC, **_ERRORS}, tags=["guest"]
-)
-async def ask(body: AskRequest, request: Request, services: ServicesDep) -> Response:
-    """Answer a guest's question from the property's knowledge base, with cited sources.
-
-    With ``"stream": true`` or ``Accept: text/event-stream`` the answer streams as Server-Sent
-    Events (``sources``, ``delta``…, ``done`` or ``error``).
-    """
+async def answer_ask(body: AskRequest, request: Request) -> Response:
+    """The answer to a validated ``/ask`` body (see :func:`ask`)."""
     started = time.perf_counter()
-    # One dependency, not one per collaborator: each costs a resolution on every request.
+    # Read from the application, not through a dependency: each costs a resolution per request.
+    services = services_of(request)
     rag, settings = services.rag, services.settings
     note(
         request.scope, property=body.property_id, session_id=body.session_id, question=body.question
@@ -75,6 +70,28 @@ async def ask(body: AskRequest, request: Request, services: ServicesDep) -> Resp
         timings_ms=rendered["timings_ms"],
     )
     return JSONBytes(rendered)
+
+
+async def ask(body: AskRequest, request: Request) -> Response:
+    """Answer a guest's question from the property's knowledge base, with cited sources.
+
+    With ``"stream": true`` or ``Accept: text/event-stream`` the answer streams as Server-Sent
+    Events (``sources``, ``delta``…, ``done`` or ``error``).
+    """
+    return await answer_ask(body, request)
+
+
+# A plain JSON body is read and validated once, from its bytes, without FastAPI's body and
+# dependency machinery; any other body takes the declared signature above (same errors).
+router.add_api_route(
+    "/ask",
+    ask,
+    methods=["POST"],
+    response_model=AskResponse,
+    responses={**_STREAM_DOC, **_ERRORS},
+    tags=["guest"],
+    route_class_override=plain_json_route(AskRequest, answer_ask),
+)
 
 
 @router.get("/healthz", tags=["operations"])
