@@ -83,7 +83,8 @@ async def test_a_cached_answer_still_counts_against_the_property_limit(
         refused = await client.post("/ask", json=body)
     finally:
         limits.per_property = unlimited
-    assert allowed.status_code == 200 and allowed.json()["cached"] is True
+    assert allowed.status_code == 200
+    assert allowed.json()["cached"] is True
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "rate_limited"
 
