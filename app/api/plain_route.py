@@ -28,7 +28,12 @@ async def plain_body(request: Request, model: type[M]) -> M | None:
     content_type = request.headers.get("content-type")
     if content_type is None or content_type.lower() not in JSON_TYPES:
         return None
-    raw = await request.body()  # kept on the request: FastAPI's handler reads the same bytes
+    try:
+        raw = await request.body()  # kept on the request: FastAPI's handler reads the same bytes
+    except Exception:
+        # Refused by the body guard, or the client left: FastAPI's handler answers it (reading
+        # again fails as the first read did).
+        return None
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
