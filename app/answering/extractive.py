@@ -23,6 +23,7 @@ Three steps, each cheap (well under a millisecond together):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from app import languages
 from app.answering.composer import Composer, Sentence
@@ -41,6 +42,15 @@ REVIEW = "review"
 # How far from the floor towards the confident score a source must be for a question whose
 # missing words only tell its circumstances (see the module's step 1).
 _FAIRLY = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A composed answer and the sentences it is made of (empty for a hand-over or a summary
+    of reviews)."""
+
+    answer: Answer
+    sentences: tuple[Sentence, ...] = ()
 
 
 class ExtractiveWriter:
@@ -127,9 +137,14 @@ class ExtractiveWriter:
         self, question: str, sources: Sequence[Source], language: str | None = None
     ) -> Answer:
         """Synchronous core of :meth:`write` (pure, cheap)."""
+        return self.plan(question, sources, language).answer
+
+    def plan(self, question: str, sources: Sequence[Source], language: str | None = None) -> Plan:
+        """The composed answer and the hotel's sentences it says (none when it hands over or
+        summarises reviews): what a model may rephrase, and what it must keep to."""
         decided = self._decide(question, sources, language)
         if decided is None:
-            return Answer(FALLBACK_MESSAGE, escalate=True)
+            return Plan(Answer(FALLBACK_MESSAGE, escalate=True))
         vocabulary = decided[0]
         terms = subject_terms(question)
         # A judgement ("is the breakfast good?") that the search also found in reviews.
@@ -138,13 +153,13 @@ class ExtractiveWriter:
         if is_opinion_question(question) and (top_review or 2 * reviews_found >= len(sources)):
             answer = self._reviews(question, terms, sources, vocabulary)
             if answer is not None:
-                return answer
+                return Plan(answer)
         facts = [s for s in sources if s.hit.kind != REVIEW][: self._max_sources]
         chosen = self._composer.choose(question, terms, facts, vocabulary)
         if not chosen:
-            return Answer(FALLBACK_MESSAGE, escalate=True)
+            return Plan(Answer(FALLBACK_MESSAGE, escalate=True))
         text, cited = _render(chosen, self._max_chars)
-        return Answer(text, cited)
+        return Plan(Answer(text, cited), tuple(chosen))
 
     def _reviews(
         self,
