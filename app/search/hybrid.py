@@ -55,7 +55,10 @@ vec AS (
     FROM (SELECT id, distance FROM cand ORDER BY distance, id LIMIT $5) nearest
 ),
 pool AS MATERIALIZED (
-    SELECT c.id, c.tsv FROM chunks c JOIN cand USING (id)
+    -- ``|| ''`` stores each tsvector itself in the CTE, not a pointer to its TOAST copy: the
+    -- text half reads every pooled tsvector once per word, and each read was a TOAST lookup.
+    SELECT c.id, c.tsv || ''::tsvector AS tsv
+    FROM chunks c JOIN cand USING (id) WHERE c.property_id = $4
 ),
 terms AS MATERIALIZED (
     SELECT t.q,
