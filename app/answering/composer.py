@@ -12,7 +12,10 @@ restate the question, copied questions and near-duplicates of a chosen sentence 
 from another source) are left out. A chosen sentence that states an exception ("… are the
 only exception") brings its rule along, and a chosen rule brings the exception that follows
 it; a sentence that refers to the one before it ("It is …") brings that one, and a short
-refusal ("There is no parking here.") the sentence that completes it on its line.
+refusal ("There is no parking here.") the sentence that completes it on its line. A further
+source is cited only for a sentence that says a subject word itself and when the search found
+that source about as similar as the best one (``FURTHER_SOURCE_SHARE`` of its similarity): a
+loosely related page's sentence is a neighbouring fact, not part of the answer.
 """
 
 from __future__ import annotations
@@ -94,6 +97,9 @@ _REFERS = re.compile(
 # A short refusal, which the next sentence on its line usually completes ("There is no parking
 # at the bistro. The Market Street car park is 2 minutes away.").
 _SHORT_NO = re.compile(r"\b(?:no|not|never|cannot|n't)\b", re.I)
+# A further source is cited only when its similarity is at least this share of the best
+# source's.
+FURTHER_SOURCE_SHARE = 0.7
 # A subject word found only in the section's heading counts this much of one in the sentence.
 _CONTEXT_WEIGHT = 0.5
 # What holding the kind of value the question asks for (a time, a price…) adds to a sentence:
@@ -188,6 +194,8 @@ class Composer:
         if not scored:
             return []
         ranked = sorted(scored, key=lambda c: -c.score)
+        similarity = {s.n: s.hit.score for s in sources}
+        top = max(similarity.values())
         best = ranked[0]
         chosen = [best.sentence]
         # A FAQ answer whose question is the guest's starts with the direct answer: keep the
@@ -208,6 +216,9 @@ class Composer:
             # (not only its heading, a frame word or a value of the kind asked for).
             new_source = all(cand.sentence.source != c.source for c in chosen)
             if new_source and all(cand.sentence.words.isdisjoint(g) for g in subject_groups):
+                continue
+            # ... and only when the search found it about as similar as the best source.
+            if new_source and similarity[cand.sentence.source] < FURTHER_SOURCE_SHARE * top:
                 continue
             partners = _exception_partners(cand.sentence, by_source)
             if len(chosen) + 1 + len(partners) > self.max_sentences:

@@ -343,3 +343,14 @@ def test_taking_a_card_frames_the_question() -> None:
     bus = src(2, "The ride takes 55 minutes and a ticket costs £12.", 0.12)
     answer = ExtractiveWriter(0.16, max_sentences=2).compose("do you take visa", [cards, bus])
     assert answer.citations == (1,)
+
+
+def test_a_further_source_is_cited_only_when_about_as_similar_as_the_best() -> None:
+    pool = src(1, "The indoor pool is open from 08:00 to 20:00.", 0.70)
+    towels = "Towels for the pool are handed out at the spa desk from 09:00 to 18:00."
+    near = ExtractiveWriter(0.16).compose("pool hours", [pool, src(2, towels, 0.60)])
+    far = ExtractiveWriter(0.16).compose("pool hours", [pool, src(2, towels, 0.30)])
+    assert near.citations == (1, 2)
+    assert far.citations == (1,)
+    assert "08:00" in far.text
+    assert "Towels" not in far.text
