@@ -354,3 +354,16 @@ def test_a_further_source_is_cited_only_when_about_as_similar_as_the_best() -> N
     assert far.citations == (1,)
     assert "08:00" in far.text
     assert "Towels" not in far.text
+
+
+def test_one_missing_word_among_several_found_is_answered_from_a_similar_source() -> None:
+    text = "Yes, the whole bistro can be booked for private parties of up to 40 guests."
+    writer = ExtractiveWriter(0.16, confident_score=0.5)
+    question = "can we hire the whole bistro for a party"
+    assert coverage(question, Vocabulary.of([text]))[1] == ["hire"]
+    answered = writer.compose(question, [src(1, text, 0.45)])
+    assert not answered.escalate
+    assert "40 guests" in answered.text
+    # Barely similar, or the question's only other word found: handed over.
+    assert writer.compose(question, [src(1, text, 0.28)]).escalate
+    assert writer.compose("can we hire a marquee", [src(1, text, 0.45)]).escalate
