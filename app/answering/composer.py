@@ -52,6 +52,10 @@ _EXPECTS = {
     "kid": _AGE, "kids": _AGE, "child": _AGE, "children": _AGE, "age": _AGE, "old": _AGE,
     "teen": _AGE, "baby": _AGE,
 }  # fmt: skip
+# "Pay with", "pay by": the guest asks how to pay, not how much (unless the question also
+# says "how much", "cost" or "price").
+_PAY_METHOD = re.compile(r"\bpay(?:ing)?\s+(?:with|by|in|using|via)\b", re.I)
+_PRICE_ASKED = re.compile(r"\bhow much\b|\bcosts?\b|\bprices?\b|\bfees?\b", re.I)
 # A sentence that states an exception to the sentence before it.
 _EXCEPTION_START = re.compile(r"^(?:except|exception|however|but|unless|apart from|only)\b", re.I)
 _EXCEPTION_ANYWHERE = re.compile(r"\b(?:only exception|are the exception|is the exception)\b", re.I)
@@ -242,6 +246,8 @@ class Composer:
         total = len(candidates)
         asked = [q for q in question.lower().replace("?", " ").split()]
         expects = {_EXPECTS[w] for w in (*asked, *content_terms(question)) if w in _EXPECTS}
+        if _PAY_METHOD.search(question) and not _PRICE_ASKED.search(question):
+            expects.discard(_PRICE)  # "can I pay with a card": how, not how much
         yes_no = bool(_YES_NO_QUESTION.search(question))
         similarity = {s.n: s.hit.score for s in sources}
         subject_count = sum(1 for w in weights if w == 1.0)

@@ -6,7 +6,8 @@ light stemming of :func:`app.text.content_terms`), when a word there is spelled 
 same (edit similarity), or when both sound alike (a small consonant key: "gem"/"gym",
 "sana"/"sauna", "weak"/"wake"). Two adjacent question words also match one source word
 written together ("why fi" → "wifi", "glue ten" → "gluten"), and a word the first part of
-a compound the hotel writes as one ("roof" → "rooftop").
+a compound the hotel writes as one ("roof" → "rooftop"), and a four-letter word the short form
+of a name the hotel writes in two capitalised words ("amex" → "American Express").
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ _VOWELS = frozenset("aeiouyàáâäèéêëìíîïòóôöùúûü")
 _DIGRAPHS = (("sch", "sk"), ("ph", "f"), ("ck", "k"), ("th", "t"), ("gh", "g"), ("wh", "w"),
              ("qu", "kw"), ("kn", "n"))  # fmt: skip
 _SIMILAR = 80.0  # rapidfuzz ratio for "spelled almost the same"
+# Two adjacent capitalised words (a name such as "American Express"); the lookahead lets
+# pairs overlap ("Hochtal Card" in "Hochtal Card Office").
+_NAME_PAIR = re.compile(r"\b([A-Z][a-z]+)\s+(?=([A-Z][a-z]+)\b)")
 _MIN_FUZZY_CHARS = 4
+_SHORT_FORM_CHARS = 4  # "amex": two letters of each word of a name
 _COMPOUND_REST = 4  # letters a compound may add to a guest's word ("roof" + "top")
 
 
@@ -76,6 +81,9 @@ class _TextWords:
     words: frozenset[str]
     listed: tuple[str, ...]
     keys: dict[str, tuple[str, ...]]
+    # A name of two capitalised words by its short form, the first two letters of each
+    # ("amex": "american", "express").
+    short: dict[str, tuple[str, ...]]
 
 
 @per_text(_TEXT_CACHE_CHARS)
@@ -96,7 +104,10 @@ def _text_words(text: str) -> _TextWords:
                 keys[key] = [word]
             else:
                 alike.append(word)
-    return _TextWords(frozenset(words), listed, {k: tuple(v) for k, v in keys.items()})
+    short: dict[str, tuple[str, ...]] = {}
+    for first, second in _NAME_PAIR.findall(text):
+        short.setdefault((first[:2] + second[:2]).lower(), (first.lower(), second.lower()))
+    return _TextWords(frozenset(words), listed, {k: tuple(v) for k, v in keys.items()}, short)
 
 
 class Vocabulary:
@@ -137,6 +148,9 @@ class Vocabulary:
         if len(term) < 3 or term.isdigit():
             return set()
         out: set[str] = set()
+        if len(term) == _SHORT_FORM_CHARS:
+            for part in self._parts:
+                out.update(part.short.get(term, ()))
         if len(term) >= _MIN_FUZZY_CHARS:
             if self._listed is None:
                 self._listed = tuple(dict.fromkeys(w for part in self._parts for w in part.listed))

@@ -102,6 +102,7 @@ router.add_api_route(
     tags=["guest"],
     route_class_override=plain_json_route(AskRequest, answer_ask),
 )
+ASK_ROUTE = router.routes[-1]
 
 
 @router.get("/healthz", tags=["operations"])
