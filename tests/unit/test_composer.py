@@ -386,3 +386,10 @@ def test_paying_with_something_is_answered_by_how_not_how_much() -> None:
     answer = ExtractiveWriter(0.16).compose("can i pay with amex", [payment])
     assert "American Express" in answer.text
     assert "2.80" not in answer.text
+
+
+def test_another_form_of_a_word_is_found_but_not_a_word_of_its_own() -> None:
+    vocabulary = Vocabulary.of(["The Wave Zone is the teens club. Hair dryers are in every room."])
+    assert "teens" in vocabulary.matches("teenager")
+    assert not vocabulary.has("haircut")
+    assert not Vocabulary.of(["Dogs are welcome on the terrace."]).has("terraceheated")
