@@ -12,7 +12,10 @@ restate the question, copied questions and near-duplicates of a chosen sentence 
 from another source) are left out. A chosen sentence that states an exception ("… are the
 only exception") brings its rule along, and a chosen rule brings the exception that follows
 it; a sentence that refers to the one before it ("It is …") brings that one, and a short
-refusal ("There is no parking here.") the sentence that completes it on its line.
+refusal ("There is no parking here.") the sentence that completes it on its line. A further
+source is cited only for a sentence that says a subject word itself and when the search found
+that source about as similar as the best one (``FURTHER_SOURCE_SHARE`` of its similarity): a
+loosely related page's sentence is a neighbouring fact, not part of the answer.
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ _EXPECTS = {
     "kid": _AGE, "kids": _AGE, "child": _AGE, "children": _AGE, "age": _AGE, "old": _AGE,
     "teen": _AGE, "baby": _AGE,
 }  # fmt: skip
+# "Pay with", "pay by": the guest asks how to pay, not how much (unless the question also
+# says "how much", "cost" or "price").
+_PAY_METHOD = re.compile(r"\bpay(?:ing)?\s+(?:with|by|in|using|via)\b", re.I)
+_PRICE_ASKED = re.compile(r"\bhow much\b|\bcosts?\b|\bprices?\b|\bfees?\b", re.I)
 # A sentence that states an exception to the sentence before it.
 _EXCEPTION_START = re.compile(r"^(?:except|exception|however|but|unless|apart from|only)\b", re.I)
 _EXCEPTION_ANYWHERE = re.compile(r"\b(?:only exception|are the exception|is the exception)\b", re.I)
@@ -94,6 +101,9 @@ _REFERS = re.compile(
 # A short refusal, which the next sentence on its line usually completes ("There is no parking
 # at the bistro. The Market Street car park is 2 minutes away.").
 _SHORT_NO = re.compile(r"\b(?:no|not|never|cannot|n't)\b", re.I)
+# A further source is cited only when its similarity is at least this share of the best
+# source's.
+FURTHER_SOURCE_SHARE = 0.7
 # A subject word found only in the section's heading counts this much of one in the sentence.
 _CONTEXT_WEIGHT = 0.5
 # What holding the kind of value the question asks for (a time, a price…) adds to a sentence:
@@ -188,6 +198,8 @@ class Composer:
         if not scored:
             return []
         ranked = sorted(scored, key=lambda c: -c.score)
+        similarity = {s.n: s.hit.score for s in sources}
+        top = max(similarity.values())
         best = ranked[0]
         chosen = [best.sentence]
         # A FAQ answer whose question is the guest's starts with the direct answer: keep the
@@ -208,6 +220,9 @@ class Composer:
             # (not only its heading, a frame word or a value of the kind asked for).
             new_source = all(cand.sentence.source != c.source for c in chosen)
             if new_source and all(cand.sentence.words.isdisjoint(g) for g in subject_groups):
+                continue
+            # ... and only when the search found it about as similar as the best source.
+            if new_source and similarity[cand.sentence.source] < FURTHER_SOURCE_SHARE * top:
                 continue
             partners = _exception_partners(cand.sentence, by_source)
             if len(chosen) + 1 + len(partners) > self.max_sentences:
@@ -231,6 +246,8 @@ class Composer:
         total = len(candidates)
         asked = [q for q in question.lower().replace("?", " ").split()]
         expects = {_EXPECTS[w] for w in (*asked, *content_terms(question)) if w in _EXPECTS}
+        if _PAY_METHOD.search(question) and not _PRICE_ASKED.search(question):
+            expects.discard(_PRICE)  # "can I pay with a card": how, not how much
         yes_no = bool(_YES_NO_QUESTION.search(question))
         similarity = {s.n: s.hit.score for s in sources}
         subject_count = sum(1 for w in weights if w == 1.0)

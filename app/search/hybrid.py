@@ -55,23 +55,36 @@ vec AS (
     FROM (SELECT id, distance FROM cand ORDER BY distance, id LIMIT $5) nearest
 ),
 pool AS MATERIALIZED (
-    SELECT c.id, c.tsv FROM chunks c JOIN cand USING (id)
+    -- ``|| ''`` stores each tsvector itself in the CTE, not a pointer to its TOAST copy: the
+    -- text half reads every pooled tsvector once per word, and each read was a TOAST lookup.
+    SELECT c.id, c.tsv || ''::tsvector AS tsv
+    FROM chunks c JOIN cand USING (id) WHERE c.property_id = $4
 ),
-terms AS MATERIALIZED (
-    SELECT t.q,
-           ln(1 + ((SELECT count(*) FROM pool)::float8 - d.df + 0.5) / (d.df + 0.5)) AS idf
-    FROM (SELECT to_tsquery('english', w) AS q FROM unnest($9::text[]) w) t,
-    LATERAL (SELECT count(*) AS df FROM pool p WHERE p.tsv @@ t.q) d
-    WHERE numnode(t.q) > 0
+words AS MATERIALIZED (
+    SELECT n, q
+    FROM (SELECT n, to_tsquery('english', w) AS q
+          FROM unnest($9::text[]) WITH ORDINALITY AS u (w, n)) parsed
+    WHERE numnode(q) > 0
+),
+-- Each pooled chunk is matched against each word once; the words' document frequencies and
+-- the chunks' relevance are both counted from these matches.
+matches AS MATERIALIZED (
+    SELECT p.id, w.n, ts_rank(p.tsv, w.q) AS rank
+    FROM pool p, words w
+    WHERE p.tsv @@ w.q
+),
+terms AS (
+    SELECT n, ln(1 + ((SELECT count(*) FROM pool)::float8 - count(*) + 0.5) / (count(*) + 0.5))
+              AS idf
+    FROM matches GROUP BY n
 ),
 txt AS (
     SELECT id, row_number() OVER (ORDER BY relevance DESC, id) AS rank
     FROM (
-        SELECT p.id, sum(t.idf * ts_rank(p.tsv, t.q)) AS relevance
-        FROM pool p, terms t
-        WHERE p.tsv @@ t.q
-        GROUP BY p.id
-        ORDER BY relevance DESC, p.id
+        SELECT m.id, sum(t.idf * m.rank) AS relevance
+        FROM matches m JOIN terms t USING (n)
+        GROUP BY m.id
+        ORDER BY relevance DESC, m.id
         LIMIT $5
     ) matched
 ),
