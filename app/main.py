@@ -15,8 +15,9 @@ from app.api.errors import install_error_handlers
 from app.api.middleware import BodyGuardMiddleware, RequestIdMiddleware
 from app.api.openapi import install_openapi
 from app.api.pages import router as pages_router
+from app.api.plain_ask import PlainAskMiddleware
 from app.api.ratelimit import RateLimits
-from app.api.routes import router
+from app.api.routes import ASK_ROUTE, answer_ask, router
 from app.api.security import install_security
 from app.api.tasks import admin_router as tasks_admin_router
 from app.api.tasks import guest_router as tasks_guest_router
@@ -94,6 +95,8 @@ def create_app(
     app.include_router(pages_router)
     if metrics is not None:
         app.include_router(metrics_router)
+    # Innermost: a plain /ask is answered here, inside every defence below.
+    app.add_middleware(PlainAskMiddleware, answer=answer_ask, route=ASK_ROUTE)
     app.add_middleware(
         BodyGuardMiddleware,
         max_bytes=settings.max_body_bytes,

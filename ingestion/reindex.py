@@ -32,7 +32,7 @@ SELECT d.doc_key, d.title, d.source, d.metadata, d.content_hash,
            SELECT string_agg(
                       CASE WHEN c.heading <> '' THEN '## ' || c.heading || E'\n\n' ELSE '' END
                       || c.text, E'\n\n' ORDER BY c.ord)
-           FROM chunks c WHERE c.document_id = d.id)) AS body
+           FROM chunks c WHERE c.property_id = d.property_id AND c.document_id = d.id)) AS body
 FROM documents d WHERE d.version_id = $1 AND d.doc_key = ANY($2::text[])
 """
 
@@ -281,7 +281,8 @@ async def versions(conn: Connection, property_id: str) -> list[dict[str, Any]]:
         SELECT v.id, v.state, v.model, v.dim, v.chunking, v.created_at, v.activated_at,
                v.retired_at,
                (SELECT count(*) FROM documents d WHERE d.version_id = v.id) AS documents,
-               (SELECT count(*) FROM chunks c WHERE c.version_id = v.id) AS chunks
+               (SELECT count(*) FROM chunks c
+                WHERE c.property_id = v.property_id AND c.version_id = v.id) AS chunks
         FROM index_versions v WHERE v.property_id = $1 ORDER BY v.id DESC
         """,
         property_id,

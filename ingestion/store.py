@@ -312,7 +312,8 @@ async def live_documents(conn: Connection, property_id: str) -> list[ListedDocum
     rows = await conn.fetch(
         """
         SELECT d.doc_key, d.title, d.source, d.content_hash, d.updated_at,
-               (SELECT count(*) FROM chunks c WHERE c.document_id = d.id) AS chunks
+               (SELECT count(*) FROM chunks c
+                WHERE c.property_id = d.property_id AND c.document_id = d.id) AS chunks
         FROM documents d JOIN properties p ON p.live_version = d.version_id
         WHERE p.id = $1 ORDER BY d.doc_key
         """,

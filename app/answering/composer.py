@@ -12,7 +12,10 @@ restate the question, copied questions and near-duplicates of a chosen sentence 
 from another source) are left out. A chosen sentence that states an exception ("… are the
 only exception") brings its rule along, and a chosen rule brings the exception that follows
 it; a sentence that refers to the one before it ("It is …") brings that one, and a short
-refusal ("There is no parking here.") the sentence that completes it on its line.
+refusal ("There is no parking here.") the sentence that completes it on its line. A further
+source is cited only for a sentence that says a subject word itself and when the search found
+that source about as similar as the best one (``FURTHER_SOURCE_SHARE`` of its similarity): a
+loosely related page's sentence is a neighbouring fact, not part of the answer.
 """
 
 from __future__ import annotations
@@ -26,29 +29,9 @@ from functools import lru_cache
 
 from app.answering.matching import FRAME_WORDS, QuestionTerms, Vocabulary
 from app.answering.types import Source
+from app.answering.values import expected_values
 from app.text import content_terms, per_text, split_units
 
-# What a sentence answering a kind of question contains: a time for "when", a price for
-# "how much", a size for "how big".
-_TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s*(?:am|pm)\b|\b(?:noon|midnight)\b", re.I)
-_PRICE = re.compile(r"(?:€|£|\$|\b(?:eur|gbp|usd|chf))\s*\d|\d\s*(?:€|£|\$)|\bfree\b", re.I)
-_SIZE = re.compile(r"\d\s*(?:m²|m2|sq|square|metres|meters|cm)\b", re.I)
-_DISTANCE = re.compile(
-    r"\d\s*(?:km|kilometres|kilometers|miles?|m|metres|meters|min|minutes?)\b", re.I
-)
-_AGE = re.compile(
-    r"\b(?:aged?|ages)\s+\d|\b(?:under|over|from)\s+\d{1,2}\b"
-    r"|\b\d{1,2}\s+(?:and|or)\s+(?:over|older|above)\b|\b\d{1,2}\s+years?\b|\badults?[- ]only\b",
-    re.I,
-)
-_EXPECTS = {
-    "when": _TIME, "time": _TIME, "tim": _TIME, "hour": _TIME, "open": _TIME, "close": _TIME,
-    "clos": _TIME, "much": _PRICE, "cost": _PRICE, "price": _PRICE, "pric": _PRICE,
-    "fee": _PRICE, "charge": _PRICE, "pay": _PRICE, "free": _PRICE, "big": _SIZE,
-    "size": _SIZE, "large": _SIZE, "far": _DISTANCE, "distance": _DISTANCE,
-    "kid": _AGE, "kids": _AGE, "child": _AGE, "children": _AGE, "age": _AGE, "old": _AGE,
-    "teen": _AGE, "baby": _AGE,
-}  # fmt: skip
 # A sentence that states an exception to the sentence before it.
 _EXCEPTION_START = re.compile(r"^(?:except|exception|however|but|unless|apart from|only)\b", re.I)
 _EXCEPTION_ANYWHERE = re.compile(r"\b(?:only exception|are the exception|is the exception)\b", re.I)
@@ -94,6 +77,9 @@ _REFERS = re.compile(
 # A short refusal, which the next sentence on its line usually completes ("There is no parking
 # at the bistro. The Market Street car park is 2 minutes away.").
 _SHORT_NO = re.compile(r"\b(?:no|not|never|cannot|n't)\b", re.I)
+# A further source is cited only when its similarity is at least this share of the best
+# source's.
+FURTHER_SOURCE_SHARE = 0.7
 # A subject word found only in the section's heading counts this much of one in the sentence.
 _CONTEXT_WEIGHT = 0.5
 # What holding the kind of value the question asks for (a time, a price…) adds to a sentence:
@@ -188,6 +174,8 @@ class Composer:
         if not scored:
             return []
         ranked = sorted(scored, key=lambda c: -c.score)
+        similarity = {s.n: s.hit.score for s in sources}
+        top = max(similarity.values())
         best = ranked[0]
         chosen = [best.sentence]
         # A FAQ answer whose question is the guest's starts with the direct answer: keep the
@@ -209,6 +197,9 @@ class Composer:
             new_source = all(cand.sentence.source != c.source for c in chosen)
             if new_source and all(cand.sentence.words.isdisjoint(g) for g in subject_groups):
                 continue
+            # ... and only when the search found it about as similar as the best source.
+            if new_source and similarity[cand.sentence.source] < FURTHER_SOURCE_SHARE * top:
+                continue
             partners = _exception_partners(cand.sentence, by_source)
             if len(chosen) + 1 + len(partners) > self.max_sentences:
                 continue
@@ -229,8 +220,7 @@ class Composer:
         # Rarer subject words among the candidates say more about which sentence answers.
         doc_freq = [sum(1 for c in candidates if (c.words | c.context) & group) for group in wanted]
         total = len(candidates)
-        asked = [q for q in question.lower().replace("?", " ").split()]
-        expects = {_EXPECTS[w] for w in (*asked, *content_terms(question)) if w in _EXPECTS}
+        expects = expected_values(question)
         yes_no = bool(_YES_NO_QUESTION.search(question))
         similarity = {s.n: s.hit.score for s in sources}
         subject_count = sum(1 for w in weights if w == 1.0)

@@ -11,8 +11,13 @@ Three steps, each cheap (well under a millisecond together):
    massage after the flight") tells the question's circumstances, not its subject: it is
    forgiven when another subject word is found and the best source is fairly similar (a
    quarter of the way from the floor to the confident score; measured, hand-over on
-   unanswerable questions is the same anywhere from 0.15 to 0.5 of the way). The thresholds
-   were chosen on measured curves (``scripts/eval``; see the README).
+   unanswerable questions is the same anywhere from 0.15 to 0.5 of the way). One missing word
+   among at least two found is forgiven too when the best source is half-way from the floor
+   to the confident score: with most of the subject found, the missing word is usually a
+   paraphrase ("hire the whole place for a party" over "book the bistro for private
+   parties"), while a thing the hotel does not have is usually the question's one noun ("is
+   there a tennis court": "court" found, "tennis" not). The thresholds were chosen on measured
+   curves (``scripts/eval``; see the README).
 2. **Opinions.** When the best source is a guest review, the answer is a summary of the
    reviews that mention the subject (:mod:`app.answering.reviews`), attributed and counted,
    never a review's sentence stated as the hotel's.
@@ -23,6 +28,7 @@ Three steps, each cheap (well under a millisecond together):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from app import languages
 from app.answering.composer import Composer, Sentence
@@ -41,6 +47,19 @@ REVIEW = "review"
 # How far from the floor towards the confident score a source must be for a question whose
 # missing words only tell its circumstances (see the module's step 1).
 _FAIRLY = 0.25
+# A question with at least this many subject words found and one missing is answered from a
+# source this far from the floor towards the confident score (see the module's step 1).
+_MOSTLY_FOUND = 2
+_MOSTLY = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A composed answer and the sentences it is made of (empty for a hand-over or a summary
+    of reviews)."""
+
+    answer: Answer
+    sentences: tuple[Sentence, ...] = ()
 
 
 class ExtractiveWriter:
@@ -119,7 +138,20 @@ class ExtractiveWriter:
             # ("a massage after the flight"), when the subject is found and the best source
             # is fairly similar (a quarter of the way from the floor to the confident score).
             fairly = best >= floor + _FAIRLY * (self._confident_score - floor)
-            if share < 1.0 and not (share > 0 and fairly and circumstantial(question, missing)):
+            # One word of several missing, the others found, and a source well past the floor
+            # (half-way to the confident score): a paraphrase ("hire" for "book") rather than
+            # a thing the hotel does not have, which is usually the question's one noun.
+            found = len(subject_terms(question).groups) - len(missing)
+            mostly = (
+                len(missing) == 1
+                and found >= _MOSTLY_FOUND
+                and best >= floor + _MOSTLY * (self._confident_score - floor)
+            )
+            if (
+                share < 1.0
+                and not mostly
+                and not (share > 0 and fairly and circumstantial(question, missing))
+            ):
                 return None
         return vocabulary, floor
 
@@ -127,9 +159,14 @@ class ExtractiveWriter:
         self, question: str, sources: Sequence[Source], language: str | None = None
     ) -> Answer:
         """Synchronous core of :meth:`write` (pure, cheap)."""
+        return self.plan(question, sources, language).answer
+
+    def plan(self, question: str, sources: Sequence[Source], language: str | None = None) -> Plan:
+        """The composed answer and the hotel's sentences it says (none when it hands over or
+        summarises reviews): what a model may rephrase, and what it must keep to."""
         decided = self._decide(question, sources, language)
         if decided is None:
-            return Answer(FALLBACK_MESSAGE, escalate=True)
+            return Plan(Answer(FALLBACK_MESSAGE, escalate=True))
         vocabulary = decided[0]
         terms = subject_terms(question)
         # A judgement ("is the breakfast good?") that the search also found in reviews.
@@ -138,13 +175,13 @@ class ExtractiveWriter:
         if is_opinion_question(question) and (top_review or 2 * reviews_found >= len(sources)):
             answer = self._reviews(question, terms, sources, vocabulary)
             if answer is not None:
-                return answer
+                return Plan(answer)
         facts = [s for s in sources if s.hit.kind != REVIEW][: self._max_sources]
         chosen = self._composer.choose(question, terms, facts, vocabulary)
         if not chosen:
-            return Answer(FALLBACK_MESSAGE, escalate=True)
+            return Plan(Answer(FALLBACK_MESSAGE, escalate=True))
         text, cited = _render(chosen, self._max_chars)
-        return Answer(text, cited)
+        return Plan(Answer(text, cited), tuple(chosen))
 
     def _reviews(
         self,

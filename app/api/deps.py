@@ -9,7 +9,8 @@ from fastapi import Depends, Request
 from app.services import Services
 
 
-def _services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
+    """The process's services (for code that runs outside FastAPI's dependency resolution)."""
     services: Services = request.app.state.services
     return services
 
@@ -17,7 +18,7 @@ def _services(request: Request) -> Services:
 # Async on purpose: FastAPI runs a plain ``def`` dependency on the thread pool, which would
 # cost a thread hop per dependency per request.
 async def get_services(request: Request) -> Services:
-    return _services(request)
+    return services_of(request)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

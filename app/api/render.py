@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Sequence
+
+import orjson
+from cachetools import LRUCache
 
 from app.answering.types import Source
 from app.rag.types import AskResult
@@ -63,3 +68,53 @@ def render_sources(
         }
         for s in sources
     ]
+
+
+# Where a cached answer's body differs from one request to the next: its request id and total
+# time (rendered as placeholders, then cut out).
+_PER_REQUEST = b'"request_id":"","timings_ms":{"embed":0.0,"search":0.0,"answer":0.0,"total":0.0}'
+
+
+class CachedBodies:
+    """The ``/ask`` bodies of cached answers, rendered once: the bytes before and after the
+    request id and timings, so that a cache hit joins four pieces instead of rendering.
+
+    Keyed by the cached result itself (its identity: a result is immutable, and a new version of
+    the knowledge base makes new results under new cache keys, so a body can never outlive what
+    it renders). Bounded in bytes, least recently used first out; safe from any thread.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self._bodies: LRUCache[int, tuple[AskResult, bytes, bytes]] = LRUCache(
+            maxsize=max(1, max_bytes), getsizeof=lambda kept: len(kept[1]) + len(kept[2]) + 200
+        )
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._bodies)
+
+    @staticmethod
+    def applies(result: AskResult, cached: bool) -> bool:
+        """Whether ``result`` is one the cache keeps as it is (not rewritten for this request)."""
+        return cached and result.standalone_question is None and result.fallback_reason is None
+
+    def body(self, result: AskResult, request_id: str, total_ms: float) -> bytes:
+        """``render_answer(result, True, request_id, total_ms)`` as bytes."""
+        with self._lock:
+            kept = self._bodies.get(id(result))
+        if kept is None or kept[0] is not result:
+            whole = orjson.dumps(render_answer(result, True, "", 0.0))
+            cut = whole.index(_PER_REQUEST)
+            # Kept: up to ``"request_id":`` and from the timings' closing brace on.
+            kept = (
+                result,
+                whole[: cut + len(b'"request_id":')],
+                whole[cut + len(_PER_REQUEST) - 1 :],
+            )
+            with self._lock, contextlib.suppress(ValueError):  # larger than all: not kept
+                self._bodies[id(result)] = kept
+        head, tail = kept[1], kept[2]
+        timings = b',"timings_ms":{"embed":0.0,"search":0.0,"answer":0.0,"total":'
+        return b"".join(
+            (head, orjson.dumps(request_id), timings, orjson.dumps(round(total_ms, 2)), tail)
+        )

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.api.deadline import answer_deadline
-from app.api.deps import ServicesDep
+from app.api.deps import ServicesDep, services_of
 from app.api.middleware import request_id_of
-from app.api.render import render_answer
+from app.api.plain_route import plain_json_route
+from app.api.render import CachedBodies, render_answer
 from app.api.responses import JSONBytes
 from app.api.schemas import AskRequest, AskResponse, ErrorResponse
 from app.api.streaming import stream_answer
@@ -20,6 +21,9 @@ from app.db.migrate import current_revision
 from app.errors import InvalidRequest
 
 router = APIRouter()
+
+# Cached answers' bodies, rendered once (a few thousand typical answers).
+_cached_bodies = CachedBodies(max_bytes=16 * 1024 * 1024)
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorResponse} for code in (404, 408, 413, 422, 429, 503, 504)
@@ -31,17 +35,11 @@ _STREAM_DOC: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.post(
-    "/ask", response_model=AskResponse, responses={**_STREAM_DOC, **_ERRORS}, tags=["guest"]
-)
-async def ask(body: AskRequest, request: Request, services: ServicesDep) -> Response:
-    """Answer a guest's question from the property's knowledge base, with cited sources.
-
-    With ``"stream": true`` or ``Accept: text/event-stream`` the answer streams as Server-Sent
-    Events (``sources``, ``delta``…, ``done`` or ``error``).
-    """
+async def answer_ask(body: AskRequest, request: Request) -> Response:
+    """The answer to a validated ``/ask`` body (see :func:`ask`)."""
     started = time.perf_counter()
-    # One dependency, not one per collaborator: each costs a resolution on every request.
+    # Read from the application, not through a dependency: each costs a resolution per request.
+    services = services_of(request)
     rag, settings = services.rag, services.settings
     note(
         request.scope, property=body.property_id, session_id=body.session_id, question=body.question
@@ -66,15 +64,45 @@ async def ask(body: AskRequest, request: Request, services: ServicesDep) -> Resp
             language=body.language,
         )
     total = (time.perf_counter() - started) * 1000
-    rendered = render_answer(result, cached, request_id_of(request.scope), total)
+    response: Response
+    if CachedBodies.applies(result, cached):
+        body_bytes = _cached_bodies.body(result, request_id_of(request.scope), total)
+        response = Response(body_bytes, media_type=JSONBytes.media_type)
+        timings: object = {"embed": 0.0, "search": 0.0, "answer": 0.0, "total": round(total, 2)}
+    else:
+        rendered = render_answer(result, cached, request_id_of(request.scope), total)
+        response, timings = JSONBytes(rendered), rendered["timings_ms"]
     note(
         request.scope,
         cached=cached,
         escalate=result.escalate,
         answer_source=result.answer_source,
-        timings_ms=rendered["timings_ms"],
+        timings_ms=timings,
     )
-    return JSONBytes(rendered)
+    return response
+
+
+async def ask(body: AskRequest, request: Request) -> Response:
+    """Answer a guest's question from the property's knowledge base, with cited sources.
+
+    With ``"stream": true`` or ``Accept: text/event-stream`` the answer streams as Server-Sent
+    Events (``sources``, ``delta``…, ``done`` or ``error``).
+    """
+    return await answer_ask(body, request)
+
+
+# A plain JSON body is read and validated once, from its bytes, without FastAPI's body and
+# dependency machinery; any other body takes the declared signature above (same errors).
+router.add_api_route(
+    "/ask",
+    ask,
+    methods=["POST"],
+    response_model=AskResponse,
+    responses={**_STREAM_DOC, **_ERRORS},
+    tags=["guest"],
+    route_class_override=plain_json_route(AskRequest, answer_ask),
+)
+ASK_ROUTE = router.routes[-1]
 
 
 @router.get("/healthz", tags=["operations"])

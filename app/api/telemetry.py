@@ -19,9 +19,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api.deps import ServicesDep
 from app.config import Settings
 from app.errors import NotFound
+from app.observability.logs import RecordMaker
 from app.observability.metrics import CONTENT_TYPE, STAGES, UNMATCHED_ROUTE, Metrics
 
 request_log = logging.getLogger("concierge.request")
+_request_records = RecordMaker(request_log, "request")
 
 LOG_FIELDS = "log_fields"
 # Probes and scrapes arrive every few seconds; they are logged at debug level only.
@@ -89,12 +91,10 @@ class TelemetryMiddleware:
         if status >= 500:
             level = logging.WARNING
         if request_log.isEnabledFor(level):
-            # makeRecord + handle skips Logger.log's caller lookup (a stack walk per request).
-            record = request_log.makeRecord(
-                request_log.name, level, __file__, 0, "request", (), None,
-                extra={"fields": self._line(scope, route, status, seconds, fields)},
-            )  # fmt: skip
-            request_log.handle(record)
+            # make + handle skips Logger.log's caller lookup (a stack walk per request) and most
+            # of a record's making.
+            line = self._line(scope, route, status, seconds, fields)
+            request_log.handle(_request_records.make(level, line))
 
     def _line(
         self, scope: Scope, route: str, status: int, seconds: float, fields: dict[str, Any]

@@ -44,12 +44,15 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 def server_settings(settings: Settings, command_timeout_s: float | None = None) -> dict[str, str]:
     """Per-connection settings: iterative HNSW scans so a property filter still yields k rows,
-    and a server-side statement timeout a little past the client's (see :class:`_Connection`)."""
+    no parallel workers (a scoped query reads one property's partition; starting workers for it
+    cost more than the scan, and a request's query should not take more than one core), and a
+    server-side statement timeout a little past the client's (see :class:`_Connection`)."""
     timeout_ms = int(((command_timeout_s or settings.db_command_timeout_s) + 1.0) * 1000)
     return {
         "application_name": "concierge",
         "statement_timeout": str(timeout_ms),
         "jit": "off",
+        "max_parallel_workers_per_gather": "0",
         "hnsw.ef_search": str(settings.hnsw_ef_search),
         "hnsw.iterative_scan": "relaxed_order",
     }

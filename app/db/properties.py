@@ -22,7 +22,8 @@ CHANNEL = "concierge_index"
 
 _LOAD_SQL = """
 SELECT p.id, p.name, p.live_version, p.revision, p.timezone, p.locale,
-       (SELECT count(*) FROM chunks c WHERE c.version_id = p.live_version) AS chunk_count
+       (SELECT count(*) FROM chunks c
+        WHERE c.property_id = p.id AND c.version_id = p.live_version) AS chunk_count
 FROM properties p
 """
 _LOAD_ONE_SQL = _LOAD_SQL + " WHERE p.id = $1"

@@ -15,13 +15,13 @@ import unicodedata
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, replace
 
-from app import languages
 from app.answering.followup import FollowUpRewriter, Turn, is_follow_up
 from app.answering.messages import localise
 from app.answering.types import Answer, AnswerWriter, Delta, Source, number_sources
 from app.db.properties import PropertyRegistry, PropertyState
 from app.facts.stage import FactsStage
 from app.rag.cache import AnswerCache, Flight
+from app.rag.phrasing import Phrasings
 from app.rag.sessions import SessionStore
 from app.rag.shadow import Shadow
 from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, StreamEvent
@@ -30,13 +30,6 @@ from app.search.types import Retrieval
 from app.tasks.desk import FrontDesk, Handled
 
 _SPACES = re.compile(r"\s+")
-_TRAILING = re.compile(r"[\s?!.]+$")
-
-
-def normalise_question(question: str) -> str:
-    """Cache-key form of a question: NFKC, case-folded, single spaces, no trailing punctuation."""
-    text = unicodedata.normalize("NFKC", question).casefold()
-    return _TRAILING.sub("", _SPACES.sub(" ", text).strip())
 
 
 def clean_question(question: str) -> str:
@@ -85,6 +78,7 @@ class RagService:
         self.rewriter = rewriter or FollowUpRewriter()
         self.shadow = shadow
         self.desk = desk  # requests, complaints, safety and small talk: not answered from FAQs
+        self.phrasings = Phrasings()  # a repeated question's language and key, remembered
 
     async def ask(
         self,
@@ -205,9 +199,9 @@ class RagService:
             earlier = await self.sessions.history(prop.id, session_id)
             standalone = await self.rewriter.standalone(earlier, cleaned)
         rewritten = standalone if standalone != cleaned else None
-        language = languages.detect(standalone, page_language)
+        language, normalised = self.phrasings.language_and_key(standalone, page_language)
         tag = self.facts.cache_tag(prop, standalone) if self.facts else ""  # time-bound answers
-        normalised = normalise_question(standalone) + tag
+        normalised += tag
         key = (prop.id, prop.version_id, prop.revision, normalised, top_k, language)
         return Asked(prop, standalone, top_k, session_id, rewritten, key, language)
 

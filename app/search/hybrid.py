@@ -32,16 +32,17 @@ stems, drops stopwords).
 
 from __future__ import annotations
 
-# The vector candidates: the ``pool`` nearest chunks ($10), exact or through the HNSW index.
+# The vector candidates: the ``pool`` nearest chunks ($10), exact or through the HNSW index,
+# with their tsvectors (read from the row the scan visits, not looked up again by id).
 _CANDIDATES_EXACT = """
-    SELECT id, embedding <=> $2 AS distance FROM chunks
+    SELECT id, embedding <=> $2 AS distance, tsv FROM chunks
     WHERE version_id = $1 AND property_id = $4
     ORDER BY (embedding <=> $2) + 0
     LIMIT $10
 """
 
 _CANDIDATES_ANN = """
-    SELECT id, embedding <=> $2 AS distance FROM chunks
+    SELECT id, embedding <=> $2 AS distance, tsv FROM chunks
     WHERE version_id = $1 AND property_id = $4
     ORDER BY embedding <=> $2
     LIMIT $10
@@ -55,23 +56,35 @@ vec AS (
     FROM (SELECT id, distance FROM cand ORDER BY distance, id LIMIT $5) nearest
 ),
 pool AS MATERIALIZED (
-    SELECT c.id, c.tsv FROM chunks c JOIN cand USING (id)
+    -- ``|| ''`` stores each tsvector itself in the CTE, not a pointer to its TOAST copy: the
+    -- text half reads every pooled tsvector once per word, and each read was a TOAST lookup.
+    SELECT id, tsv || ''::tsvector AS tsv FROM cand
 ),
-terms AS MATERIALIZED (
-    SELECT t.q,
-           ln(1 + ((SELECT count(*) FROM pool)::float8 - d.df + 0.5) / (d.df + 0.5)) AS idf
-    FROM (SELECT to_tsquery('english', w) AS q FROM unnest($9::text[]) w) t,
-    LATERAL (SELECT count(*) AS df FROM pool p WHERE p.tsv @@ t.q) d
-    WHERE numnode(t.q) > 0
+words AS MATERIALIZED (
+    SELECT n, q
+    FROM (SELECT n, to_tsquery('english', w) AS q
+          FROM unnest($9::text[]) WITH ORDINALITY AS u (w, n)) parsed
+    WHERE numnode(q) > 0
+),
+-- Each pooled chunk is matched against each word once; the words' document frequencies and
+-- the chunks' relevance are both counted from these matches.
+matches AS MATERIALIZED (
+    SELECT p.id, w.n, ts_rank(p.tsv, w.q) AS rank
+    FROM pool p, words w
+    WHERE p.tsv @@ w.q
+),
+terms AS (
+    SELECT n, ln(1 + ((SELECT count(*) FROM pool)::float8 - count(*) + 0.5) / (count(*) + 0.5))
+              AS idf
+    FROM matches GROUP BY n
 ),
 txt AS (
     SELECT id, row_number() OVER (ORDER BY relevance DESC, id) AS rank
     FROM (
-        SELECT p.id, sum(t.idf * ts_rank(p.tsv, t.q)) AS relevance
-        FROM pool p, terms t
-        WHERE p.tsv @@ t.q
-        GROUP BY p.id
-        ORDER BY relevance DESC, p.id
+        SELECT m.id, sum(t.idf * m.rank) AS relevance
+        FROM matches m JOIN terms t USING (n)
+        GROUP BY m.id
+        ORDER BY relevance DESC, m.id
         LIMIT $5
     ) matched
 ),
@@ -83,15 +96,20 @@ fused AS (
         SELECT id, $8::float8 / ($6 + rank) FROM txt
     ) ranked
     GROUP BY id
+),
+-- Every fused chunk is a candidate, so its distance is known: only the k best are read.
+best AS (
+    SELECT f.id, f.rrf, cand.distance
+    FROM fused f JOIN cand USING (id)
+    ORDER BY f.rrf DESC, cand.distance, f.id
+    LIMIT $3
 )
-SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - (c.embedding <=> $2) AS score,
+SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - b.distance AS score,
        coalesce(d.metadata->>'kind', '') AS kind
-FROM fused f
-JOIN chunks c ON c.id = f.id
+FROM best b
+JOIN chunks c ON c.id = b.id AND c.property_id = $4
 JOIN documents d ON d.id = c.document_id
-WHERE c.version_id = $1 AND c.property_id = $4
-ORDER BY f.rrf DESC, score DESC, c.id
-LIMIT $3
+ORDER BY b.rrf DESC, b.distance, c.id
 """
 
 HYBRID_EXACT_SQL = _TEMPLATE.format(candidates=_CANDIDATES_EXACT)

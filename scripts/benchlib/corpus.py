@@ -4,6 +4,15 @@ Chunk vectors are the normalised mean of the real model vectors of the chunk's s
 embedding 100k whole chunks would take many minutes on two cores, while this keeps the
 clustering of real text (chunks on one topic are near each other, properties overlap) at a
 fraction of the cost. Indexes are dropped for the load and rebuilt after it, then ANALYZE.
+
+A chunk holds two to four sentences of its document's topic and one to three from other
+topics, as a paragraph of a real page often mentions something else. Chunks made of four to
+nine sentences of one topic alone (the first version of this corpus) were the mean of many
+independent draws from the same ~200 sentences, so every topic's chunks sat in a tight ball
+around the topic's centre: at 110 chunks per property the median distance from a chunk to its
+nearest other chunk was 0.037, against 0.34 for the sample hotels' real chunks embedded by
+the model, and ANN graphs built on such balls missed neighbours that real text does not hide.
+This version's distance is 0.14 (still closer than real text).
 """
 
 from __future__ import annotations
@@ -43,7 +52,7 @@ class CorpusSpec:
         fields = asdict(self)
         if fields["model"] == "minilm":  # corpora built before the field existed stay valid
             del fields["model"]
-        text = json.dumps(fields, sort_keys=True) + "|corpus-v1"
+        text = json.dumps(fields, sort_keys=True) + "|corpus-v2"
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -120,6 +129,7 @@ async def _build(
     ids = property_ids(spec.properties)
     sizes = dict(zip(ids, property_sizes(spec.properties, spec.chunks), strict=True))
     topics = list(TOPICS.items())
+    names = list(pool)
     loaded = 0
     for prop_id, size in sizes.items():
         await conn.execute(
@@ -153,7 +163,8 @@ async def _build(
             )
             sentences = pool[topic]
             for ord_ in range(count):
-                picked = rng.sample(sentences, min(len(sentences), rng.randint(4, 9)))
+                picked = rng.sample(sentences, min(len(sentences), rng.randint(2, 4)))
+                picked += [rng.choice(pool[rng.choice(names)]) for _ in range(rng.randint(1, 3))]
                 vector = np.mean([by_text[s] for s in picked], axis=0)
                 vector /= np.linalg.norm(vector)
                 heading = f"{topic} > {rng.choice(headings)}"

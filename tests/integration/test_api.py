@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.api.ratelimit import KeyedLimiter
 from app.services import Services
 from ingestion.documents import Document
 from ingestion.pipeline import Ingestor
@@ -54,6 +55,38 @@ async def test_second_identical_question_is_cached(client: httpx.AsyncClient) ->
     assert second["cached"] is True
     assert second["answer"] == first["answer"]
     assert second["timings_ms"]["embed"] == 0.0
+    # The cached body (rendered once, then reused) says all that the computed one said.
+    per_request = {"cached", "request_id", "timings_ms"}
+    assert {k: v for k, v in second.items() if k not in per_request} == {
+        k: v for k, v in first.items() if k not in per_request
+    }
+    third = await client.post(
+        "/ask",
+        json={"property_id": "sunset-cove", "question": question},
+        headers={"x-request-id": "cached-3"},
+    )
+    assert third.json()["request_id"] == third.headers["x-request-id"] == "cached-3"
+    assert third.json()["sources"] == first["sources"]
+    assert third.headers["content-type"] == "application/json"
+
+
+async def test_a_cached_answer_still_counts_against_the_property_limit(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    body = {"property_id": "alpine-lodge", "question": "Is there a sauna?"}
+    assert (await client.post("/ask", json=body)).status_code == 200
+    limits = services(app).rate_limits
+    unlimited = limits.per_property
+    limits.per_property = KeyedLimiter(rate=0.01, burst=1, max_keys=10)
+    try:
+        allowed = await client.post("/ask", json=body)
+        refused = await client.post("/ask", json=body)
+    finally:
+        limits.per_property = unlimited
+    assert allowed.status_code == 200
+    assert allowed.json()["cached"] is True
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
 
 
 async def test_a_question_is_embedded_once_for_the_desk_and_the_search(

@@ -343,3 +343,53 @@ def test_taking_a_card_frames_the_question() -> None:
     bus = src(2, "The ride takes 55 minutes and a ticket costs £12.", 0.12)
     answer = ExtractiveWriter(0.16, max_sentences=2).compose("do you take visa", [cards, bus])
     assert answer.citations == (1,)
+
+
+def test_a_further_source_is_cited_only_when_about_as_similar_as_the_best() -> None:
+    pool = src(1, "The indoor pool is open from 08:00 to 20:00.", 0.70)
+    towels = "Towels for the pool are handed out at the spa desk from 09:00 to 18:00."
+    near = ExtractiveWriter(0.16).compose("pool hours", [pool, src(2, towels, 0.60)])
+    far = ExtractiveWriter(0.16).compose("pool hours", [pool, src(2, towels, 0.30)])
+    assert near.citations == (1, 2)
+    assert far.citations == (1,)
+    assert "08:00" in far.text
+    assert "Towels" not in far.text
+
+
+def test_one_missing_word_among_several_found_is_answered_from_a_similar_source() -> None:
+    text = "Yes, the whole bistro can be booked for private parties of up to 40 guests."
+    writer = ExtractiveWriter(0.16, confident_score=0.5)
+    question = "can we hire the whole bistro for a party"
+    assert coverage(question, Vocabulary.of([text]))[1] == ["hire"]
+    answered = writer.compose(question, [src(1, text, 0.45)])
+    assert not answered.escalate
+    assert "40 guests" in answered.text
+    # Barely similar, or the question's only other word found: handed over.
+    assert writer.compose(question, [src(1, text, 0.28)]).escalate
+    assert writer.compose("can we hire a marquee", [src(1, text, 0.45)]).escalate
+
+
+def test_a_short_form_finds_the_name_it_stands_for() -> None:
+    vocabulary = Vocabulary.of(["American Express is not accepted. The car ferry leaves at 9."])
+    assert vocabulary.matches("amex") >= {"american", "express"}
+    assert not vocabulary.has("cafe")  # "car ferry" is not a name
+
+
+def test_paying_with_something_is_answered_by_how_not_how_much() -> None:
+    payment = src(
+        1,
+        "The tourist tax of EUR 2.80 per night is charged for guests aged 15 and over. "
+        "The lodge accepts Visa and Mastercard. American Express is not accepted.",
+        0.4,
+        heading="Payment",
+    )
+    answer = ExtractiveWriter(0.16).compose("can i pay with amex", [payment])
+    assert "American Express" in answer.text
+    assert "2.80" not in answer.text
+
+
+def test_another_form_of_a_word_is_found_but_not_a_word_of_its_own() -> None:
+    vocabulary = Vocabulary.of(["The Wave Zone is the teens club. Hair dryers are in every room."])
+    assert "teens" in vocabulary.matches("teenager")
+    assert not vocabulary.has("haircut")
+    assert not Vocabulary.of(["Dogs are welcome on the terrace."]).has("terraceheated")

@@ -61,6 +61,10 @@ def test_dockerfile_is_multi_stage_non_root_with_a_health_check(path: Path) -> N
     assert user[-1].split(":")[0] not in {"root", "0"}, user
     assert "HEALTHCHECK" in final
     assert "/readyz" in final
+    owner = user[-1].split(":")[0]
+    assert re.search(rf"chown -R {owner}:\S+ /app/\.data\b", final), (
+        "the runtime user cannot write the model cache folder"
+    )
     for source in re.findall(r"^COPY\s+(?!--from)(.+)\s+\S+$", text, re.MULTILINE):
         for item in source.split():
             assert (PROJECT_ROOT / item).exists(), f"{path.name} copies missing {item}"

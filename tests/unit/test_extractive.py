@@ -86,3 +86,15 @@ async def test_an_answer_is_bounded_in_characters_even_for_one_endless_sentence(
     assert answer.text.startswith("The pool is open daily from 07:00")
     assert answer.text.endswith("… [1]")
     assert answer.citations == (1,)
+
+
+def test_the_plan_names_the_sentences_it_says_and_none_when_it_hands_over() -> None:
+    writer = ExtractiveWriter(min_score=0.3, max_sentences=1)
+    plan = writer.plan("What time is check-out?", [CHECKOUT, PARKING])
+    assert [(s.source, s.text) for s in plan.sentences] == [
+        (1, "Check-out is until 11:00 on the day of departure.")
+    ]
+    assert plan.answer == writer.compose("What time is check-out?", [CHECKOUT, PARKING])
+    handed_over = ExtractiveWriter(min_score=0.5).plan("Do you have a casino?", [PARKING])
+    assert handed_over.answer.escalate
+    assert handed_over.sentences == ()

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import httpx
 import pytest
@@ -16,12 +17,14 @@ from fastapi import FastAPI, Request
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.parser import text_string_to_metric_families
 
+import app.observability.logs as logs_module
 from app.api.middleware import RequestIdMiddleware
 from app.api.telemetry import TelemetryMiddleware, note
 from app.config import PROJECT_ROOT, Settings
 from app.observability.logs import (
     BackgroundHandler,
     JsonFormatter,
+    RecordMaker,
     TextFormatter,
     configure_logging,
     write_logs_directly,
@@ -229,6 +232,75 @@ def test_background_logging_writes_every_line_and_drops_when_full() -> None:
     finally:
         blocked.set()
         full.close()
+
+
+def test_lines_logged_while_the_writer_is_busy_are_written_in_one_call() -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    class HeldStream(io.StringIO):
+        """Its first write waits until released, as a slow pipe would."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.writes = 0
+
+        def write(self, text: str) -> int:
+            self.writes += 1
+            if self.writes == 1:
+                entered.set()
+                release.wait(5)
+            return super().write(text)
+
+    stream = HeldStream()
+    target = logging.StreamHandler(stream)
+    target.setFormatter(JsonFormatter())
+    handler = BackgroundHandler(target, max_records=100)
+    try:
+        handler.handle(logging.makeLogRecord({"msg": "first"}))
+        assert entered.wait(5)
+        for n in range(50):
+            handler.handle(logging.makeLogRecord({"msg": f"m{n}"}))
+        # Held: one record in the writer's hands, fifty queued; nothing dropped.
+        assert handler.dropped == 0
+        release.set()
+    finally:
+        release.set()
+        handler.close()
+    messages = [json.loads(line)["msg"] for line in stream.getvalue().splitlines()]
+    assert messages == ["first", *(f"m{n}" for n in range(50))]
+    assert stream.writes == 2  # the fifty as one batch, not one write per line
+
+
+def test_a_made_record_is_the_record_the_logger_would_make() -> None:
+    logger = logging.getLogger("concierge.request")
+    maker = RecordMaker(logger, "request")
+    for level in (logging.INFO, logging.WARNING, logging.INFO):
+        fields = {"status": level, "route": "/ask"}
+        before = time.time()
+        made = maker.make(level, fields)
+        full = logger.makeRecord(
+            logger.name,
+            level,
+            logs_module.__file__,
+            0,
+            "request",
+            (),
+            None,
+            extra={"fields": fields},
+        )
+        timing = {"created", "msecs", "relativeCreated"}
+        assert {k: v for k, v in vars(made).items() if k not in timing} == {
+            k: v for k, v in vars(full).items() if k not in timing
+        }
+        assert before <= made.created <= full.created
+        assert abs(made.relativeCreated - full.relativeCreated) < 1_000
+        assert made.getMessage() == "request"
+        assert JsonFormatter().format(made).startswith('{"ts":')
+    other = threading.Thread(target=lambda: seen.append(maker.make(logging.INFO, {}).threadName))
+    seen: list[str | None] = []
+    other.start()
+    other.join()
+    assert seen == [other.name]  # each thread's records name their own thread
 
 
 FORGED = "\n2026-01-01T00:00:00.000Z INFO concierge.audit: action=delete actor=admin"
