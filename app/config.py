@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     llm_breaker_failures: int = Field(3, ge=1)
     llm_breaker_reset_s: float = Field(30.0, gt=0)
     llm_prompt_sources: int = Field(3, ge=1, le=20)
+    # What the model is given: "sentences" (the composed answer's sentences, which it only
+    # phrases; hand-over is decided without it) or "sources" (whole chunks, which it answers
+    # from). "auto": sentences for a chat model in this process, sources for a server.
+    llm_context: Literal["auto", "sentences", "sources"] = "auto"
     llm_source_chars: int = Field(1200, ge=100)
     llm_rewrite_timeout_s: float = Field(1.5, gt=0)
     # Follow-up sessions: in PostgreSQL (seen by every worker and replica) or in this process.
