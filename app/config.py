@@ -48,9 +48,10 @@ class Settings(BaseSettings):
     # Retrieval.
     top_k: int = Field(5, ge=1, le=50)
     max_top_k: int = Field(20, ge=1, le=100)
-    # Exact search reads every chunk of the property (vectors live out of line, in TOAST):
-    # measured at 100k chunks, 18.6k rows took ~450 ms exact against ~27 ms through HNSW.
-    exact_search_max_chunks: int = Field(2_000, ge=0)
+    # Exact search reads every chunk of the property; each property's partition has its own
+    # HNSW graph, which costs less database CPU than the exact scan from about 500 chunks up
+    # (100k-chunk bench: 0.40 against 0.47 ms at 550 chunks, 1.0 against 17 ms at 18.6k).
+    exact_search_max_chunks: int = Field(500, ge=0)
     hnsw_ef_search: int = Field(100, ge=10, le=1000)
 
     # Answers.
@@ -156,6 +157,10 @@ class Settings(BaseSettings):
     llm_breaker_failures: int = Field(3, ge=1)
     llm_breaker_reset_s: float = Field(30.0, gt=0)
     llm_prompt_sources: int = Field(3, ge=1, le=20)
+    # What the model is given: "sentences" (the composed answer's sentences, which it only
+    # phrases; hand-over is decided without it) or "sources" (whole chunks, which it answers
+    # from). "auto": sentences for a chat model in this process, sources for a server.
+    llm_context: Literal["auto", "sentences", "sources"] = "auto"
     llm_source_chars: int = Field(1200, ge=100)
     llm_rewrite_timeout_s: float = Field(1.5, gt=0)
     # Follow-up sessions: in PostgreSQL (seen by every worker and replica) or in this process.
@@ -167,6 +172,11 @@ class Settings(BaseSettings):
     # --- performance ---
     # auto: ONNX Runtime on CPU (exported once into model_cache_dir), torch fp16 on CUDA.
     embedding_backend: Literal["auto", "torch", "onnx"] = "auto"
+    # The ONNX graph's arithmetic: fp32 (the reference) or int8 (quantised once from the fp32
+    # export, app/embedding/onnx_quantize.py: about half the model CPU of a single question).
+    # int8 moves retrieval nDCG by at most 0.003 on the served mode but flips a few of the
+    # classifier's borderline messages (scripts/eval --classification only), so it is opt-in.
+    embedding_precision: Literal["int8", "fp32"] = "fp32"
     model_cache_dir: Path = PROJECT_ROOT / ".data" / "models"
     # Move start-up objects out of the collector's reach so later collections stay short.
     gc_freeze: bool = True
@@ -246,6 +256,10 @@ class Settings(BaseSettings):
     # Said to guests in emergencies unless the knowledge base names another number.
     emergency_number: str = Field("112", pattern=r"^\+?[0-9 ]{2,20}$")
     classifier_cache_entries: int = Field(10_000, ge=0)
+    # "auto": with minilm (English only), messages the language detector reads as another
+    # language are classified with e5 (loaded at the first one: ~22 MiB, ~10 ms of CPU per
+    # such message); "off": every message on the main model.
+    classifier_multilingual: Literal["off", "auto"] = "auto"
     # Optional webhook for each new task (Slack-style JSON with a "text" field), signed with
     # HMAC-SHA256 of "<timestamp>.<body>" in X-Concierge-Signature when a secret is set.
     task_webhook_url: str | None = None
@@ -317,7 +331,7 @@ class Settings(BaseSettings):
         questions (data/eval/questions.jsonl) become tasks; never on ``blind2``. MiniLM keeps
         a low vote floor: above it, safety messages in other languages are missed.
         """
-        return (0.30, 0.55) if self.embedding_model == "e5" else (0.20, 0.55)
+        return classifier_floors(self.embedding_model)[:2]
 
     @property
     def classifier_task_similarity(self) -> float:
@@ -330,7 +344,14 @@ class Settings(BaseSettings):
         multilingual ones to the desk without it; for e5 a floor above 0.30 costs
         leave-one-out request recall.
         """
-        return 0.30 if self.embedding_model == "e5" else 0.35
+        return classifier_floors(self.embedding_model)[2]
+
+    @property
+    def classifier_second_model(self) -> Literal["e5"] | None:
+        """The model that classifies messages not in English, when it is not the main one."""
+        if self.classifier_multilingual == "auto" and self.embedding_model == "minilm":
+            return "e5"
+        return None
 
     @cached_property
     def model_threads(self) -> int:
@@ -348,6 +369,11 @@ E5_ANSWER_CONFIDENT_SCORE = 0.87
 # e5 across languages: answerable translated questions' best source scored 0.78-0.83 at the
 # 10th percentile, unanswerable ones 0.80-0.86 at the 90th (scripts/eval --languages).
 E5_OTHER_LANGUAGE_MIN_SCORE = 0.80
+
+
+def classifier_floors(model: str) -> tuple[float, float, float]:
+    """The classifier's (vote, safety, task) similarity floors measured for ``model``."""
+    return (0.30, 0.55, 0.30) if model == "e5" else (0.20, 0.55, 0.35)
 
 
 def get_settings() -> Settings:

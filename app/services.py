@@ -22,7 +22,9 @@ from app.db.pool import Connection, create_pool
 from app.db.properties import PropertyRegistry
 from app.db.server import database_url
 from app.embedding.batcher import MicroBatcher
-from app.embedding.encoder import Encoder, load_encoder, query_encoder
+from app.embedding.e5_encoder import E5_NAME
+from app.embedding.encoder import Encoder, load_encoder, query_encoder, vectors_identity
+from app.embedding.lazy import multilingual_embedder
 from app.embedding.recent import RecentVectors
 from app.facts.clock import clock_from
 from app.facts.stage import FactsStage
@@ -35,7 +37,7 @@ from app.rag.shadow import open_shadow
 from app.rag.types import AskResult, CacheKey, is_storable, result_bytes
 from app.search.rerank import build_reranker
 from app.search.retriever import Retriever, search_options
-from app.tasks.runtime import TaskServices, open_task_services
+from app.tasks.runtime import SecondModel, TaskServices, open_task_services
 from app.tasks.seed_cache import SeedCache
 
 log = logging.getLogger(__name__)
@@ -162,13 +164,28 @@ async def open_services(
         async with open_writers(settings) as writers, contextlib.AsyncExitStack() as stack:
             tasks = None
             if settings.requests_enabled:
+                second = None
+                if settings.classifier_second_model is not None:
+                    # Messages not in English: e5, loaded at the first one, closed last.
+                    lazy = multilingual_embedder(settings)
+                    stack.push_async_callback(asyncio.to_thread, lazy.close)
+                    second = SecondModel(
+                        settings.classifier_second_model,
+                        lazy.embed,
+                        SeedCache(settings.model_cache_dir, E5_NAME, str),
+                    )
                 tasks = await stack.enter_async_context(
                     open_task_services(
                         settings,
                         pool,
                         url,
                         embed_message,
-                        SeedCache(settings.model_cache_dir, encoder.name, retriever.embedding_text),
+                        SeedCache(
+                            settings.model_cache_dir,
+                            vectors_identity(encoder),
+                            retriever.embedding_text,
+                        ),
+                        second,
                     )
                 )
             sessions = await stack.enter_async_context(sessions_of(settings, pool))

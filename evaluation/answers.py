@@ -191,9 +191,19 @@ def summarise(writer: str, judged: Sequence[Judged]) -> WriterReport:
     fallbacks = sum(1 for j in judged if j.answer.fallback_reason is not None)
     if fallbacks:
         figures["fallbacks"] = float(fallbacks)
+    for j in judged:
+        if j.answer.fallback_reason is not None:
+            key = f"fallback_{j.answer.fallback_reason}"
+            figures[key] = figures.get(key, 0.0) + 1
     ttfts = [j.ttft_ms for j in judged if j.ttft_ms is not None]
     if ttfts:
         figures["ttft_p50_ms"] = percentile(ttfts, 50)
+        figures["ttft_p95_ms"] = percentile(ttfts, 95)
+    # A model's time to its last token (the checks after it take well under a millisecond).
+    generations = [j.answer.extra["generation"] for j in judged if "generation" in j.answer.extra]
+    if generations:
+        figures["generation_p50_ms"] = percentile(generations, 50)
+        figures["generation_p95_ms"] = percentile(generations, 95)
     failures = [
         f"{j.question.id}: {j.question.text!r} -> {j.answer.text[:160]!r}"
         for j in answerable

@@ -17,7 +17,7 @@ The examples themselves are scored leave-one-out.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,9 @@ import numpy as np
 
 from app.config import PROJECT_ROOT
 from app.embedding.encoder import Encoder, query_encoder
-from app.tasks.classify import ExampleIndex, decide, fit_centres, load_examples
+from app.tasks.centres import Centres
+from app.tasks.classify import Classification, ExampleIndex, decide, fit_centres, load_examples
+from app.tasks.multilingual import MultilingualSpace
 from app.tasks.rules import KINDS, Label, fold
 
 EVAL_DIR = PROJECT_ROOT / "data" / "eval"
@@ -80,6 +82,49 @@ def per_class(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, dict[s
     return table
 
 
+@dataclass(frozen=True, slots=True)
+class Space:
+    """One model's view of the examples: how it embeds, centres and judges a message."""
+
+    encode: Callable[[Sequence[str]], np.ndarray]
+    centres: Centres
+    vectors: np.ndarray  # the examples', centred
+    index: ExampleIndex
+    floors: dict[str, float]
+
+    @classmethod
+    def of(
+        cls, encoder: Encoder, examples: Sequence[tuple[str, Label]], floors: dict[str, float]
+    ) -> Space:
+        encode = query_encoder(encoder)
+        texts = [text for text, _ in examples]
+        raw = encode(texts)
+        # Centred as the service centres them; leave-one-out keeps all examples' centres.
+        centres = fit_centres(texts, raw)
+        vectors = centres.apply(raw)
+        return cls(encode, centres, vectors, ExampleIndex(vectors, [lab for _, lab in examples]),
+                   floors)  # fmt: skip
+
+    def decide(
+        self, text: str, vector: np.ndarray, index: ExampleIndex | None = None
+    ) -> Classification:
+        return decide(text, vector, [index or self.index], **self.floors)  # type: ignore[arg-type]
+
+
+def classify_all(texts: Sequence[str], main: Space, second: Space | None) -> list[Classification]:
+    """``texts`` classified, each in the space the service would judge it in."""
+    routed = [second is not None and MultilingualSpace.takes(t) for t in texts]
+    kinds: list[Classification] = [Classification("", None, 0.0, "")] * len(texts)
+    for space, wanted in ((main, False), (second, True)):
+        rows = [i for i, r in enumerate(routed) if r == wanted]
+        if space is None or not rows:
+            continue
+        vectors = space.centres.apply(space.encode([texts[i] for i in rows]))
+        for i, vector in zip(rows, vectors, strict=True):
+            kinds[i] = space.decide(texts[i], vector)
+    return kinds
+
+
 def evaluate(
     encoder: Encoder,
     messages: Sequence[Message],
@@ -87,35 +132,31 @@ def evaluate(
     safety_similarity: float = 0.6,
     safety_margin: float = 0.03,
     task_similarity: float = 0.0,
+    second: tuple[Encoder, tuple[float, float, float]] | None = None,
 ) -> dict[str, object]:
     """Scores per split (and leave-one-out on the examples), with the misclassified rows.
 
-    Texts are embedded as the service embeds them (the model's query role)."""
-    encode = query_encoder(encoder)
+    Texts are embedded as the service embeds them (the model's query role). With ``second``
+    (the multilingual encoder and its vote, safety and task floors), messages the language
+    detector reads as not English are judged in that model's space, as the service does."""
     examples = load_examples()
     seen = {fold(text) for text, _ in examples}
     leaked = [m.id for m in messages if fold(m.text) in seen]
     if leaked:
         raise ValueError(f"messages also among the classifier's examples: {leaked}")
-    raw_examples = encode([text for text, _ in examples])
-    # Centred as the service centres them; the leave-one-out scores keep all examples' centres.
-    centres = fit_centres([text for text, _ in examples], raw_examples)
-    example_vectors = centres.apply(raw_examples)
-    vectors = centres.apply(encode([m.text for m in messages]))
-    labels = [label for _, label in examples]
-    index = ExampleIndex(example_vectors, labels)
+    floors = {"min_similarity": min_similarity, "safety_similarity": safety_similarity,
+              "safety_margin": safety_margin, "task_similarity": task_similarity}  # fmt: skip
+    main = Space.of(encoder, examples, floors)
+    other = None
+    if second is not None:
+        vote_floor, safety_floor, task_floor = second[1]
+        other = Space.of(second[0], examples, floors | {
+            "min_similarity": vote_floor, "safety_similarity": safety_floor,
+            "task_similarity": task_floor})  # fmt: skip
+    texts = [m.text for m in messages]
     splits: dict[str, tuple[list[str], list[str]]] = {}
     errors = []
-    for message, vector in zip(messages, vectors, strict=True):
-        got = decide(
-            message.text,
-            vector,
-            [index],
-            min_similarity=min_similarity,
-            safety_similarity=safety_similarity,
-            safety_margin=safety_margin,
-            task_similarity=task_similarity,
-        )
+    for message, got in zip(messages, classify_all(texts, main, other), strict=True):
         for split in (message.split, "all"):
             gold, predicted = splits.setdefault(split, ([], []))
             gold.append(message.label.kind)
@@ -124,34 +165,18 @@ def evaluate(
             errors.append({"id": message.id, "text": message.text, "want": message.label.kind,
                            "got": got.kind, "method": got.method,
                            "split": message.split})  # fmt: skip
+    labels = [label for _, label in examples]
     loo_gold, loo_predicted = [], []
     for i, (text, label) in enumerate(examples):
+        space = other if other is not None and MultilingualSpace.takes(text) else main
         keep = np.arange(len(examples)) != i
-        rest = ExampleIndex(example_vectors[keep], [lab for j, lab in enumerate(labels) if j != i])
+        rest = ExampleIndex(space.vectors[keep], [lab for j, lab in enumerate(labels) if j != i])
         loo_gold.append(label.kind)
-        loo_predicted.append(
-            decide(
-                text,
-                example_vectors[i],
-                [rest],
-                min_similarity=min_similarity,
-                safety_similarity=safety_similarity,
-                safety_margin=safety_margin,
-                task_similarity=task_similarity,
-            ).kind
-        )
+        loo_predicted.append(space.decide(text, space.vectors[i], rest).kind)
     splits["examples (leave-one-out)"] = (loo_gold, loo_predicted)
     taken: dict[str, dict[str, int]] = {}
     for name, questions in guest_questions().items():
-        vectors = centres.apply(encode(questions))
-        kinds = [
-            decide(
-                q, v, [index], min_similarity=min_similarity,
-                safety_similarity=safety_similarity, safety_margin=safety_margin,
-                task_similarity=task_similarity,
-            ).kind
-            for q, v in zip(questions, vectors, strict=True)
-        ]  # fmt: skip
+        kinds = [got.kind for got in classify_all(questions, main, other)]
         taken[name] = {"n": len(kinds)} | {
             kind: sum(k == kind for k in kinds) for kind in KINDS if kind != "information"
         }

@@ -27,7 +27,7 @@ from pydantic import SecretStr
 
 from app import languages
 from app.answering.types import AnswerWriter
-from app.config import PROJECT_ROOT, Settings, get_settings
+from app.config import PROJECT_ROOT, Settings, classifier_floors, get_settings
 from app.db.migrate import drop_database, ensure_database, upgrade_to_head
 from app.db.pool import create_pool
 from app.db.properties import PropertyRegistry
@@ -153,11 +153,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     reports[-1]["speed"] = measure_in_child(model)
         if args.classification != "no":
             encoder = load_encoder(settings)
+            model = settings.classifier_second_model
+            second = None
+            if model is not None:  # messages not in English are judged by this model
+                multilingual = replace_settings(settings, embedding_model=model)
+                second = (load_encoder(multilingual), classifier_floors(model))
             report["classification"] = classification.evaluate(
                 encoder,
                 classification.load_messages(),
                 *settings.classifier_similarities,
                 task_similarity=settings.classifier_task_similarity,
+                second=second,
             )
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

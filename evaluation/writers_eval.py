@@ -120,9 +120,21 @@ def render_answers(answers: dict[str, dict[str, object]], show_failures: bool = 
             if m.endswith("_ms"):
                 text = f"{value:.2f}" if value < 100 else f"{value:.0f}"
             cells.append(f"{text + mark:>10}")
-        extra = f"  ttft p50 {figures['ttft_p50_ms']:.0f} ms" if "ttft_p50_ms" in figures else ""
+        extra = ""
+        if "ttft_p50_ms" in figures:
+            extra += f"  ttft p50/p95 {figures['ttft_p50_ms']:.0f}/{figures['ttft_p95_ms']:.0f} ms"
+        if "generation_p50_ms" in figures:
+            extra += (
+                f"  generation p50/p95 {figures['generation_p50_ms']:.0f}/"
+                f"{figures['generation_p95_ms']:.0f} ms"
+            )
         if "fallbacks" in figures:
-            extra += f"  {figures['fallbacks']:.0f} fell back to extractive"
+            reasons = ", ".join(
+                f"{key.removeprefix('fallback_')} {value:.0f}"
+                for key, value in sorted(figures.items())
+                if key.startswith("fallback_")
+            )
+            extra += f"  {figures['fallbacks']:.0f} fell back to extractive ({reasons})"
         return f"{label:<20}" + "".join(cells) + extra
 
     for name, entry in answers.items():

@@ -29,29 +29,9 @@ from functools import lru_cache
 
 from app.answering.matching import FRAME_WORDS, QuestionTerms, Vocabulary
 from app.answering.types import Source
+from app.answering.values import expected_values
 from app.text import content_terms, per_text, split_units
 
-# What a sentence answering a kind of question contains: a time for "when", a price for
-# "how much", a size for "how big".
-_TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s*(?:am|pm)\b|\b(?:noon|midnight)\b", re.I)
-_PRICE = re.compile(r"(?:€|£|\$|\b(?:eur|gbp|usd|chf))\s*\d|\d\s*(?:€|£|\$)|\bfree\b", re.I)
-_SIZE = re.compile(r"\d\s*(?:m²|m2|sq|square|metres|meters|cm)\b", re.I)
-_DISTANCE = re.compile(
-    r"\d\s*(?:km|kilometres|kilometers|miles?|m|metres|meters|min|minutes?)\b", re.I
-)
-_AGE = re.compile(
-    r"\b(?:aged?|ages)\s+\d|\b(?:under|over|from)\s+\d{1,2}\b"
-    r"|\b\d{1,2}\s+(?:and|or)\s+(?:over|older|above)\b|\b\d{1,2}\s+years?\b|\badults?[- ]only\b",
-    re.I,
-)
-_EXPECTS = {
-    "when": _TIME, "time": _TIME, "tim": _TIME, "hour": _TIME, "open": _TIME, "close": _TIME,
-    "clos": _TIME, "much": _PRICE, "cost": _PRICE, "price": _PRICE, "pric": _PRICE,
-    "fee": _PRICE, "charge": _PRICE, "pay": _PRICE, "free": _PRICE, "big": _SIZE,
-    "size": _SIZE, "large": _SIZE, "far": _DISTANCE, "distance": _DISTANCE,
-    "kid": _AGE, "kids": _AGE, "child": _AGE, "children": _AGE, "age": _AGE, "old": _AGE,
-    "teen": _AGE, "baby": _AGE,
-}  # fmt: skip
 # A sentence that states an exception to the sentence before it.
 _EXCEPTION_START = re.compile(r"^(?:except|exception|however|but|unless|apart from|only)\b", re.I)
 _EXCEPTION_ANYWHERE = re.compile(r"\b(?:only exception|are the exception|is the exception)\b", re.I)
@@ -240,8 +220,7 @@ class Composer:
         # Rarer subject words among the candidates say more about which sentence answers.
         doc_freq = [sum(1 for c in candidates if (c.words | c.context) & group) for group in wanted]
         total = len(candidates)
-        asked = [q for q in question.lower().replace("?", " ").split()]
-        expects = {_EXPECTS[w] for w in (*asked, *content_terms(question)) if w in _EXPECTS}
+        expects = expected_values(question)
         yes_no = bool(_YES_NO_QUESTION.search(question))
         similarity = {s.n: s.hit.score for s in sources}
         subject_count = sum(1 for w in weights if w == 1.0)

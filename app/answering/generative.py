@@ -5,6 +5,9 @@ stream stalls or breaks, the server answers 500 or garbage, the answer is empty 
 word with the sources — the guest gets the extractive answer, marked
 ``answer_source="extractive_fallback"``, within the writer's time budget. Retries happen only
 before the first token was sent, never after text reached the guest.
+
+With ``phrase`` the model answers nothing itself: the extractive writer decides and picks the
+sentences, and the model only says them (:mod:`app.answering.phrasing`).
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
+from app.answering import phrasing
 from app.answering.citations import (
     StreamingCitationFilter,
     attribute,
@@ -24,15 +28,23 @@ from app.answering.citations import (
     says_not_found,
     words_supported,
 )
+from app.answering.composer import Sentence
 from app.answering.extractive import ExtractiveWriter
 from app.answering.llm.backend import LLMBackend, LLMError, Prompt
 from app.answering.llm.guards import Busy, CircuitBreaker, ConcurrencyGate
+from app.answering.phrasing import cited, facts_text, rejection, tidy, with_citations
 from app.answering.prompts import PromptBuilder
 from app.answering.types import Answer, AnswerEvents, Delta, Source
 
 log = logging.getLogger(__name__)
 
 FALLBACK_SOURCE = "extractive_fallback"
+# The fallback reason for each way a phrased reply can fail its checks (others: "ungrounded").
+_FALLBACK_REASONS = {
+    "declined": "declined",
+    "dropped_figure": "incomplete",
+    "dropped_words": "incomplete",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +70,30 @@ class GenerativeWriter:
         limits: GenerationLimits,
         breaker: CircuitBreaker,
         gate: ConcurrencyGate,
+        phrase: bool = False,
     ) -> None:
         self.backend = backend
+        # Phrase the composed answer's sentences rather than answer from whole sources
+        # (see :mod:`app.answering.phrasing`).
+        self.phrase = phrase
         self.name = backend.name
         self._fallback = fallback
         self._prompts = prompts
         self._limits = limits
         self.breaker = breaker
         self.gate = gate
+
+    async def warm(self) -> None:
+        """Have the model read the phrasing prompt's fixed beginning once (an in-process model
+        keeps it, so no guest waits for it); failures are left to the first answer."""
+        if not self.phrase:
+            return
+        prompt = self._prompts.phrase("Hello?", "Welcome.")
+        with contextlib.suppress(LLMError, TimeoutError):
+            generation = self.backend.generate(prompt, 1)
+            async with contextlib.aclosing(generation):
+                async for _ in generation:
+                    pass
 
     async def write(self, question: str, sources: Sequence[Source], language: str = "en") -> Answer:
         """The final answer of :meth:`stream`."""
@@ -82,14 +110,40 @@ class GenerativeWriter:
         self, question: str, sources: Sequence[Source], language: str = "en"
     ) -> AnswerEvents:
         """Text deltas as the model writes them (in ``language``), then the checked answer."""
-        # One relevance threshold for both writers: the extractive writer's.
-        relevant = self._fallback.relevant(sources, question, language)
-        relevant = relevant[: self._limits.prompt_sources]
-        if not relevant:
-            # Nothing to ground an answer in: no model call; the extractive writer escalates.
-            async for event in self._fallback.stream(question, sources, language):
-                yield event
-            return
+        # The checked answer, or why the text cannot stand (the fallback's reason).
+        finish: Callable[[str, dict[str, float]], Answer | str]
+        if self.phrase:
+            # The composing writer decides (hand over or answer) and picks the sentences; the
+            # model only says them.
+            plan = self._fallback.plan(question, sources, language)
+            if not plan.sentences:
+                # A hand-over or a summary of reviews: no model call.
+                yield Delta(plan.answer.text)
+                yield plan.answer
+                return
+            prompt = self._prompts.phrase(question, facts_text(plan.sentences), language)
+            valid: Collection[int] = ()  # the citations come from the sentences
+            max_tokens = min(self._limits.max_tokens, phrasing.MAX_TOKENS)
+
+            def finish(raw: str, extra: dict[str, float]) -> Answer | str:
+                return self._finish_phrased(raw, plan.sentences, question, language, extra)
+
+        else:
+            # One relevance threshold for both writers: the extractive writer's.
+            relevant = self._fallback.relevant(sources, question, language)
+            relevant = relevant[: self._limits.prompt_sources]
+            if not relevant:
+                # Nothing to ground an answer in: no model call; the extractive writer escalates.
+                async for event in self._fallback.stream(question, sources, language):
+                    yield event
+                return
+            prompt = self._prompts.answer(question, relevant, language)
+            valid = {s.n for s in relevant}
+            max_tokens = self._limits.max_tokens
+
+            def finish(raw: str, extra: dict[str, float]) -> Answer | str:
+                return self._finish(raw, relevant, extra) or "ungrounded"
+
         if not self.breaker.allow():
             async for event in self._fall_back(
                 question, sources, language, "circuit_open", sent=False
@@ -104,12 +158,11 @@ class GenerativeWriter:
                 sent = False
                 started = time.perf_counter()
                 try:
-                    prompt = self._prompts.answer(question, relevant, language)
-                    citations = StreamingCitationFilter({s.n for s in relevant})
+                    citations = StreamingCitationFilter(valid)
                     pieces: list[str] = []
                     ttft: float | None = None
                     tokens = 0
-                    generation = self._generate(prompt)
+                    generation = self._generate(prompt, max_tokens)
                     async with contextlib.aclosing(generation):
                         async for piece in generation:
                             tokens += 1
@@ -152,15 +205,38 @@ class GenerativeWriter:
             "generation": round(total * 1000, 2),
             "tokens": float(tokens),
         }
-        checked = self._finish("".join(pieces), relevant, extra)
-        if checked is None:
-            log.info("generated answer rejected as ungrounded: %r", "".join(pieces)[:300])
-            async for event in self._fall_back(
-                question, sources, language, "ungrounded", sent, extra
-            ):
+        checked = finish("".join(pieces), extra)
+        if not isinstance(checked, Answer):
+            log.info("generated answer rejected (%s): %r", checked, "".join(pieces)[:300])
+            async for event in self._fall_back(question, sources, language, checked, sent, extra):
                 yield event
             return
         yield checked
+
+    def _finish_phrased(
+        self,
+        raw: str,
+        sentences: Sequence[Sentence],
+        question: str,
+        language: str,
+        extra: dict[str, float],
+    ) -> Answer | str:
+        """The phrased reply with its citations, or why it does not keep to the sentences:
+        ``declined`` (it says it does not know), ``incomplete`` (it dropped a figure) or
+        ``ungrounded``."""
+        text = tidy(raw)
+        reason = rejection(text, sentences, question, language)
+        if reason is not None:
+            log.info("phrased answer rejected (%s): %r", reason, text[:300])
+            return _FALLBACK_REASONS.get(reason, "ungrounded")
+        cited_sources = cited(text, sentences)
+        return Answer(
+            with_citations(text, cited_sources),
+            cited_sources,
+            escalate=False,
+            answer_source=self.name,
+            extra=extra,
+        )
 
     def _finish(
         self, raw: str, sources: Sequence[Source], extra: dict[str, float]
@@ -202,14 +278,14 @@ class GenerativeWriter:
             yield Delta(answer.text)
         yield answer
 
-    async def _generate(self, prompt: Prompt) -> AsyncGenerator[str, None]:
+    async def _generate(self, prompt: Prompt, max_tokens: int) -> AsyncGenerator[str, None]:
         """The backend's pieces under the time budget, with retries before the first token."""
         limits = self._limits
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limits.total_timeout_s
         attempt = 0
         while True:
-            stream = self.backend.generate(prompt, limits.max_tokens)
+            stream = self.backend.generate(prompt, max_tokens)
             try:
                 async with asyncio.timeout(min(limits.ttft_timeout_s, deadline - loop.time())):
                     first = await anext(stream, None)

@@ -6,7 +6,9 @@ light stemming of :func:`app.text.content_terms`), when a word there is spelled 
 same (edit similarity), or when both sound alike (a small consonant key: "gem"/"gym",
 "sana"/"sauna", "weak"/"wake"). Two adjacent question words also match one source word
 written together ("why fi" → "wifi", "glue ten" → "gluten"), and a word the first part of
-a compound the hotel writes as one ("roof" → "rooftop").
+a compound the hotel writes as one ("roof" → "rooftop"), another form of the same word (most
+of the shorter one a common beginning: "teenagers" → "teens"), and a four-letter word the short form
+of a name the hotel writes in two capitalised words ("amex" → "American Express").
 """
 
 from __future__ import annotations
@@ -27,8 +29,17 @@ _VOWELS = frozenset("aeiouyàáâäèéêëìíîïòóôöùúûü")
 _DIGRAPHS = (("sch", "sk"), ("ph", "f"), ("ck", "k"), ("th", "t"), ("gh", "g"), ("wh", "w"),
              ("qu", "kw"), ("kn", "n"))  # fmt: skip
 _SIMILAR = 80.0  # rapidfuzz ratio for "spelled almost the same"
+# Two adjacent capitalised words (a name such as "American Express"); the lookahead lets
+# pairs overlap ("Hochtal Card" in "Hochtal Card Office").
+_NAME_PAIR = re.compile(r"\b([A-Z][a-z]+)\s+(?=([A-Z][a-z]+)\b)")
 _MIN_FUZZY_CHARS = 4
+_SHORT_FORM_CHARS = 4  # "amex": two letters of each word of a name
 _COMPOUND_REST = 4  # letters a compound may add to a guest's word ("roof" + "top")
+# Two forms of one word: both at least this long, sharing this much of the shorter one, the
+# longer adding at most this many letters after their common beginning.
+_FORM_CHARS = 5
+_FORM_SHARE = 0.8
+_FORM_REST = 4
 
 
 @lru_cache(maxsize=65536)
@@ -76,6 +87,11 @@ class _TextWords:
     words: frozenset[str]
     listed: tuple[str, ...]
     keys: dict[str, tuple[str, ...]]
+    # A name of two capitalised words by its short form, the first two letters of each
+    # ("amex": "american", "express").
+    short: dict[str, tuple[str, ...]]
+    # The words of at least five letters by their first four (for other forms of a word).
+    starts: dict[str, tuple[str, ...]]
 
 
 @per_text(_TEXT_CACHE_CHARS)
@@ -96,7 +112,20 @@ def _text_words(text: str) -> _TextWords:
                 keys[key] = [word]
             else:
                 alike.append(word)
-    return _TextWords(frozenset(words), listed, {k: tuple(v) for k, v in keys.items()})
+    short: dict[str, tuple[str, ...]] = {}
+    for first, second in _NAME_PAIR.findall(text):
+        short.setdefault((first[:2] + second[:2]).lower(), (first.lower(), second.lower()))
+    starts: dict[str, list[str]] = {}
+    for word in listed:
+        if len(word) >= _FORM_CHARS:
+            starts.setdefault(word[:4], []).append(word)
+    return _TextWords(
+        frozenset(words),
+        listed,
+        {k: tuple(v) for k, v in keys.items()},
+        short,
+        {k: tuple(v) for k, v in starts.items()},
+    )
 
 
 class Vocabulary:
@@ -137,6 +166,9 @@ class Vocabulary:
         if len(term) < 3 or term.isdigit():
             return set()
         out: set[str] = set()
+        if len(term) == _SHORT_FORM_CHARS:
+            for part in self._parts:
+                out.update(part.short.get(term, ()))
         if len(term) >= _MIN_FUZZY_CHARS:
             if self._listed is None:
                 self._listed = tuple(dict.fromkeys(w for part in self._parts for w in part.listed))
@@ -155,11 +187,27 @@ class Vocabulary:
                 for word in self._listed
                 if word.startswith(term) and len(word) - len(term) <= _COMPOUND_REST
             )
+            # Another form of the same word: most of the shorter one is a common beginning
+            # ("teenagers": "teens"; not "haircut": "hair", a word of its own).
+            for part in self._parts:
+                alike = part.starts.get(term[:4], ())
+                out.update(word for word in alike if _same_beginning(term, word))
         key = sound_key(term)
         if len(key) >= 2:
             for part in self._parts:
                 out.update(part.keys.get(key, ()))
         return out
+
+
+def _same_beginning(a: str, b: str) -> bool:
+    """Whether two words of at least five letters share a beginning of at least four letters
+    that is most of the shorter one, the longer adding no more than an ending ("terrace" and
+    "terraceheated", two words run together, are not one)."""
+    shorter = min(len(a), len(b))
+    if shorter < _FORM_CHARS or a[:4] != b[:4]:
+        return False
+    common = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), shorter)
+    return common >= _FORM_SHARE * shorter and max(len(a), len(b)) - common <= _FORM_REST
 
 
 # Words that frame a guest's question rather than name its subject: whether the hotel's

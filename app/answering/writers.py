@@ -59,6 +59,13 @@ def extractive_writer(settings: Settings) -> ExtractiveWriter:
     )
 
 
+def phrases(settings: Settings, style: PromptStyle) -> bool:
+    """Whether the model only phrases the composed answer's sentences (``llm_context``)."""
+    if settings.llm_context != "auto":
+        return settings.llm_context == "sentences" and style == "chat"
+    return settings.answer_writer == "local" and style == "chat"
+
+
 async def _open_backend(settings: Settings, style: PromptStyle) -> LLMBackend:
     if settings.answer_writer == "openai":
         from app.answering.llm.openai_compat import OpenAICompatibleBackend
@@ -116,7 +123,10 @@ async def open_writers(settings: Settings) -> AsyncIterator[Writers]:
             ),
             CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_reset_s),
             ConcurrencyGate(limit, settings.llm_queue_wait_s),
+            phrase=phrases(settings, style),
         )
+        if settings.answer_writer == "local":
+            await writer.warm()
         # Base models do not follow rewrite instructions reliably: the rule does better.
         rewriter = (
             FollowUpRewriter(

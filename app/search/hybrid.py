@@ -32,16 +32,17 @@ stems, drops stopwords).
 
 from __future__ import annotations
 
-# The vector candidates: the ``pool`` nearest chunks ($10), exact or through the HNSW index.
+# The vector candidates: the ``pool`` nearest chunks ($10), exact or through the HNSW index,
+# with their tsvectors (read from the row the scan visits, not looked up again by id).
 _CANDIDATES_EXACT = """
-    SELECT id, embedding <=> $2 AS distance FROM chunks
+    SELECT id, embedding <=> $2 AS distance, tsv FROM chunks
     WHERE version_id = $1 AND property_id = $4
     ORDER BY (embedding <=> $2) + 0
     LIMIT $10
 """
 
 _CANDIDATES_ANN = """
-    SELECT id, embedding <=> $2 AS distance FROM chunks
+    SELECT id, embedding <=> $2 AS distance, tsv FROM chunks
     WHERE version_id = $1 AND property_id = $4
     ORDER BY embedding <=> $2
     LIMIT $10
@@ -57,8 +58,7 @@ vec AS (
 pool AS MATERIALIZED (
     -- ``|| ''`` stores each tsvector itself in the CTE, not a pointer to its TOAST copy: the
     -- text half reads every pooled tsvector once per word, and each read was a TOAST lookup.
-    SELECT c.id, c.tsv || ''::tsvector AS tsv
-    FROM chunks c JOIN cand USING (id) WHERE c.property_id = $4
+    SELECT id, tsv || ''::tsvector AS tsv FROM cand
 ),
 words AS MATERIALIZED (
     SELECT n, q
@@ -96,15 +96,20 @@ fused AS (
         SELECT id, $8::float8 / ($6 + rank) FROM txt
     ) ranked
     GROUP BY id
+),
+-- Every fused chunk is a candidate, so its distance is known: only the k best are read.
+best AS (
+    SELECT f.id, f.rrf, cand.distance
+    FROM fused f JOIN cand USING (id)
+    ORDER BY f.rrf DESC, cand.distance, f.id
+    LIMIT $3
 )
-SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - (c.embedding <=> $2) AS score,
+SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - b.distance AS score,
        coalesce(d.metadata->>'kind', '') AS kind
-FROM fused f
-JOIN chunks c ON c.id = f.id
+FROM best b
+JOIN chunks c ON c.id = b.id AND c.property_id = $4
 JOIN documents d ON d.id = c.document_id
-WHERE c.version_id = $1 AND c.property_id = $4
-ORDER BY f.rrf DESC, score DESC, c.id
-LIMIT $3
+ORDER BY b.rrf DESC, b.distance, c.id
 """
 
 HYBRID_EXACT_SQL = _TEMPLATE.format(candidates=_CANDIDATES_EXACT)

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +35,9 @@ from app.tasks.rules import (
     is_bare,
     rule_label,
 )
+
+if TYPE_CHECKING:
+    from app.tasks.multilingual import MultilingualSpace
 
 EXAMPLES_PATH = Path(__file__).with_name("examples.jsonl")
 _EMBED_AT_ONCE = 16  # examples in the embedding queue at a time
@@ -208,7 +212,8 @@ class MessageClassifier:
     Results are kept in a bounded LRU keyed by property and a digest of the folded text (so
     an entry is small whatever the message's length), and a repeated message costs no
     embedding. Property examples are loaded by ``load_property`` and
-    replace that property's earlier ones.
+    replace that property's earlier ones. With ``multilingual``, messages not in English are
+    judged in that model's space (:mod:`app.tasks.multilingual`).
     """
 
     def __init__(
@@ -221,8 +226,10 @@ class MessageClassifier:
         safety_similarity: float = 0.6,
         safety_margin: float = 0.03,
         task_similarity: float = 0.0,
+        multilingual: MultilingualSpace | None = None,
     ) -> None:
         self._embed = embed
+        self.multilingual = multilingual
         self.safety_margin = safety_margin
         self.task_similarity = task_similarity
         self._centres = Centres(np.zeros((0, 1), np.float32))
@@ -259,7 +266,10 @@ class MessageClassifier:
 
     async def load_property(self, property_id: str, examples: Sequence[tuple[str, Label]]) -> None:
         """Set a property's own examples (at most ``max_property_examples`` are kept)."""
-        raw = await self._index(examples[: self.max_property_examples])
+        kept = examples[: self.max_property_examples]
+        if self.multilingual is not None:
+            self.multilingual.set_property(property_id, kept)
+        raw = await self._index(kept)
         self._raw[property_id] = raw
         self._properties[property_id] = ExampleIndex(self._centres.apply(raw.vectors), raw.labels)
         for key in [key for key in self._cache if key[0] == property_id]:
@@ -285,12 +295,27 @@ class MessageClassifier:
             self.min_similarity, self.safety_similarity, self.safety_margin, self.task_similarity
         )  # fmt: skip
         result = _decided(text, ruled, None, (), self.k, *floors)
+        keep = True
         if needs_vector(ruled):
-            indexes = [self._seeds]
-            if property_id in self._properties:
-                indexes.append(self._properties[property_id])
-            vector = self._centres.apply(await self._embed(text))
-            result = _decided(text, ruled, vector, indexes, self.k, *floors)
+            space = self.multilingual
+            placed = None
+            if space is not None and space.takes(text):
+                placed = await space.place(property_id, text)
+                keep = placed is not None  # not while the space is loading
+            if placed is not None:
+                f = placed.floors
+                result = _decided(
+                    text, ruled, placed.vector, placed.indexes, self.k, f.min_similarity,
+                    f.safety_similarity, f.safety_margin, f.task_similarity,
+                )  # fmt: skip
+            else:
+                indexes = [self._seeds]
+                if property_id in self._properties:
+                    indexes.append(self._properties[property_id])
+                vector = self._centres.apply(await self._embed(text))
+                result = _decided(text, ruled, vector, indexes, self.k, *floors)
+        if not keep:
+            return result
         self._cache[key] = result
         if len(self._cache) > self._max_cached:
             self._cache.popitem(last=False)

@@ -8,15 +8,26 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from app.config import Settings
+from app.config import Settings, classifier_floors
 from app.tasks.classify import Embed, MessageClassifier, load_examples
 from app.tasks.desk import DeskOptions, FrontDesk
 from app.tasks.feed import TaskFeed
 from app.tasks.gaps import SignalRecorder
+from app.tasks.multilingual import Floors, MultilingualSpace
 from app.tasks.rules import KINDS, Label
 from app.tasks.seed_cache import SeedCache
 from app.tasks.stats import TaskStats
 from app.tasks.webhooks import WebhookSender
+
+
+@dataclass(frozen=True, slots=True)
+class SecondModel:
+    """The classifier's model for messages not in English: its name in the settings
+    (``e5``), its ``embed``, and where its example vectors are kept."""
+
+    model: str
+    embed: Embed
+    seed_cache: SeedCache | None = None
 
 
 @dataclass(slots=True)
@@ -59,18 +70,26 @@ async def open_task_services(
     listen_url: str,
     embed: Embed,
     seed_cache: SeedCache | None = None,
+    second: SecondModel | None = None,
 ) -> AsyncIterator[TaskServices]:
-    """The desk's services; ``seed_cache`` keeps the shared examples' vectors between starts."""
+    """The desk's services; ``seed_cache`` keeps the shared examples' vectors between starts;
+    ``second`` is the multilingual model for messages not in English (loaded at the first)."""
     stats = TaskStats()
     min_similarity, safety_similarity = settings.classifier_similarities
+    seeds = load_examples()
+    multilingual = None
+    if second is not None:
+        multilingual = MultilingualSpace(
+            second.embed, seeds, Floors(*classifier_floors(second.model)), second.seed_cache
+        )
     classifier = MessageClassifier(
         embed,
         min_similarity=min_similarity,
         max_cached=settings.classifier_cache_entries,
         safety_similarity=safety_similarity,
         task_similarity=settings.classifier_task_similarity,
+        multilingual=multilingual,
     )
-    seeds = load_examples()
     texts = [text for text, _ in seeds]
     kept = await seed_cache.read(texts, embed) if seed_cache is not None else None
     vectors = await classifier.load_seeds(seeds, kept)
@@ -104,6 +123,8 @@ async def open_task_services(
     try:
         yield TaskServices(desk, classifier, stats, feed, recorder, webhooks)
     finally:
+        if multilingual is not None:
+            await multilingual.close()
         await feed.close()
         await recorder.close()
         if webhooks is not None:

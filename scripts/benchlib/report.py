@@ -223,23 +223,50 @@ def _stages(stages: dict[str, Any] | None) -> str:
 # the generator so every regenerated report carries it.
 NOTES = """## Tried, and measured
 
-Scoped top-k (target P99 ≤ 5 ms at 100k chunks with recall ≥ 0.99):
+Scoped top-k (target P99 ≤ 5 ms at 100k chunks with recall ≥ 0.99, PostgreSQL CPU ≤ 2 ms per
+question with the full-text half). Recall is counted as in `benchlib/topk.py` throughout.
 
-- The search path in use: exact search below `RAG_EXACT_SEARCH_MAX_CHUNKS` (2,000) chunks,
-  one HNSW index over every property with iterative scans above it: recall 1.000, but a
-  property holding a few percent of the table makes the scan walk past the other properties'
-  neighbours (HNSW P99 about 26-29 ms at 100k chunks).
-- List partitioning by property (one partition per property, created by a trigger on
-  `properties`; each with its own HNSW, GIN and version index): a scoped HNSW query runs in
-  about 0.3 ms, but on this corpus the per-property graphs miss: recall@5 0.83 at
-  `ef_search` 100 and 0.94 at 400 (100k chunks); 0.93 / 0.98 / 0.997 at 40 / 200 / 400 on the
-  10k corpus, with single queries at 0. Rebuilding one 3,111-chunk property's graph with
-  m = 32, ef_construction 128 or 200, or in random order gave 0.81-0.89. Left to itself the
-  planner reads a property's partition whole instead (exact, recall 1.0), which costs the
-  largest property (18,641 chunks) 13-35 ms P99. Not adopted: it trades recall for latency.
-- Next to try: a narrow per-property table of `halfvec` vectors for the exact scan (a quarter
-  of the bytes per row read), or per-property graphs built with a larger `ef_construction`
-  on a real corpus, whose vectors are less clustered than the synthetic ones.
+- The first synthetic corpus was far more clustered than hotel text: a chunk was the mean of
+  four to nine independent draws from its topic's ~200 sentences, so each topic's chunks sat in
+  a tight ball. At 110 chunks per property the median distance from a chunk to its nearest
+  other chunk was 0.037 (p10 0.010), against 0.34 (p10 0.17) for the sample and second-eval
+  hotels' real chunks embedded by the model; at 18,641 chunks it was 0.0105, with a median 11
+  (p90 37) chunks within 0.01 of the 5th neighbour's distance. One property's HNSW graph
+  (6,925 chunks in a table of their own) found recall@5 0.81 / 0.86 / 0.88 at `ef_search`
+  100 / 200 / 400, single questions at 0. The corpus now mixes two to four sentences of a
+  chunk's topic with one to three from other topics (nearest-chunk distance 0.14 at 110
+  chunks, still closer than real text): the same probe gives 0.985 / 0.992 / 0.994, and the
+  18,641-chunk property 0.982 / 0.988 / 0.995 (m 16, ef_construction 64) or 0.990 / 0.996 /
+  0.999 (m 32, ef_construction 200). Figures from here on are on this corpus.
+- Adopted: chunks partitioned by property (migration `partitioned_chunks`, ~40 s on the 100k
+  corpus), exact search only up to 500 chunks, no parallel workers. `--topk-only`: recall
+  0.9994 over 1,000 questions (all through HNSW), always k, P50 3.97 / P99 16.45 ms, against
+  P50 5.13 / P99 44.24 ms (HNSW path P99 72.39) for one HNSW over every property on the same
+  corpus; the machine was at load average 5-8 on 2 cores, so neither P99 says what an idle
+  machine does. Interleaved runs: HNSW path P99 58.7-59.4 ms before, 19.1-20.9 ms after.
+- Database CPU per question (the backend's own CPU time over 300 questions): the vector query
+  0.4 ms (550 chunks) to 1.0-1.2 ms (18,641), 1.4-1.9 ms with a cold cache; it was 5.9-6.4 ms
+  through the shared HNSW. Exact search of the 18,641-chunk property costs 17-19 ms; copied
+  into a narrow table it took 28 ms P50 as `vector` and 20 ms as `halfvec` under the same load
+  (37 ms in place), so no exact scan of a large property fits the target.
+- Hybrid: the text half read every pooled tsvector from TOAST once per word and again per
+  match (6,100 buffer hits, 15.4 ms execution for a six-word question on the largest
+  property). Now the candidate scan returns the tsvectors, they are detoasted once, each
+  chunk is matched against each word once, and only the k returned chunks are read again:
+  1.7 ms execution, and 2.8-3.8 ms of CPU per question against 9.3-10.2 ms for the previous
+  statement on the same partitioned data (6.3-6.7 ms on the unpartitioned table). Still above
+  2 ms: the 100 HNSW candidates of `RAG_HYBRID_POOL` cost about 1 ms and planning 0.45 ms
+  per call (a generic plan over the partitioned table chooses a sequential scan and a sort,
+  21-32 ms, so each call is planned for its property).
+- The aggregate recall hides the largest property: its own graph (18,641 chunks, m 16,
+  ef_construction 64) gave 0.977-0.983 at `ef_search` 100 over 600 questions. A `halfvec`
+  HNSW index of the same chunks (20 MB against 36 MB), its 20 nearest re-ranked by the full
+  vectors, gave the same recall for 0.63 ms of CPU per question against 0.67-0.90 ms.
+- Not done: a larger `ef_search` for large properties only (0.988 / 0.995 at 200 / 400 on
+  that property), a pool of fewer candidates (a ranking change, to be judged by the evaluation),
+  statements prepared per partition (no per-call planning; one cached plan per property and
+  connection), and `shared_buffers` above the embedded server's 128 MB (the HNSW indexes of
+  the 100k corpus take 196 MB).
 
 Cached `/ask` against the no-op endpoint: the request log line was the largest cost the no-op
 route does not pay (it logs at debug level); writing it from a thread through a bounded queue

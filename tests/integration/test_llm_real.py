@@ -71,7 +71,7 @@ def llama_server(model_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes
             process.wait()
 
 
-def writer_for(backend: LLMBackend, settings: Settings) -> GenerativeWriter:
+def writer_for(backend: LLMBackend, settings: Settings, phrase: bool = False) -> GenerativeWriter:
     return GenerativeWriter(
         backend,
         ExtractiveWriter(settings.answer_min_score),
@@ -80,6 +80,7 @@ def writer_for(backend: LLMBackend, settings: Settings) -> GenerativeWriter:
         GenerationLimits(ttft_timeout_s=20, stall_timeout_s=10, total_timeout_s=40, max_tokens=60),
         CircuitBreaker(failures=3, reset_s=30),
         ConcurrencyGate(1, wait_s=30),
+        phrase=phrase,
     )
 
 
@@ -124,6 +125,37 @@ async def test_local_writer_answers_check_out_from_the_sample_hotel(
         body = (await client.post("/ask", json=QUESTION)).json()
     assert_grounded_check_out(body, "local")
     assert body["tokens"] > 0
+
+
+async def test_the_packaged_chat_model_phrases_the_composed_answer(
+    app: FastAPI, client: httpx.AsyncClient, model_path: Path, settings: Settings
+) -> None:
+    from app.answering.llm.local import LocalBackend
+
+    backend = LocalBackend.load(model_path, "chat", threads=1, context_tokens=2048)
+    writer = writer_for(backend, settings, phrase=True)
+    await writer.warm()  # as the service does when it opens the writer
+    try:
+        with writer_in_place(app, writer):
+            body = (await client.post("/ask", json=QUESTION)).json()
+            handed_over = (
+                await client.post(
+                    "/ask",
+                    json={"property_id": "harbour-grand", "question": "Is there a casino?"},
+                )
+            ).json()
+    finally:
+        await backend.aclose()
+    # A 0.5B model's reply stands only when it keeps to the sentences; either way the model
+    # wrote, and the guest reads a grounded, cited answer.
+    source = "local" if body["answer_source"] == "local" else "extractive_fallback"
+    assert_grounded_check_out(body, source)
+    assert body["fallback_reason"] in (None, "incomplete", "ungrounded", "declined"), body
+    assert body["tokens"] > 0
+    # The composed answer's hand-over: decided without the model.
+    assert handed_over["escalate"] is True, handed_over
+    assert handed_over["answer_source"] == "extractive", handed_over
+    assert handed_over.get("tokens") is None
 
 
 async def test_llama_server_streams_through_the_real_client(

@@ -330,3 +330,22 @@ async def test_a_propertys_own_examples_teach_the_classifier_up_to_a_limit(
         ("zorbing lessons wanted", "reservation"),
         ("a kayak for the morning", "transport"),
     }
+
+
+@pytest.mark.slow
+async def test_a_german_request_is_read_by_the_multilingual_model_and_becomes_a_task(
+    desk_app: tuple[httpx.AsyncClient, Services],
+) -> None:
+    client, services = desk_app
+    assert services.tasks is not None
+    space = services.tasks.classifier.multilingual
+    assert space is not None
+    # The first load embeds the examples with e5 (kept in the model folder for the next start);
+    # a guest's message waits for it only a bounded time.
+    assert await space.load()
+    hangers = await ask(client, "Hätten Sie noch ein paar Kleiderbügel für uns?", room="214")
+    assert hangers["kind"] == "service_request"
+    assert (hangers["task"]["category"], hangers["task"]["room"]) == ("housekeeping", "214")
+    sink = await ask(client, "Das Waschbecken ist verstopft, könnte sich das jemand ansehen?")
+    assert (sink["kind"], sink["task"]["category"]) == ("service_request", "maintenance")
+    assert sink["task"]["priority"] != "urgent"

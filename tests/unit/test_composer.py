@@ -367,3 +367,29 @@ def test_one_missing_word_among_several_found_is_answered_from_a_similar_source(
     # Barely similar, or the question's only other word found: handed over.
     assert writer.compose(question, [src(1, text, 0.28)]).escalate
     assert writer.compose("can we hire a marquee", [src(1, text, 0.45)]).escalate
+
+
+def test_a_short_form_finds_the_name_it_stands_for() -> None:
+    vocabulary = Vocabulary.of(["American Express is not accepted. The car ferry leaves at 9."])
+    assert vocabulary.matches("amex") >= {"american", "express"}
+    assert not vocabulary.has("cafe")  # "car ferry" is not a name
+
+
+def test_paying_with_something_is_answered_by_how_not_how_much() -> None:
+    payment = src(
+        1,
+        "The tourist tax of EUR 2.80 per night is charged for guests aged 15 and over. "
+        "The lodge accepts Visa and Mastercard. American Express is not accepted.",
+        0.4,
+        heading="Payment",
+    )
+    answer = ExtractiveWriter(0.16).compose("can i pay with amex", [payment])
+    assert "American Express" in answer.text
+    assert "2.80" not in answer.text
+
+
+def test_another_form_of_a_word_is_found_but_not_a_word_of_its_own() -> None:
+    vocabulary = Vocabulary.of(["The Wave Zone is the teens club. Hair dryers are in every room."])
+    assert "teens" in vocabulary.matches("teenager")
+    assert not vocabulary.has("haircut")
+    assert not Vocabulary.of(["Dogs are welcome on the terrace."]).has("terraceheated")
