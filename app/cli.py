@@ -50,6 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--model", type=Path, help="model folder (default: the packaged one)")
     export.add_argument("--out", type=Path, help="ONNX file (default: in RAG_MODEL_CACHE_DIR)")
     export.add_argument(
+        "--precision",
+        choices=("int8", "fp32"),
+        help="the graph to write (default: RAG_EMBEDDING_PRECISION); a served-model folder "
+        "gets both",
+    )
+    export.add_argument("--graph", type=Path, help="the fp32 graph to quantise (with --out)")
+    export.add_argument(
         "--bundle",
         type=Path,
         metavar="DIR",
@@ -83,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("backup", "restore"):
         return _backup_or_restore(settings, args)
     if args.command == "export-model":
-        return _export_model(settings, args.model, args.out, args.bundle)
+        precision = args.precision or settings.embedding_precision
+        return _export_model(settings, args.model, args.out, args.bundle, precision, args.graph)
     if args.command == "migrate":
         asyncio.run(ensure_database(settings))
         url = database_url(settings)
@@ -141,18 +149,37 @@ def _env_example(check: bool) -> int:
 
 
 def _export_model(
-    settings: Settings, model: Path | None, out: Path | None, bundle: Path | None
+    settings: Settings,
+    model: Path | None,
+    out: Path | None,
+    bundle: Path | None,
+    precision: str,
+    graph: Path | None,
 ) -> int:
     from app.embedding.encoder import default_model_path
     from app.embedding.onnx_export import export_bundle, export_onnx, onnx_model_file
+    from app.embedding.onnx_quantize import graph_for, quantize_onnx
 
+    if graph is not None:
+        if out is None or precision != "int8":
+            print("error: --graph quantises: give --precision int8 and --out", file=sys.stderr)
+            return 2
+        quantize_onnx(graph, out)
+        print(f"int8 graph at {out}")
+        return 0
     model_path = model or settings.embedding_model_path or default_model_path()
     if bundle is not None:
-        graph = export_bundle(model_path, bundle, settings.model_cache_dir, settings.embedding_name)
-        print(f"served-model folder at {bundle} (graph {graph.name})")
+        fp32 = export_bundle(model_path, bundle, settings.model_cache_dir, settings.embedding_name)
+        int8 = quantize_onnx(fp32, graph_for(fp32, "int8"))
+        int8.with_suffix(".lock").unlink(missing_ok=True)
+        print(f"served-model folder at {bundle} (graphs {fp32.name}, {int8.name})")
         return 0
-    target = out or onnx_model_file(model_path, settings.model_cache_dir, settings.embedding_name)
+    fp32 = onnx_model_file(model_path, settings.model_cache_dir, settings.embedding_name)
+    target = out or graph_for(fp32, precision)
     existed = target.exists()
-    export_onnx(model_path, target)
-    print(f"ONNX model {'already at' if existed else 'exported to'} {target}")
+    if precision == "int8":
+        quantize_onnx(export_onnx(model_path, fp32), target)
+    else:
+        export_onnx(model_path, target)
+    print(f"ONNX model {'already at' if existed else 'written to'} {target}")
     return 0

@@ -23,7 +23,7 @@ from app.db.properties import PropertyRegistry
 from app.db.server import database_url
 from app.embedding.batcher import MicroBatcher
 from app.embedding.e5_encoder import E5_NAME
-from app.embedding.encoder import Encoder, load_encoder, query_encoder
+from app.embedding.encoder import Encoder, load_encoder, query_encoder, vectors_identity
 from app.embedding.lazy import multilingual_embedder
 from app.embedding.recent import RecentVectors
 from app.facts.clock import clock_from
@@ -180,7 +180,11 @@ async def open_services(
                         pool,
                         url,
                         embed_message,
-                        SeedCache(settings.model_cache_dir, encoder.name, retriever.embedding_text),
+                        SeedCache(
+                            settings.model_cache_dir,
+                            vectors_identity(encoder),
+                            retriever.embedding_text,
+                        ),
                         second,
                     )
                 )

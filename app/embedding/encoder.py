@@ -194,6 +194,7 @@ def load_encoder(settings: Settings) -> Encoder:
                 "same RAG_MODEL_CACHE_DIR"
             )
         export_in_child(path, model_file)
+        model_file = _graph_of_precision(model_file, settings.embedding_precision)
         threads = settings.model_threads
         encoder = OnnxEncoder(model_file, path, threads, settings.embedding_name)
     else:
@@ -202,10 +203,35 @@ def load_encoder(settings: Settings) -> Encoder:
         )
     log.info(
         "embedding model %s loaded on %s with %s (dim %d, %d threads)",
-        encoder.name,
+        vectors_identity(encoder),
         device,
         backend,
         encoder.dim,
         settings.model_threads,
     )
     return encoder
+
+
+def vectors_identity(encoder: Encoder) -> str:
+    """Names the vectors ``encoder`` gives: its model, and for ONNX the graph (the int8 graph's
+    vectors are close to, not the same as, the fp32 graph's)."""
+    graph: str | None = getattr(encoder, "graph", None)
+    return f"{encoder.name}:{graph}" if graph else encoder.name
+
+
+def _graph_of_precision(fp32_graph: Path, precision: str) -> Path:
+    """The graph of ``precision``, quantised from ``fp32_graph`` (in a child process) when it is
+    missing; refused with a clear message where this install cannot quantise."""
+    from app.embedding.onnx_quantize import graph_for, quantize_in_child, quantizer_installed
+
+    graph = graph_for(fp32_graph, precision)
+    if graph.exists():
+        return graph
+    if not quantizer_installed():
+        raise RuntimeError(
+            f"the {precision} graph of the model is missing ({graph}) and this install has no "
+            "onnx package to make it: rebuild the served-model folder with 'python -m app "
+            "export-model --bundle DIR' where the export extra is installed, or set "
+            "RAG_EMBEDDING_PRECISION=fp32"
+        )
+    return quantize_in_child(fp32_graph, graph)

@@ -15,6 +15,10 @@ from typing import Any
 
 import numpy as np
 
+# The most texts one run of the model takes: a micro-batch of 32 questions is sorted by length
+# and run in fours of eight, about a tenth less CPU than one run padded to its longest question.
+RUN_SIZE = 8
+
 
 class OnnxEncoder:
     """Encodes with an exported model; intra-op threads pinned, no spinning between batches."""
@@ -38,11 +42,15 @@ class OnnxEncoder:
         self.max_tokens = _max_tokens(model_path)
         tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
         tokenizer.enable_truncation(self.max_tokens)
-        tokenizer.enable_padding(pad_id=_pad_id(tokenizer), pad_token="[PAD]")
+        tokenizer.no_padding()  # runs are padded here, to their own longest text
+        self._pad_id = _pad_id(tokenizer)
         self._tokenizer = tokenizer
         # A tokenizer raises "Already borrowed" when two threads use it at once.
         self._lock = threading.Lock()
         self.name = name
+        # The graph file's name tells the fp32 export from its int8 form (and one export of a
+        # model from another): vectors kept between starts are keyed by it.
+        self.graph = model_file.name
         self.device = "cpu"
         self.dim = int(self.encode(["dimension probe"]).shape[1])
 
@@ -51,12 +59,27 @@ class OnnxEncoder:
             return np.zeros((0, getattr(self, "dim", 0)), dtype=np.float32)
         with self._lock:
             encodings = self._tokenizer.encode_batch(list(texts))
-            ids = np.array([e.ids for e in encodings], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-            feeds = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in self._inputs:
-                feeds["token_type_ids"] = np.zeros_like(ids)
-            (vectors,) = self._session.run(["embedding"], feeds)
+            if len(encodings) <= RUN_SIZE:
+                return self._run([e.ids for e in encodings])
+            # Runs of texts of about one length: little padding to compute on.
+            order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+            out = np.empty((len(encodings), self.dim), dtype=np.float32)
+            for start in range(0, len(order), RUN_SIZE):
+                rows = order[start : start + RUN_SIZE]
+                out[rows] = self._run([encodings[i].ids for i in rows])
+            return out
+
+    def _run(self, token_ids: list[list[int]]) -> np.ndarray:
+        width = max(len(ids) for ids in token_ids)
+        ids = np.full((len(token_ids), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(token_ids), width), dtype=np.int64)
+        for row, tokens in enumerate(token_ids):
+            ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        (vectors,) = self._session.run(["embedding"], feeds)
         return np.asarray(vectors, dtype=np.float32)
 
 

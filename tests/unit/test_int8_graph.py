@@ -1,0 +1,161 @@
+"""The int8 graph: where it lives, when it is made, that its vectors are told apart from the fp32
+graph's, and that they stay close to them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from app.config import Settings
+from app.embedding import encoder as encoder_module
+from app.embedding.encoder import default_model_path, vectors_identity
+from app.embedding.onnx_encoder import OnnxEncoder
+from app.embedding.onnx_export import export_in_child, onnx_model_file
+from app.embedding.onnx_quantize import INT8_FORMAT, graph_for, quantize_onnx
+from app.tasks.seed_cache import SeedCache
+
+
+def test_the_int8_graph_sits_beside_the_fp32_graph_under_its_own_name(tmp_path: Path) -> None:
+    fp32 = tmp_path / "all-MiniLM-L6-v2-0123456789abcdef.onnx"
+    assert graph_for(fp32, "fp32") == fp32
+    int8 = graph_for(fp32, "int8")
+    assert int8.parent == tmp_path
+    assert int8 != fp32
+    assert INT8_FORMAT in int8.name
+    assert int8.suffix == ".onnx"
+    with pytest.raises(ValueError, match="unknown embedding precision"):
+        graph_for(fp32, "fp16")
+
+
+def test_the_kept_classifier_vectors_of_int8_and_fp32_are_other_files(tmp_path: Path) -> None:
+    fp32 = SimpleNamespace(name="all-MiniLM-L6-v2", graph="m-0123.onnx")
+    int8 = SimpleNamespace(
+        name="all-MiniLM-L6-v2", graph=graph_for(Path("m-0123.onnx"), "int8").name
+    )
+    plain = SimpleNamespace(name="all-MiniLM-L6-v2")  # torch or e5: no graph file
+    identities = {vectors_identity(e) for e in (fp32, int8, plain)}  # type: ignore[arg-type]
+    assert len(identities) == 3
+    assert vectors_identity(plain) == "all-MiniLM-L6-v2"  # type: ignore[arg-type]
+    texts = ["I need more towels"]
+    paths = {SeedCache(tmp_path, identity, str).path(texts) for identity in identities}
+    assert len(paths) == 3
+
+
+def test_a_missing_int8_graph_is_refused_clearly_where_it_cannot_be_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.embedding import onnx_quantize
+
+    fp32 = tmp_path / "m-0123.onnx"
+    fp32.write_bytes(b"graph")
+    assert encoder_module._graph_of_precision(fp32, "fp32") == fp32
+    monkeypatch.setattr(onnx_quantize, "quantizer_installed", lambda: False)
+    with pytest.raises(RuntimeError, match="RAG_EMBEDDING_PRECISION=fp32"):
+        encoder_module._graph_of_precision(fp32, "int8")
+    # One already made is used as it is, without the quantiser.
+    graph_for(fp32, "int8").write_bytes(b"int8 graph")
+    assert encoder_module._graph_of_precision(fp32, "int8") == graph_for(fp32, "int8")
+
+
+def _tiny_graph(path: Path) -> np.ndarray:
+    """A one-MatMul ONNX graph with a constant weight; returns the weight."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = np.random.default_rng(7).standard_normal((16, 8)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="dense/MatMul")],
+        "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 8])],
+        [numpy_helper.from_array(weight, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return weight
+
+
+def test_quantising_writes_a_working_int8_graph_once(tmp_path: Path) -> None:
+    import onnx
+    import onnxruntime as ort
+
+    source = tmp_path / "tiny.onnx"
+    weight = _tiny_graph(source)
+    target = graph_for(source, "int8")
+    assert quantize_onnx(source, target) == target
+    ops = {node.op_type for node in onnx.load(str(target)).graph.node}
+    assert "MatMulNBits" in ops
+    assert "MatMul" not in ops
+    x = np.random.default_rng(8).standard_normal((4, 16)).astype(np.float32)
+    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    (y,) = session.run(["y"], {"x": x})
+    expected = x @ weight
+    assert np.abs(y - expected).max() < 0.05 * np.abs(expected).max()
+    # A second call keeps the graph already there.
+    made = target.stat().st_mtime_ns
+    target.write_bytes(target.read_bytes())
+    kept = target.stat().st_mtime_ns
+    assert quantize_onnx(source, target) == target
+    assert target.stat().st_mtime_ns == kept >= made
+    assert not list(tmp_path.glob("*.partial"))
+
+
+QUESTIONS = [
+    "what time is check in",
+    "is there parking for electric cars near the hotel?",
+    "Can I bring my dog to the spa, the restaurant and the rooftop bar on a Sunday evening?",
+    "breakfast hours",
+    "I need more towels in room 412",
+    "the air conditioning is very loud and does not cool",
+    "Help, there is smoke in the corridor!",
+    "Frühstück ab 7 Uhr? ¿Hay piscina climatizada?",
+    "late " * 400,
+]
+
+
+@pytest.mark.slow
+def test_int8_vectors_stay_close_to_the_fp32_graphs(tmp_path: Path) -> None:
+    settings = Settings()
+    path = default_model_path()
+    fp32_file = export_in_child(
+        path, onnx_model_file(path, settings.model_cache_dir, settings.embedding_model_name)
+    )
+    int8_file = quantize_onnx(fp32_file, graph_for(fp32_file, "int8"))
+    fp32 = OnnxEncoder(fp32_file, path, 1, "minilm")
+    int8 = OnnxEncoder(int8_file, path, 1, "minilm")
+    assert vectors_identity(fp32) != vectors_identity(int8)
+    a = fp32.encode(QUESTIONS)
+    b = int8.encode(QUESTIONS)
+    assert b.shape == a.shape == (len(QUESTIONS), 384)
+    assert np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-4)
+    cosine = np.sum(a * b, axis=1)
+    assert cosine.min() >= 0.98, cosine
+    assert cosine.mean() >= 0.99, cosine
+    # The int8 graph ranks the questions against each other as the fp32 graph does.
+    assert np.array_equal(np.argsort(a @ a.T, axis=1)[:, -2], np.argsort(b @ b.T, axis=1)[:, -2])
+
+
+@pytest.mark.slow
+def test_a_large_batch_runs_in_length_sorted_parts_and_keeps_its_order() -> None:
+    from app.embedding.onnx_encoder import RUN_SIZE
+
+    settings = Settings()
+    path = default_model_path()
+    graph = export_in_child(
+        path, onnx_model_file(path, settings.model_cache_dir, settings.embedding_model_name)
+    )
+    encoder = OnnxEncoder(graph, path, 1, "minilm")
+    # Distinct texts of many lengths, the longest truncated to the model's window.
+    texts = [f"{q} {'please ' * (i % 4)}(room {i})" for i, q in enumerate(QUESTIONS[:-1] * 3)]
+    texts.append(QUESTIONS[-1])
+    assert len(texts) > 2 * RUN_SIZE
+    together = encoder.encode(texts)
+    one_by_one = np.vstack([encoder.encode([t]) for t in texts])
+    assert together.shape == (len(texts), 384)
+    assert np.all(np.sum(together * one_by_one, axis=1) >= 0.9999)
+    # Each row is its own text's, not a neighbour's of another length.
+    assert np.all(np.argmax(together @ one_by_one.T, axis=1) == np.arange(len(texts)))
