@@ -30,6 +30,7 @@ from app.tasks.centres import Centres
 from app.tasks.classify import Embed, ExampleIndex, fit_centres, language_of
 from app.tasks.rules import Label
 from app.tasks.seed_cache import SeedCache
+from app.tasks.stats import TaskStats
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,10 @@ class MultilingualSpace:
         floors: Floors,
         seed_cache: SeedCache | None = None,
         wait_s: float = 2.0,
+        stats: TaskStats | None = None,
     ) -> None:
         self._embed = embed
+        self._stats = stats
         self._seed_examples = list(seeds)
         self.floors = floors
         self._seed_cache = seed_cache
@@ -106,6 +109,7 @@ class MultilingualSpace:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wait_s
         if not await self.load(self.wait_s):
+            self._count("main_unavailable" if self._failed else "main_loading")
             return None
         assert self._seeds is not None
         if property_id not in self._properties and self._property_examples.get(property_id):
@@ -117,7 +121,9 @@ class MultilingualSpace:
         try:
             vector = self._centres.apply(await self._embed(text))
         except RuntimeError:  # the model is closed or failed: the main model classifies
+            self._count("main_unavailable")
             return None
+        self._count("multilingual")
         indexes = [self._seeds]
         own = self._properties.get(property_id)
         if own is not None:
@@ -145,15 +151,25 @@ class MultilingualSpace:
         except RuntimeError as exc:  # the model could not be loaded: not tried again
             log.warning("messages not in English stay on the main model: %s", exc)
             self._failed = True
+            self._count_failure()
             return
         except Exception as exc:  # a full queue, say: the next such message tries again
             log.warning("the multilingual examples could not be embedded yet: %s", exc)
+            self._count_failure()
             return
         if kept is None and self._seed_cache is not None:
             await asyncio.to_thread(self._seed_cache.write, texts, raw)
         centres = await asyncio.to_thread(fit_centres, texts, raw)
         self._centres = centres
         self._seeds = ExampleIndex(centres.apply(raw), [label for _, label in self._seed_examples])
+
+    def _count(self, space: str) -> None:
+        if self._stats is not None:
+            self._stats.multilingual[space] += 1
+
+    def _count_failure(self) -> None:
+        if self._stats is not None:
+            self._stats.multilingual_load_failures += 1
 
     async def _build(self, property_id: str) -> None:
         examples = self._property_examples.get(property_id, [])

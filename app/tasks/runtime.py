@@ -80,7 +80,11 @@ async def open_task_services(
     multilingual = None
     if second is not None:
         multilingual = MultilingualSpace(
-            second.embed, seeds, Floors(*classifier_floors(second.model)), second.seed_cache
+            second.embed,
+            seeds,
+            Floors(*classifier_floors(second.model)),
+            second.seed_cache,
+            stats=stats,
         )
     classifier = MessageClassifier(
         embed,

@@ -12,6 +12,9 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from app.tasks.rules import COMPLAINT, KINDS, SAFETY_CATEGORIES, SERVICE_CATEGORIES
 
 _CATEGORIES = frozenset((*SERVICE_CATEGORIES, *SAFETY_CATEGORIES, COMPLAINT))
+# multilingual: judged by the multilingual model; main_loading: by the main model while the
+# multilingual one loads; main_unavailable: by the main model, the multilingual one failing.
+MULTILINGUAL_SPACES = frozenset({"multilingual", "main_loading", "main_unavailable"})
 _HANDOVERS = frozenset({"no_answer", COMPLAINT, *(f"safety_{c}" for c in SAFETY_CATEGORIES)})
 
 
@@ -26,6 +29,8 @@ class TaskStats:
     feedback: Counter[str] = field(default_factory=Counter)
     webhooks: Counter[str] = field(default_factory=Counter)
     signals_dropped: int = 0
+    multilingual: Counter[str] = field(default_factory=Counter)
+    multilingual_load_failures: int = 0
 
     def families(self) -> Iterable[Metric]:
         yield _family("messages_classified", "Guest messages by kind.", "kind",
@@ -49,6 +54,15 @@ class TaskStats:
         )
         dropped.add_metric([], self.signals_dropped)
         yield dropped
+        yield _family("multilingual_messages",
+                      "Messages not in English that needed a vector, by the space that judged "
+                      "them.", "space", self.multilingual, MULTILINGUAL_SPACES)  # fmt: skip
+        failures = CounterMetricFamily(
+            "concierge_multilingual_load_failures",
+            "Loads of the multilingual model or its example vectors that failed.",
+        )
+        failures.add_metric([], self.multilingual_load_failures)
+        yield failures
 
 
 def _family(
