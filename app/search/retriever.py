@@ -94,18 +94,27 @@ class Retriever:
         reranker: Reranker | None = None,
         embedder: QueryEmbedder | None = None,
         acquire_timeout_s: float | None = None,
+        ef_search_by_size: dict[int, int] | None = None,
     ) -> None:
         self._pool = pool
         # A wait for a busy pool's connection ends here too, not only at the request deadline:
         # while the database is frozen, a guest gets a 503 within this plus one statement.
         self._acquire_timeout_s = acquire_timeout_s
         self._exact_max_chunks = exact_max_chunks
+        # (from chunks, ef_search), largest first: the first a partition reaches applies.
+        self._ef_steps = sorted((ef_search_by_size or {}).items(), reverse=True)
         self.options = options or SearchOptions()
         self.reranker = reranker
         self._embedder = embedder
 
     def uses_exact(self, prop: PropertyState) -> bool:
         return prop.chunk_count <= self._exact_max_chunks
+
+    def ef_search(self, prop: PropertyState) -> int | None:
+        """The ``hnsw.ef_search`` a search of ``prop`` sets; None: the connection's own."""
+        if self.uses_exact(prop):
+            return None
+        return next((ef for size, ef in self._ef_steps if prop.chunk_count >= size), None)
 
     def embedding_text(self, question: str, language: str | None = None) -> str:
         """The text to embed for ``question`` (spelling variants unified when enabled)."""
@@ -164,8 +173,12 @@ class Retriever:
                 ),
                 max(fetch, options.depth, options.pool),
             )
+        ef_search = self.ef_search(prop)
         try:
             async with self._pool.acquire(timeout=self._acquire_timeout_s) as conn:
+                if ef_search is not None:
+                    # For this use only: the pool's release (RESET ALL) restores the setting.
+                    await conn.execute(f"SET hnsw.ef_search = {int(ef_search)}")
                 rows = await conn.fetch(sql, *args)
         except CONNECTION_ERRORS as exc:
             raise DependencyUnavailable("the knowledge base is unavailable right now") from exc

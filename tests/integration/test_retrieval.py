@@ -8,6 +8,8 @@ import asyncpg
 import numpy as np
 import pytest
 
+from app.config import Settings
+from app.db.pool import create_pool
 from app.db.properties import PropertyRegistry
 from app.embedding.encoder import Encoder
 from app.search.retriever import Retriever
@@ -64,6 +66,29 @@ async def test_k_rows_come_back_on_both_paths(
     for exact_limit in (20_000, 0):
         hits = await Retriever(pool, exact_limit).search(prop, vector, k)
         assert len(hits) == k
+
+
+async def test_a_large_partition_searches_with_its_own_ef_search_for_that_query_only(
+    db_url: str, settings: Settings, registry: PropertyRegistry, encoder: Encoder
+) -> None:
+    prop = await registry.get("alpine-lodge")
+    vector = encoder.encode(["breakfast"])[0]
+    steps = {prop.chunk_count + 1: 300, prop.chunk_count: 40, 0: 20}
+    one = settings.model_copy(update={"db_pool_min": 1, "db_pool_max": 1})
+    pool = await create_pool(db_url, one)
+    try:
+        retriever = Retriever(pool, 0, ef_search_by_size=steps)
+        assert retriever.ef_search(prop) == 40
+        assert Retriever(pool, 0).ef_search(prop) is None
+        assert Retriever(pool, prop.chunk_count, ef_search_by_size=steps).ef_search(prop) is None
+        assert len(await retriever.search(prop, vector, 20)) == 20
+        # The setting is really sent: a value the server refuses fails the search.
+        with pytest.raises(asyncpg.InvalidParameterValueError):
+            await Retriever(pool, 0, ef_search_by_size={0: 0}).search(prop, vector, 5)
+        # The pool's only connection comes back with the configured setting.
+        assert await pool.fetchval("SHOW hnsw.ef_search") == str(settings.hnsw_ef_search)
+    finally:
+        await pool.close()
 
 
 async def test_search_equals_brute_force_over_the_property(
