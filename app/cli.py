@@ -63,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         help="write a served-model folder (graph, tokenizer, configuration) for "
         "RAG_EMBEDDING_MODEL_PATH: all the CPU runtime needs, without torch or the model package",
     )
+    commands.add_parser(
+        "prepare",
+        help="compute what the server would otherwise compute at its first messages (the "
+        "multilingual classifier's example vectors) into RAG_MODEL_CACHE_DIR",
+    )
     dump = commands.add_parser("backup", help="dump the database to FILE (pg_dump, custom format)")
     dump.add_argument("file", type=Path, metavar="FILE")
     load = commands.add_parser(
@@ -92,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export-model":
         precision = args.precision or settings.embedding_precision
         return _export_model(settings, args.model, args.out, args.bundle, precision, args.graph)
+    if args.command == "prepare":
+        return _prepare(settings)
     if args.command == "migrate":
         asyncio.run(ensure_database(settings))
         url = database_url(settings)
@@ -110,6 +117,21 @@ def main(argv: list[str] | None = None) -> int:
     except ConciergeError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _prepare(settings: Settings) -> int:
+    from app.prepare import prepare_multilingual
+
+    try:
+        prepared = asyncio.run(prepare_multilingual(settings))
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if prepared.path is None:
+        print(f"multilingual classifier vectors not needed: {prepared.reason}")
+    else:
+        print(f"multilingual classifier vectors at {prepared.path} ({prepared.reason})")
     return 0
 
 

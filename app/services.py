@@ -22,13 +22,13 @@ from app.db.pool import Connection, create_pool
 from app.db.properties import PropertyRegistry
 from app.db.server import database_url
 from app.embedding.batcher import MicroBatcher
-from app.embedding.e5_encoder import E5_NAME
 from app.embedding.encoder import Encoder, load_encoder, query_encoder, vectors_identity
 from app.embedding.lazy import multilingual_embedder
 from app.embedding.recent import RecentVectors
 from app.facts.clock import clock_from
 from app.facts.stage import FactsStage
 from app.observability.metrics import Metrics
+from app.prepare import multilingual_seed_cache
 from app.rag.cache import AnswerCache
 from app.rag.service import RagService
 from app.rag.session_store import PostgresSessionStore
@@ -172,7 +172,7 @@ async def open_services(
                     second = SecondModel(
                         settings.classifier_second_model,
                         lazy.embed,
-                        SeedCache(settings.model_cache_dir, E5_NAME, str),
+                        multilingual_seed_cache(settings),
                     )
                 tasks = await stack.enter_async_context(
                     open_task_services(

@@ -9,8 +9,8 @@ reply to the guest. What it writes stands only if it keeps to them:
   keeps at least half of the sentences' figures, and every time or price of the sentences
   when the question asks when or how much (nothing that matters dropped);
 - in the sentences' language, most of its content words are the sentences' or the question's,
-  and it keeps a fair share of the sentences' own words (a reply in another language is held
-  to the figures only);
+  none of the question's subject words that the sentences do not say, and it keeps a fair
+  share of the sentences' own words (a reply in another language is held to the figures only);
 - it does not say that it does not know (the sentences answer: the model declining is wrong);
 - no two of its sentences state the same fact.
 
@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from app import languages
 from app.answering.citations import clean_citations
 from app.answering.composer import Sentence, is_near_duplicate
+from app.answering.matching import FRAME_WORDS
 from app.text import content_terms
 
 _FIGURE = re.compile(r"\d+(?:[:.,]\d+)*")
@@ -101,6 +102,10 @@ def rejection(
         facts = set(content_terms(said))
         unsupported = [w for w in words if w not in facts | asked and not w.isdigit()]
         if not words or len(unsupported) > MAX_UNSUPPORTED * len(words):
+            return "unsupported_words"
+        # The guest's own subject, said back although the sentences never say it, is how a
+        # model affirms what they do not ("Yes, we have a golf course" from a golf-cart line).
+        if (words & asked) - facts - FRAME_WORDS:
             return "unsupported_words"
         told = {w for w in facts - asked if not w.isdigit()}
         if len(told) >= _MIN_TOLD and len(told & words) < MIN_KEPT * len(told):

@@ -83,6 +83,11 @@ class MultilingualSpace:
     def ready(self) -> bool:
         return self._seeds is not None
 
+    @property
+    def failed(self) -> bool:
+        """Whether the model could not be loaded (it is not tried again)."""
+        return self._failed
+
     @staticmethod
     def takes(text: str) -> bool:
         """Whether the detector finds ``text`` likely in a language other than English."""

@@ -104,7 +104,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, help="results file (default: DATA_DIR/results.json)")
     parser.add_argument(
-        "--markdown", type=Path, help="report file (default: BENCHMARKS.md; none for --smoke)"
+        "--markdown",
+        type=Path,
+        help="report file (default: BENCHMARKS.md, none for --smoke and --topk-only); "
+        "'none' writes no report",
     )
     parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
     parser.add_argument(
@@ -127,6 +130,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def report_path(args: argparse.Namespace) -> Path | None:
+    """Where the Markdown report goes: ``--markdown`` (``none``: nowhere), else BENCHMARKS.md
+    for a full or small run and nowhere for the smoke and top-k-only runs."""
+    if args.markdown is not None:
+        return None if str(args.markdown) == "none" else args.markdown
+    return None if args.smoke or args.topk_only else PROJECT_ROOT / "BENCHMARKS.md"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     install_signal_handlers()
@@ -145,9 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     suffix = "" if plan.name == "full" else f"-{plan.name}"
     data_dir = (args.data_dir or PROJECT_ROOT / ".data" / f"bench{suffix}").resolve()
     json_path = args.json or data_dir / "results.json"
-    md_path = args.markdown or (
-        None if args.smoke or args.topk_only else PROJECT_ROOT / "BENCHMARKS.md"
-    )
+    md_path = report_path(args)
     data_dir.mkdir(parents=True, exist_ok=True)
     children = Children()
     database: list[Any] = []

@@ -7,7 +7,7 @@ import asyncio
 
 import orjson
 import pytest
-from benchlib import wrk
+from benchlib import cli, wrk
 from benchlib.loadgen import get, post_json
 
 
@@ -65,3 +65,10 @@ async def test_wrk_drives_distinct_requests_and_reads_timings() -> None:
     assert result["stages"]["search"] == {"p50": 2.0, "p99": 2.0}
     assert result["generator_cpu"]["cpu_s"] >= 0
     assert 0 <= result["generator_cpu"]["core_share"] < 2
+
+
+def test_markdown_none_writes_no_report() -> None:
+    assert cli.report_path(cli.parse_args(["--markdown", "none"])) is None
+    assert cli.report_path(cli.parse_args(["--smoke"])) is None
+    assert cli.report_path(cli.parse_args(["--markdown", "out.md"])).name == "out.md"
+    assert cli.report_path(cli.parse_args([])).name == "BENCHMARKS.md"

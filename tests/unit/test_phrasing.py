@@ -143,6 +143,20 @@ def test_a_reply_that_says_little_of_the_sentences_is_refused() -> None:
     )
 
 
+def test_a_reply_that_affirms_the_guests_subject_is_refused() -> None:
+    cart = Source(4, Hit(4, "faq.md", "FAQ", "", "A free golf-cart shuttle runs from 07:00 "
+                         "to 23:00.", 0.6))  # fmt: skip
+    said = tuple(sentences_of(cart))
+    question = "do you have a golf course"
+    assert rejection("Yes, we have a golf course from 07:00 to 23:00.", said, question, "en") == (
+        "unsupported_words"
+    )
+    assert (
+        rejection("A free golf-cart shuttle runs from 07:00 to 23:00.", said, question, "en")
+        is None
+    )
+
+
 def test_two_sentences_stating_one_fact_are_refused() -> None:
     text = "Check-out is by 11:00, late until 14:00 for EUR 35. Check-out by 11:00, EUR 35 late."
     assert rejection(text, SAID, QUESTION, "en") == "duplicate"

