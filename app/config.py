@@ -191,8 +191,9 @@ class Settings(BaseSettings):
     retrieval_mode: Literal["vector", "fulltext", "hybrid"] = "hybrid"
     rrf_k: int = Field(60, ge=1, le=1000)
     hybrid_depth: int = Field(40, ge=1, le=1000)
-    # Nearest chunks whose text the full-text half ranks (its cost is bounded by this).
-    hybrid_pool: int = Field(100, ge=1, le=5000)
+    # Nearest chunks whose text the full-text half ranks (its cost is bounded by this; 50
+    # ranks the evaluation sets' questions as 100 did, for ~20% less database CPU).
+    hybrid_pool: int = Field(50, ge=1, le=5000)
     hybrid_vector_weight: float = Field(1.0, ge=0, le=10)
     hybrid_text_weight: float = Field(0.5, ge=0, le=10)
     query_synonyms: bool = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import asyncpg
 import numpy as np
@@ -13,6 +14,9 @@ from app.db.pool import create_pool
 from app.db.properties import PropertyRegistry
 from app.embedding.encoder import Encoder
 from app.search.retriever import Retriever
+from app.search.types import SearchOptions
+
+HYBRID = SearchOptions(mode="hybrid")
 
 pytestmark = pytest.mark.integration
 
@@ -89,6 +93,27 @@ async def test_a_large_partition_searches_with_its_own_ef_search_for_that_query_
         assert await pool.fetchval("SHOW hnsw.ef_search") == str(settings.hnsw_ef_search)
     finally:
         await pool.close()
+
+
+@pytest.mark.parametrize("exact_limit", [20_000, 0])
+async def test_searching_the_partition_by_name_finds_what_the_partitioned_table_finds(
+    pool: asyncpg.Pool, registry: PropertyRegistry, encoder: Encoder, exact_limit: int
+) -> None:
+    prop = await registry.get("sunset-cove")
+    table = await pool.fetchval(
+        "SELECT tableoid::regclass::text FROM chunks WHERE property_id = $1 LIMIT 1", prop.id
+    )
+    assert prop.partition == table
+    whole = dataclasses.replace(prop, partition=None)
+    gone = dataclasses.replace(prop, partition="chunks_no_such_partition")
+    retriever = Retriever(pool, exact_limit, HYBRID)
+    vector = encoder.encode(["kids club opening hours"])[0]
+    for question in (None, "kids club opening hours"):
+        expected = [h.chunk_id for h in await retriever.search(whole, vector, 10, question)]
+        assert len(expected) == 10
+        for state in (prop, prop, gone):  # again: the prepared statement's cached plan
+            hits = await retriever.search(state, vector, 10, question)
+            assert [h.chunk_id for h in hits] == expected
 
 
 async def test_search_equals_brute_force_over_the_property(
