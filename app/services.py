@@ -156,6 +156,7 @@ async def open_services(
             build_reranker(settings.reranker),
             embedder=questions,
             acquire_timeout_s=settings.db_acquire_timeout_s,
+            ef_search_by_size=settings.hnsw_ef_search_by_size,
         )
 
         async def embed_message(text: str) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import json
 import tokenize
 import typing
 from dataclasses import dataclass
@@ -76,6 +77,8 @@ def _accepted(field: str) -> str:
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if typing.get_origin(annotation) is typing.Literal:
         return "one of " + ", ".join(str(a) for a in args)
+    if typing.get_origin(annotation) is dict:
+        return "a JSON object"
     kind = annotation if isinstance(annotation, type) else (args[0] if args else None)
     names = {int: "a whole number", float: "a number", bool: "true or false"}
     if kind not in names:
@@ -125,6 +128,8 @@ def documented() -> list[SettingDoc]:
             shown = ""
         elif isinstance(default, bool):
             shown = str(default).lower()
+        elif isinstance(default, dict):
+            shown = json.dumps(default)
         else:
             shown = str(default)
         docs.append(SettingDoc(variable(name), shown, comments.get(name, ""), _accepted(name)))

@@ -80,18 +80,33 @@ _TEXT_CACHE_CHARS = 600_000
 
 
 @dataclass(frozen=True, slots=True)
-class _TextWords:
-    """One text's words (stems, unstemmed forms, adjacent pairs joined), those long enough
-    for a fuzzy lookup, and the words of each sound key."""
+class _FuzzyIndex:
+    """One text's words long enough for a fuzzy lookup, and the words of each sound key."""
 
-    words: frozenset[str]
     listed: tuple[str, ...]
-    keys: dict[str, tuple[str, ...]]
+    keys: dict[str, list[str]]
     # A name of two capitalised words by its short form, the first two letters of each
     # ("amex": "american", "express").
-    short: dict[str, tuple[str, ...]]
+    short: dict[str, tuple[str, str]]
     # The words of at least five letters by their first four (for other forms of a word).
-    starts: dict[str, tuple[str, ...]]
+    starts: dict[str, list[str]]
+
+
+@dataclass(slots=True)
+class _TextWords:
+    """One text's words (stems, unstemmed forms, adjacent pairs joined); the index for fuzzy
+    and sound-alike lookups is built on the first lookup that needs it (most questions find
+    their words as such)."""
+
+    words: frozenset[str]
+    text: str
+    _index: _FuzzyIndex | None = None
+
+    def index(self) -> _FuzzyIndex:
+        index = self._index
+        if index is None:
+            index = self._index = _fuzzy_index(self.text, self.words)
+        return index
 
 
 @per_text(_TEXT_CACHE_CHARS)
@@ -102,8 +117,13 @@ def _text_words(text: str) -> _TextWords:
     words.update([w.lower() for w in _WORD.findall(text) if len(w) > 3])
     # "Jet ski" in the text is also "jetski" as a guest may type it.
     words.update([a + b for a, b in itertools.pairwise(terms) if len(a) + len(b) <= 20])
+    return _TextWords(frozenset(words), text)
+
+
+def _fuzzy_index(text: str, words: frozenset[str]) -> _FuzzyIndex:
     listed = tuple(sorted([w for w in words if len(w) >= 3]))
     keys: dict[str, list[str]] = {}
+    starts: dict[str, list[str]] = {}
     for word in listed:
         key = sound_key(word)
         if len(key) >= 2:
@@ -112,20 +132,16 @@ def _text_words(text: str) -> _TextWords:
                 keys[key] = [word]
             else:
                 alike.append(word)
-    short: dict[str, tuple[str, ...]] = {}
+        if len(word) >= _FORM_CHARS:
+            begun = starts.get(word[:4])
+            if begun is None:
+                starts[word[:4]] = [word]
+            else:
+                begun.append(word)
+    short: dict[str, tuple[str, str]] = {}
     for first, second in _NAME_PAIR.findall(text):
         short.setdefault((first[:2] + second[:2]).lower(), (first.lower(), second.lower()))
-    starts: dict[str, list[str]] = {}
-    for word in listed:
-        if len(word) >= _FORM_CHARS:
-            starts.setdefault(word[:4], []).append(word)
-    return _TextWords(
-        frozenset(words),
-        listed,
-        {k: tuple(v) for k, v in keys.items()},
-        short,
-        {k: tuple(v) for k, v in starts.items()},
-    )
+    return _FuzzyIndex(listed, keys, short, starts)
 
 
 class Vocabulary:
@@ -166,12 +182,13 @@ class Vocabulary:
         if len(term) < 3 or term.isdigit():
             return set()
         out: set[str] = set()
+        indexes = [part.index() for part in self._parts]
         if len(term) == _SHORT_FORM_CHARS:
-            for part in self._parts:
+            for part in indexes:
                 out.update(part.short.get(term, ()))
         if len(term) >= _MIN_FUZZY_CHARS:
             if self._listed is None:
-                self._listed = tuple(dict.fromkeys(w for part in self._parts for w in part.listed))
+                self._listed = tuple(dict.fromkeys(w for part in indexes for w in part.listed))
             near = {
                 word: score
                 for word, score, _ in process.extract(
@@ -189,12 +206,12 @@ class Vocabulary:
             )
             # Another form of the same word: most of the shorter one is a common beginning
             # ("teenagers": "teens"; not "haircut": "hair", a word of its own).
-            for part in self._parts:
+            for part in indexes:
                 alike = part.starts.get(term[:4], ())
                 out.update(word for word in alike if _same_beginning(term, word))
         key = sound_key(term)
         if len(key) >= 2:
-            for part in self._parts:
+            for part in indexes:
                 out.update(part.keys.get(key, ()))
         return out
 

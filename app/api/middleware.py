@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,10 +15,37 @@ REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
+# Request ids are drawn from the system's random source in batches: one system call per
+# ``_IDS_PER_DRAW`` requests instead of one each (``uuid4``), the ids as random as before.
+_ID_BYTES = 16
+_IDS_PER_DRAW = 256
+_unused_ids: list[str] = []
+
+
+def new_request_id() -> str:
+    """A fresh request id: 32 random lower-case hex digits, like ``uuid4().hex``."""
+    try:
+        return _unused_ids.pop()
+    except IndexError:
+        raw = os.urandom(_ID_BYTES * _IDS_PER_DRAW).hex()
+        step = 2 * _ID_BYTES
+        _unused_ids.extend(raw[i : i + step] for i in range(0, len(raw), step))
+        return _unused_ids.pop()
+
+
+def _forget_unused_ids() -> None:
+    # A forked worker must not hand out the ids its parent drew (nor the parent those of
+    # another worker).
+    _unused_ids.clear()
+
+
+os.register_at_fork(after_in_child=_forget_unused_ids)
+
+
 def request_id_of(scope: Scope) -> str:
     """The request id set by :class:`RequestIdMiddleware` (or a fresh one)."""
     state = scope.get("state") or {}
-    return str(state.get("request_id") or uuid.uuid4().hex)
+    return str(state.get("request_id") or new_request_id())
 
 
 class RequestIdMiddleware:
@@ -32,7 +59,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         given = header(scope, REQUEST_ID_HEADER.encode())
-        request_id = given if given and _VALID_REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = given if given and _VALID_REQUEST_ID.match(given) else new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         raw_id = request_id.encode()
 

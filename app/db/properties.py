@@ -22,6 +22,8 @@ CHANNEL = "concierge_index"
 
 _LOAD_SQL = """
 SELECT p.id, p.name, p.live_version, p.revision, p.timezone, p.locale,
+       CASE WHEN to_regclass(chunk_partition(p.id)) IS NOT NULL
+            THEN chunk_partition(p.id) END AS partition,
        (SELECT count(*) FROM chunks c
         WHERE c.property_id = p.id AND c.version_id = p.live_version) AS chunk_count
 FROM properties p
@@ -41,6 +43,8 @@ class PropertyState:
     chunk_count: int
     timezone: str = "UTC"
     locale: str = "en"
+    # The table holding the property's chunks (its partition of ``chunks``); None: unknown.
+    partition: str | None = None
 
 
 class PropertyRegistry:
@@ -204,4 +208,5 @@ def _state(row: asyncpg.Record) -> PropertyState:
         row["chunk_count"],
         row["timezone"],
         row["locale"],
+        row["partition"],
     )

@@ -32,17 +32,19 @@ stems, drops stopwords).
 
 from __future__ import annotations
 
+import functools
+
 # The vector candidates: the ``pool`` nearest chunks ($10), exact or through the HNSW index,
 # with their tsvectors (read from the row the scan visits, not looked up again by id).
 _CANDIDATES_EXACT = """
-    SELECT id, embedding <=> $2 AS distance, tsv FROM chunks
+    SELECT id, embedding <=> $2 AS distance, tsv FROM {table}
     WHERE version_id = $1 AND property_id = $4
     ORDER BY (embedding <=> $2) + 0
     LIMIT $10
 """
 
 _CANDIDATES_ANN = """
-    SELECT id, embedding <=> $2 AS distance, tsv FROM chunks
+    SELECT id, embedding <=> $2 AS distance, tsv FROM {table}
     WHERE version_id = $1 AND property_id = $4
     ORDER BY embedding <=> $2
     LIMIT $10
@@ -107,10 +109,20 @@ best AS (
 SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - b.distance AS score,
        coalesce(d.metadata->>'kind', '') AS kind
 FROM best b
-JOIN chunks c ON c.id = b.id AND c.property_id = $4
+JOIN {table} c ON c.id = b.id AND c.property_id = $4
 JOIN documents d ON d.id = c.document_id
 ORDER BY b.rrf DESC, b.distance, c.id
 """
 
-HYBRID_EXACT_SQL = _TEMPLATE.format(candidates=_CANDIDATES_EXACT)
-HYBRID_ANN_SQL = _TEMPLATE.format(candidates=_CANDIDATES_ANN)
+
+@functools.lru_cache(maxsize=4096)
+def hybrid_sql(exact: bool, table: str = "chunks") -> str:
+    """The statement reading ``table``: ``chunks``, or the property's own partition, which
+    the statements prepared on a connection then keep one cached plan for (a plan for the
+    partitioned table is made again at each call). ``table`` is a quoted identifier."""
+    candidates = _CANDIDATES_EXACT if exact else _CANDIDATES_ANN
+    return _TEMPLATE.replace("{candidates}", candidates).replace("{table}", table)
+
+
+HYBRID_EXACT_SQL = hybrid_sql(True)
+HYBRID_ANN_SQL = hybrid_sql(False)

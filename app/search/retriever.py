@@ -10,6 +10,7 @@ the candidates (:mod:`app.search.rerank`).
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ from app.config import Settings
 from app.db.properties import PropertyState
 from app.errors import DependencyUnavailable
 from app.search import query as query_text
-from app.search.hybrid import HYBRID_ANN_SQL, HYBRID_EXACT_SQL
+from app.search.hybrid import hybrid_sql
 from app.search.types import Hit, QueryEmbedder, Retrieval, SearchOptions
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - c.distance AS score,
        coalesce(d.metadata->>'kind', '') AS kind
 FROM (
     SELECT id, document_id, heading, text, embedding <=> $2 AS distance
-    FROM chunks
+    FROM {table}
     WHERE version_id = $1 AND property_id = $4
     ORDER BY {order}
     LIMIT $3
@@ -41,8 +42,25 @@ FROM (
 ORDER BY c.distance
 """
 # ``+ 0`` keeps the planner from walking the HNSW index: the sort is over the filtered rows only.
-_EXACT_SQL = _NEAREST_TEMPLATE.format(order="(embedding <=> $2) + 0")
-_ANN_SQL = _NEAREST_TEMPLATE.format(order="embedding <=> $2")
+
+
+@functools.lru_cache(maxsize=4096)
+def nearest_sql(exact: bool, table: str = "chunks") -> str:
+    """The k-nearest statement reading ``table`` (a quoted identifier), as :func:`hybrid_sql`."""
+    order = "(embedding <=> $2) + 0" if exact else "embedding <=> $2"
+    return _NEAREST_TEMPLATE.format(order=order, table=table)
+
+
+_EXACT_SQL = nearest_sql(True)
+_ANN_SQL = nearest_sql(False)
+
+
+def _table(prop: PropertyState) -> str:
+    """The property's partition, quoted; ``chunks`` while it is not known."""
+    if prop.partition is None:
+        return "chunks"
+    return '"' + prop.partition.strip('"').replace('"', '""') + '"'
+
 
 CONNECTION_ERRORS = (
     OSError,
@@ -94,18 +112,27 @@ class Retriever:
         reranker: Reranker | None = None,
         embedder: QueryEmbedder | None = None,
         acquire_timeout_s: float | None = None,
+        ef_search_by_size: dict[int, int] | None = None,
     ) -> None:
         self._pool = pool
         # A wait for a busy pool's connection ends here too, not only at the request deadline:
         # while the database is frozen, a guest gets a 503 within this plus one statement.
         self._acquire_timeout_s = acquire_timeout_s
         self._exact_max_chunks = exact_max_chunks
+        # (from chunks, ef_search), largest first: the first a partition reaches applies.
+        self._ef_steps = sorted((ef_search_by_size or {}).items(), reverse=True)
         self.options = options or SearchOptions()
         self.reranker = reranker
         self._embedder = embedder
 
     def uses_exact(self, prop: PropertyState) -> bool:
         return prop.chunk_count <= self._exact_max_chunks
+
+    def ef_search(self, prop: PropertyState) -> int | None:
+        """The ``hnsw.ef_search`` a search of ``prop`` sets; None: the connection's own."""
+        if self.uses_exact(prop):
+            return None
+        return next((ef for size, ef in self._ef_steps if prop.chunk_count >= size), None)
 
     def embedding_text(self, question: str, language: str | None = None) -> str:
         """The text to embed for ``question`` (spelling variants unified when enabled)."""
@@ -145,10 +172,10 @@ class Retriever:
         options = self.options.for_language(language)
         fetch = max(k, options.rerank_depth) if self.reranker and question else k
         if question is None or options.mode == "vector":
-            sql = _EXACT_SQL if self.uses_exact(prop) else _ANN_SQL
+            sql = nearest_sql(self.uses_exact(prop), _table(prop))
             args: tuple[object, ...] = (prop.version_id, vector, fetch, prop.id)
         else:
-            sql = HYBRID_EXACT_SQL if self.uses_exact(prop) else HYBRID_ANN_SQL
+            sql = hybrid_sql(self.uses_exact(prop), _table(prop))
             vector_weight = 0.0 if options.mode == "fulltext" else options.vector_weight
             args = (
                 prop.version_id,
@@ -164,9 +191,18 @@ class Retriever:
                 ),
                 max(fetch, options.depth, options.pool),
             )
+        ef_search = self.ef_search(prop)
         try:
             async with self._pool.acquire(timeout=self._acquire_timeout_s) as conn:
-                rows = await conn.fetch(sql, *args)
+                if ef_search is not None:
+                    # For this use only: the pool's release (RESET ALL) restores the setting.
+                    await conn.execute(f"SET hnsw.ef_search = {int(ef_search)}")
+                try:
+                    rows = await conn.fetch(sql, *args)
+                except asyncpg.UndefinedTableError:
+                    # The partition went away since the registry read its name: the parent
+                    # table finds the property's chunks wherever they now are.
+                    rows = await conn.fetch(sql.replace(_table(prop), "chunks"), *args)
         except CONNECTION_ERRORS as exc:
             raise DependencyUnavailable("the knowledge base is unavailable right now") from exc
         hits = [

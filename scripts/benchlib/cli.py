@@ -347,10 +347,17 @@ async def _topk(
         registry = PropertyRegistry(pool, url)
         await registry.reload()
         states = list(registry.snapshot().values())
-        retriever = Retriever(pool, settings.exact_search_max_chunks)
+        retriever = Retriever(
+            pool,
+            settings.exact_search_max_chunks,
+            ef_search_by_size=settings.hnsw_ef_search_by_size,
+        )
         result = await topk.measure(pool, retriever, states, vectors, settings.top_k)
         result["exact_search_max_chunks"] = settings.exact_search_max_chunks
         result["hnsw_ef_search"] = settings.hnsw_ef_search
+        result["hnsw_ef_search_by_size"] = {
+            str(k): v for k, v in settings.hnsw_ef_search_by_size.items()
+        }
         return result
     finally:
         await pool.close()

@@ -108,7 +108,8 @@ def rows(r: dict[str, Any]) -> list[Row]:
             "value": f"P50 {_fmt(_get(tk, 'all', 'p50_ms'), digits=2)} / "
             f"P99 {_fmt(_get(tk, 'all', 'p99_ms'), digits=2)} ms, "
             f"HNSW recall {_fmt(tk.get('recall_at_k'), digits=3)} "
-            f"({_fmt(tk.get('recall_queries'))} queries), "
+            f"({_fmt(tk.get('recall_queries'))} queries; lowest property "
+            f"{_fmt(_get(tk, 'min_property_recall', 'recall'), digits=3)}), "
             f"short results {_fmt(tk.get('short_results'))}",
             "target": "P99 ≤ 5 ms, recall ≥ 0.99, always k",
             "pass": _all(
@@ -327,7 +328,9 @@ def markdown(r: dict[str, Any], table: list[Row]) -> str:
         f"(P50 {_get(emb, 'naive_per_request', 'p50_ms')} ms).",
         "",
         f"Top-k by path: exact {tk.get('exact')}, HNSW {tk.get('hnsw')}; "
-        f"minimum recall of one query {tk.get('min_recall')}.",
+        f"minimum recall of one query {tk.get('min_recall')}; lowest property "
+        f"{tk.get('min_property_recall')}; `ef_search` {tk.get('hnsw_ef_search')}, "
+        f"by partition size {tk.get('hnsw_ef_search_by_size')}.",
         "",
         "CPU per answered uncached request (service + PostgreSQL backends; it moves far less",
         "than latency when the machine is shared) and the throughput it implies on dedicated",

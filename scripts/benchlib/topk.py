@@ -32,6 +32,7 @@ async def measure(
     rng = random.Random(seed)
     latencies: dict[str, list[float]] = defaultdict(list)
     recalls: list[float] = []
+    by_property: dict[str, list[float]] = defaultdict(list)
     short = 0
     for vector in vectors[:8]:  # warm the caches and the prepared statements
         await retriever.search(rng.choice(states), vector, k)
@@ -54,12 +55,14 @@ async def measure(
             kth = float(truth[-1]["score"])
             good = sum(1 for h in hits if h.score >= kth - 1e-6)
             recalls.append(min(good, len(truth)) / len(truth))
+            by_property[prop.id].append(recalls[-1])
     out: dict[str, object] = {
         "queries": len(vectors),
         "k": k,
         "recall_at_k": round(float(np.mean(recalls)), 4) if recalls else None,
         "recall_queries": len(recalls),
         "min_recall": round(float(np.min(recalls)), 4) if recalls else None,
+        "min_property_recall": _lowest_property(by_property, states),
         "short_results": short,
         "always_k": short == 0,
     }
@@ -71,3 +74,20 @@ async def measure(
             "p99_ms": round(float(np.percentile(arr, 99)), 3),
         }
     return out
+
+
+def _lowest_property(
+    by_property: dict[str, list[float]], states: list[PropertyState]
+) -> dict[str, object] | None:
+    """The property with the lowest mean recall: its recall, size and query count (a mean
+    over every question hides a large property's graph, which needs the most candidates)."""
+    if not by_property:
+        return None
+    sizes = {s.id: s.chunk_count for s in states}
+    pid = min(by_property, key=lambda p: (float(np.mean(by_property[p])), -sizes[p]))
+    values = by_property[pid]
+    return {
+        "recall": round(float(np.mean(values)), 4),
+        "chunks": sizes[pid],
+        "queries": len(values),
+    }

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import asyncpg
 import numpy as np
 import pytest
 
+from app.config import Settings
+from app.db.pool import create_pool
 from app.db.properties import PropertyRegistry
 from app.embedding.encoder import Encoder
 from app.search.retriever import Retriever
+from app.search.types import SearchOptions
+
+HYBRID = SearchOptions(mode="hybrid")
 
 pytestmark = pytest.mark.integration
 
@@ -64,6 +70,50 @@ async def test_k_rows_come_back_on_both_paths(
     for exact_limit in (20_000, 0):
         hits = await Retriever(pool, exact_limit).search(prop, vector, k)
         assert len(hits) == k
+
+
+async def test_a_large_partition_searches_with_its_own_ef_search_for_that_query_only(
+    db_url: str, settings: Settings, registry: PropertyRegistry, encoder: Encoder
+) -> None:
+    prop = await registry.get("alpine-lodge")
+    vector = encoder.encode(["breakfast"])[0]
+    steps = {prop.chunk_count + 1: 300, prop.chunk_count: 40, 0: 20}
+    one = settings.model_copy(update={"db_pool_min": 1, "db_pool_max": 1})
+    pool = await create_pool(db_url, one)
+    try:
+        retriever = Retriever(pool, 0, ef_search_by_size=steps)
+        assert retriever.ef_search(prop) == 40
+        assert Retriever(pool, 0).ef_search(prop) is None
+        assert Retriever(pool, prop.chunk_count, ef_search_by_size=steps).ef_search(prop) is None
+        assert len(await retriever.search(prop, vector, 20)) == 20
+        # The setting is really sent: a value the server refuses fails the search.
+        with pytest.raises(asyncpg.InvalidParameterValueError):
+            await Retriever(pool, 0, ef_search_by_size={0: 0}).search(prop, vector, 5)
+        # The pool's only connection comes back with the configured setting.
+        assert await pool.fetchval("SHOW hnsw.ef_search") == str(settings.hnsw_ef_search)
+    finally:
+        await pool.close()
+
+
+@pytest.mark.parametrize("exact_limit", [20_000, 0])
+async def test_searching_the_partition_by_name_finds_what_the_partitioned_table_finds(
+    pool: asyncpg.Pool, registry: PropertyRegistry, encoder: Encoder, exact_limit: int
+) -> None:
+    prop = await registry.get("sunset-cove")
+    table = await pool.fetchval(
+        "SELECT tableoid::regclass::text FROM chunks WHERE property_id = $1 LIMIT 1", prop.id
+    )
+    assert prop.partition == table
+    whole = dataclasses.replace(prop, partition=None)
+    gone = dataclasses.replace(prop, partition="chunks_no_such_partition")
+    retriever = Retriever(pool, exact_limit, HYBRID)
+    vector = encoder.encode(["kids club opening hours"])[0]
+    for question in (None, "kids club opening hours"):
+        expected = [h.chunk_id for h in await retriever.search(whole, vector, 10, question)]
+        assert len(expected) == 10
+        for state in (prop, prop, gone):  # again: the prepared statement's cached plan
+            hits = await retriever.search(state, vector, 10, question)
+            assert [h.chunk_id for h in hits] == expected
 
 
 async def test_search_equals_brute_force_over_the_property(

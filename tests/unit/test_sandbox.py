@@ -47,8 +47,11 @@ def test_a_docx_that_burns_cpu_is_stopped_at_the_cpu_limit() -> None:
     with pytest.raises(LoadError, match="more than 1 s of CPU time"):
         load_isolated(raw, "bomb.docx", "bomb.docx", LoadLimits(cpu_s=1, wall_s=30))
     # The reader was stopped at the limit, not after the several seconds the file costs
-    # (measured in CPU time, which a busy machine does not stretch).
-    assert 0.9 <= _reaped_children_cpu_s(server) - readers_cpu < 1.5
+    # (measured in CPU time, which a busy machine does not stretch). The reaped time is read
+    # in clock ticks through the fork server, which on a busy virtual machine can show less
+    # than the time the kernel charged against the limit: the lower bound only shows that
+    # the reader did run into the limit.
+    assert 0.5 <= _reaped_children_cpu_s(server) - readers_cpu < 1.5
     assert time.process_time() - cpu < 0.5  # the parsing happened elsewhere
 
 
