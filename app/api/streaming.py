@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator
 
 from fastapi import Request
 from sse_starlette import EventSourceResponse
+from starlette.types import Scope
 
 from app.answering.types import Delta
 from app.api.deadline import answer_deadline
@@ -17,6 +18,7 @@ from app.api.middleware import request_id_of
 from app.api.render import render_answer, render_sources
 from app.api.schemas import AskRequest
 from app.api.sse import event_stream, shutdown_error, sse_event
+from app.api.telemetry import note
 from app.config import Settings
 from app.rag.service import RagService
 from app.rag.types import AnswerStream
@@ -44,11 +46,12 @@ async def stream_answer(
             language=body.language,
         )
     farewell = sse_event("error", shutdown_error(request_id))
-    return event_stream(_events(stream, request_id, started), settings.stream_ping_s, farewell)
+    events = _events(stream, request_id, started, request.scope)
+    return event_stream(events, settings.stream_ping_s, farewell)
 
 
 async def _events(
-    stream: AnswerStream, request_id: str, started: float
+    stream: AnswerStream, request_id: str, started: float, scope: Scope
 ) -> AsyncGenerator[bytes, None]:
     # A cached answer's citations are known before any text is sent.
     citations = stream.cached_result.citations if stream.cached_result is not None else None
@@ -64,6 +67,15 @@ async def _events(
                 else:
                     total = (time.perf_counter() - started) * 1000
                     body = render_answer(event.result, event.cached, request_id, total)
+                    # The request's log line and stage histograms, written when the stream
+                    # ends, get the answer's outcome and timings as a plain answer's do.
+                    note(
+                        scope,
+                        cached=event.cached,
+                        escalate=event.result.escalate,
+                        answer_source=event.result.answer_source,
+                        timings_ms=body["timings_ms"],
+                    )
                     yield sse_event("done", body)
     except Exception:
         log.exception("answer stream failed")

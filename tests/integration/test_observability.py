@@ -118,3 +118,24 @@ async def test_the_lines_after_the_application_shut_down_are_written_at_once(
     assert "serving" in messages
     assert messages[-1] == "shut down"
     assert writers[-1] == threading.current_thread().name
+
+
+async def test_a_streamed_answer_feeds_the_stage_histograms_once_computed(
+    client: httpx.AsyncClient,
+) -> None:
+    question = {"property_id": "harbour-grand", "question": "Is the sauna open to guests?"}
+    before = await _metrics(client)
+    for _ in range(2):  # computed, then cached
+        response = await client.post("/ask", json={**question, "stream": True})
+        assert response.status_code == 200
+        assert "event: done" in response.text
+    after = await _metrics(client)
+
+    def delta(stage: str) -> float:
+        key = (("stage", stage),)
+        name = "concierge_stage_duration_seconds_count"
+        return after[name].get(key, 0.0) - before.get(name, {}).get(key, 0.0)
+
+    assert delta("embed") == 1
+    assert delta("search") == 1
+    assert delta("answer") == 1
