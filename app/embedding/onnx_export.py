@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -57,21 +58,28 @@ def onnx_model_file(model_path: Path, cache_dir: Path, name: str) -> Path:
     return cache_dir / f"{safe}-{model_fingerprint(model_path)}.onnx"
 
 
-def export_onnx(model_path: Path, target: Path) -> Path:
-    """Export ``model_path`` to ``target`` unless it exists (safe to call concurrently)."""
+def build_once(target: Path, build: Callable[[Path], None]) -> bool:
+    """Write ``target`` with ``build`` unless it exists, atomically and under a file lock, so
+    concurrent callers wait for one build; True when this call built it."""
     target.parent.mkdir(parents=True, exist_ok=True)
     lock_path = target.with_suffix(".lock")
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if target.exists():
-            return target
+            return False
         partial = target.with_suffix(f".{os.getpid()}.partial")
         try:
-            _export(model_path, partial)
+            build(partial)
             os.replace(partial, target)
         finally:
             partial.unlink(missing_ok=True)
-    log.info("exported %s to %s", model_path, target)
+    return True
+
+
+def export_onnx(model_path: Path, target: Path) -> Path:
+    """Export ``model_path`` to ``target`` unless it exists (safe to call concurrently)."""
+    if build_once(target, lambda partial: _export(model_path, partial)):
+        log.info("exported %s to %s", model_path, target)
     return target
 
 

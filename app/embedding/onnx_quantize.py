@@ -15,12 +15,12 @@ graphs so the runtime never needs ``onnx``.
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from app.embedding.onnx_export import build_once
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +43,8 @@ def graph_for(fp32_graph: Path, precision: str) -> Path:
 def quantize_onnx(fp32_graph: Path, target: Path) -> Path:
     """Write the int8 graph of ``fp32_graph`` to ``target`` unless it exists (safe to call
     concurrently)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = target.with_suffix(".lock")
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if target.exists():
-            return target
-        partial = target.with_suffix(f".{os.getpid()}.partial")
-        try:
-            _quantize(fp32_graph, partial)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
-    log.info("quantised %s to %s", fp32_graph, target)
+    if build_once(target, lambda partial: _quantize(fp32_graph, partial)):
+        log.info("quantised %s to %s", fp32_graph, target)
     return target
 
 
