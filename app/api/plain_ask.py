@@ -12,14 +12,12 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 
-import orjson
 from fastapi import FastAPI
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.plain_route import JSON_TYPES
+from app.api.plain_route import JSON_TYPES, plain_model
 from app.api.schemas import AskRequest
 
 Answer = Callable[[AskRequest, Request], Awaitable[Response]]
@@ -77,16 +75,7 @@ async def _plain_body(scope: Scope, receive: Receive, received: list[Message]) -
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break
-    try:
-        data = orjson.loads(b"".join(chunks))
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    try:
-        return AskRequest.model_validate(data)
-    except ValidationError:
-        return None
+    return plain_model(b"".join(chunks), AskRequest)
 
 
 def _replay(received: list[Message], receive: Receive) -> Receive:

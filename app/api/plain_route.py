@@ -34,6 +34,11 @@ async def plain_body(request: Request, model: type[M]) -> M | None:
         # Refused by the body guard, or the client left: FastAPI's handler answers it (reading
         # again fails as the first read did).
         return None
+    return plain_model(raw, model)
+
+
+def plain_model(raw: bytes, model: type[M]) -> M | None:
+    """``model`` validated from a JSON object's bytes; None when orjson or the model refuses."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
