@@ -156,3 +156,16 @@ class ScriptedModel:
 
     async def aclose(self) -> None:
         return None
+
+
+async def streamed(events: AnswerEvents) -> tuple[str, Answer]:
+    """The text a stream showed and the answer it ended with."""
+    shown = ""
+    final = None
+    async for event in events:
+        if isinstance(event, Delta):
+            shown += event.text
+        else:
+            final = event
+    assert final is not None
+    return shown, final

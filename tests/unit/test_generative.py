@@ -11,6 +11,7 @@ from app.answering.prompts import PromptBuilder
 from app.answering.types import Answer, Delta, Source
 from app.search.types import Hit
 from tests.fakes import ScriptedModel as Scripted
+from tests.fakes import streamed
 
 SOURCES = [
     Source(
@@ -32,15 +33,7 @@ def writer(backend: Scripted) -> GenerativeWriter:
 
 
 async def run(backend: Scripted, question: str = "When is check-out?") -> tuple[str, Answer]:
-    shown = ""
-    final = None
-    async for event in writer(backend).stream(question, SOURCES):
-        if isinstance(event, Delta):
-            shown += event.text
-        else:
-            final = event
-    assert final is not None
-    return shown, final
+    return await streamed(writer(backend).stream(question, SOURCES))
 
 
 async def test_only_relevant_sources_reach_the_prompt_and_an_uncited_answer_is_attributed() -> None:

@@ -11,9 +11,10 @@ from app.answering.generative import FALLBACK_SOURCE, GenerationLimits, Generati
 from app.answering.llm.guards import CircuitBreaker, ConcurrencyGate
 from app.answering.phrasing import cited, rejection, tidy
 from app.answering.prompts import PromptBuilder
-from app.answering.types import Answer, Delta, Source
+from app.answering.types import Answer, Source
 from app.search.types import Hit
 from tests.fakes import ScriptedModel as Scripted
+from tests.fakes import streamed
 
 CHECKOUT = Source(
     1,
@@ -47,15 +48,7 @@ def writer(model: Scripted) -> GenerativeWriter:
 
 
 async def run(model: Scripted, question: str = QUESTION) -> tuple[str, Answer]:
-    shown = ""
-    final = None
-    async for event in writer(model).stream(question, SOURCES):
-        if isinstance(event, Delta):
-            shown += event.text
-        else:
-            final = event
-    assert final is not None
-    return shown, final
+    return await streamed(writer(model).stream(question, SOURCES))
 
 
 def composed(question: str = QUESTION) -> Answer:
