@@ -122,7 +122,3 @@ def hybrid_sql(exact: bool, table: str = "chunks") -> str:
     partitioned table is made again at each call). ``table`` is a quoted identifier."""
     candidates = _CANDIDATES_EXACT if exact else _CANDIDATES_ANN
     return _TEMPLATE.replace("{candidates}", candidates).replace("{table}", table)
-
-
-HYBRID_EXACT_SQL = hybrid_sql(True)
-HYBRID_ANN_SQL = hybrid_sql(False)

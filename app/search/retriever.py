@@ -171,11 +171,12 @@ class Retriever:
             return []
         options = self.options.for_language(language)
         fetch = max(k, options.rerank_depth) if self.reranker and question else k
+        exact = self.uses_exact(prop)
         if question is None or options.mode == "vector":
-            sql = nearest_sql(self.uses_exact(prop), _table(prop))
+            statement = nearest_sql
             args: tuple[object, ...] = (prop.version_id, vector, fetch, prop.id)
         else:
-            sql = hybrid_sql(self.uses_exact(prop), _table(prop))
+            statement = hybrid_sql
             vector_weight = 0.0 if options.mode == "fulltext" else options.vector_weight
             args = (
                 prop.version_id,
@@ -191,6 +192,7 @@ class Retriever:
                 ),
                 max(fetch, options.depth, options.pool),
             )
+        sql = statement(exact, _table(prop))
         ef_search = self.ef_search(prop)
         try:
             async with self._pool.acquire(timeout=self._acquire_timeout_s) as conn:
@@ -202,7 +204,7 @@ class Retriever:
                 except asyncpg.UndefinedTableError:
                     # The partition went away since the registry read its name: the parent
                     # table finds the property's chunks wherever they now are.
-                    rows = await conn.fetch(sql.replace(_table(prop), "chunks"), *args)
+                    rows = await conn.fetch(statement(exact, "chunks"), *args)
         except CONNECTION_ERRORS as exc:
             raise DependencyUnavailable("the knowledge base is unavailable right now") from exc
         hits = [
