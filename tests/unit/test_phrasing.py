@@ -11,9 +11,10 @@ import pytest
 from app.answering.composer import sentences_of
 from app.answering.extractive import ExtractiveWriter
 from app.answering.generative import FALLBACK_SOURCE, GenerationLimits, GenerativeWriter
+from app.answering.llm.backend import Prompt
 from app.answering.llm.guards import CircuitBreaker, ConcurrencyGate
 from app.answering.phrasing import cited, rejection, tidy
-from app.answering.prompts import Prompt, PromptBuilder
+from app.answering.prompts import PromptBuilder
 from app.answering.types import Answer, Source
 from app.search.types import Hit
 from tests.fakes import ScriptedModel as Scripted
