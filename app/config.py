@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     answer_min_score: float = Field(0.16, ge=-1, le=1)
     # Below this similarity a subject word missing from every source means a hand-over.
     answer_confident_score: float = Field(0.50, ge=-1, le=1)
+    # Cosine of the model's word vectors at which a word of the sources stands for a missing
+    # subject word ("booking" for "reservation"); unset with e5, whose vectors are not
+    # calibrated for it (off). The vectors come from ``python -m app prepare``.
+    answer_meaning_similarity: float | None = Field(0.65, ge=-1, le=1)
     # Floor for a question over sources in another language (unset: 0.80 with e5; with
     # minilm such questions follow the rules above, its similarities do not carry over).
     answer_min_score_other_languages: float | None = Field(None, ge=-1, le=1)
@@ -332,6 +336,16 @@ class Settings(BaseSettings):
         if self.embedding_model == "e5" and "answer_confident_score" not in self.model_fields_set:
             return E5_ANSWER_CONFIDENT_SCORE
         return self.answer_confident_score
+
+    @property
+    def answer_meaning_threshold(self) -> float | None:
+        """``answer_meaning_similarity`` for minilm or when set; None (off) for e5 otherwise."""
+        if (
+            self.embedding_model == "e5"
+            and "answer_meaning_similarity" not in self.model_fields_set
+        ):
+            return None
+        return self.answer_meaning_similarity
 
     @property
     def classifier_similarities(self) -> tuple[float, float]:
