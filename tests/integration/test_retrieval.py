@@ -90,17 +90,20 @@ async def test_a_large_partition_searches_with_its_own_ef_search_and_one_stateme
         assert default.ef_search(prop) is None
         assert Retriever(pool, prop.chunk_count, ef_search_by_size=steps).ef_search(prop) is None
         assert len(await retriever.search(prop, vector, 20)) == 20
-        assert sent[0] == "SET hnsw.ef_search = 40" and len(sent) == 2
+        assert sent[0] == "SET hnsw.ef_search = 40"
+        assert len(sent) == 2
         # The connection keeps the value: the next searches of that size are one statement
         # each, and no reset runs when the connection goes back to the pool.
         for _ in range(3):
             await retriever.search(prop, vector, 5)
-        assert len(sent) == 5 and "SET" not in " ".join(sent[2:])
+        assert len(sent) == 5
+        assert "SET" not in " ".join(sent[2:])
         assert await pool.fetchval("SHOW hnsw.ef_search") == "40"
         # A search that wants the configured value puts it back first.
         del sent[:]
         await default.search(prop, vector, 5)
-        assert sent[0] == "RESET hnsw.ef_search" and len(sent) == 2
+        assert sent[0] == "RESET hnsw.ef_search"
+        assert len(sent) == 2
         assert await pool.fetchval("SHOW hnsw.ef_search") == str(settings.hnsw_ef_search)
         # The setting is really sent: a value the server refuses fails the search, and the
         # connection keeps the value it had.
