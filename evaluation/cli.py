@@ -274,7 +274,8 @@ async def _evaluate(
         try:
             async with built_writers(settings, writer_names, words) as writers:
                 return [
-                    await _evaluate_in(scratch, url, pool, encoder, args, s, writers) for s in sets
+                    await _evaluate_in(scratch, url, pool, encoder, args, s, writers, words)
+                    for s in sets
                 ]
         finally:
             await pool.close()
@@ -291,6 +292,7 @@ async def _evaluate_in(
     args: argparse.Namespace,
     evalset: EvalSet,
     writers: list[AnswerWriter],
+    words: meanings.WordVectors | None = None,
 ) -> dict[str, object]:
     questions = load_questions(evalset.questions)
     sources = evalset.sources()
@@ -336,6 +338,8 @@ async def _evaluate_in(
             depth=args.depth,
             top_k=settings.top_k,
             min_score=settings.answer_threshold,
+            meanings=words,
+            meaning_similarity=settings.answer_meaning_threshold or 1.0,
         )
         results.append(await run(asked, thresholds=thresholds))
         if multilingual:

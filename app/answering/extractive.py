@@ -60,6 +60,9 @@ _MOSTLY = 0.5
 # How far from the floor towards the confident score the best source must be for a missing
 # word to be found by its meaning (see the module's step 1).
 _MEANT = 0.7
+# Words of the sources this much less similar to a missing word than the closest stand for it
+# too ("laundry" and "towel" for "clothes"; not "bicycle" beside "motorcycle" for "motorbike").
+_CLOSE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,17 +187,25 @@ class ExtractiveWriter:
         ``vocabulary`` lets it stand for those words (the composer looks for them)."""
         if self._meanings is None or not missing:
             return False
-        typed = subject_terms(question).raw
-        texts = [_text_of(s) for s in sources]
-        alike = {
-            term: self._meanings.alike(forms_of(term, typed), texts, self._meaning_similarity)
-            for term in missing
-        }
+        alike = {term: self._alike(question, term, sources) for term in missing}
         if not all(alike.values()):
             return False
         for term, words in alike.items():
             vocabulary.widen(term, words)
         return True
+
+    def _alike(self, question: str, term: str, sources: Sequence[Source]) -> set[str]:
+        """The words of the sources closest in meaning to a subject word: at least
+        ``meaning_similarity`` from it, and about as close as the closest."""
+        if self._meanings is None:
+            return set()
+        forms = forms_of(term, subject_terms(question).raw)
+        texts = [_text_of(s) for s in sources]
+        alike = self._meanings.alike(forms, texts, self._meaning_similarity)
+        if not alike:
+            return set()
+        closest = max(alike.values())
+        return {word for word, similarity in alike.items() if similarity >= closest - _CLOSE}
 
     def compose(
         self, question: str, sources: Sequence[Source], language: str | None = None
@@ -210,6 +221,11 @@ class ExtractiveWriter:
             return Plan(Answer(FALLBACK_MESSAGE, escalate=True))
         vocabulary = decided[0]
         terms = subject_terms(question)
+        if self._meanings is not None:
+            # A subject word the sources do not say, in a question answered all the same (a
+            # clearly similar source): the composer looks for the words of its meaning.
+            for term in coverage(question, vocabulary)[1]:
+                vocabulary.widen(term, self._alike(question, term, sources))
         # A judgement ("is the breakfast good?") that the search also found in reviews.
         reviews_found = sum(s.hit.kind == REVIEW for s in sources)
         top_review = any(s.hit.kind == REVIEW for s in sources[:2])

@@ -24,18 +24,22 @@ def unit(*parts: float) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-# "reservation" and "booking" mean nearly the same (cosine 0.8); "golf" and "sport" are
-# alike (0.6); every other pair is far apart.
+# "reservation" and "booking" mean nearly the same (cosine 0.8), as do "motorbike" and
+# "motorcycle"; "golf" and "sport" are alike (0.6), as are "motorbike" and "bicycle"; every
+# other pair is far apart.
 WORDS = WordVectors(
-    ["reservation", "booking", "golf", "sport", "table", "dinner"],
+    "reservation booking golf sport table dinner motorbike motorcycle bicycle".split(),
     np.vstack(
         [
-            unit(1, 0, 0, 0, 0),
-            unit(0.8, 0.6, 0, 0, 0),
-            unit(0, 0, 1, 0, 0),
-            unit(0, 0, 0.6, 0.8, 0),
-            unit(0, 0, 0, 0, 1),
-            unit(0, 0.2, 0, 0, 1),
+            unit(1, 0, 0, 0, 0, 0, 0),
+            unit(0.8, 0.6, 0, 0, 0, 0, 0),
+            unit(0, 0, 1, 0, 0, 0, 0),
+            unit(0, 0, 0.6, 0.8, 0, 0, 0),
+            unit(0, 0, 0, 0, 1, 0, 0),
+            unit(0, 0.2, 0, 0, 1, 0, 0),
+            unit(0, 0, 0, 0, 0, 1, 0),
+            unit(0, 0, 0, 0, 0, 0.8, 0.6),
+            unit(0, 0, 0, 0, 0, 0.6, 0.8),
         ]
     ),
 )
@@ -65,6 +69,21 @@ def test_a_merely_alike_word_or_a_loosely_similar_source_is_handed_over() -> Non
     # The same word of one meaning, but the search found the source barely similar.
     loose = src(1, BOOKING.hit.text, 0.3, BOOKING.hit.heading)
     assert writer(WORDS).compose("reservation needed?", [loose]).escalate
+
+
+def test_an_answered_question_is_answered_by_the_sentence_that_says_its_word_in_other_words() -> (
+    None
+):
+    garage = src(
+        1,
+        "Bicycle parking is free in the courtyard. Motorcycle parking in the garage costs EUR 12.",
+        0.55,
+        heading="Parking",
+    )
+    assert writer(None).compose("parking for a motorbike", [garage]).text.startswith("Bicycle")
+    answer = writer(WORDS).compose("parking for a motorbike", [garage])
+    assert answer.text.startswith("Motorcycle parking in the garage costs EUR 12.")
+    assert "Bicycle" not in answer.text
 
 
 def test_words_of_a_text_are_compared_once_with_stopwords_out() -> None:
