@@ -38,14 +38,21 @@ async def test_trimming_trims_at_once_and_then_on_schedule(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: list[int] = []
-    monkeypatch.setattr(memory, "release_free_memory", lambda: calls.append(1) is None)
+    fourth = asyncio.Event()
+
+    def release() -> bool:
+        calls.append(1)
+        if len(calls) == 4:
+            fourth.set()
+        return True
+
+    monkeypatch.setattr(memory, "release_free_memory", release)
     async with memory.trimming(0):
         assert calls == [1]
     async with memory.trimming(0.01):
         assert len(calls) == 2
         async with asyncio.timeout(5):
-            while len(calls) < 4:
-                await asyncio.sleep(0.01)
+            await fourth.wait()
     count = len(calls)
     await asyncio.sleep(0.05)
     assert len(calls) == count  # stopped with the block
