@@ -13,7 +13,8 @@ from app.config import Settings
 from app.db.pool import create_pool
 from app.db.properties import PropertyRegistry
 from app.embedding.encoder import Encoder
-from app.search.retriever import Retriever
+from app.search.hybrid import hybrid_sql
+from app.search.retriever import Retriever, nearest_sql
 from app.search.types import SearchOptions
 
 HYBRID = SearchOptions(mode="hybrid")
@@ -89,10 +90,40 @@ async def test_a_large_partition_searches_with_its_own_ef_search_for_that_query_
         # The setting is really sent: a value the server refuses fails the search.
         with pytest.raises(asyncpg.InvalidParameterValueError):
             await Retriever(pool, 0, ef_search_by_size={0: 0}).search(prop, vector, 5)
-        # The pool's only connection comes back with the configured setting.
+        # The pool's only connection comes back with the configured settings.
         assert await pool.fetchval("SHOW hnsw.ef_search") == str(settings.hnsw_ef_search)
+        assert await pool.fetchval("SHOW enable_sort") == "on"
     finally:
         await pool.close()
+
+
+@pytest.mark.parametrize("hybrid", [False, True])
+async def test_the_hnsw_path_reads_the_index_where_the_planner_would_sort_the_partition(
+    pool: asyncpg.Pool, registry: PropertyRegistry, encoder: Encoder, hybrid: bool
+) -> None:
+    prop = await registry.get("alpine-lodge")
+    retriever = Retriever(pool, 0)
+    vector = encoder.encode(["breakfast"])[0]
+    table = '"' + (prop.partition or "") + '"'
+    if hybrid:
+        sql = hybrid_sql(False, table)
+        args: tuple[object, ...] = (prop.version_id, vector, 5, prop.id, 40, 60, 1.0, 1.0)
+        args += (["breakfast"], 50)
+    else:
+        sql, args = nearest_sql(False, table), (prop.version_id, vector, 5, prop.id)
+
+    async def plan(settings: str | None) -> str:
+        async with pool.acquire() as conn:
+            if settings is not None:
+                await conn.execute(settings)
+            rows = await conn.fetch("EXPLAIN " + sql, *args)
+        return "\n".join(r[0] for r in rows)
+
+    index = f"Index Scan using {prop.partition}_embedding_idx"
+    # A small partition: its index's estimated cost is the whole index's, so the planner on
+    # its own reads and sorts every chunk (an exact search, slow for large partitions).
+    assert index not in await plan(None)
+    assert index in await plan(retriever.index_settings(prop))
 
 
 @pytest.mark.parametrize("exact_limit", [20_000, 0])
