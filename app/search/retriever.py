@@ -134,22 +134,6 @@ class Retriever:
             return None
         return next((ef for size, ef in self._ef_steps if prop.chunk_count >= size), None)
 
-    def index_settings(self, prop: PropertyState) -> str:
-        """What a search of ``prop`` through its HNSW index sets first, in one statement.
-
-        Sorts are disabled so that the planner takes the index's ordered scan: pgvector costs
-        that scan as reading the whole index once ``(levels + 2) * m * ef_search`` passes the
-        partition's rows (up to about 13k chunks at m 32 and ``ef_search`` 100), and the
-        planner then preferred to read and sort the whole partition, an exact search taking
-        5-8 ms at 10k chunks where the index answers in 1-2 ms. Every other plan for the
-        nearest chunks needs a sort; the statement's remaining sorts have no alternative.
-        """
-        parts = ["SET enable_sort = off"]
-        ef_search = self.ef_search(prop)
-        if ef_search is not None:
-            parts.append(f"SET hnsw.ef_search = {int(ef_search)}")
-        return "; ".join(parts)
-
     def embedding_text(self, question: str, language: str | None = None) -> str:
         """The text to embed for ``question`` (spelling variants unified when enabled)."""
         return embedding_text(self.options, question, language)
@@ -209,12 +193,12 @@ class Retriever:
                 max(fetch, options.depth, options.pool),
             )
         sql = statement(exact, _table(prop))
-        settings = None if exact else self.index_settings(prop)
+        ef_search = self.ef_search(prop)
         try:
             async with self._pool.acquire(timeout=self._acquire_timeout_s) as conn:
-                if settings is not None:
-                    # For this use only: the pool's release (RESET ALL) restores them.
-                    await conn.execute(settings)
+                if ef_search is not None:
+                    # For this use only: the pool's release (RESET ALL) restores the setting.
+                    await conn.execute(f"SET hnsw.ef_search = {int(ef_search)}")
                 try:
                     rows = await conn.fetch(sql, *args)
                 except asyncpg.UndefinedTableError:
