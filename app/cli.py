@@ -121,10 +121,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _prepare(settings: Settings) -> int:
-    from app.prepare import prepare_multilingual
+    from app.prepare import prepare_multilingual, prepare_word_vectors
 
     try:
         prepared = asyncio.run(prepare_multilingual(settings))
+        words = prepare_word_vectors(settings)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -132,6 +133,10 @@ def _prepare(settings: Settings) -> int:
         print(f"multilingual classifier vectors not needed: {prepared.reason}")
     else:
         print(f"multilingual classifier vectors at {prepared.path} ({prepared.reason})")
+    if words.path is None:
+        print(f"answer word vectors not needed: {words.reason}")
+    else:
+        print(f"answer word vectors at {words.path} ({words.reason})")
     return 0
 
 

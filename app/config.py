@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     answer_min_score: float = Field(0.16, ge=-1, le=1)
     # Below this similarity a subject word missing from every source means a hand-over.
     answer_confident_score: float = Field(0.50, ge=-1, le=1)
+    # Cosine of the model's word vectors at which a word of the sources stands for a missing
+    # subject word ("booking" for "reservation"); unset with e5, whose vectors are not
+    # calibrated for it (off). The vectors come from ``python -m app prepare``.
+    answer_meaning_similarity: float | None = Field(0.65, ge=-1, le=1)
     # Floor for a question over sources in another language (unset: 0.80 with e5; with
     # minilm such questions follow the rules above, its similarities do not carry over).
     answer_min_score_other_languages: float | None = Field(None, ge=-1, le=1)
@@ -177,11 +181,11 @@ class Settings(BaseSettings):
     # --- performance ---
     # auto: ONNX Runtime on CPU (exported once into model_cache_dir), torch fp16 on CUDA.
     embedding_backend: Literal["auto", "torch", "onnx"] = "auto"
-    # The ONNX graph's arithmetic: fp32 (the reference) or int8 (quantised once from the fp32
-    # export, app/embedding/onnx_quantize.py: about half the model CPU of a single question).
-    # int8 moves retrieval nDCG by at most 0.003 on the served mode but flips a few of the
-    # classifier's borderline messages (scripts/eval --classification only), so it is opt-in.
-    embedding_precision: Literal["int8", "fp32"] = "fp32"
+    # The ONNX graph's arithmetic: int8 (quantised once from the fp32 export,
+    # app/embedding/onnx_quantize.py: about half the model CPU of a single question; every
+    # retrieval nDCG of scripts/eval within 0.003 of fp32's, the classifier's figures unchanged)
+    # or fp32 (the reference).
+    embedding_precision: Literal["int8", "fp32"] = "int8"
     model_cache_dir: Path = PROJECT_ROOT / ".data" / "models"
     # Move start-up objects out of the collector's reach so later collections stay short.
     gc_freeze: bool = True
@@ -333,6 +337,16 @@ class Settings(BaseSettings):
         if self.embedding_model == "e5" and "answer_confident_score" not in self.model_fields_set:
             return E5_ANSWER_CONFIDENT_SCORE
         return self.answer_confident_score
+
+    @property
+    def answer_meaning_threshold(self) -> float | None:
+        """``answer_meaning_similarity`` for minilm or when set; None (off) for e5 otherwise."""
+        if (
+            self.embedding_model == "e5"
+            and "answer_meaning_similarity" not in self.model_fields_set
+        ):
+            return None
+        return self.answer_meaning_similarity
 
     @property
     def classifier_similarities(self) -> tuple[float, float]:

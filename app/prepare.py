@@ -7,6 +7,10 @@ build, the vectors wait in the model folder (:class:`app.tasks.seed_cache.SeedCa
 first such message finds the model loaded within its wait. The server itself still loads the
 multilingual model only at that first message, so a hotel whose guests all write English never
 holds it in memory.
+
+The answer writer's word vectors (:mod:`app.answering.meanings`: the model's vector of each of
+the 30,000 most common English words, about 40 s on two cores) are computed here too, and read
+by the server at start-up.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app import languages
+from app.answering import meanings
 from app.config import Settings, classifier_floors
 from app.embedding.e5_encoder import E5_NAME
+from app.embedding.encoder import load_encoder, vectors_identity
 from app.embedding.lazy import LazyEmbedder, multilingual_embedder
 from app.tasks.classify import load_examples
 from app.tasks.multilingual import Floors, MultilingualSpace
@@ -68,3 +74,18 @@ async def prepare_multilingual(
     if not path.exists():
         raise RuntimeError(f"the example vectors could not be written to {path}")
     return Prepared(path, f"{len(seeds)} examples")
+
+
+def prepare_word_vectors(settings: Settings) -> Prepared:
+    """Compute the answer writer's word vectors with the configured model, unless kept
+    already; skipped where the writer would not use them (e5 without
+    ``RAG_ANSWER_MEANING_SIMILARITY``)."""
+    if settings.answer_meaning_threshold is None:
+        return Prepared(None, "the answer writer uses no word vectors with these settings")
+    encoder = load_encoder(settings)
+    identity = vectors_identity(encoder)
+    table = meanings.compute(encoder.encode, settings.model_cache_dir, identity)
+    path = meanings.cache_path(settings.model_cache_dir, identity, table.words)
+    if not path.exists():
+        raise RuntimeError(f"the word vectors could not be written to {path}")
+    return Prepared(path, f"{len(table.words)} words")

@@ -14,6 +14,7 @@ import asyncpg
 import numpy as np
 
 from app import languages
+from app.answering import meanings
 from app.answering.writers import open_writers
 from app.api.ratelimit import RateLimits
 from app.config import Settings
@@ -35,6 +36,7 @@ from app.rag.session_store import PostgresSessionStore
 from app.rag.sessions import MemorySessionStore, SessionStore
 from app.rag.shadow import open_shadow
 from app.rag.types import AskResult, CacheKey, is_storable, result_bytes
+from app.search import spelling
 from app.search.rerank import build_reranker
 from app.search.retriever import Retriever, search_options
 from app.tasks.runtime import SecondModel, TaskServices, open_task_services
@@ -136,6 +138,8 @@ async def open_services(
         )
         batcher.start()
         await asyncio.to_thread(languages.load, settings.model_cache_dir)
+        await asyncio.to_thread(spelling.load)
+        words = await _word_vectors(settings, encoder)
         for size in (1, settings.batch_max_size):  # warm-up: first calls are slow
             await asyncio.gather(*(batcher.embed("What time is check-out?") for _ in range(size)))
         registry = PropertyRegistry(pool, url, settings.registry_refresh_s)
@@ -162,7 +166,7 @@ async def open_services(
         async def embed_message(text: str) -> np.ndarray:
             return await questions.embed(retriever.embedding_text(text))
 
-        async with open_writers(settings) as writers, contextlib.AsyncExitStack() as stack:
+        async with open_writers(settings, words) as writers, contextlib.AsyncExitStack() as stack:
             tasks = None
             if settings.requests_enabled:
                 second = None
@@ -239,3 +243,15 @@ async def sessions_of(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[S
         yield store
     finally:
         await store.close()
+
+
+async def _word_vectors(settings: Settings, encoder: Encoder) -> meanings.WordVectors | None:
+    """The model's word vectors for the answer writer, when wanted and computed ahead
+    (``python -m app prepare``); without them a missing word is never found by its meaning."""
+    if settings.answer_meaning_threshold is None:
+        return None
+    identity = vectors_identity(encoder)
+    found = await asyncio.to_thread(meanings.read, settings.model_cache_dir, identity)
+    if found is None:
+        log.info("no word vectors for %s: run python -m app prepare to compute them", identity)
+    return found

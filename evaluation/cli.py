@@ -26,13 +26,14 @@ import asyncpg
 from pydantic import SecretStr
 
 from app import languages
+from app.answering import meanings
 from app.answering.types import AnswerWriter
 from app.config import PROJECT_ROOT, Settings, classifier_floors, get_settings
 from app.db.migrate import drop_database, ensure_database, upgrade_to_head
 from app.db.pool import create_pool
 from app.db.properties import PropertyRegistry
 from app.db.server import database_url
-from app.embedding.encoder import Encoder, default_model_path, load_encoder
+from app.embedding.encoder import Encoder, default_model_path, load_encoder, vectors_identity
 from app.search.rerank import build_reranker
 from app.search.retriever import embedding_text, search_options
 from app.search.types import SearchOptions
@@ -263,11 +264,18 @@ async def _evaluate(
     scratch, url = await _scratch_database(settings, args.database_url)
     try:
         encoder = await asyncio.to_thread(load_encoder, settings)
+        words = None
+        if settings.answer_meaning_threshold is not None:  # as python -m app prepare does
+            identity = vectors_identity(encoder)
+            words = await asyncio.to_thread(
+                meanings.compute, encoder.encode, settings.model_cache_dir, identity
+            )
         pool = await create_pool(url, settings)
         try:
-            async with built_writers(settings, writer_names) as writers:
+            async with built_writers(settings, writer_names, words) as writers:
                 return [
-                    await _evaluate_in(scratch, url, pool, encoder, args, s, writers) for s in sets
+                    await _evaluate_in(scratch, url, pool, encoder, args, s, writers, words)
+                    for s in sets
                 ]
         finally:
             await pool.close()
@@ -284,6 +292,7 @@ async def _evaluate_in(
     args: argparse.Namespace,
     evalset: EvalSet,
     writers: list[AnswerWriter],
+    words: meanings.WordVectors | None = None,
 ) -> dict[str, object]:
     questions = load_questions(evalset.questions)
     sources = evalset.sources()
@@ -329,6 +338,8 @@ async def _evaluate_in(
             depth=args.depth,
             top_k=settings.top_k,
             min_score=settings.answer_threshold,
+            meanings=words,
+            meaning_similarity=settings.answer_meaning_threshold or 1.0,
         )
         results.append(await run(asked, thresholds=thresholds))
         if multilingual:

@@ -18,6 +18,7 @@ import numpy as np
 
 from app import languages
 from app.answering.extractive import ExtractiveWriter
+from app.answering.meanings import WordVectors
 from app.answering.types import number_sources
 from app.db.properties import PropertyRegistry
 from app.embedding.encoder import Encoder, query_encoder
@@ -96,6 +97,8 @@ async def run_variant(
     min_score: float = 0.16,
     handover_at: float | None = None,
     other_language_min_score: float | None = None,
+    meanings: WordVectors | None = None,
+    meaning_similarity: float = 1.0,
 ) -> VariantResult:
     """Search every question with ``variant``; ``questions`` pairs each with its property.
 
@@ -106,6 +109,8 @@ async def run_variant(
             min_score,
             confident_score=handover_at,
             other_language_min_score=other_language_min_score,
+            meanings=meanings,
+            meaning_similarity=meaning_similarity,
         )
         if handover_at is not None
         else None
@@ -190,7 +195,7 @@ async def run_variant(
             )
             for group, r in groups.items()
         },
-        thresholds=answer_step(answers, thresholds, min_score),
+        thresholds=answer_step(answers, thresholds, min_score, meanings, meaning_similarity),
         misses=misses,
         cases=[(q, list(h)) for q, h in answers],
     )
@@ -200,14 +205,22 @@ def answer_step(
     answers: Sequence[tuple[Question, Sequence[Hit]]],
     thresholds: Sequence[float],
     min_score: float = 0.16,
+    meanings: WordVectors | None = None,
+    meaning_similarity: float = 1.0,
 ) -> list[ThresholdPoint]:
     """Hand-over rates of the extractive writer at each confident-score threshold (below
-    it, a subject word missing from the sources means a hand-over)."""
+    it, a subject word missing from the sources means a hand-over), with the model's word
+    vectors ``meanings`` where given."""
     points = []
     unanswerable = [(q, h) for q, h in answers if not q.gold]
     answerable = [(q, h) for q, h in answers if q.gold]
     for threshold in thresholds:
-        writer = ExtractiveWriter(min(min_score, threshold), confident_score=threshold)
+        writer = ExtractiveWriter(
+            min(min_score, threshold),
+            confident_score=threshold,
+            meanings=meanings,
+            meaning_similarity=meaning_similarity,
+        )
         points.append(
             ThresholdPoint(
                 threshold,

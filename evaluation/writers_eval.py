@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict
 
+from app.answering.meanings import WordVectors
 from app.answering.types import AnswerWriter
 from app.answering.writers import open_writers
 from app.config import Settings
@@ -43,14 +44,15 @@ def parse_writers(text: str) -> list[str]:
 
 @asynccontextmanager
 async def built_writers(
-    settings: Settings, names: Sequence[str]
+    settings: Settings, names: Sequence[str], meanings: WordVectors | None = None
 ) -> AsyncIterator[list[AnswerWriter]]:
-    """The named writers, built as the service builds them, closed at the end."""
+    """The named writers, built as the service builds them (with the model's word vectors
+    ``meanings``), closed at the end."""
     async with AsyncExitStack() as stack:
         out: list[AnswerWriter] = []
         for name in names:
             configured = settings.model_copy(update={"answer_writer": name})
-            writers = await stack.enter_async_context(open_writers(configured))
+            writers = await stack.enter_async_context(open_writers(configured, meanings))
             out.append(writers.writer)
         yield out
 

@@ -1,6 +1,7 @@
 """CPU time per uncached POST /ask, for the service and for PostgreSQL apart.
 
-Starts the embedded PostgreSQL on the ``scripts/bench --small`` corpus (built on first use),
+Starts the embedded PostgreSQL on the ``scripts/bench --small`` corpus (``--plan full``: the
+full bench's; built on first use),
 starts the service as ``python -m app serve``, sends a warm-up and then ``--questions``
 distinct questions from ``--clients`` connections, and reads the CPU time (user + system,
 from /proc) the service and the PostgreSQL processes used meanwhile. CPU time moves far less
@@ -8,7 +9,7 @@ than latency when other programs share the cores, so two versions can be compare
 machine. Also prints the cold start, the resident memory before and after, and the database
 transactions per request (pg_stat_database).
 
-    PYTHONPATH=scripts .venv/bin/python scripts/cpu_per_ask.py [--questions 400]
+    PYTHONPATH=scripts .venv/bin/python scripts/cpu_per_ask.py [--questions 400] [--plan full]
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ async def measure(args: argparse.Namespace, children: Children, database: list[A
     conn = await asyncpg.connect(url)
     try:
         sizes = await ensure_corpus(
-            conn, PLANS["small"].corpus, encoder, data_dir / "corpus.json", log
+            conn, PLANS[args.plan].corpus, encoder, data_dir / "corpus.json", log
         )
     finally:
         await conn.close()
@@ -153,9 +154,13 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=7, help="seed of the question generator")
     parser.add_argument(
-        "--data-dir", type=Path, default=PROJECT_ROOT / ".data" / "bench-small", help="data folder"
+        "--plan", choices=sorted(PLANS), default="small", help="the corpus of scripts/bench's plan"
     )
+    parser.add_argument("--data-dir", type=Path, help="data folder (default: .data/bench-PLAN)")
     args = parser.parse_args()
+    if args.data_dir is None:
+        suffix = "" if args.plan == "full" else f"-{args.plan}"
+        args.data_dir = PROJECT_ROOT / ".data" / f"bench{suffix}"
     children = Children()
     database: list[Any] = []
     try:

@@ -306,7 +306,12 @@ def _heading_match(
     recall = found / len(wanted)
     if asked is None or not recall:
         return recall
-    own = _heading_terms(source.hit.heading)
+    # A word that frames questions ("book") is the heading's own when the guest asks about it.
+    own = [
+        t
+        for t in _heading_all_terms(source.hit.heading)
+        if t not in _ROOTED_FRAME_WORDS or any(t in group for group in wanted)
+    ]
     if not own:
         return recall
     said = sum(1 for term in own if any(term in group for group in asked))
@@ -315,9 +320,9 @@ def _heading_match(
 
 
 @per_text(100_000)  # chunk headings
-def _heading_terms(heading: str) -> tuple[str, ...]:
-    """A heading's content words other than the words that frame a question."""
-    return tuple(t for t in _roots(content_terms(heading)) if t not in _ROOTED_FRAME_WORDS)
+def _heading_all_terms(heading: str) -> tuple[str, ...]:
+    """A heading's content words."""
+    return tuple(_roots(content_terms(heading)))
 
 
 def _is_question(source: Source) -> bool:

@@ -16,8 +16,13 @@ Three steps, each cheap (well under a millisecond together):
    to the confident score: with most of the subject found, the missing word is usually a
    paraphrase ("hire the whole place for a party" over "book the bistro for private
    parties"), while a thing the hotel does not have is usually the question's one noun ("is
-   there a tennis court": "court" found, "tennis" not). The thresholds were chosen on measured
-   curves (``scripts/eval``; see the README).
+   there a tennis court": "court" found, "tennis" not). With the model's word vectors
+   (:mod:`app.answering.meanings`), a missing word is found when a word of the sources means
+   nearly the same (``meaning_similarity``: "reservation" for "booking") and the best source is
+   clearly similar (70% of the way from the floor to the confident score): words that are
+   only alike ("golf" and "sport") are about as close as words of one meaning, so the
+   similarity of the sources must vouch for the question being the one they answer. The
+   thresholds were chosen on measured curves (``scripts/eval``; see the README).
 2. **Opinions.** When the best source is a guest review, the answer is a summary of the
    reviews that mention the subject (:mod:`app.answering.reviews`), attributed and counted,
    never a review's sentence stated as the hotel's.
@@ -40,6 +45,7 @@ from app.answering.matching import (
     coverage,
 )
 from app.answering.matching import question_terms as subject_terms
+from app.answering.meanings import WordVectors, forms_of
 from app.answering.reviews import is_opinion_question, opinion_words, opinions, summarise
 from app.answering.types import FALLBACK_MESSAGE, Answer, AnswerEvents, Delta, Source
 
@@ -51,6 +57,12 @@ _FAIRLY = 0.25
 # source this far from the floor towards the confident score (see the module's step 1).
 _MOSTLY_FOUND = 2
 _MOSTLY = 0.5
+# How far from the floor towards the confident score the best source must be for a missing
+# word to be found by its meaning (see the module's step 1).
+_MEANT = 0.7
+# Words of the sources this much less similar to a missing word than the closest stand for it
+# too ("laundry" and "towel" for "clothes"; not "bicycle" beside "motorcycle" for "motorbike").
+_CLOSE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +87,13 @@ class ExtractiveWriter:
         confident_score: float = 0.50,
         max_chars: int = 1200,
         other_language_min_score: float | None = None,
+        meanings: WordVectors | None = None,
+        meaning_similarity: float = 0.65,
     ) -> None:
         self._min_score = min_score
+        # The model's vectors of common words: a missing word found by its meaning.
+        self._meanings = meanings
+        self._meaning_similarity = meaning_similarity
         # With a multilingual model: the similarity floor for a question over sources in
         # another language (None: such questions follow the same rules as any other).
         self._other_language_min_score = other_language_min_score
@@ -151,9 +168,44 @@ class ExtractiveWriter:
                 share < 1.0
                 and not mostly
                 and not (share > 0 and fairly and circumstantial(question, missing))
+                and not (
+                    best >= floor + _MEANT * (self._confident_score - floor)
+                    and self._meant(question, missing, sources, vocabulary)
+                )
             ):
                 return None
         return vocabulary, floor
+
+    def _meant(
+        self,
+        question: str,
+        missing: Sequence[str],
+        sources: Sequence[Source],
+        vocabulary: Vocabulary,
+    ) -> bool:
+        """Whether every missing word has a word of the same meaning in the sources; if so,
+        ``vocabulary`` lets it stand for those words (the composer looks for them)."""
+        if self._meanings is None or not missing:
+            return False
+        alike = {term: self._alike(question, term, sources) for term in missing}
+        if not all(alike.values()):
+            return False
+        for term, words in alike.items():
+            vocabulary.widen(term, words)
+        return True
+
+    def _alike(self, question: str, term: str, sources: Sequence[Source]) -> set[str]:
+        """The words of the sources closest in meaning to a subject word: at least
+        ``meaning_similarity`` from it, and about as close as the closest."""
+        if self._meanings is None:
+            return set()
+        forms = forms_of(term, subject_terms(question).raw)
+        texts = [_text_of(s) for s in sources]
+        alike = self._meanings.alike(forms, texts, self._meaning_similarity)
+        if not alike:
+            return set()
+        closest = max(alike.values())
+        return {word for word, similarity in alike.items() if similarity >= closest - _CLOSE}
 
     def compose(
         self, question: str, sources: Sequence[Source], language: str | None = None
@@ -169,6 +221,11 @@ class ExtractiveWriter:
             return Plan(Answer(FALLBACK_MESSAGE, escalate=True))
         vocabulary = decided[0]
         terms = subject_terms(question)
+        if self._meanings is not None:
+            # A subject word the sources do not say, in a question answered all the same (a
+            # clearly similar source): the composer looks for the words of its meaning.
+            for term in coverage(question, vocabulary)[1]:
+                vocabulary.widen(term, self._alike(question, term, sources))
         # A judgement ("is the breakfast good?") that the search also found in reviews.
         reviews_found = sum(s.hit.kind == REVIEW for s in sources)
         top_review = any(s.hit.kind == REVIEW for s in sources[:2])
@@ -210,8 +267,12 @@ def _written_in_another(sources: Sequence[Source], language: str) -> bool:
     return probability >= languages.SURE and written != language
 
 
+def _text_of(source: Source) -> str:
+    return f"{source.hit.title}\n{source.hit.heading}\n{source.hit.text}"
+
+
 def _vocabulary(sources: Sequence[Source]) -> Vocabulary:
-    return Vocabulary.of(f"{s.hit.title}\n{s.hit.heading}\n{s.hit.text}" for s in sources)
+    return Vocabulary.of(_text_of(s) for s in sources)
 
 
 def shorten(text: str, limit: int) -> str:

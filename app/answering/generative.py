@@ -85,13 +85,17 @@ class GenerativeWriter:
 
     async def warm(self) -> None:
         """Have the model read the phrasing prompt's fixed beginning once (an in-process model
-        keeps it, so no guest waits for it); failures are left to the first answer."""
+        keeps it, so no guest waits for it); failures, and a model that takes longer than one
+        answer's whole budget, are left to the first answer."""
         if not self.phrase:
             return
         prompt = self._prompts.phrase("Hello?", "Welcome.")
         with contextlib.suppress(LLMError, TimeoutError):
             generation = self.backend.generate(prompt, 1)
-            async with contextlib.aclosing(generation):
+            async with (
+                asyncio.timeout(self._limits.total_timeout_s),
+                contextlib.aclosing(generation),
+            ):
                 async for _ in generation:
                     pass
 

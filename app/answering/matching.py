@@ -176,6 +176,10 @@ class Vocabulary:
             found = self._matched[term] = self._lookup(term)
         return found
 
+    def widen(self, term: str, words: Iterable[str]) -> None:
+        """Let ``term`` also stand for ``words`` (of the same meaning, found otherwise)."""
+        self._matched[term] = self.matches(term) | set(words)
+
     def _lookup(self, term: str) -> set[str]:
         if any(term in part.words for part in self._parts):
             return {term}

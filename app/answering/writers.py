@@ -20,6 +20,7 @@ from app.answering.followup import FollowUpRewriter
 from app.answering.generative import GenerationLimits, GenerativeWriter
 from app.answering.llm.backend import LLMBackend, PromptStyle
 from app.answering.llm.guards import CircuitBreaker, ConcurrencyGate
+from app.answering.meanings import WordVectors
 from app.answering.prompts import PromptBuilder
 from app.answering.types import AnswerWriter
 from app.config import Settings
@@ -47,8 +48,10 @@ def prompt_style(settings: Settings) -> PromptStyle:
     return "completions" if local_packaged and base else "chat"
 
 
-def extractive_writer(settings: Settings) -> ExtractiveWriter:
-    """The extractive writer with the configured thresholds and bounds."""
+def extractive_writer(settings: Settings, meanings: WordVectors | None = None) -> ExtractiveWriter:
+    """The extractive writer with the configured thresholds and bounds, and the model's word
+    vectors when they were computed (``python -m app prepare``)."""
+    similarity = settings.answer_meaning_threshold
     return ExtractiveWriter(
         settings.answer_threshold,
         settings.answer_max_sentences,
@@ -56,6 +59,8 @@ def extractive_writer(settings: Settings) -> ExtractiveWriter:
         settings.answer_confident_threshold,
         max_chars=settings.answer_max_chars,
         other_language_min_score=settings.answer_other_language_threshold,
+        meanings=meanings if similarity is not None else None,
+        meaning_similarity=similarity if similarity is not None else 1.0,
     )
 
 
@@ -97,9 +102,11 @@ async def _open_backend(settings: Settings, style: PromptStyle) -> LLMBackend:
 
 
 @asynccontextmanager
-async def open_writers(settings: Settings) -> AsyncIterator[Writers]:
+async def open_writers(
+    settings: Settings, meanings: WordVectors | None = None
+) -> AsyncIterator[Writers]:
     """The configured writer (and rewriter) for the lifetime of the service."""
-    extractive = extractive_writer(settings)
+    extractive = extractive_writer(settings, meanings)
     if settings.answer_writer == "extractive":
         yield Writers(extractive, FollowUpRewriter())
         return

@@ -37,6 +37,42 @@ class _Connection(_BaseConnection):
         # Called from inside the protocol's timeout handling: terminate right after it.
         self._loop.call_soon(self.terminate)  # type: ignore[attr-defined]
 
+    async def use_ef_search(self, value: int | None) -> None:
+        """Give ``hnsw.ef_search`` this value (None: the connection's configured one) for the
+        statements that follow; a statement only when the connection's current value differs.
+
+        The pool keeps a connection's session as it is between uses (see :func:`_keep_session`),
+        so a connection remembers what it was last set to; a setting the server refuses (or a
+        statement cut short, which drops the connection) leaves the remembered value as it was.
+        """
+        if getattr(self, "_ef_search", None) == value:
+            return
+        if value is None:
+            await self.execute("RESET hnsw.ef_search")
+        else:
+            await self.execute(f"SET hnsw.ef_search = {int(value)}")
+        self._ef_search = value
+
+
+async def use_ef_search(conn: Connection, value: int | None) -> None:
+    """``hnsw.ef_search`` for the statements that follow on ``conn`` (None: the configured
+    one). On a connection of :func:`create_pool`'s pool, a statement only when its value
+    changes; on any other (a plain pool resets every connection it takes back), a ``SET``
+    whenever a value is given."""
+    tracked = getattr(conn, "use_ef_search", None)  # a pool's proxy hands it on
+    if tracked is not None:
+        await tracked(value)
+    elif value is not None:
+        await conn.execute(f"SET hnsw.ef_search = {int(value)}")
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """A connection goes back to the pool without the driver's default reset (``RESET ALL``,
+    ``CLOSE ALL``, ``UNLISTEN *``, advisory locks released: one more round trip and statement
+    per request). The hot path changes no session state but ``hnsw.ef_search``, which
+    :meth:`_Connection.use_ef_search` tracks; an open transaction is still rolled back by the
+    pool before this runs, and no pooled connection listens, locks or keeps a cursor."""
+
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await register_vector(conn)
@@ -70,6 +106,7 @@ async def create_pool(
         command_timeout=command_timeout_s or settings.db_command_timeout_s,
         timeout=settings.db_acquire_timeout_s,
         init=_init_connection,
+        reset=_keep_session,
         connection_class=_Connection,
         server_settings=server_settings(settings, command_timeout_s),
     )

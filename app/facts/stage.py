@@ -26,15 +26,17 @@ from app.search.types import Hit
 from app.text import split_units
 
 MAX_PROPERTIES = 256
-_POLICY_SQL = """
+POLICY_SQL = """
 SELECT d.doc_key, c.text FROM chunks c JOIN documents d ON d.id = c.document_id
-WHERE c.version_id = $1 AND d.doc_key = ANY($2::text[]) AND c.text ILIKE '%allerg%'
+WHERE c.property_id = $3 AND c.version_id = $1 AND d.doc_key = ANY($2::text[])
+  AND c.text ILIKE '%allerg%'
 ORDER BY d.doc_key, c.ord LIMIT 20
 """
-_CHUNK_SQL = """
+CHUNK_SQL = """
 SELECT c.id, d.doc_key, d.title, c.heading, c.text FROM chunks c
 JOIN documents d ON d.id = c.document_id
-WHERE c.version_id = $1 AND c.content_hash = $2 ORDER BY c.id LIMIT 1
+WHERE c.property_id = $3 AND c.version_id = $1 AND c.content_hash = $2
+ORDER BY c.id LIMIT 1
 """
 
 
@@ -79,7 +81,7 @@ class FactsStage:
             hours = await store.list_hours(conn, prop.id)
             dishes = await menu_store.list_dishes(conn, prop.id)
             texts = await conn.fetch(
-                _POLICY_SQL, prop.version_id, sorted({d.doc_key for d in dishes})
+                POLICY_SQL, prop.version_id, sorted({d.doc_key for d in dishes}), prop.id
             )
         notes: dict[str, list[str]] = {}
         for r in texts:
@@ -147,7 +149,7 @@ class FactsStage:
         if prop.version_id is None:
             return None
         async with self.pool.acquire() as conn:
-            r = await conn.fetchrow(_CHUNK_SQL, prop.version_id, chunk_hash)
+            r = await conn.fetchrow(CHUNK_SQL, prop.version_id, chunk_hash, prop.id)
         if r is None:
             return None
         n = len(sources) + 1

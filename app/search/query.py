@@ -3,7 +3,8 @@
 Guests type "wifi pw" or dictate "why fi password"; hotels write "Wi-Fi password". Two steps
 close that gap without touching what the guest sees:
 
-- :func:`rewrite` replaces a few well-known spelling and voice-input variants of hotel words,
+- :func:`rewrite` replaces a few well-known spelling and voice-input variants of hotel words
+  and puts misspelt English words right (:mod:`app.search.spelling`),
   and (for the English-only model, ``glossary=True``) hotel words written in German, French
   or Spanish, with the word the knowledge base uses (applied to the text that is embedded and
   to the text searched). The multilingual model needs no glossary: measured, it matches
@@ -23,6 +24,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+
+from app.search import spelling
 
 # Spelling and voice-input variants of hotel words -> the word hotels write. Each variant is
 # a whole word or a phrase of up to three words (separated by spaces in the guest's text).
@@ -211,7 +214,7 @@ def rewrite(question: str, glossary: bool = True) -> str:
         else:
             i += 1
     out.append(text[done:])
-    return "".join(out)
+    return spelling.corrected("".join(out))
 
 
 def query_groups(
@@ -223,7 +226,12 @@ def query_groups(
     """
     text = rewrite(question, glossary) if variants else normalise(question)
     words = dict.fromkeys(_WORD.findall(text)[:_QUESTION_LIMIT])
-    return [[w, *(SYNONYMS.get(w, ()) if synonyms else ())] for w in words]
+    # A corrected word keeps the guest's spelling too: it may be a name the hotel writes.
+    typed = {right: wrong for wrong, right in spelling.corrections(normalise(question)).items()}
+    return [
+        [w, *(SYNONYMS.get(w, ()) if synonyms else ()), *([typed[w]] if w in typed else [])]
+        for w in words
+    ]
 
 
 def _quote(word: str) -> str:

@@ -18,6 +18,7 @@ import asyncpg
 import numpy as np
 
 from app.config import Settings
+from app.db.pool import use_ef_search
 from app.db.properties import PropertyState
 from app.errors import DependencyUnavailable
 from app.search import query as query_text
@@ -196,9 +197,8 @@ class Retriever:
         ef_search = self.ef_search(prop)
         try:
             async with self._pool.acquire(timeout=self._acquire_timeout_s) as conn:
-                if ef_search is not None:
-                    # For this use only: the pool's release (RESET ALL) restores the setting.
-                    await conn.execute(f"SET hnsw.ef_search = {int(ef_search)}")
+                # A statement only when this connection was last set to another value.
+                await use_ef_search(conn, ef_search)
                 try:
                     rows = await conn.fetch(sql, *args)
                 except asyncpg.UndefinedTableError:

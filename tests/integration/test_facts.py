@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -15,6 +16,7 @@ from fastapi import FastAPI
 from app.config import Settings
 from app.db.properties import PropertyRegistry
 from app.embedding.encoder import Encoder
+from app.facts import stage as facts_stage
 from app.facts import store as facts_store
 from app.facts.clock import FixedClock
 from app.facts.stage import FactsStage
@@ -217,3 +219,51 @@ async def test_a_question_that_is_no_menu_question_reads_nothing_once_facts_are_
     # It names a dish's word but asks nothing the menu answers: no dish needs a citation.
     assert await stage.answer(prop, "Where can I buy chickpea flour in town?", []) is None
     assert counting.acquired == 0
+
+
+def _scanned_tables(plan: Any) -> set[str]:
+    """The tables a JSON plan reads."""
+    found: set[str] = set()
+    if isinstance(plan, dict):
+        if "Relation Name" in plan:
+            found.add(plan["Relation Name"])
+        for value in plan.values():
+            found |= _scanned_tables(value)
+    elif isinstance(plan, list):
+        for value in plan:
+            found |= _scanned_tables(value)
+    return found
+
+
+async def test_a_menu_answer_cites_chunks_it_reads_from_the_propertys_partition_only(
+    pool: asyncpg.Pool, db_url: str, sample_loaded: list[str]
+) -> None:
+    registry = PropertyRegistry(pool, db_url)
+    prop = await registry.get("harbour-grand")
+    assert prop.partition is not None
+    assert prop.version_id is not None
+    result = await FactsStage(pool).answer(prop, "What vegan dishes do you have at dinner?", [])
+    assert result is not None
+    answer, sources = result
+    assert "Chickpea and Spinach Stew" in answer.text
+    # Nothing was retrieved: every cited chunk was read from the property's own chunks.
+    assert sources
+    assert "Chickpea and Spinach Stew" in " ".join(s.hit.text for s in sources)
+    async with pool.acquire() as conn:
+        owned = {
+            r["id"]
+            for r in await conn.fetch(
+                "SELECT id FROM chunks WHERE property_id = $1", "harbour-grand"
+            )
+        }
+        assert {s.hit.chunk_id for s in sources} <= owned
+        chunk_plan = await conn.fetchval(
+            "EXPLAIN (FORMAT JSON) " + facts_stage.CHUNK_SQL, prop.version_id, "x", prop.id
+        )
+        policy_plan = await conn.fetchval(
+            "EXPLAIN (FORMAT JSON) " + facts_stage.POLICY_SQL, prop.version_id, ["menu"], prop.id
+        )
+    partition = prop.partition.strip('"')
+    for plan in (chunk_plan, policy_plan):
+        chunk_tables = {t for t in _scanned_tables(json.loads(plan)) if t != "documents"}
+        assert chunk_tables == {partition}, chunk_tables

@@ -73,7 +73,7 @@ async def test_k_rows_come_back_on_both_paths(
         assert len(hits) == k
 
 
-async def test_a_large_partition_searches_with_its_own_ef_search_for_that_query_only(
+async def test_a_large_partition_searches_with_its_own_ef_search_and_one_statement_a_search(
     db_url: str, settings: Settings, registry: PropertyRegistry, encoder: Encoder
 ) -> None:
     prop = await registry.get("alpine-lodge")
@@ -81,17 +81,39 @@ async def test_a_large_partition_searches_with_its_own_ef_search_for_that_query_
     steps = {prop.chunk_count + 1: 300, prop.chunk_count: 40, 0: 20}
     one = settings.model_copy(update={"db_pool_min": 1, "db_pool_max": 1})
     pool = await create_pool(db_url, one)
+    sent: list[str] = []
     try:
+        async with pool.acquire() as conn:  # the pool's only connection
+            conn.add_query_logger(lambda q: sent.append(q.query))
         retriever = Retriever(pool, 0, ef_search_by_size=steps)
+        default = Retriever(pool, 0)
         assert retriever.ef_search(prop) == 40
-        assert Retriever(pool, 0).ef_search(prop) is None
+        assert default.ef_search(prop) is None
         assert Retriever(pool, prop.chunk_count, ef_search_by_size=steps).ef_search(prop) is None
         assert len(await retriever.search(prop, vector, 20)) == 20
-        # The setting is really sent: a value the server refuses fails the search.
+        assert sent[0] == "SET hnsw.ef_search = 40"
+        assert len(sent) == 2
+        # The connection keeps the value: the next searches of that size are one statement
+        # each, and no reset runs when the connection goes back to the pool.
+        for _ in range(3):
+            await retriever.search(prop, vector, 5)
+        assert len(sent) == 5
+        assert "SET" not in " ".join(sent[2:])
+        assert await pool.fetchval("SHOW hnsw.ef_search") == "40"
+        # A search that wants the configured value puts it back first.
+        del sent[:]
+        await default.search(prop, vector, 5)
+        assert sent[0] == "RESET hnsw.ef_search"
+        assert len(sent) == 2
+        assert await pool.fetchval("SHOW hnsw.ef_search") == str(settings.hnsw_ef_search)
+        # The setting is really sent: a value the server refuses fails the search, and the
+        # connection keeps the value it had.
         with pytest.raises(asyncpg.InvalidParameterValueError):
             await Retriever(pool, 0, ef_search_by_size={0: 0}).search(prop, vector, 5)
-        # The pool's only connection comes back with the configured setting.
         assert await pool.fetchval("SHOW hnsw.ef_search") == str(settings.hnsw_ef_search)
+        del sent[:]
+        await default.search(prop, vector, 5)
+        assert len(sent) == 1
     finally:
         await pool.close()
 

@@ -104,6 +104,50 @@ def test_quantising_writes_a_working_int8_graph_once(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.partial"))
 
 
+def test_products_after_a_layer_norm_get_the_smaller_blocks(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from app.embedding.onnx_quantize import BLOCK, NORM_BLOCK
+
+    rng = np.random.default_rng(9)
+    width = 2 * BLOCK
+    weights = [
+        numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32), name)
+        for name, shape in (
+            ("scale", (width,)),
+            ("bias", (width,)),
+            ("w_norm", (width, width)),
+            ("w_plain", (width, 8)),
+        )
+    ]
+    graph = helper.make_graph(
+        [
+            helper.make_node("LayerNormalization", ["x", "scale", "bias"], ["n"], name="norm"),
+            helper.make_node("MatMul", ["n", "w_norm"], ["h"], name="after_norm/MatMul"),
+            helper.make_node("MatMul", ["h", "w_plain"], ["y"], name="plain/MatMul"),
+        ],
+        "normed",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", width])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 8])],
+        weights,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    source = tmp_path / "normed.onnx"
+    onnx.save(model, str(source))
+    target = quantize_onnx(source, graph_for(source, "int8"))
+    blocks = {
+        node.name: next(a.i for a in node.attribute if a.name == "block_size")
+        for node in onnx.load(str(target)).graph.node
+        if node.op_type == "MatMulNBits"
+    }
+    assert len(blocks) == 2
+    assert [b for name, b in blocks.items() if name.startswith("after_norm")] == [NORM_BLOCK]
+    assert [b for name, b in blocks.items() if name.startswith("plain")] == [BLOCK]
+    assert NORM_BLOCK < BLOCK
+
+
 QUESTIONS = [
     "what time is check in",
     "is there parking for electric cars near the hotel?",
@@ -133,8 +177,8 @@ def test_int8_vectors_stay_close_to_the_fp32_graphs(tmp_path: Path) -> None:
     assert b.shape == a.shape == (len(QUESTIONS), 384)
     assert np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-4)
     cosine = np.sum(a * b, axis=1)
-    assert cosine.min() >= 0.98, cosine
-    assert cosine.mean() >= 0.99, cosine
+    assert cosine.min() >= 0.999, cosine
+    assert cosine.mean() >= 0.9993, cosine
     # The int8 graph ranks the questions against each other as the fp32 graph does.
     assert np.array_equal(np.argsort(a @ a.T, axis=1)[:, -2], np.argsort(b @ b.T, axis=1)[:, -2])
 

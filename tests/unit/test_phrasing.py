@@ -3,11 +3,15 @@ sentences, and the composed answer stands in whenever the reply does not keep to
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncGenerator
+
 import pytest
 
 from app.answering.composer import sentences_of
 from app.answering.extractive import ExtractiveWriter
 from app.answering.generative import FALLBACK_SOURCE, GenerationLimits, GenerativeWriter
+from app.answering.llm.backend import Prompt
 from app.answering.llm.guards import CircuitBreaker, ConcurrencyGate
 from app.answering.phrasing import cited, rejection, tidy
 from app.answering.prompts import PromptBuilder
@@ -35,12 +39,12 @@ QUESTION = "When is check-out?"
 SAID = tuple(sentences_of(CHECKOUT)[:2])
 
 
-def writer(model: Scripted) -> GenerativeWriter:
+def writer(model: Scripted, limits: GenerationLimits | None = None) -> GenerativeWriter:
     return GenerativeWriter(
         model,
         ExtractiveWriter(0.3, confident_score=0.9),
         PromptBuilder("chat"),
-        GenerationLimits(),
+        limits or GenerationLimits(),
         CircuitBreaker(3, 30),
         ConcurrencyGate(1, 0.1),
         phrase=True,
@@ -49,6 +53,23 @@ def writer(model: Scripted) -> GenerativeWriter:
 
 async def run(model: Scripted, question: str = QUESTION) -> tuple[str, Answer]:
     return await streamed(writer(model).stream(question, SOURCES))
+
+
+class SilentModel(Scripted):
+    """A model that never writes its first token."""
+
+    async def generate(self, prompt: Prompt, max_tokens: int) -> AsyncGenerator[str, None]:
+        self.prompts.append(prompt)
+        await asyncio.Event().wait()
+        yield ""
+
+
+async def test_warming_a_model_that_never_answers_gives_up_within_one_answers_budget() -> None:
+    model = SilentModel([])
+    started = asyncio.get_running_loop().time()
+    await asyncio.wait_for(writer(model, GenerationLimits(total_timeout_s=0.05)).warm(), 5)
+    assert len(model.prompts) == 1
+    assert asyncio.get_running_loop().time() - started < 5
 
 
 def composed(question: str = QUESTION) -> Answer:

@@ -1,0 +1,152 @@
+"""What a word means, as the embedding model sees it: a vector per common English word.
+
+A guest asks "reservation needed?" of a bistro whose text says "Booking is recommended"; "my
+laundry" of a hotel that says "wash your clothes". No spelling brings one word to the other,
+but the model puts them close: the cosine of the model's vectors of "reservation" and
+"booking" is 0.68, of "clothes" and "laundry" 0.69. Things that are merely alike are close
+too ("golf" and "sport" 0.64, "tennis" and "badminton" 0.71), so the answer writer only
+takes a word's meaning as found when the search also found the sources clearly similar to the
+question (:mod:`app.answering.extractive`).
+
+The vectors of the ``_WORDS`` most common English words (the counts of ``pyspellchecker``'s
+English list) are computed once per model, where a deployment computes what it needs ahead of
+its first start (``python -m app prepare``; about 40 s on two cores), and kept in the model
+folder (float16, about 23 MB); the server reads them at start-up when they are there. Looking
+a word up costs a dot product with the vectors of the sources' words: no model call.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from app.text import STOPWORDS, content_terms, per_text
+
+log = logging.getLogger(__name__)
+
+_WORDS = 30_000
+_WORD = re.compile(r"[a-z]{3,20}")
+_BATCH = 256
+# Characters of the source texts whose word rows are kept (a few bytes per word).
+_ROWS_CACHE_CHARS = 600_000
+
+
+@lru_cache(maxsize=2)
+def common_words(count: int = _WORDS) -> tuple[str, ...]:
+    """The ``count`` most common English words of three to twenty letters, most common first."""
+    folder = resources.files("spellchecker") / "resources"
+    with folder.joinpath("en.json.gz").open("rb") as raw, gzip.open(raw) as packed:
+        counts: dict[str, int] = json.load(packed)
+    ranked = sorted(((c, w) for w, c in counts.items() if _WORD.fullmatch(w)), reverse=True)
+    return tuple(w for _, w in ranked[:count])
+
+
+class WordVectors:
+    """The model's unit vector of each listed word, and the words of a text that it knows."""
+
+    def __init__(self, words: Sequence[str], vectors: np.ndarray) -> None:
+        if len(words) != len(vectors):
+            raise ValueError("one vector per word is needed")
+        self.words = tuple(words)
+        self.vectors = np.asarray(vectors, dtype=np.float16)
+        self._row = {w: i for i, w in enumerate(self.words)}
+        self.rows_of: Callable[[str], np.ndarray] = per_text(_ROWS_CACHE_CHARS)(self._read_rows)
+
+    def vector(self, word: str) -> np.ndarray | None:
+        row = self._row.get(word)
+        return None if row is None else self.vectors[row].astype(np.float32)
+
+    def _read_rows(self, text: str) -> np.ndarray:
+        """Rows of the text's listed words (stopwords out), each once."""
+        found = {
+            self._row[w]
+            for w in _WORD.findall(text.lower())
+            if w not in STOPWORDS and w in self._row
+        }
+        return np.fromiter(sorted(found), dtype=np.int64, count=len(found))
+
+    def alike(
+        self, forms: Iterable[str], texts: Iterable[str], similarity: float
+    ) -> dict[str, float]:
+        """The words of ``texts`` whose vector is at least ``similarity`` from the first of
+        ``forms`` (a word in the forms a guest may have typed it) that is listed, with their
+        similarity; empty when none of the forms is listed."""
+        vector = next((v for v in map(self.vector, forms) if v is not None), None)
+        if vector is None:
+            return {}
+        rows = np.unique(np.concatenate([self.rows_of(t) for t in texts] or [np.empty(0, int)]))
+        if not len(rows):
+            return {}
+        sims = self.vectors[rows].astype(np.float32) @ vector
+        keep = np.flatnonzero(sims >= similarity)
+        return {self.words[rows[i]]: float(sims[i]) for i in keep}
+
+
+def forms_of(term: str, typed: Sequence[str]) -> list[str]:
+    """A subject term (stemmed, "cloth") and the guest's words it comes from ("clothes")."""
+    return [term, *(w for w in typed if term in content_terms(w))]
+
+
+def cache_path(folder: Path, model: str, words: Sequence[str]) -> Path:
+    digest = hashlib.sha256(model.encode())
+    for word in words:
+        digest.update(b"\0" + word.encode())
+    return folder / f"word-vectors-{digest.hexdigest()[:16]}.npy"
+
+
+def read(folder: Path, model: str, words: Sequence[str] | None = None) -> WordVectors | None:
+    """The kept vectors of ``model`` (None when not computed for it yet)."""
+    words = common_words() if words is None else words
+    try:
+        vectors = np.load(cache_path(folder, model, words), allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    if vectors.ndim != 2 or len(vectors) != len(words):
+        return None
+    return WordVectors(words, vectors)
+
+
+def compute(
+    encode: Callable[[Sequence[str]], np.ndarray],
+    folder: Path,
+    model: str,
+    words: Sequence[str] | None = None,
+) -> WordVectors:
+    """The vectors of ``model`` (``encode``), read when kept, else computed and kept."""
+    words = common_words() if words is None else words
+    kept = read(folder, model, words)
+    if kept is not None:
+        return kept
+    parts = [encode(list(words[i : i + _BATCH])) for i in range(0, len(words), _BATCH)]
+    vectors = np.vstack(parts).astype(np.float32)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    table = WordVectors(words, vectors)
+    _write(cache_path(folder, model, words), table.vectors)
+    return table
+
+
+def _write(path: Path, vectors: np.ndarray) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".word-vectors-", suffix=".npy")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                np.save(out, vectors, allow_pickle=False)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        log.info("the word vectors could not be kept in %s: %s", path, exc)
