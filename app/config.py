@@ -189,6 +189,9 @@ class Settings(BaseSettings):
     model_cache_dir: Path = PROJECT_ROOT / ".data" / "models"
     # Move start-up objects out of the collector's reach so later collections stay short.
     gc_freeze: bool = True
+    # Free memory is handed back to the system once start-up is done and then every this many
+    # seconds (glibc's malloc_trim; 0: only at start-up). See app/memory.py.
+    malloc_trim_s: float = Field(10.0, ge=0)
 
     # --- retrieval quality ---
     # How chunks are ranked: "vector", "fulltext" or "hybrid" (both fused by reciprocal rank,
