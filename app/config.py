@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     data_dir: Path = PROJECT_ROOT / ".data"
     database_name: str = "concierge"
+    # The embedded server's shared_buffers (from its next start); an external server's own.
+    embedded_shared_buffers_mb: int = Field(512, ge=16, le=65536)
     db_pool_min: int = Field(2, ge=1)
     db_pool_max: int = Field(8, ge=1)
     # Opening a new connection, and a search's wait for a busy pool's connection.
