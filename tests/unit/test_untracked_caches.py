@@ -36,7 +36,9 @@ def _tracked(value: object) -> list[object]:
 def test_a_texts_fuzzy_index_holds_nothing_the_collector_tracks() -> None:
     index = matching._text_words(TEXT).index()
     gc.collect()
-    assert index.keys and index.starts and index.short
+    assert index.keys
+    assert index.starts
+    assert index.short
     for part in (index.listed, index.keys, index.starts, index.short):
         assert _tracked(part) == []
 
