@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     data_dir: Path = PROJECT_ROOT / ".data"
     database_name: str = "concierge"
+    # The embedded server's shared_buffers (from its next start); an external server's own.
+    embedded_shared_buffers_mb: int = Field(512, ge=16, le=65536)
     db_pool_min: int = Field(2, ge=1)
     db_pool_max: int = Field(8, ge=1)
     # Opening a new connection, and a search's wait for a busy pool's connection.
@@ -52,11 +54,12 @@ class Settings(BaseSettings):
     # HNSW graph, which costs less database CPU than the exact scan from about 500 chunks up
     # (100k-chunk bench: 0.40 against 0.47 ms at 550 chunks, 1.0 against 17 ms at 18.6k).
     exact_search_max_chunks: int = Field(500, ge=0)
-    hnsw_ef_search: int = Field(100, ge=10, le=1000)
-    # Larger partitions' graphs need a longer candidate list for the same recall: from each
-    # size (chunks) up, the ``hnsw.ef_search`` used instead (recall@5 on the 100k bench at the
-    # default 100: 0.98 at 6.9k chunks, 0.97 at 18.6k; at these values 0.99). JSON in the env.
-    hnsw_ef_search_by_size: dict[int, int] = {5_000: 150, 15_000: 600}
+    # The graphs are built with m 32, ef_construction 200 (migration ``denser_hnsw``): recall@5
+    # on the 100k bench's partitions, each read through its index, is 0.994 or more at 150
+    # for up to 5k chunks (0.989 at 100 for 6.9k chunks) and 0.996 or more at 200 above.
+    hnsw_ef_search: int = Field(150, ge=10, le=1000)
+    # From each size (chunks) up, the ``hnsw.ef_search`` used instead. JSON in the env.
+    hnsw_ef_search_by_size: dict[int, int] = {5_000: 200}
 
     # Answers.
     answer_writer: Literal["extractive", "openai", "local"] = "extractive"
@@ -188,6 +191,9 @@ class Settings(BaseSettings):
     model_cache_dir: Path = PROJECT_ROOT / ".data" / "models"
     # Move start-up objects out of the collector's reach so later collections stay short.
     gc_freeze: bool = True
+    # Free memory is handed back to the system once start-up is done and then every this many
+    # seconds (glibc's malloc_trim; 0: only at start-up). See app/memory.py.
+    malloc_trim_s: float = Field(10.0, ge=0)
 
     # --- retrieval quality ---
     # How chunks are ranked: "vector", "fulltext" or "hybrid" (both fused by reciprocal rank,

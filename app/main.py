@@ -25,6 +25,7 @@ from app.api.telemetry import TelemetryMiddleware
 from app.api.telemetry import router as metrics_router
 from app.config import Settings, get_settings
 from app.embedding.encoder import Encoder
+from app.memory import trimming
 from app.observability.logs import configure_logging, write_logs_directly
 from app.observability.metrics import Metrics
 from app.services import open_services
@@ -60,7 +61,10 @@ def create_app(
                     metrics.bind_services(lambda: getattr(app.state, "services", None))
                     if services.tasks is not None:
                         metrics.add_source("tasks", services.tasks.stats.families)
-                async with job_worker(settings, services.pool, job_encoder) as worker:
+                async with (
+                    trimming(settings.malloc_trim_s),
+                    job_worker(settings, services.pool, job_encoder) as worker,
+                ):
                     services.job_worker = worker
                     log.info(
                         "ready: schema %s, model on %s",

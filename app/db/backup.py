@@ -9,6 +9,8 @@ import asyncio
 import subprocess
 from pathlib import Path
 
+import asyncpg
+
 from app.config import Settings
 from app.db.migrate import ensure_database
 from app.db.server import database_url
@@ -55,3 +57,24 @@ def restore(settings: Settings, source: Path, *, clean: bool, timeout_s: float =
         capture_output=True,
         text=True,
     )
+    asyncio.run(_set_distance_cost(database_url(settings)))
+
+
+# The planner cost migration denser_hnsw gives the vector distance: a setting of an
+# extension's function, which a dump does not carry.
+_DISTANCE_COST = """
+DO $$
+BEGIN
+    ALTER FUNCTION cosine_distance(vector, vector) COST 1000;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'cosine_distance keeps its planner cost: %', SQLERRM;
+END $$
+"""
+
+
+async def _set_distance_cost(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(_DISTANCE_COST)
+    finally:
+        await conn.close()

@@ -21,7 +21,9 @@ SNAPSHOT = """
 SELECT (SELECT array_agg(id || ':' || revision ORDER BY id) FROM properties) AS properties,
        (SELECT count(*) FROM documents) AS documents,
        (SELECT count(*) FROM chunks) AS chunks,
-       (SELECT version_num FROM alembic_version) AS schema
+       (SELECT version_num FROM alembic_version) AS schema,
+       (SELECT procost FROM pg_proc
+        WHERE oid = 'cosine_distance(vector, vector)'::regprocedure) AS distance_cost
 """
 
 FIRST_VECTOR = "SELECT embedding::text FROM chunks ORDER BY id LIMIT 1"

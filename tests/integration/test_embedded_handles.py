@@ -59,3 +59,26 @@ def test_a_killed_user_does_not_keep_the_server_running(tmp_path: Path) -> None:
     finally:
         if running(postmaster):
             os.kill(postmaster, signal.SIGTERM)
+
+
+SHOW = (
+    "import sys; from pathlib import Path; from app.db.server import embedded_server; "
+    "server = embedded_server(Path(sys.argv[1]), int(sys.argv[2])); "
+    "print(server.psql('SHOW shared_buffers').split()[2], flush=True)"
+)
+
+
+def test_shared_buffers_apply_from_the_next_start(tmp_path: Path) -> None:
+    def shared_buffers(mb: int) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", SHOW, str(tmp_path), str(mb)],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        return done.stdout.strip()
+
+    assert shared_buffers(48) == "128MB"  # a new data folder starts with the default
+    assert shared_buffers(48) == "48MB"

@@ -1,6 +1,7 @@
 """Chunks live in one partition per property; the migration that made them so can be undone
 and applied again without losing a row, and a scoped search reads only its property's
-partition."""
+partition. Every partition's HNSW index, including those of properties created later, is built
+with m 32 and ef_construction 200 (migration ``denser_hnsw``)."""
 
 from __future__ import annotations
 
@@ -125,5 +126,53 @@ async def test_each_property_gets_its_partition_and_the_migration_round_trips(
         await asyncio.to_thread(_migrate, empty_db, "head")
         assert [tuple(r) for r in await conn.fetch(ROWS)] == after
         assert len(await conn.fetch(PARTITIONS)) == 2
+    finally:
+        await conn.close()
+
+
+DENSER_BEFORE = "partitioned_chunks"
+OPTIONS = """
+SELECT c.relname AS partition, i.reloptions
+FROM pg_inherits h
+JOIN pg_class c ON c.oid = h.inhrelid
+JOIN pg_index x ON x.indrelid = c.oid
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_am a ON a.oid = i.relam
+WHERE h.inhparent = 'chunks'::regclass AND a.amname = 'hnsw'
+ORDER BY c.relname
+"""
+
+
+async def _options(conn: asyncpg.Connection) -> list[list[str]]:
+    return [sorted(r["reloptions"]) for r in await conn.fetch(OPTIONS)]
+
+
+async def test_partitions_get_the_denser_graph_and_the_migration_round_trips(
+    empty_db: str,
+) -> None:
+    await asyncio.to_thread(_migrate, empty_db, DENSER_BEFORE)
+    conn = await asyncpg.connect(empty_db)
+    await register_vector(conn)
+    try:
+        await _add_property(conn, "old-hotel", 3, seed=1)
+        assert await _options(conn) == [["ef_construction=64", "m=16"]]
+        await asyncio.to_thread(_migrate, empty_db, "head")
+        denser = ["ef_construction=200", "m=32"]
+        assert await _options(conn) == [denser]
+        # A property created afterwards gets its partition's index from the new definition.
+        await _add_property(conn, "new-hotel", 4, seed=2)
+        assert await _options(conn) == [denser, denser]
+        # Each partition's rows are in its rebuilt index: an index scan finds them all.
+        await conn.execute("SET enable_seqscan = off")
+        await conn.execute("SET enable_sort = off")
+        found = await conn.fetch(
+            "SELECT id FROM chunks WHERE property_id = 'new-hotel' "
+            "ORDER BY embedding <=> (SELECT embedding FROM chunks LIMIT 1) LIMIT 10"
+        )
+        assert len(found) == 4
+        await asyncio.to_thread(_migrate, empty_db, DENSER_BEFORE, True)
+        assert await _options(conn) == [["ef_construction=64", "m=16"]] * 2
+        await asyncio.to_thread(_migrate, empty_db, "head")
+        assert await _options(conn) == [denser, denser]
     finally:
         await conn.close()

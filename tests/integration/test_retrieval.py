@@ -13,7 +13,8 @@ from app.config import Settings
 from app.db.pool import create_pool
 from app.db.properties import PropertyRegistry
 from app.embedding.encoder import Encoder
-from app.search.retriever import Retriever
+from app.search.hybrid import hybrid_sql
+from app.search.retriever import Retriever, nearest_sql
 from app.search.types import SearchOptions
 
 HYBRID = SearchOptions(mode="hybrid")
@@ -115,6 +116,33 @@ async def test_a_large_partition_searches_with_its_own_ef_search_and_one_stateme
         assert len(sent) == 1
     finally:
         await pool.close()
+
+
+@pytest.mark.parametrize("hybrid", [False, True])
+async def test_a_small_partition_is_read_through_its_index_on_the_hnsw_path_only(
+    pool: asyncpg.Pool, registry: PropertyRegistry, encoder: Encoder, hybrid: bool
+) -> None:
+    # The partition is small enough that pgvector costs its index scan as the whole index's:
+    # only the distance's planner cost (migration denser_hnsw) keeps the planner from
+    # computing every chunk's distance and sorting them instead.
+    prop = await registry.get("alpine-lodge")
+    vector = encoder.encode(["breakfast"])[0]
+    table = '"' + (prop.partition or "") + '"'
+
+    async def plan(exact: bool) -> str:
+        if hybrid:
+            sql = hybrid_sql(exact, table)
+            args: tuple[object, ...] = (prop.version_id, vector, 5, prop.id, 40, 60, 1.0, 1.0)
+            args += (["breakfast"], 50)
+        else:
+            sql, args = nearest_sql(exact, table), (prop.version_id, vector, 5, prop.id)
+        rows = await pool.fetch("EXPLAIN " + sql, *args)
+        return "\n".join(r[0] for r in rows)
+
+    await pool.execute(f"ANALYZE {table}")  # as autovacuum would: estimates of every row
+    index = f"Index Scan using {prop.partition}_embedding_idx"
+    assert index in await plan(exact=False)
+    assert index not in await plan(exact=True)
 
 
 @pytest.mark.parametrize("exact_limit", [20_000, 0])
