@@ -121,14 +121,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _prepare(settings: Settings) -> int:
-    from app.prepare import prepare_multilingual, prepare_word_vectors
+    from app.prepare import prepare_multilingual, prepare_spelling, prepare_word_vectors
 
     try:
         prepared = asyncio.run(prepare_multilingual(settings))
         words = prepare_word_vectors(settings)
+        spelling = prepare_spelling(settings)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    print(f"spelling lists at {spelling.path} ({spelling.reason})")
     if prepared.path is None:
         print(f"multilingual classifier vectors not needed: {prepared.reason}")
     else:

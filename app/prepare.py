@@ -10,7 +10,9 @@ holds it in memory.
 
 The answer writer's word vectors (:mod:`app.answering.meanings`: the model's vector of each of
 the 30,000 most common English words, about 40 s on two cores) are computed here too, and read
-by the server at start-up.
+by the server at start-up, and so are the spelling corrector's word lists
+(:mod:`app.search.spelling`), which the server would otherwise read from ``pyspellchecker``
+after start-up (about 1.7 s).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from app.config import Settings, classifier_floors
 from app.embedding.e5_encoder import E5_NAME
 from app.embedding.encoder import load_encoder, vectors_identity
 from app.embedding.lazy import LazyEmbedder, multilingual_embedder
+from app.search import spelling
 from app.tasks.classify import load_examples
 from app.tasks.multilingual import Floors, MultilingualSpace
 from app.tasks.seed_cache import SeedCache
@@ -85,7 +88,18 @@ def prepare_word_vectors(settings: Settings) -> Prepared:
     encoder = load_encoder(settings)
     identity = vectors_identity(encoder)
     table = meanings.compute(encoder.encode, settings.model_cache_dir, identity)
+    meanings.keep_words(settings.model_cache_dir)
     path = meanings.cache_path(settings.model_cache_dir, identity, table.words)
     if not path.exists():
         raise RuntimeError(f"the word vectors could not be written to {path}")
     return Prepared(path, f"{len(table.words)} words")
+
+
+def prepare_spelling(settings: Settings) -> Prepared:
+    """Keep the spelling corrector's word lists in the model folder, read by the server at
+    start-up in milliseconds."""
+    try:
+        path = spelling.write(settings.model_cache_dir)
+    except OSError as exc:
+        raise RuntimeError(f"the spelling lists could not be written: {exc}") from exc
+    return Prepared(path, f"{path.stat().st_size // 1024} KB")

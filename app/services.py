@@ -138,7 +138,8 @@ async def open_services(
         )
         batcher.start()
         await asyncio.to_thread(languages.load, settings.model_cache_dir)
-        await asyncio.to_thread(spelling.load)
+        # Kept by ``python -m app prepare``: read in milliseconds; else read behind start-up.
+        await asyncio.to_thread(spelling.load_behind, settings.model_cache_dir)
         words = await _word_vectors(settings, encoder)
         for size in (1, settings.batch_max_size):  # warm-up: first calls are slow
             await asyncio.gather(*(batcher.embed("What time is check-out?") for _ in range(size)))

@@ -21,6 +21,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
+from app.search import spelling
 from app.search.query import query_groups, rewrite
 from app.text import COMPOUNDS, STOPWORDS, content_terms, per_text
 
@@ -268,10 +269,15 @@ class QuestionTerms:
     raw: tuple[str, ...]
 
 
-@lru_cache(maxsize=1024)
 def question_terms(question: str) -> QuestionTerms:
     """Subject terms of a question (frame words and stopwords out), spelling variants and
-    translated hotel words unified, each widened by its hotel synonyms."""
+    translated hotel words unified, each widened by its hotel synonyms (read again once the
+    spelling lists are ready when they were not)."""
+    return _question_terms(question, spelling.ready())
+
+
+@lru_cache(maxsize=1024)
+def _question_terms(question: str, corrected: bool) -> QuestionTerms:
     groups: list[tuple[str, ...]] = []
     seen: set[str] = set()
     for group in query_groups(question):

@@ -19,6 +19,7 @@ from app.api.streaming import stream_answer
 from app.api.telemetry import note
 from app.db.migrate import current_revision
 from app.errors import InvalidRequest
+from app.search import spelling
 
 router = APIRouter()
 
@@ -125,7 +126,9 @@ async def readyz(services: ServicesDep) -> JSONBytes:
         checks["schema"] = "unknown"
     checks["model"] = "ok" if services.batcher.running else "not running"
     ready = all(v == "ok" for v in checks.values())
+    # Whether questions are spelling-corrected yet (the lists may be read after start-up).
+    corrected = "ready" if spelling.ready() else "loading"
     return JSONBytes(
-        {"status": "ready" if ready else "unavailable", "checks": checks},
+        {"status": "ready" if ready else "unavailable", "checks": checks, "spelling": corrected},
         status_code=200 if ready else 503,
     )

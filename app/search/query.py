@@ -180,14 +180,19 @@ def normalise(question: str) -> str:
     return " ".join(text.split())
 
 
-@lru_cache(maxsize=4096)
 def rewrite(question: str, glossary: bool = True) -> str:
     """The normalised question with known spelling and voice-input variants replaced, and
     with ``glossary`` hotel words in German, French and Spanish put in English.
 
     Memoised (bounded): one request rewrites its question for the embedding and again for
-    the full-text query.
+    the full-text query. A question rewritten before the spelling lists were ready is
+    rewritten again once they are.
     """
+    return _rewrite(question, glossary, spelling.ready())
+
+
+@lru_cache(maxsize=4096)
+def _rewrite(question: str, glossary: bool, corrected: bool) -> str:
     phrases, first_words = _PHRASES[glossary], _FIRST_WORDS[glossary]
     text = normalise(question)
     spans = [m.span() for m in _TOKEN.finditer(text)]

@@ -11,20 +11,31 @@ enough (``_COMMON``), and either the only one that close or far more common than
 as typed; the guest's own word is also kept beside the correction for matching the hotel's
 text (:func:`corrections`), so a name the hotel writes is still found.
 
-The lists are read once per process (about 1.7 s; 3 MB of word hashes and 37,000 English
-words kept): :func:`load` at start-up, or the first question that needs them.
+The lists are read once per process. Reading ``pyspellchecker``'s lists takes about 1.7 s,
+so ``python -m app prepare`` keeps what is read of them (3 MB of word hashes and 37,000
+English words with their counts) in the model folder (:func:`write`), which the server reads
+at start-up in milliseconds (:func:`read`). Without it the server reads ``pyspellchecker``'s
+lists on a thread once it is ready (:func:`load_behind`), and questions asked meanwhile are
+not corrected (:func:`ready` says which); elsewhere the first question that needs them reads
+them.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+import logging
+import os
 import re
+import tempfile
 import threading
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from importlib import metadata, resources
+from pathlib import Path
 
 import numpy as np
 from rapidfuzz import process
@@ -43,7 +54,7 @@ _ASCII_WORD = re.compile(r"[a-z]+")
 _WORD = re.compile(r"[a-zà-ÿ]+")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Lists:
     # Hashes (crc32) of every word of at least four letters of every language,
     # sorted: a word whose hash is there is known (a collision only leaves a typo as typed).
@@ -57,8 +68,10 @@ class _Lists:
         return at < len(self.known) and int(self.known[at]) == key
 
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _lists: _Lists | None = None
+_behind: threading.Thread | None = None  # reading pyspellchecker's lists after start-up
 
 
 def load() -> None:
@@ -67,38 +80,132 @@ def load() -> None:
     with _lock:
         if _lists is not None:
             return
-        hashes = []
-        common: dict[tuple[str, int], dict[str, int]] = {}
-        folder = resources.files("spellchecker") / "resources"
-        for language in LANGUAGES:
-            with (
-                folder.joinpath(f"{language}.json.gz").open("rb") as raw,
-                gzip.open(raw) as packed,
-            ):
-                counts: dict[str, int] = json.load(packed)
-            long = [w for w in counts if len(w) >= _MIN_CHARS - 2]
-            hashes.append(np.fromiter((zlib.crc32(w.encode()) for w in long), np.uint32, len(long)))
-            if language == "en":
-                for word, count in counts.items():
-                    if count >= _COMMON and len(word) >= _MIN_CHARS - 2 and word.isalpha():
-                        common.setdefault((word[0], len(word)), {})[word] = count
-        buckets = {key: (tuple(words), tuple(words.values())) for key, words in common.items()}
-        _lists = _Lists(np.unique(np.concatenate(hashes)), buckets)
+        _lists = _read_lists()
 
 
-def _loaded() -> _Lists:
+def ready() -> bool:
+    """Whether the lists are read (questions are corrected)."""
+    return _lists is not None
+
+
+def _read_lists() -> _Lists:
+    """``pyspellchecker``'s lists, read and reduced (about 1.7 s)."""
+    hashes = []
+    words: list[str] = []
+    counts_of: list[int] = []
+    folder = resources.files("spellchecker") / "resources"
+    for language in LANGUAGES:
+        with (
+            folder.joinpath(f"{language}.json.gz").open("rb") as raw,
+            gzip.open(raw) as packed,
+        ):
+            counts: dict[str, int] = json.load(packed)
+        long = [w for w in counts if len(w) >= _MIN_CHARS - 2]
+        hashes.append(np.fromiter((zlib.crc32(w.encode()) for w in long), np.uint32, len(long)))
+        if language == "en":
+            for word, count in counts.items():
+                if count >= _COMMON and len(word) >= _MIN_CHARS - 2 and word.isalpha():
+                    words.append(word)
+                    counts_of.append(count)
+    return _lists_of(np.unique(np.concatenate(hashes)), words, counts_of)
+
+
+def _lists_of(known: np.ndarray, words: Iterable[str], counts_of: Iterable[int]) -> _Lists:
+    """The lists from the hashes and the common words with their counts (in the order of
+    ``pyspellchecker``'s English list)."""
+    common: dict[tuple[str, int], dict[str, int]] = {}
+    for word, count in zip(words, counts_of, strict=True):
+        common.setdefault((word[0], len(word)), {})[word] = count
+    buckets = {key: (tuple(found), tuple(found.values())) for key, found in common.items()}
+    return _Lists(known, buckets)
+
+
+def kept_path(folder: Path) -> Path:
+    """Where :func:`write` keeps the lists: named after the ``pyspellchecker`` version and
+    the choices that reduce its lists, so that a change of either is not read."""
+    try:
+        version = metadata.version("pyspellchecker")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    key = f"{version}|{','.join(LANGUAGES)}|{_MIN_CHARS}|{_COMMON}"
+    return folder / f"spelling-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+
+
+def write(folder: Path) -> Path:
+    """Keeps the reduced lists in ``folder`` (``python -m app prepare``), for :func:`read`."""
+    load()
+    lists = _lists
+    assert lists is not None
+    words = [w for found, _ in lists.common.values() for w in found]
+    counts = [c for _, found in lists.common.values() for c in found]
+    path = kept_path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".spelling-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            np.savez(
+                out,
+                known=lists.known,
+                words=np.array(words, dtype=str),
+                counts=np.array(counts, dtype=np.int64),
+            )
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read(folder: Path) -> bool:
+    """Reads the lists kept by :func:`write` (milliseconds); False when there are none."""
+    global _lists
+    try:
+        with np.load(kept_path(folder), allow_pickle=False) as kept:
+            known, words, counts = kept["known"], kept["words"], kept["counts"]
+    except (OSError, ValueError, KeyError) as exc:
+        log.info("no spelling lists kept in %s (%s): run python -m app prepare", folder, exc)
+        return False
+    lists = _lists_of(known.astype(np.uint32), words.tolist(), counts.tolist())
+    with _lock:
+        if _lists is None:
+            _lists = lists
+    return True
+
+
+def load_behind(folder: Path) -> None:
+    """Makes the lists ready without holding up start-up: the kept ones when prepared, else
+    ``pyspellchecker``'s read on a thread; questions are not corrected until then."""
+    global _behind
+    if ready() or read(folder):
+        return
+    with _lock:
+        if _behind is None or not _behind.is_alive():
+            _behind = threading.Thread(target=load, name="spelling-lists", daemon=True)
+            _behind.start()
+
+
+def _loaded() -> _Lists | None:
+    """The lists; read now unless they are being read behind start-up (None meanwhile)."""
     if _lists is None:
+        behind = _behind
+        if behind is not None and behind.is_alive():
+            return None
         load()
-    assert _lists is not None
     return _lists
 
 
-@lru_cache(maxsize=16384)
 def correction(word: str) -> str | None:
-    """The English word ``word`` (lower case) is a misspelling of, or None."""
+    """The English word ``word`` (lower case) is a misspelling of, or None (also while the
+    lists are being read behind start-up)."""
     if len(word) < _MIN_CHARS or not _ASCII_WORD.fullmatch(word):
         return None
     lists = _loaded()
+    return None if lists is None else _correction(word, lists)
+
+
+@lru_cache(maxsize=16384)
+def _correction(word: str, lists: _Lists) -> str | None:
     # A known word, or one with an ending the lists leave out ("noches", "lunches").
     plural = [word[: -len(end)] for end in ("s", "es") if word.endswith(end)]
     forms = {word, *plural, *content_terms(word)}
