@@ -68,7 +68,9 @@ class Scored:
     overlap: float
 
 
-_Unit = tuple[int, str, frozenset[str], bool, bool, int, bool]
+# A sentence as kept: its words joined by spaces (a tuple of strings and numbers is not
+# tracked by the garbage collector; one holding a frozenset would be).
+_Unit = tuple[int, str, str, bool, bool, int, bool]
 # A sentence that leans on the one before it for its subject.
 _REFERS = re.compile(
     r"^(?:it|its|it's|they|their|them|this|these|that|those|he|she|instead|otherwise|also|then)\b",
@@ -115,14 +117,19 @@ def _units(text: str) -> tuple[_Unit, ...]:
         words = frozenset(_roots(content_terms(stripped))) | caption
         decisive = bool(_DISTINCT.search(stripped) or _ANSWERS.search(stripped))
         refers = bool(_REFERS.match(stripped))
-        out.append((i, stripped, words, decisive, _states_exception(stripped), line, refers))
+        kept = " ".join(words)
+        out.append((i, stripped, kept, decisive, _states_exception(stripped), line, refers))
     return tuple(out)
 
 
 def sentences_of(source: Source) -> list[Sentence]:
     """The answerable sentences of a source: no headings, no copied questions."""
     context = _heading_words(source.hit.heading)
-    return [Sentence(source.n, *unit, context) for unit in _units(source.hit.text)]
+    return [
+        Sentence(source.n, i, text, frozenset(words.split()), decisive, exception, line, refers,
+                 context)
+        for i, text, words, decisive, exception, line, refers in _units(source.hit.text)
+    ]  # fmt: skip
 
 
 def is_near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:

@@ -81,15 +81,19 @@ _TEXT_CACHE_CHARS = 600_000
 
 @dataclass(frozen=True, slots=True)
 class _FuzzyIndex:
-    """One text's words long enough for a fuzzy lookup, and the words of each sound key."""
+    """One text's words long enough for a fuzzy lookup, and the words of each sound key.
+
+    The words of a key are kept as one string, separated by spaces, not as a list: a kept
+    index is then a few objects that the garbage collector does not track (tuples and dicts
+    of strings), rather than a list per key that every full collection would walk."""
 
     listed: tuple[str, ...]
-    keys: dict[str, list[str]]
+    keys: dict[str, str]
     # A name of two capitalised words by its short form, the first two letters of each
-    # ("amex": "american", "express").
-    short: dict[str, tuple[str, str]]
+    # ("amex": "american express").
+    short: dict[str, str]
     # The words of at least five letters by their first four (for other forms of a word).
-    starts: dict[str, list[str]]
+    starts: dict[str, str]
 
 
 @dataclass(slots=True)
@@ -138,10 +142,19 @@ def _fuzzy_index(text: str, words: frozenset[str]) -> _FuzzyIndex:
                 starts[word[:4]] = [word]
             else:
                 begun.append(word)
-    short: dict[str, tuple[str, str]] = {}
+    short: dict[str, str] = {}
     for first, second in _NAME_PAIR.findall(text):
-        short.setdefault((first[:2] + second[:2]).lower(), (first.lower(), second.lower()))
-    return _FuzzyIndex(listed, keys, short, starts)
+        short.setdefault((first[:2] + second[:2]).lower(), f"{first.lower()} {second.lower()}")
+    return _FuzzyIndex(listed, _joined(keys), short, _joined(starts))
+
+
+def _joined(lists: dict[str, list[str]]) -> dict[str, str]:
+    return {key: " ".join(words) for key, words in lists.items()}
+
+
+def _words(joined: str | None) -> list[str]:
+    """The words of a joined entry of a :class:`_FuzzyIndex` (none for None)."""
+    return joined.split(" ") if joined else []
 
 
 class Vocabulary:
@@ -189,7 +202,7 @@ class Vocabulary:
         indexes = [part.index() for part in self._parts]
         if len(term) == _SHORT_FORM_CHARS:
             for part in indexes:
-                out.update(part.short.get(term, ()))
+                out.update(_words(part.short.get(term)))
         if len(term) >= _MIN_FUZZY_CHARS:
             if self._listed is None:
                 self._listed = tuple(dict.fromkeys(w for part in indexes for w in part.listed))
@@ -211,12 +224,12 @@ class Vocabulary:
             # Another form of the same word: most of the shorter one is a common beginning
             # ("teenagers": "teens"; not "haircut": "hair", a word of its own).
             for part in indexes:
-                alike = part.starts.get(term[:4], ())
+                alike = _words(part.starts.get(term[:4]))
                 out.update(word for word in alike if _same_beginning(term, word))
         key = sound_key(term)
         if len(key) >= 2:
             for part in indexes:
-                out.update(part.keys.get(key, ()))
+                out.update(_words(part.keys.get(key)))
         return out
 
 

@@ -49,7 +49,7 @@ class _Lists:
     # sorted: a word whose hash is there is known (a collision only leaves a typo as typed).
     known: np.ndarray
     # The common English words by first letter and length, with their counts.
-    common: dict[tuple[str, int], dict[str, int]]
+    common: dict[tuple[str, int], tuple[tuple[str, ...], tuple[int, ...]]]
 
     def knows(self, word: str) -> bool:
         key = zlib.crc32(word.encode())
@@ -82,7 +82,8 @@ def load() -> None:
                 for word, count in counts.items():
                     if count >= _COMMON and len(word) >= _MIN_CHARS - 2 and word.isalpha():
                         common.setdefault((word[0], len(word)), {})[word] = count
-        _lists = _Lists(np.unique(np.concatenate(hashes)), common)
+        buckets = {key: (tuple(words), tuple(words.values())) for key, words in common.items()}
+        _lists = _Lists(np.unique(np.concatenate(hashes)), buckets)
 
 
 def _loaded() -> _Lists:
@@ -104,16 +105,22 @@ def correction(word: str) -> str | None:
     if any(lists.knows(form) for form in forms if len(form) >= _MIN_CHARS - 2):
         return None
     edits = 2 if len(word) >= _LONG_CHARS else 1
-    counts: dict[str, int] = {}
+    near: list[tuple[int, int, str]] = []  # (edits, -count, word)
     for n in range(len(word) - edits, len(word) + edits + 1):
-        counts.update(lists.common.get((word[0], n), {}))
-    near = process.extract(word, list(counts), scorer=OSA.distance, score_cutoff=edits, limit=None)
+        bucket = lists.common.get((word[0], n))
+        if bucket is None:
+            continue
+        words, counts = bucket
+        for _, distance, i in process.extract(
+            word, words, scorer=OSA.distance, score_cutoff=edits, limit=None
+        ):
+            near.append((distance, -counts[i], words[i]))
     if not near:
         return None
-    closest = min(d for _, d, _ in near)
-    ranked = sorted((counts[w] for w, d, _ in near if d == closest), reverse=True)
-    best = next(w for w, d, _ in near if d == closest and counts[w] == ranked[0])
-    if len(ranked) > 1 and ranked[0] < _CLEARLY * ranked[1]:
+    near.sort()
+    closest, best = near[0][0], near[0][2]
+    rivals = [-count for distance, count, _ in near[1:] if distance == closest]
+    if rivals and -near[0][1] < _CLEARLY * rivals[0]:
         return None
     if _american(word) == _american(best):  # "harbour", "colour": the lists are American
         return None
