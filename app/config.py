@@ -51,9 +51,11 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     max_top_k: int = Field(20, ge=1, le=100)
     # Exact search reads every chunk of the property; each property's partition has its own
-    # HNSW graph, which costs less database CPU than the exact scan from about 500 chunks up
-    # (100k-chunk bench: 0.40 against 0.47 ms at 550 chunks, 1.0 against 17 ms at 18.6k).
-    exact_search_max_chunks: int = Field(500, ge=0)
+    # HNSW graph (m 32), which costs less database CPU than the exact scan from about 800-900
+    # chunks up (100k-chunk bench, per search, vector / hybrid: 0.40 / 0.77 ms exact against
+    # 0.63 / 1.03 through the index at 550 chunks, 0.90 / 2.17 against 0.73 / 2.03 at 898,
+    # 1.83 / 3.53 against 0.93 / 2.10 at 3.7k). Exact search also finds every nearest chunk.
+    exact_search_max_chunks: int = Field(800, ge=0)
     # The graphs are built with m 32, ef_construction 200 (migration ``denser_hnsw``): recall@5
     # on the 100k bench's partitions, each read through its index, is 0.994 or more at 150
     # for up to 5k chunks (0.989 at 100 for 6.9k chunks) and 0.996 or more at 200 above.
