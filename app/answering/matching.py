@@ -75,9 +75,11 @@ def sound_key(word: str) -> str:
     return "".join(out)
 
 
-# Characters of the chunk texts whose words are kept (about 50 bytes kept per character,
-# so about 30 MB: a few hundred full chunks of 2,000 characters, thousands of typical ones).
-_TEXT_CACHE_CHARS = 600_000
+# Characters of the chunk texts whose words are kept: about 44 bytes kept per character (the
+# fuzzy index built), so about 11 MB; a hotel's few hundred chunks, a hundred full chunks of
+# 2,000 characters. Where questions keep meeting new chunks (many hotels, one process), more
+# would mostly hold texts not asked about again.
+_TEXT_CACHE_CHARS = 250_000
 
 
 @dataclass(frozen=True, slots=True)
