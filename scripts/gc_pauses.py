@@ -45,7 +45,10 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--sources", type=int, default=5)
     parser.add_argument("--warm-up", type=int, default=500)
+    parser.add_argument("--gen0", type=int, help="the youngest generation's threshold")
     args = parser.parse_args()
+    if args.gen0 is not None:
+        gc.set_threshold(args.gen0, *gc.get_threshold()[1:])
 
     settings = Settings()
     words = None
