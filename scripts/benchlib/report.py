@@ -269,6 +269,24 @@ question with the full-text half). Recall is counted as in `benchlib/topk.py` th
   connection), and `shared_buffers` above the embedded server's 128 MB (the HNSW indexes of
   the 100k corpus take 196 MB).
 
+- Adopted later: partitions' HNSW graphs built with m 32 / ef_construction 200 (migration
+  `denser_hnsw`, 1 min 41 s on the 100k corpus; inserting a chunk into an 18k graph costs 6.5
+  ms against 1.5 ms). The largest property's recall@5 is 0.994 at `ef_search` 60 (~0.9 ms)
+  where the old graph needed 600 for 0.989 (~4 ms). The same migration costs a vector distance
+  as 1,000 operators: with the default cost the planner read and sorted every partition below
+  about 10k chunks (exact, 5-8 ms at 10k chunks against 1-2 ms through the index), so earlier
+  "HNSW path" figures were mostly exact scans. `shared_buffers` of the embedded server is 512
+  MB (`RAG_EMBEDDED_SHARED_BUFFERS_MB`; the indexes take 213 MB), exact search runs up to 800
+  chunks (vector / hybrid at 550 chunks: 0.40 / 0.77 ms exact against 0.63 / 1.03 ms through
+  the index). `--topk-only`: P99 4.34-4.74 ms at load 1.1-1.3, 6.1-6.8 ms at load 1.7-2.2,
+  9-10 ms at load 3-4 (waiting for a core); the large partitions' P99 is the first reads after
+  a fresh server start. Database CPU per uncached `/ask` stays 3.2-3.8 ms (`cpu_per_ask.py
+  --plan full`): the hybrid statement alone is 2.1-2.5 ms, and `plan_cache_mode =
+  force_generic_plan` measured 1.8-2.0 ms but changes every query's plan, so it is not set.
+- Pooled connections come back without asyncpg's reset statement and `hnsw.ef_search` is sent
+  only when it changes: statements per uncached request 2.13-2.25 → 1.17-1.22, PostgreSQL CPU
+  3.1-3.5 → 2.8-3.0 ms.
+
 Cached `/ask` against the no-op endpoint: the request log line was the largest cost the no-op
 route does not pay (it logs at debug level); writing it from a thread through a bounded queue
 moved cached / no-op from 0.42-0.61 to 0.85-0.93 in back-to-back runs on the shared machine.
