@@ -90,8 +90,10 @@ class Settings(BaseSettings):
     # Answer cache.
     cache_max_entries: int = Field(10_000, ge=0)
     cache_ttl_s: float = Field(600.0, gt=0)
-    # Size of the cached answers (text, sources) together; 0 = bounded by entries only.
-    cache_max_bytes: int = Field(64 * 1024 * 1024, ge=0)
+    # Size of the cached answers (text, sources) together; 0 = bounded by entries only. An
+    # answer is a few KB, so 32 MiB holds several thousand: more distinct questions than a
+    # process sees in the ten minutes an answer is kept, short of a sustained load test.
+    cache_max_bytes: int = Field(32 * 1024 * 1024, ge=0)
 
     # Property registry: NOTIFY keeps it current; the periodic reload is a safety net.
     registry_refresh_s: float = Field(30.0, gt=0)

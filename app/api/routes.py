@@ -24,7 +24,7 @@ from app.search import spelling
 router = APIRouter()
 
 # Cached answers' bodies, rendered once (a few thousand typical answers).
-_cached_bodies = CachedBodies(max_bytes=16 * 1024 * 1024)
+_cached_bodies = CachedBodies(max_bytes=8 * 1024 * 1024)
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorResponse} for code in (404, 408, 413, 422, 429, 503, 504)
