@@ -15,9 +15,7 @@ import array
 import hashlib
 import logging
 import mmap
-import os
 import sys
-import tempfile
 from collections import Counter
 from importlib import metadata
 from pathlib import Path
@@ -25,6 +23,8 @@ from typing import Any
 
 import numpy as np
 from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+from app.files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -68,17 +68,7 @@ def write(found: LanguageIdentifier, path: Path) -> None:
         rows.tobytes(),
         ptc.tobytes(),
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".langid-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                out.write(part)
-        os.chmod(tmp, 0o644)  # readable by a server running as another user than the writer
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda out: out.writelines(parts))
 
 
 def mapped(path: Path) -> MappedIdentifier | None:

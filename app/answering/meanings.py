@@ -22,9 +22,7 @@ import gzip
 import hashlib
 import json
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from importlib import metadata, resources
@@ -32,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.files import write_atomically
 from app.text import STOPWORDS, content_terms, per_text
 
 log = logging.getLogger(__name__)
@@ -168,15 +167,6 @@ def compute(
 
 def _write(path: Path, values: np.ndarray, kind: str) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{kind}-", suffix=".npy")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                np.save(out, values, allow_pickle=False)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(path, lambda out: np.save(out, values, allow_pickle=False))
     except OSError as exc:
         log.info("the %s could not be kept in %s: %s", kind.replace("-", " "), path, exc)

@@ -26,9 +26,7 @@ import gzip
 import hashlib
 import json
 import logging
-import os
 import re
-import tempfile
 import threading
 import zlib
 from collections.abc import Iterable
@@ -41,6 +39,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from app.files import write_atomically
 from app.text import content_terms
 
 LANGUAGES = ("en", "de", "fr", "es", "it")
@@ -139,21 +138,15 @@ def write(folder: Path) -> Path:
     words = [w for found, _ in lists.common.values() for w in found]
     counts = [c for _, found in lists.common.values() for c in found]
     path = kept_path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".spelling-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            np.savez(
-                out,
-                known=lists.known,
-                words=np.array(words, dtype=str),
-                counts=np.array(counts, dtype=np.int64),
-            )
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(
+        path,
+        lambda out: np.savez(
+            out,
+            known=lists.known,
+            words=np.array(words, dtype=str),
+            counts=np.array(counts, dtype=np.int64),
+        ),
+    )
     return path
 
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from app.files import write_atomically
 from app.tasks.classify import Embed
 
 log = logging.getLogger(__name__)
@@ -59,16 +58,8 @@ class SeedCache:
     def write(self, texts: Sequence[str], vectors: np.ndarray) -> None:
         """Keep ``vectors`` for the next start (a failure only costs that start the time)."""
         path = self.path(texts)
+        values = np.asarray(vectors, dtype=np.float32)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".classifier-seeds-", suffix=".npy")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    np.save(out, np.asarray(vectors, dtype=np.float32), allow_pickle=False)
-                os.chmod(tmp, 0o644)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomically(path, lambda out: np.save(out, values, allow_pickle=False))
         except OSError as exc:
             log.info("the classifier example vectors could not be kept in %s: %s", path, exc)
