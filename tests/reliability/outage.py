@@ -511,11 +511,18 @@ def _judge_guests(outcome: Outcome, asked: list[Asked], marks: Marks, skipped: i
     )
     outcome.check("answered by the front desk", by_desk, by_desk == 0)
 
+    # A search held by the lock when PostgreSQL is told to stop is cut short (503), unless the
+    # lock holder's backend ends first and the search completes before its own backend does:
+    # that guest's answer was read whole, so a 200 is right too. What must never happen is a
+    # hang or another error (checked above and by the latency check below).
     caught_503 = sum(r.status == 503 for r in caught)
+    caught_200 = sum(r.status == 200 for r in caught)
     outcome.check(
-        "in flight at stop: 503",
-        f"{caught_503}/{len(caught)}",
-        len(caught) >= IN_FLIGHT_AT_STOP and caught_503 == len(caught),
+        "in flight at stop: 503 / answered",
+        f"{caught_503}/{caught_200} of {len(caught)}",
+        len(caught) >= IN_FLIGHT_AT_STOP
+        and caught_503 >= 1
+        and caught_503 + caught_200 == len(caught),
     )
     outcome.check(
         "503 while down",
