@@ -66,6 +66,17 @@ _CLOSE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
+class _Decision:
+    """The sources answer the question: their vocabulary, the similarity floor that applied,
+    and the subject words they do not say (None: not looked for, the source being confident
+    or the question in another language)."""
+
+    vocabulary: Vocabulary
+    floor: float
+    missing: list[str] | None
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """A composed answer and the sentences it is made of (empty for a hand-over or a summary
     of reviews)."""
@@ -120,8 +131,7 @@ class ExtractiveWriter:
         decided = self._decide(question, sources, language)
         if decided is None:
             return []
-        floor = decided[1]
-        return [s for s in sources if s.hit.score >= floor]
+        return [s for s in sources if s.hit.score >= decided.floor]
 
     def hands_over(
         self, question: str, sources: Sequence[Source], language: str | None = None
@@ -131,9 +141,8 @@ class ExtractiveWriter:
 
     def _decide(
         self, question: str, sources: Sequence[Source], language: str | None
-    ) -> tuple[Vocabulary, float] | None:
-        """The sources' vocabulary and the similarity floor when they answer the question;
-        None when it is handed over.
+    ) -> _Decision | None:
+        """What the sources give when they answer the question; None when it is handed over.
 
         A question in ``language`` over sources written in another language shares no words
         with them: with ``other_language_min_score`` set (a multilingual model, whose
@@ -168,13 +177,13 @@ class ExtractiveWriter:
                 share < 1.0
                 and not mostly
                 and not (share > 0 and fairly and circumstantial(question, missing))
-                and not (
-                    best >= floor + _MEANT * (self._confident_score - floor)
-                    and self._meant(question, missing, sources, vocabulary)
-                )
             ):
-                return None
-        return vocabulary, floor
+                meant = best >= floor + _MEANT * (self._confident_score - floor)
+                if not (meant and self._meant(question, missing, sources, vocabulary)):
+                    return None
+                missing = []  # each now stands for the sources' words of its meaning
+            return _Decision(vocabulary, floor, missing)
+        return _Decision(vocabulary, floor, None)
 
     def _meant(
         self,
@@ -219,12 +228,15 @@ class ExtractiveWriter:
         decided = self._decide(question, sources, language)
         if decided is None:
             return Plan(Answer(FALLBACK_MESSAGE, escalate=True))
-        vocabulary = decided[0]
+        vocabulary = decided.vocabulary
         terms = subject_terms(question)
         if self._meanings is not None:
             # A subject word the sources do not say, in a question answered all the same (a
             # clearly similar source): the composer looks for the words of its meaning.
-            for term in coverage(question, vocabulary)[1]:
+            missing = decided.missing
+            if missing is None:
+                missing = coverage(question, vocabulary)[1]
+            for term in missing:
                 vocabulary.widen(term, self._alike(question, term, sources))
         # A judgement ("is the breakfast good?") that the search also found in reviews.
         reviews_found = sum(s.hit.kind == REVIEW for s in sources)
