@@ -3,9 +3,11 @@ all, readable by a server running as another user than the writer."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,3 +25,15 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def keyed_path(folder: Path, kind: str, suffix: str, package: str, *choices: object) -> Path:
+    """Where a file of ``kind`` made from ``package``'s data is kept: named after the
+    package's installed version and the ``choices`` that shape it, so that a change of either
+    is not read."""
+    try:
+        version = metadata.version(package)
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    key = "|".join(map(str, (version, *choices)))
+    return folder / f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:16]}{suffix}"

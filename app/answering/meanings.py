@@ -25,12 +25,12 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from app.files import write_atomically
+from app.files import keyed_path, write_atomically
 from app.text import STOPWORDS, content_terms, per_text
 
 log = logging.getLogger(__name__)
@@ -101,12 +101,7 @@ def forms_of(term: str, typed: Sequence[str]) -> list[str]:
 def words_path(folder: Path, count: int = _WORDS) -> Path:
     """Where :func:`keep_words` keeps the list of :func:`common_words` (named after the
     ``pyspellchecker`` version it was read from)."""
-    try:
-        version = metadata.version("pyspellchecker")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    key = f"{version}|{count}|{_WORD.pattern}"
-    return folder / f"common-words-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npy"
+    return keyed_path(folder, "common-words", ".npy", "pyspellchecker", count, _WORD.pattern)
 
 
 def keep_words(folder: Path) -> Path:

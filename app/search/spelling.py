@@ -23,7 +23,6 @@ them.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import logging
 import re
@@ -32,14 +31,14 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from app.files import write_atomically
+from app.files import keyed_path, write_atomically
 from app.text import content_terms
 
 LANGUAGES = ("en", "de", "fr", "es", "it")
@@ -122,12 +121,8 @@ def _lists_of(known: np.ndarray, words: Iterable[str], counts_of: Iterable[int])
 def kept_path(folder: Path) -> Path:
     """Where :func:`write` keeps the lists: named after the ``pyspellchecker`` version and
     the choices that reduce its lists, so that a change of either is not read."""
-    try:
-        version = metadata.version("pyspellchecker")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    key = f"{version}|{','.join(LANGUAGES)}|{_MIN_CHARS}|{_COMMON}"
-    return folder / f"spelling-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+    choices = (",".join(LANGUAGES), _MIN_CHARS, _COMMON)
+    return keyed_path(folder, "spelling", ".npz", "pyspellchecker", *choices)
 
 
 def write(folder: Path) -> Path:
