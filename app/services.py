@@ -196,7 +196,7 @@ async def open_services(
                 )
             sessions = await stack.enter_async_context(sessions_of(settings, pool))
             shadow = await stack.enter_async_context(
-                open_shadow(settings, pool, retriever, encoder.name, questions.embed)
+                open_shadow(settings, pool, retriever, encoder.name, questions.embed, words)
             )
             rag = RagService(
                 registry,

@@ -135,6 +135,11 @@ async def measure(args: argparse.Namespace, children: Children, database: list[A
             "transactions_per_request": round(xacts / max(ok, 1), 2),
             "wall_ms": round(wall * 1000 / max(ok, 1), 2),
             "rss_after_mb": round(rss_mb(proc.pid), 1),
+            "threads_cpu_ms": {
+                name: round((seconds - threads0.get(name, 0.0)) * 1000 / max(ok, 1), 2)
+                for name, seconds in sorted(threads.items())
+                if seconds - threads0.get(name, 0.0) > 0
+            },
         }
     )
     return out

@@ -25,6 +25,7 @@ from app.rag.phrasing import Phrasings
 from app.rag.sessions import SessionStore
 from app.rag.shadow import Shadow
 from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, StreamEvent
+from app.search import spelling
 from app.search.retriever import Retriever
 from app.search.types import Retrieval
 from app.tasks.desk import FrontDesk, Handled
@@ -202,6 +203,8 @@ class RagService:
         language, normalised = self.phrasings.language_and_key(standalone, page_language)
         tag = self.facts.cache_tag(prop, standalone) if self.facts else ""  # time-bound answers
         normalised += tag
+        if not spelling.ready():  # answered uncorrected: not to be served once the lists are read
+            normalised += "\x00uncorrected"
         key = (prop.id, prop.version_id, prop.revision, normalised, top_k, language)
         return Asked(prop, standalone, top_k, session_id, rewritten, key, language)
 
