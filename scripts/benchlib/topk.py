@@ -18,7 +18,7 @@ import asyncpg
 import numpy as np
 
 from app.db.properties import PropertyState
-from app.search.retriever import _EXACT_SQL, Retriever
+from app.search.retriever import Retriever, nearest_sql
 
 LARGE = 5000  # chunks: the partitions reported on their own as well
 
@@ -59,7 +59,9 @@ async def measure(
         if path == "exact":
             continue
         async with pool.acquire() as conn:
-            truth = await conn.fetch(_EXACT_SQL, prop.version_id, vector, k, prop.id)
+            truth = await conn.fetch(
+                nearest_sql(True, "chunks", k), prop.version_id, vector, prop.id
+            )
         if truth:
             kth = float(truth[-1]["score"])
             good = sum(1 for h in hits if h.score >= kth - 1e-6)
