@@ -306,12 +306,15 @@ def coverage(question: str, vocabulary: Vocabulary) -> tuple[float, list[str]]:
     if not terms.groups:
         return 1.0, []
     found = {g[0] for g in terms.groups if any(vocabulary.has(t) for t in g)}
+    heads = {g[0] for g in terms.groups}
     raw = list(terms.raw)
     for a, b in itertools.pairwise(raw):
         if (a in STOPWORDS and b in STOPWORDS) or (a in found and b in found):
             continue
-        if vocabulary.has(a + b):
-            found.update(t for w in (a, b) for t in content_terms(w))
+        # Looked up only when it would find a subject word still missing.
+        said = [t for w in (a, b) for t in content_terms(w)]
+        if any(t in heads and t not in found for t in said) and vocabulary.has(a + b):
+            found.update(said)
     missing = [g[0] for g in terms.groups if g[0] not in found]
     return 1 - len(missing) / len(terms.groups), missing
 
