@@ -10,8 +10,10 @@ read for the first time, as in the bench where nearly every retrieved chunk is n
         --data-dir .data/bench --out /tmp/asks.pickle
     PYTHONPATH=scripts .venv/bin/python scripts/bench_writer.py time --asks /tmp/asks.pickle
 
-``time --answers FILE`` also writes every answer (text, citations, hand-over), so two
-versions of the writer can be compared answer for answer.
+``keep`` adds to each hit the form ingestion keeps with the chunk (its words and sentences),
+so that ``time`` measures the writer over chunks stored with it. ``time --answers FILE`` also
+writes every answer (text, citations, hand-over), so two versions of the writer can be
+compared answer for answer.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pickle
 import statistics
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +35,10 @@ from benchlib.corpus_text import questions
 
 from app.answering.types import number_sources
 from app.config import Settings
+from app.search.types import Hit
 
 DB_NAME = "concierge_bench"
+_HIT_FIELDS = tuple(f.name for f in fields(Hit))
 
 
 async def capture(args: argparse.Namespace) -> None:
@@ -64,6 +69,20 @@ async def capture(args: argparse.Namespace) -> None:
         stop_database(database)
 
 
+def keep(args: argparse.Namespace) -> None:
+    """Adds to each captured hit the form ingestion keeps with its chunk."""
+    from dataclasses import replace
+
+    from app.answering.extractive import derived_form
+
+    asks: list[tuple[str, str, list[Any]]] = pickle.loads(args.asks.read_bytes())
+    kept = [
+        (q, lang, [replace(h, derived=derived_form(h.title, h.heading, h.text)) for h in hits])
+        for q, lang, hits in asks
+    ]
+    args.out.write_bytes(pickle.dumps(kept))
+
+
 def time_writer(args: argparse.Namespace) -> None:
     from app.answering import meanings
     from app.answering.writers import extractive_writer
@@ -81,7 +100,11 @@ def time_writer(args: argparse.Namespace) -> None:
     writer = extractive_writer(settings, words)
     spent: list[float] = []
     answers = []
-    for question, language, hits in asks[: args.limit]:
+    for question, language, captured in asks[: args.limit]:
+        # Hits captured by other code may lack fields added since.
+        hits = [
+            Hit(**{f: getattr(h, f, None) for f in _HIT_FIELDS if hasattr(h, f)}) for h in captured
+        ]
         sources = number_sources(hits)
         began = time.process_time()
         answer = writer.compose(question, sources, language)
@@ -111,6 +134,9 @@ def main() -> int:
     cap.add_argument("--out", type=Path, required=True)
     cap.add_argument("--questions", type=int, default=2000)
     cap.add_argument("--seed", type=int, default=11)
+    kept = steps.add_parser("keep", help="add the kept form of each chunk to captured hits")
+    kept.add_argument("--asks", type=Path, required=True)
+    kept.add_argument("--out", type=Path, required=True)
     tim = steps.add_parser("time", help="time the extractive writer on captured questions")
     tim.add_argument("--asks", type=Path, required=True)
     tim.add_argument("--limit", type=int, default=None)
@@ -118,6 +144,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.step == "capture":
         asyncio.run(capture(args))
+    elif args.step == "keep":
+        keep(args)
     else:
         time_writer(args)
     return 0

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
+from app.answering import stored
 from app.search import spelling
 from app.search.query import query_groups, rewrite
 from app.text import COMPOUNDS, STOPWORDS, content_terms, per_text
@@ -95,6 +96,20 @@ def _text_words(text: str) -> frozenset[str]:
     return frozenset(words)
 
 
+def text_words(text: str, derived: str | None = None) -> frozenset[str]:
+    """A text's words: from its kept form (:mod:`app.answering.stored`) when there is one
+    written by this code, else read from the text."""
+    kept = stored.split(derived)
+    if kept is None:
+        return _text_words(text)
+    return frozenset(kept[0].split(" ")) if kept[0] else frozenset()
+
+
+def words_line(text: str) -> str:
+    """A text's words as kept: one line, separated by spaces."""
+    return " ".join(sorted(_text_words(text)))
+
+
 @dataclass(frozen=True, slots=True)
 class _FuzzyIndex:
     """The words of some texts long enough for a fuzzy lookup, in alphabetical order (the
@@ -149,9 +164,9 @@ class Vocabulary:
 
     __slots__ = ("_index", "_matched", "_parts", "_short", "_texts")
 
-    def __init__(self, texts: Sequence[str]) -> None:
+    def __init__(self, texts: Sequence[str], parts: Sequence[frozenset[str]] | None = None) -> None:
         self._texts = texts
-        self._parts = [_text_words(t) for t in texts]
+        self._parts = [_text_words(t) for t in texts] if parts is None else parts
         self._matched: dict[str, set[str]] = {}
         self._index: _FuzzyIndex | None = None
         self._short: list[dict[str, str]] | None = None
@@ -159,6 +174,12 @@ class Vocabulary:
     @classmethod
     def of(cls, texts: Iterable[str]) -> Vocabulary:
         return cls(list(dict.fromkeys(texts)))
+
+    @classmethod
+    def of_kept(cls, texts: Iterable[tuple[str, str | None]]) -> Vocabulary:
+        """The vocabulary of texts, each with its kept form (None: read from the text)."""
+        unique = dict(texts)
+        return cls(list(unique), [text_words(t, d) for t, d in unique.items()])
 
     def has(self, term: str) -> bool:
         """True when ``term`` (a content term) is in the vocabulary, maybe misspelt or
@@ -306,12 +327,15 @@ def coverage(question: str, vocabulary: Vocabulary) -> tuple[float, list[str]]:
     if not terms.groups:
         return 1.0, []
     found = {g[0] for g in terms.groups if any(vocabulary.has(t) for t in g)}
+    heads = {g[0] for g in terms.groups}
     raw = list(terms.raw)
     for a, b in itertools.pairwise(raw):
         if (a in STOPWORDS and b in STOPWORDS) or (a in found and b in found):
             continue
-        if vocabulary.has(a + b):
-            found.update(t for w in (a, b) for t in content_terms(w))
+        # Looked up only when it would find a subject word still missing.
+        said = [t for w in (a, b) for t in content_terms(w)]
+        if any(t in heads and t not in found for t in said) and vocabulary.has(a + b):
+            found.update(said)
     missing = [g[0] for g in terms.groups if g[0] not in found]
     return 1 - len(missing) / len(terms.groups), missing
 

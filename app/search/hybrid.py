@@ -121,7 +121,7 @@ best AS (
     LIMIT {k}
 )
 SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - b.distance AS score,
-       coalesce(d.metadata->>'kind', '') AS kind
+       coalesce(d.metadata->>'kind', '') AS kind, c.derived
 FROM best b
 JOIN {table} c ON c.id = b.id AND c.property_id = $3
 JOIN documents d ON d.id = c.document_id

@@ -35,9 +35,9 @@ if TYPE_CHECKING:
 # :mod:`app.search.hybrid`).
 _NEAREST_TEMPLATE = """
 SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - c.distance AS score,
-       coalesce(d.metadata->>'kind', '') AS kind
+       coalesce(d.metadata->>'kind', '') AS kind, c.derived
 FROM (
-    SELECT id, document_id, heading, text, embedding <=> $2 AS distance
+    SELECT id, document_id, heading, text, derived, embedding <=> $2 AS distance
     FROM {table}
     WHERE version_id = $1 AND property_id = $3
     ORDER BY {order}
@@ -229,6 +229,7 @@ class Retriever:
                 r["text"],
                 float(r["score"]),
                 r["kind"],
+                r["derived"],
             )
             for r in rows
         ]
