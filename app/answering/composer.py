@@ -97,8 +97,8 @@ _YES_NO_QUESTION = re.compile(
 
 
 # A chunk's sentences are kept for the next question over it: about 6 bytes per character of
-# the texts kept, so about 1.5 MB, the same texts as the words of ``matching``.
-@per_text(250_000)
+# the texts kept, so under 1 MB, the same texts as the words of ``matching``.
+@per_text(120_000)
 def _units(text: str) -> tuple[_Unit, ...]:
     out: list[_Unit] = []
     caption: frozenset[str] = frozenset()  # words of a "… includes:" line above a list

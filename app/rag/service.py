@@ -199,9 +199,9 @@ class RagService:
             earlier = await self.sessions.history(prop.id, session_id)
             standalone = await self.rewriter.standalone(earlier, cleaned)
         rewritten = standalone if standalone != cleaned else None
-        language, normalised = self.phrasings.language_and_key(standalone, page_language)
-        tag = self.facts.cache_tag(prop, standalone) if self.facts else ""  # time-bound answers
-        normalised += tag
+        language, normalised, timely = self.phrasings.read(standalone, page_language)
+        if timely and self.facts:  # time-bound answers: cached per local minute
+            normalised += self.facts.cache_tag(prop, standalone, timely)
         key = (prop.id, prop.version_id, prop.revision, normalised, top_k, language)
         return Asked(prop, standalone, top_k, session_id, rewritten, key, language)
 
