@@ -238,8 +238,9 @@ class Settings(BaseSettings):
     # Log lines are written by a thread, off the event loop, through a queue of at most this
     # many records (a full queue drops lines rather than delay requests); 0 writes at once.
     log_queue_records: int = Field(2_000, ge=0, le=1_000_000)
-    # The writer thread gathers lines this long before it writes them (a warning or an error
-    # is written at once): each wake-up costs the thread more than formatting a line.
+    # The writer thread gathers lines this long (or until 64 have gathered) before it writes
+    # them; a warning or an error is written at once. Each wake-up costs the thread more than
+    # formatting a line.
     log_batch_s: float = Field(0.1, ge=0, le=5)
     # Guests' questions are personal data: only their length is logged unless this is set.
     log_questions: bool = False

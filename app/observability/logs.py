@@ -125,14 +125,19 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+# Lines written in one call at most, unless more gathered while the writer was busy.
+BATCH_RECORDS = 64
+
+
 class BackgroundHandler(logging.Handler):
     """Hands records to a writer thread, so formatting and the write to the stream happen off
     the event loop; the thread formats what has gathered and writes it in one call.
 
     Handing a record over is an append to a deque: the writer is woken once per batch (by the
-    first record after it last looked), then waits ``linger_s`` for more, so a busy server does
-    not wake a thread, nor write to the stream, once per line (each wake costs the thread more
-    than formatting a line: it must win the interpreter lock back from a busy event loop).
+    first record after it last looked), then waits ``linger_s`` for more (or until
+    ``BATCH_RECORDS`` have gathered), so a busy server does not wake a thread, nor write to the
+    stream, once per line (each wake costs the thread more than formatting a line: it must win
+    the interpreter lock back from a busy event loop).
     At most ``max_records`` records are held (queued or being written); past that a record
     below WARNING is dropped (counted in ``dropped``) rather than blocking a request, while
     warnings and errors still get as many places again, so that they are the last to go."""
@@ -175,8 +180,11 @@ class BackgroundHandler(logging.Handler):
         if not self._signalled:
             self._signalled = True
             self._wake.set()
-        if urgent:
-            self._hurry.set()  # written without waiting for more
+        if urgent or len(self._records) == BATCH_RECORDS:
+            # Written without waiting for more: a warning at once; and a batch is kept short
+            # enough that formatting it holds the interpreter lock (which the event loop waits
+            # for meanwhile) for well under a millisecond.
+            self._hurry.set()
 
     def _run(self) -> None:
         while True:

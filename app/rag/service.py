@@ -34,6 +34,8 @@ _SPACES = re.compile(r"\s+")
 
 def clean_question(question: str) -> str:
     """The question as sent to the model: control characters removed, spaces collapsed."""
+    if question.isascii() and question.isprintable() and "  " not in question:
+        return question.strip()  # nothing to remove, normalise or collapse: the common case
     if question.isprintable():  # the common case: nothing to strip, skip the per-character scan
         kept = question
     else:

@@ -280,6 +280,30 @@ def test_warnings_outlast_a_full_queue_and_are_written_without_waiting() -> None
         slow.close()
 
 
+def test_a_full_batch_is_written_without_waiting_for_more() -> None:
+    written = threading.Event()
+
+    class Watched(io.StringIO):
+        def write(self, text: str) -> int:
+            written.set()
+            return super().write(text)
+
+    stream = Watched()
+    target = logging.StreamHandler(stream)
+    target.setFormatter(JsonFormatter())
+    handler = BackgroundHandler(target, max_records=1_000, linger_s=30)
+    try:
+        for n in range(logs_module.BATCH_RECORDS - 1):
+            handler.handle(logging.makeLogRecord({"msg": f"m{n}", "levelno": logging.INFO}))
+        handler.handle(logging.makeLogRecord({"msg": "last", "levelno": logging.INFO}))
+        assert written.wait(5)  # far sooner than the 30 s the writer would wait for more
+    finally:
+        handler.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == logs_module.BATCH_RECORDS
+    assert json.loads(lines[-1])["msg"] == "last"
+
+
 def test_json_lines_to_a_byte_stream_are_written_as_bytes_in_one_call() -> None:
     class Counted(io.BytesIO):
         writes = 0
