@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = Field(150, ge=10, le=1000)
     # From each size (chunks) up, the ``hnsw.ef_search`` used instead. JSON in the env.
     hnsw_ef_search_by_size: dict[int, int] = {5_000: 200}
+    # Seconds, at most, spent after start-up reading every partition's HNSW graph and rows
+    # into the database's buffers (largest first; 0: not done). About 0.3 s per 18k chunks.
+    search_warm_budget_s: float = Field(30.0, ge=0, le=600)
 
     # Answers.
     answer_writer: Literal["extractive", "openai", "local"] = "extractive"

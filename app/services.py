@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import asyncpg
@@ -39,6 +39,7 @@ from app.rag.types import AskResult, CacheKey, is_storable, result_bytes
 from app.search import spelling
 from app.search.rerank import build_reranker
 from app.search.retriever import Retriever, search_options
+from app.search.warm import WarmState, start_warming
 from app.tasks.runtime import SecondModel, TaskServices, open_task_services
 from app.tasks.seed_cache import SeedCache
 
@@ -68,6 +69,8 @@ class Services:
     tasks: TaskServices | None = None
     # Set once the worker runs (None where this process runs no jobs).
     job_worker: JobQueue | None = None
+    # How far reading the partitions into the database's buffers got (see app.search.warm).
+    warm: WarmState = field(default_factory=WarmState)
 
 
 # Properties whose live index was built by another model than the one loaded.
@@ -122,6 +125,7 @@ async def open_services(
         raise
     batcher: MicroBatcher | None = None
     registry: PropertyRegistry | None = None
+    warming: asyncio.Task[WarmState] | None = None
     try:
         if encoder_task is not None:
             encoder = await encoder_task
@@ -145,6 +149,9 @@ async def open_services(
             await asyncio.gather(*(batcher.embed("What time is check-out?") for _ in range(size)))
         registry = PropertyRegistry(pool, url, settings.registry_refresh_s)
         await registry.start()
+        warm, warming = start_warming(
+            pool, registry.snapshot().values(), settings.search_warm_budget_s
+        )
         cache: AnswerCache[CacheKey, AskResult] = AnswerCache(
             settings.cache_max_entries,
             settings.cache_ttl_s,
@@ -196,7 +203,7 @@ async def open_services(
                 )
             sessions = await stack.enter_async_context(sessions_of(settings, pool))
             shadow = await stack.enter_async_context(
-                open_shadow(settings, pool, retriever, encoder.name, questions.embed)
+                open_shadow(settings, pool, retriever, encoder.name, questions.embed, words)
             )
             rag = RagService(
                 registry,
@@ -211,11 +218,25 @@ async def open_services(
             )
             limits = rate_limits or RateLimits.from_settings(settings)
             yield Services(
-                settings, pool, encoder, batcher, registry, rag, head, limits, metrics, tasks
+                settings,
+                pool,
+                encoder,
+                batcher,
+                registry,
+                rag,
+                head,
+                limits,
+                metrics,
+                tasks,
+                warm=warm,
             )
     finally:
         if encoder_task is not None and not encoder_task.done():
             encoder_task.cancel()
+        if warming is not None and not warming.done():
+            warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await warming
         if registry is not None:
             await registry.close()
         if batcher is not None:

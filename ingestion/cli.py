@@ -25,7 +25,7 @@ from app.db.server import database_url
 from app.embedding.encoder import default_model_path, load_encoder
 from app.errors import ConciergeError, PropertyNotFound
 from app.settings_env import SettingsError, load_settings
-from ingestion import desk_cli, facts_cli, jobs, shadow_report, store
+from ingestion import derive, desk_cli, facts_cli, jobs, shadow_report, store
 from ingestion.check import read_questions, run_check
 from ingestion.cli_output import (
     PROG,
@@ -160,6 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.add_argument("questions", type=Path, metavar="QUESTIONS")
 
+    derive_chunks = add(
+        "derive",
+        "write what answers read from each chunk, where it is missing or out of date",
+        "Chunks written before the answer writer kept its reading of them (or by another "
+        "version of it) are answered from their text, read at each question; this writes "
+        "their reading once, as ingestion does for new chunks.",
+    )
+    derive_chunks.add_argument("--property", type=_property_id, help="only this property")
+
     desk_cli.add_commands(commands)
     facts_cli.add_commands(add)
     sample = add("sample", "load the sample hotels shipped in data/sample", "Load sample hotels.")
@@ -197,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_ingest(settings, args))
         if args.command == "reindex":
             return asyncio.run(_reindex(settings, args))
+        if args.command == "derive":
+            return asyncio.run(_derive(settings, args.property))
         if args.command == "shadow-report":
             return asyncio.run(_shadow_report(settings, args))
         if args.command == "delete":
@@ -393,6 +404,21 @@ async def _watch(pool: asyncpg.Pool, job_id: int, every_s: float = 1.0) -> None:
         async with pool.acquire() as conn:
             job = await jobs.get(conn, job_id)
         _PROGRESS.show(describe_progress(job.progress))
+
+
+async def _derive(settings: Settings, property_id: str | None) -> int:
+    pool, _ = await _pool(settings)
+    try:
+        async with pool.acquire() as conn:
+            written = await derive.fill(
+                conn,
+                property_id,
+                progress=lambda n: print(f"  {n} chunks written", file=sys.stderr, flush=True),
+            )
+    finally:
+        await pool.close()
+    print(f"{written} chunks written")
+    return EXIT_OK
 
 
 async def _shadow_report(settings: Settings, args: argparse.Namespace) -> int:

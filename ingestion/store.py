@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 import numpy as np
 
+from app.answering.extractive import derived_form
 from app.db.pool import Connection
 from app.db.properties import CHANNEL
 from app.errors import Conflict, PropertyNotFound
@@ -34,6 +35,7 @@ CHUNK_COLUMNS = (
     "text",
     "content_hash",
     "embedding",
+    "derived",
 )
 
 
@@ -218,7 +220,7 @@ async def write_documents(
     ids = {r["doc_key"]: r["id"] for r in rows}
     records = [
         (ids[p.document.doc_key], property_id, version_id, c.ord, c.heading, c.text,
-         c.content_hash, v)
+         c.content_hash, v, derived_form(p.document.title, c.heading, c.text))
         for p in prepared
         for c, v in zip(p.chunks, p.vectors, strict=True)
     ]  # fmt: skip

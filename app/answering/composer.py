@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from app.answering import stored
 from app.answering.matching import FRAME_WORDS, QuestionTerms, Vocabulary
 from app.answering.types import Source
 from app.answering.values import expected_values
@@ -97,8 +98,8 @@ _YES_NO_QUESTION = re.compile(
 
 
 # A chunk's sentences are kept for the next question over it: about 6 bytes per character of
-# the texts kept, so under 1 MB, the same texts as the words of ``matching``.
-@per_text(120_000)
+# the texts kept, so about 1.5 MB, the same texts as the words of ``matching``.
+@per_text(250_000)
 def _units(text: str) -> tuple[_Unit, ...]:
     out: list[_Unit] = []
     caption: frozenset[str] = frozenset()  # words of a "… includes:" line above a list
@@ -122,13 +123,35 @@ def _units(text: str) -> tuple[_Unit, ...]:
     return tuple(out)
 
 
+def units_lines(text: str) -> str:
+    """A text's sentences as kept (:mod:`app.answering.stored`): one line each, its position,
+    line, flags (decisive, exception, refers) and words before its text, separated by tabs."""
+    return "\n".join(
+        f"{i}\t{line}\t{int(decisive)}{int(exception)}{int(refers)}\t{words}\t{text}"
+        for i, text, words, decisive, exception, line, refers in _units(text)
+    )
+
+
+def _kept_units(lines: str) -> list[_Unit]:
+    out: list[_Unit] = []
+    for row in lines.split("\n") if lines else ():
+        i, line, flags, words, text = row.split("\t", 4)
+        out.append(
+            (int(i), text, words, flags[0] == "1", flags[1] == "1", int(line), flags[2] == "1")
+        )
+    return out
+
+
 def sentences_of(source: Source) -> list[Sentence]:
-    """The answerable sentences of a source: no headings, no copied questions."""
+    """The answerable sentences of a source: no headings, no copied questions. Read from the
+    chunk's kept form when it has one written by this code, else from its text."""
     context = _heading_words(source.hit.heading)
+    kept = stored.split(source.hit.derived)
+    units = _units(source.hit.text) if kept is None else _kept_units(kept[1])
     return [
         Sentence(source.n, i, text, frozenset(words.split()), decisive, exception, line, refers,
                  context)
-        for i, text, words, decisive, exception, line, refers in _units(source.hit.text)
+        for i, text, words, decisive, exception, line, refers in units
     ]  # fmt: skip
 
 

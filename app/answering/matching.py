@@ -13,6 +13,7 @@ of a name the hotel writes in two capitalised words ("amex" → "American Expres
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections.abc import Iterable, Sequence
@@ -21,8 +22,9 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
+from app.answering import stored
 from app.search import spelling
-from app.search.query import MEMO_QUESTION_CHARS, query_groups, rewrite
+from app.search.query import query_groups, rewrite
 from app.text import COMPOUNDS, STOPWORDS, content_terms, per_text
 
 _WORD = re.compile(r"[a-zà-ÿ]+|\d+(?:[:.,]\d+)?", re.IGNORECASE)
@@ -75,111 +77,109 @@ def sound_key(word: str) -> str:
     return "".join(out)
 
 
-# Characters of the chunk texts whose words are kept: about 44 bytes kept per character (the
-# fuzzy index built), so about 5 MB; the chunks a hotel's questions keep meeting (the sample
-# hotels' evaluation reads 100,000 characters of them, 99% of the lookups found). Where
-# questions keep meeting new chunks (many hotels, one process: the bench's 100,000 chunks find
-# 4% of their lookups in 250,000 characters, 10 MB), more would mostly hold texts not asked
-# about again.
-_TEXT_CACHE_CHARS = 120_000
-
-
-@dataclass(frozen=True, slots=True)
-class _FuzzyIndex:
-    """One text's words long enough for a fuzzy lookup, and the words of each sound key.
-
-    The words of a key are kept as one string, separated by spaces, not as a list: a kept
-    index is then a few objects that the garbage collector does not track (tuples and dicts
-    of strings), rather than a list per key that every full collection would walk."""
-
-    listed: tuple[str, ...]
-    keys: dict[str, str]
-    # A name of two capitalised words by its short form, the first two letters of each
-    # ("amex": "american express").
-    short: dict[str, str]
-    # The words of at least five letters by their first four (for other forms of a word).
-    starts: dict[str, str]
-
-
-@dataclass(slots=True)
-class _TextWords:
-    """One text's words (stems, unstemmed forms, adjacent pairs joined); the index for fuzzy
-    and sound-alike lookups is built on the first lookup that needs it (most questions find
-    their words as such)."""
-
-    words: frozenset[str]
-    text: str
-    _index: _FuzzyIndex | None = None
-
-    def index(self) -> _FuzzyIndex:
-        index = self._index
-        if index is None:
-            index = self._index = _fuzzy_index(self.text, self.words)
-        return index
+# Characters of the chunk texts whose words are kept: about 12 bytes kept per character, so
+# about 3 MB; a hotel's few hundred chunks, a hundred full chunks of 2,000 characters. Where
+# questions keep meeting new chunks (many hotels, one process), more would mostly hold texts
+# not asked about again.
+_TEXT_CACHE_CHARS = 250_000
 
 
 @per_text(_TEXT_CACHE_CHARS)
-def _text_words(text: str) -> _TextWords:
+def _text_words(text: str) -> frozenset[str]:
+    """One text's words: stems, unstemmed forms, adjacent pairs joined."""
     terms = content_terms(text)
     words = set(terms)
     # Unstemmed too: a typo is closer to the written word ("parkign" / "parking").
     words.update([w.lower() for w in _WORD.findall(text) if len(w) > 3])
     # "Jet ski" in the text is also "jetski" as a guest may type it.
     words.update([a + b for a, b in itertools.pairwise(terms) if len(a) + len(b) <= 20])
-    return _TextWords(frozenset(words), text)
+    return frozenset(words)
 
 
-def _fuzzy_index(text: str, words: frozenset[str]) -> _FuzzyIndex:
-    listed = tuple(sorted([w for w in words if len(w) >= 3]))
-    keys: dict[str, list[str]] = {}
-    starts: dict[str, list[str]] = {}
-    for word in listed:
-        key = sound_key(word)
-        if len(key) >= 2:
-            alike = keys.get(key)
-            if alike is None:
-                keys[key] = [word]
-            else:
-                alike.append(word)
-        if len(word) >= _FORM_CHARS:
-            begun = starts.get(word[:4])
-            if begun is None:
-                starts[word[:4]] = [word]
-            else:
-                begun.append(word)
+def text_words(text: str, derived: str | None = None) -> frozenset[str]:
+    """A text's words: from its kept form (:mod:`app.answering.stored`) when there is one
+    written by this code, else read from the text."""
+    kept = stored.split(derived)
+    if kept is None:
+        return _text_words(text)
+    return frozenset(kept[0].split(" ")) if kept[0] else frozenset()
+
+
+def words_line(text: str) -> str:
+    """A text's words as kept: one line, separated by spaces."""
+    return " ".join(sorted(_text_words(text)))
+
+
+@dataclass(frozen=True, slots=True)
+class _FuzzyIndex:
+    """The words of some texts long enough for a fuzzy lookup, in alphabetical order (the
+    words a prefix begins are one run of them), and the words of each sound key."""
+
+    listed: list[str]
+    keys: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, parts: Sequence[frozenset[str]]) -> _FuzzyIndex:
+        listed = sorted([w for w in frozenset().union(*parts) if len(w) >= 3])
+        keys: dict[str, list[str]] = {}
+        for word in listed:
+            key = sound_key(word)
+            if len(key) >= 2:
+                alike = keys.get(key)
+                if alike is None:
+                    keys[key] = [word]
+                else:
+                    alike.append(word)
+        return cls(listed, keys)
+
+    def begun(self, prefix: str) -> list[str]:
+        """The listed words that begin with ``prefix``."""
+        listed = self.listed
+        out = []
+        for i in range(bisect.bisect_left(listed, prefix), len(listed)):
+            word = listed[i]
+            if not word.startswith(prefix):
+                break
+            out.append(word)
+        return out
+
+
+def _short_forms(text: str) -> dict[str, str]:
+    """The names of two capitalised words of a text by their short form, the first two letters
+    of each ("amex": "american express")."""
     short: dict[str, str] = {}
     for first, second in _NAME_PAIR.findall(text):
         short.setdefault((first[:2] + second[:2]).lower(), f"{first.lower()} {second.lower()}")
-    return _FuzzyIndex(listed, _joined(keys), short, _joined(starts))
-
-
-def _joined(lists: dict[str, list[str]]) -> dict[str, str]:
-    return {key: " ".join(words) for key, words in lists.items()}
-
-
-def _words(joined: str | None) -> list[str]:
-    """The words of a joined entry of a :class:`_FuzzyIndex` (none for None)."""
-    return joined.split(" ") if joined else []
+    return short
 
 
 class Vocabulary:
     """The words of some sources, for exact, fuzzy and sound-alike lookups.
 
-    Each text's words are read once (and kept for the next question over the same chunk); a
-    lookup asks every text's words in turn, and is remembered for the next lookup of the
-    same term.
+    Each text's words are read once (and kept for the next question over the same chunk); the
+    index for fuzzy and sound-alike lookups is built over all the texts' words on the first
+    lookup that needs it (most questions find most of their words as such), and a lookup is
+    remembered for the next lookup of the same term.
     """
 
-    __slots__ = ("_listed", "_matched", "_parts")
+    __slots__ = ("_index", "_matched", "_parts", "_short", "_texts")
 
-    def __init__(self, parts: Sequence[_TextWords]) -> None:
-        self._parts = parts
+    def __init__(self, texts: Sequence[str], parts: Sequence[frozenset[str]] | None = None) -> None:
+        self._texts = texts
+        self._parts = [_text_words(t) for t in texts] if parts is None else parts
         self._matched: dict[str, set[str]] = {}
-        self._listed: tuple[str, ...] | None = None  # every text's words, for fuzzy lookups
+        self._index: _FuzzyIndex | None = None
+        self._short: list[dict[str, str]] | None = None
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> Vocabulary:
-        return cls([_text_words(t) for t in dict.fromkeys(texts)])
+        return cls(list(dict.fromkeys(texts)))
+
+    @classmethod
+    def of_kept(cls, texts: Iterable[tuple[str, str | None]]) -> Vocabulary:
+        """The vocabulary of texts, each with its kept form (None: read from the text)."""
+        unique = dict(texts)
+        return cls(list(unique), [text_words(t, d) for t, d in unique.items()])
 
     def has(self, term: str) -> bool:
         """True when ``term`` (a content term) is in the vocabulary, maybe misspelt or
@@ -199,43 +199,44 @@ class Vocabulary:
         self._matched[term] = self.matches(term) | set(words)
 
     def _lookup(self, term: str) -> set[str]:
-        if any(term in part.words for part in self._parts):
+        if any(term in part for part in self._parts):
             return {term}
         if len(term) < 3 or term.isdigit():
             return set()
         out: set[str] = set()
-        indexes = [part.index() for part in self._parts]
+        index = self._index
+        if index is None:
+            index = self._index = _FuzzyIndex.of(self._parts)
         if len(term) == _SHORT_FORM_CHARS:
-            for part in indexes:
-                out.update(_words(part.short.get(term)))
+            if self._short is None:
+                self._short = [_short_forms(t) for t in self._texts]
+            for short in self._short:
+                out.update(_words(short.get(term)))
         if len(term) >= _MIN_FUZZY_CHARS:
-            if self._listed is None:
-                self._listed = tuple(dict.fromkeys(w for part in indexes for w in part.listed))
             near = {
                 word: score
                 for word, score, _ in process.extract(
-                    term, self._listed, scorer=fuzz.ratio, score_cutoff=_SIMILAR, limit=None
+                    term, index.listed, scorer=fuzz.ratio, score_cutoff=_SIMILAR, limit=None
                 )
             }
             # The nearest three; among equally near words, alphabetically (not in the
             # order of a set, which differs from one process to the next).
             out.update(sorted(near, key=lambda word: (-near[word], word))[:3])
             # The first part of a compound the hotel writes as one word ("roof": "rooftop").
-            out.update(
-                word
-                for word in self._listed
-                if word.startswith(term) and len(word) - len(term) <= _COMPOUND_REST
-            )
+            out.update(w for w in index.begun(term) if len(w) - len(term) <= _COMPOUND_REST)
             # Another form of the same word: most of the shorter one is a common beginning
             # ("teenagers": "teens"; not "haircut": "hair", a word of its own).
-            for part in indexes:
-                alike = _words(part.starts.get(term[:4]))
-                out.update(word for word in alike if _same_beginning(term, word))
+            if len(term) >= _FORM_CHARS:
+                out.update(w for w in index.begun(term[:4]) if _same_beginning(term, w))
         key = sound_key(term)
         if len(key) >= 2:
-            for part in indexes:
-                out.update(_words(part.keys.get(key)))
+            out.update(index.keys.get(key, ()))
         return out
+
+
+def _words(joined: str | None) -> list[str]:
+    """The words of a name kept as one string (none for None)."""
+    return joined.split(" ") if joined else []
 
 
 def _same_beginning(a: str, b: str) -> bool:
@@ -276,10 +277,7 @@ class QuestionTerms:
 def question_terms(question: str) -> QuestionTerms:
     """Subject terms of a question (frame words and stopwords out), spelling variants and
     translated hotel words unified, each widened by its hotel synonyms (read again once the
-    spelling lists are ready when they were not). A long question is read each time, so the
-    memo stays within about a megabyte."""
-    if len(question) > MEMO_QUESTION_CHARS:
-        return _question_terms.__wrapped__(question, spelling.ready())
+    spelling lists are ready when they were not)."""
     return _question_terms(question, spelling.ready())
 
 
@@ -329,12 +327,15 @@ def coverage(question: str, vocabulary: Vocabulary) -> tuple[float, list[str]]:
     if not terms.groups:
         return 1.0, []
     found = {g[0] for g in terms.groups if any(vocabulary.has(t) for t in g)}
+    heads = {g[0] for g in terms.groups}
     raw = list(terms.raw)
     for a, b in itertools.pairwise(raw):
         if (a in STOPWORDS and b in STOPWORDS) or (a in found and b in found):
             continue
-        if vocabulary.has(a + b):
-            found.update(t for w in (a, b) for t in content_terms(w))
+        # Looked up only when it would find a subject word still missing.
+        said = [t for w in (a, b) for t in content_terms(w)]
+        if any(t in heads and t not in found for t in said) and vocabulary.has(a + b):
+            found.update(said)
     missing = [g[0] for g in terms.groups if g[0] not in found]
     return 1 - len(missing) / len(terms.groups), missing
 

@@ -129,6 +129,12 @@ async def readyz(services: ServicesDep) -> JSONBytes:
     # Whether questions are spelling-corrected yet (the lists may be read after start-up).
     corrected = "ready" if spelling.ready() else "loading"
     return JSONBytes(
-        {"status": "ready" if ready else "unavailable", "checks": checks, "spelling": corrected},
+        {
+            "status": "ready" if ready else "unavailable",
+            "checks": checks,
+            "spelling": corrected,
+            # Whether the partitions are read into the database's buffers yet (app.search.warm).
+            "search_warm": services.warm.status,
+        },
         status_code=200 if ready else 503,
     )

@@ -25,6 +25,7 @@ from app.rag.phrasing import Phrasings
 from app.rag.sessions import SessionStore
 from app.rag.shadow import Shadow
 from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, StreamEvent
+from app.search import spelling
 from app.search.retriever import Retriever
 from app.search.types import Retrieval
 from app.tasks.desk import FrontDesk, Handled
@@ -204,6 +205,8 @@ class RagService:
         language, normalised, timely = self.phrasings.read(standalone, page_language)
         if timely and self.facts:  # time-bound answers: cached per local minute
             normalised += self.facts.cache_tag(prop, standalone, timely)
+        if not spelling.ready():  # answered uncorrected: not to be served once the lists are read
+            normalised += "\x00uncorrected"
         key = (prop.id, prop.version_id, prop.revision, normalised, top_k, language)
         return Asked(prop, standalone, top_k, session_id, rewritten, key, language)
 

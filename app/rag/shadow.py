@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 import asyncpg
 import numpy as np
 
+from app.answering.meanings import WordVectors
 from app.answering.messages import localise
 from app.answering.types import AnswerWriter, number_sources
 from app.answering.writers import extractive_writer
@@ -174,9 +175,12 @@ async def open_shadow(
     retriever: Retriever,
     live_model: str,
     live_embed: EmbedFn,
+    meanings: WordVectors | None = None,
 ) -> AsyncIterator[Shadow | None]:
     """The shadow runner when ``RAG_SHADOW_SHARE`` > 0, else None; with ``RAG_SHADOW_MODEL``
-    another model is loaded (on a micro-batcher of its own) for candidates it built."""
+    another model is loaded (on a micro-batcher of its own) for candidates it built. Its
+    writer matches words by ``meanings`` as the live writer does, so the two answers differ
+    only by the candidate's index."""
     if settings.shadow_share <= 0:
         yield None
         return
@@ -191,7 +195,7 @@ async def open_shadow(
     shadow = Shadow(
         pool,
         retriever,
-        extractive_writer(settings),
+        extractive_writer(settings, meanings),
         encoders,
         share=settings.shadow_share,
         max_queue=settings.shadow_queue,

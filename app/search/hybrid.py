@@ -23,31 +23,37 @@ back whenever the property has ``k`` chunks. A full-text-only ranking is the sam
 ``w_vec = 0``: chunks the text query misses then follow in vector order. ``score`` stays the
 cosine similarity, which is what the answer threshold is calibrated on.
 
-Parameters: $1 version, $2 query vector, $3 k, $4 property, $5 depth, $6 rrf_k, $7 vector
-weight, $8 text weight, $9 one tsquery text per word (the word OR its synonyms), $10 the pool
-size (at least ``depth``). A chunk matches the text half when it matches one word's query. The
-text-search configuration must be the one the ``tsv`` column is generated with (``english``:
-stems, drops stopwords).
+Parameters: $1 version, $2 query vector, $3 property, $4 rrf_k, $5 vector weight, $6 text
+weight, $7 one tsquery text per word (the word OR its synonyms). A chunk matches the text half
+when it matches one word's query. The text-search configuration must be the one the ``tsv``
+column is generated with (``english``: stems, drops stopwords).
+
+The three row counts (``k``, ``depth``, ``pool``) are written into the statement, not passed:
+with every limit known, the plan PostgreSQL makes once for a prepared statement (its generic
+plan) costs what a plan made for each call's values costs, so after its first few calls a
+connection runs the statement without planning it again (planning was about a fifth of the
+statement's database time). A limit passed as a parameter made the generic plan look dearer
+(PostgreSQL then assumes a tenth of the rows are wanted), so every call was planned anew.
 """
 
 from __future__ import annotations
 
 import functools
 
-# The vector candidates: the ``pool`` nearest chunks ($10), exact or through the HNSW index,
+# The vector candidates: the ``pool`` nearest chunks, exact or through the HNSW index,
 # with their tsvectors (read from the row the scan visits, not looked up again by id).
 _CANDIDATES_EXACT = """
     SELECT id, embedding <=> $2 AS distance, tsv FROM {table}
-    WHERE version_id = $1 AND property_id = $4
+    WHERE version_id = $1 AND property_id = $3
     ORDER BY (embedding <=> $2) + 0
-    LIMIT $10
+    LIMIT {pool}
 """
 
 _CANDIDATES_ANN = """
     SELECT id, embedding <=> $2 AS distance, tsv FROM {table}
-    WHERE version_id = $1 AND property_id = $4
+    WHERE version_id = $1 AND property_id = $3
     ORDER BY embedding <=> $2
-    LIMIT $10
+    LIMIT {pool}
 """
 
 _TEMPLATE = """
@@ -55,25 +61,25 @@ WITH cand AS MATERIALIZED ({candidates}),
 vec AS (
     -- relaxed_order iterative scans may return rows slightly out of order: rank them again.
     SELECT id, row_number() OVER (ORDER BY distance, id) AS rank
-    FROM (SELECT id, distance FROM cand ORDER BY distance, id LIMIT $5) nearest
+    FROM (SELECT id, distance FROM cand ORDER BY distance, id LIMIT {depth}) nearest
 ),
 pool AS MATERIALIZED (
     -- ``|| ''`` stores each tsvector itself in the CTE, not a pointer to its TOAST copy: the
     -- text half reads every pooled tsvector once per word, and each read was a TOAST lookup.
     SELECT id, tsv || ''::tsvector AS tsv FROM cand
 ),
+-- A word made only of stopwords parses to an empty query, which matches nothing: it is left
+-- out where the matches are made (filtering here would parse every word twice).
 words AS MATERIALIZED (
-    SELECT n, q
-    FROM (SELECT n, to_tsquery('english', w) AS q
-          FROM unnest($9::text[]) WITH ORDINALITY AS u (w, n)) parsed
-    WHERE numnode(q) > 0
+    SELECT n, to_tsquery('english', w) AS q
+    FROM unnest($7::text[]) WITH ORDINALITY AS u (w, n)
 ),
 -- Each pooled chunk is matched against each word once; the words' document frequencies and
 -- the chunks' relevance are both counted from these matches.
 matches AS MATERIALIZED (
     SELECT p.id, w.n, ts_rank(p.tsv, w.q) AS rank
     FROM pool p, words w
-    WHERE p.tsv @@ w.q
+    WHERE numnode(w.q) > 0 AND p.tsv @@ w.q
 ),
 terms AS (
     SELECT n, ln(1 + ((SELECT count(*) FROM pool)::float8 - count(*) + 0.5) / (count(*) + 0.5))
@@ -87,15 +93,15 @@ txt AS (
         FROM matches m JOIN terms t USING (n)
         GROUP BY m.id
         ORDER BY relevance DESC, m.id
-        LIMIT $5
+        LIMIT {depth}
     ) matched
 ),
 fused AS (
     SELECT id, sum(weight) AS rrf
     FROM (
-        SELECT id, $7::float8 / ($6 + rank) AS weight FROM vec
+        SELECT id, $5::float8 / ($4 + rank) AS weight FROM vec
         UNION ALL
-        SELECT id, $8::float8 / ($6 + rank) FROM txt
+        SELECT id, $6::float8 / ($4 + rank) FROM txt
     ) ranked
     GROUP BY id
 ),
@@ -104,21 +110,28 @@ best AS (
     SELECT f.id, f.rrf, cand.distance
     FROM fused f JOIN cand USING (id)
     ORDER BY f.rrf DESC, cand.distance, f.id
-    LIMIT $3
+    LIMIT {k}
 )
 SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - b.distance AS score,
-       coalesce(d.metadata->>'kind', '') AS kind
+       coalesce(d.metadata->>'kind', '') AS kind, c.derived
 FROM best b
-JOIN {table} c ON c.id = b.id AND c.property_id = $4
+JOIN {table} c ON c.id = b.id AND c.property_id = $3
 JOIN documents d ON d.id = c.document_id
 ORDER BY b.rrf DESC, b.distance, c.id
 """
 
 
 @functools.lru_cache(maxsize=4096)
-def hybrid_sql(exact: bool, table: str = "chunks") -> str:
+def hybrid_sql(exact: bool, table: str, k: int, depth: int, pool: int) -> str:
     """The statement reading ``table``: ``chunks``, or the property's own partition, which
     the statements prepared on a connection then keep one cached plan for (a plan for the
-    partitioned table is made again at each call). ``table`` is a quoted identifier."""
+    partitioned table is made again at each call). ``table`` is a quoted identifier; ``k``
+    rows come back, from the ``depth`` best of each half, over the ``pool`` nearest chunks
+    (``k <= depth <= pool``)."""
+    if not 1 <= k <= depth <= pool:
+        raise ValueError(f"need 1 <= k <= depth <= pool, got {k}, {depth}, {pool}")
     candidates = _CANDIDATES_EXACT if exact else _CANDIDATES_ANN
-    return _TEMPLATE.replace("{candidates}", candidates).replace("{table}", table)
+    sql = _TEMPLATE.replace("{candidates}", candidates)
+    for name, value in (("{k}", k), ("{depth}", depth), ("{pool}", pool)):
+        sql = sql.replace(name, str(int(value)))
+    return sql.replace("{table}", table)

@@ -30,15 +30,18 @@ if TYPE_CHECKING:
 
 # The k nearest are picked from chunks alone; only those k are joined to their documents, and
 # sorted again (relaxed_order iterative scans may return rows slightly out of order).
+# Parameters: $1 version, $2 query vector, $3 property; ``k`` is written into the statement, so
+# that its generic plan costs what a plan for each call does and is the one kept (as in
+# :mod:`app.search.hybrid`).
 _NEAREST_TEMPLATE = """
 SELECT c.id, d.doc_key, d.title, c.heading, c.text, 1 - c.distance AS score,
-       coalesce(d.metadata->>'kind', '') AS kind
+       coalesce(d.metadata->>'kind', '') AS kind, c.derived
 FROM (
-    SELECT id, document_id, heading, text, embedding <=> $2 AS distance
+    SELECT id, document_id, heading, text, derived, embedding <=> $2 AS distance
     FROM {table}
-    WHERE version_id = $1 AND property_id = $4
+    WHERE version_id = $1 AND property_id = $3
     ORDER BY {order}
-    LIMIT $3
+    LIMIT {k}
 ) c JOIN documents d ON d.id = c.document_id
 ORDER BY c.distance
 """
@@ -46,14 +49,12 @@ ORDER BY c.distance
 
 
 @functools.lru_cache(maxsize=4096)
-def nearest_sql(exact: bool, table: str = "chunks") -> str:
+def nearest_sql(exact: bool, table: str, k: int) -> str:
     """The k-nearest statement reading ``table`` (a quoted identifier), as :func:`hybrid_sql`."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
     order = "(embedding <=> $2) + 0" if exact else "embedding <=> $2"
-    return _NEAREST_TEMPLATE.format(order=order, table=table)
-
-
-_EXACT_SQL = nearest_sql(True)
-_ANN_SQL = nearest_sql(False)
+    return _NEAREST_TEMPLATE.format(order=order, table=table, k=int(k))
 
 
 def _table(prop: PropertyState) -> str:
@@ -173,38 +174,43 @@ class Retriever:
         options = self.options.for_language(language)
         fetch = max(k, options.rerank_depth) if self.reranker and question else k
         exact = self.uses_exact(prop)
+        table = _table(prop)
         if question is None or options.mode == "vector":
-            statement = nearest_sql
-            args: tuple[object, ...] = (prop.version_id, vector, fetch, prop.id)
+
+            def statement(table: str) -> str:
+                return nearest_sql(exact, table, fetch)
+
+            args: tuple[object, ...] = (prop.version_id, vector, prop.id)
         else:
-            statement = hybrid_sql
+            depth = max(fetch, options.depth)
+            pool = max(depth, options.pool)
+
+            def statement(table: str) -> str:
+                return hybrid_sql(exact, table, fetch, depth, pool)
+
             vector_weight = 0.0 if options.mode == "fulltext" else options.vector_weight
             args = (
                 prop.version_id,
                 vector,
-                fetch,
                 prop.id,
-                max(fetch, options.depth),
                 options.rrf_k,
                 vector_weight,
                 options.text_weight,
                 query_text.term_queries(
                     question, options.synonyms, options.rewrite, options.glossary
                 ),
-                max(fetch, options.depth, options.pool),
             )
-        sql = statement(exact, _table(prop))
         ef_search = self.ef_search(prop)
         try:
             async with self._pool.acquire(timeout=self._acquire_timeout_s) as conn:
                 # A statement only when this connection was last set to another value.
                 await use_ef_search(conn, ef_search)
                 try:
-                    rows = await conn.fetch(sql, *args)
+                    rows = await conn.fetch(statement(table), *args)
                 except asyncpg.UndefinedTableError:
                     # The partition went away since the registry read its name: the parent
                     # table finds the property's chunks wherever they now are.
-                    rows = await conn.fetch(statement(exact, "chunks"), *args)
+                    rows = await conn.fetch(statement("chunks"), *args)
         except CONNECTION_ERRORS as exc:
             raise DependencyUnavailable("the knowledge base is unavailable right now") from exc
         hits = [
@@ -216,6 +222,7 @@ class Retriever:
                 r["text"],
                 float(r["score"]),
                 r["kind"],
+                r["derived"],
             )
             for r in rows
         ]

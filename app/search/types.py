@@ -26,6 +26,9 @@ class Hit:
     score: float
     # The document's kind (faq, policy, menu, hours, review, other); "" when unknown.
     kind: str = ""
+    # What the answer writer reads from the chunk, kept with it at ingestion (see
+    # :mod:`app.answering.stored`); None for a chunk written without it.
+    derived: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ from benchlib.procs import (
     rss_mb,
     wait_exit,
     wait_ready,
+    wait_warm,
 )
 
 DB_NAME = "concierge_bench"
@@ -352,7 +353,14 @@ async def _topk(
             settings.exact_search_max_chunks,
             ef_search_by_size=settings.hnsw_ef_search_by_size,
         )
-        result = await topk.measure(pool, retriever, states, vectors, settings.top_k)
+        result = await topk.measure(
+            pool,
+            retriever,
+            states,
+            vectors,
+            settings.top_k,
+            warm_budget_s=settings.search_warm_budget_s,
+        )
         result["exact_search_max_chunks"] = settings.exact_search_max_chunks
         result["hnsw_ef_search"] = settings.hnsw_ef_search
         result["hnsw_ef_search_by_size"] = {
@@ -555,9 +563,14 @@ async def _start(
     proc = children.start(argv, env, log_file)
     try:
         await wait_ready(proc, port, "/readyz" if "app" in argv else "/healthz", 120)
+        ready = time.perf_counter() - began
+        if "app" in argv:
+            # Not part of the cold start: the service answers meanwhile, but the database
+            # time it spends would be counted against the measured requests.
+            await wait_warm(port, 120)
     except RuntimeError as exc:
         raise RuntimeError(f"{exc}; see {log_file}") from None
-    return proc, time.perf_counter() - began
+    return proc, ready
 
 
 async def _service(

@@ -30,6 +30,7 @@ import asyncpg
 import numpy as np
 from pgvector.asyncpg import register_vector
 
+from app.answering.extractive import derived_form
 from benchlib.corpus_text import TOPICS, sentence_pool
 from ingestion.store import CHUNK_COLUMNS
 
@@ -170,7 +171,10 @@ async def _build(
                 heading = f"{topic} > {rng.choice(headings)}"
                 text = " ".join(picked)
                 digest = hashlib.sha1(f"{document_id}:{ord_}:{text}".encode()).hexdigest()
-                records.append((document_id, prop_id, version, ord_, heading, text, digest, vector))
+                derived = derived_form(topic, heading, text)
+                records.append(
+                    (document_id, prop_id, version, ord_, heading, text, digest, vector, derived)
+                )
         await conn.copy_records_to_table(
             "chunks",
             records=records,

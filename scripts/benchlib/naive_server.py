@@ -25,7 +25,7 @@ from sentence_transformers import SentenceTransformer
 from app.answering.extractive import ExtractiveWriter
 from app.answering.types import number_sources
 from app.embedding.encoder import default_model_path
-from app.search.retriever import _ANN_SQL
+from app.search.retriever import nearest_sql
 from app.search.types import Hit
 
 DATABASE_URL = os.environ["NAIVE_DATABASE_URL"]
@@ -61,7 +61,9 @@ async def ask(body: Ask) -> Any:
         )
         if version is None:
             return JSONResponse({"error": "unknown property"}, status_code=404)
-        rows = await conn.fetch(_ANN_SQL, version, vector, body.top_k, body.property_id)
+        rows = await conn.fetch(
+            nearest_sql(False, "chunks", body.top_k), version, vector, body.property_id
+        )
     finally:
         await conn.close()
     t2 = time.perf_counter()

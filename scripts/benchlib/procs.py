@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -92,6 +93,39 @@ def http_status(port: int, path: str, timeout: float = 1.0) -> int | None:
     if not head.startswith(b"HTTP/1.1 "):
         return None
     return int(head[9:12])
+
+
+def http_body(port: int, path: str, timeout: float = 1.0) -> bytes | None:
+    """Body of one GET (the whole response read until the server closes), or None."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+            sock.sendall(
+                f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode()
+            )
+            parts = []
+            while len(parts) < 64 and (part := sock.recv(65536)):
+                parts.append(part)
+    except OSError:
+        return None
+    _, sep, body = b"".join(parts).partition(b"\r\n\r\n")
+    return body if sep else None
+
+
+async def wait_warm(port: int, limit_s: float) -> float:
+    """Wait until the service has read its partitions into the database's buffers
+    (``/readyz`` says ``search_warm`` is no longer ``warming``); seconds waited. A service
+    that does not say goes on at once."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit_s:
+        body = await asyncio.to_thread(http_body, port, "/readyz", 2.0)
+        try:
+            status = json.loads(body or b"{}").get("search_warm")
+        except ValueError:
+            status = "warming"  # a partial answer: ask again
+        if status != "warming":
+            return time.perf_counter() - started
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"the service was still warming its search after {limit_s:.0f}s")
 
 
 async def wait_ready(proc: subprocess.Popen[bytes], port: int, path: str, limit_s: float) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 
 import asyncpg
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 
 from app.config import Settings
 from app.db.pool import create_pool
-from app.db.properties import PropertyRegistry
+from app.db.properties import PropertyRegistry, PropertyState
 from app.embedding.encoder import Encoder
 from app.search.hybrid import hybrid_sql
 from app.search.retriever import Retriever, nearest_sql
@@ -118,6 +119,31 @@ async def test_a_large_partition_searches_with_its_own_ef_search_and_one_stateme
         await pool.close()
 
 
+def _statement(
+    prop: PropertyState, vector: np.ndarray, exact: bool, hybrid: bool
+) -> tuple[str, tuple[object, ...]]:
+    """A search statement of ``prop``'s partition and its arguments, as the retriever sends."""
+    table = '"' + (prop.partition or "") + '"'
+    if hybrid:
+        args: tuple[object, ...] = (prop.version_id, vector, prop.id, 60, 1.0, 1.0, ["breakfast"])
+        return hybrid_sql(exact, table, 5, 40, 50), args
+    return nearest_sql(exact, table, 5), (prop.version_id, vector, prop.id)
+
+
+async def _generic_plan(conn: asyncpg.Connection, sql: str, args: tuple[object, ...]) -> str:
+    """The plan PostgreSQL keeps for ``sql`` prepared once and run with any arguments."""
+    async with conn.transaction():
+        await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        await conn.execute(f"PREPARE probe AS {sql}")
+        try:
+            # A generic plan does not depend on the values: none are given.
+            nulls = ", ".join("NULL" for _ in args)
+            rows = await conn.fetch(f"EXPLAIN EXECUTE probe({nulls})")
+        finally:
+            await conn.execute("DEALLOCATE probe")
+    return "\n".join(r[0] for r in rows)
+
+
 @pytest.mark.parametrize("hybrid", [False, True])
 async def test_a_small_partition_is_read_through_its_index_on_the_hnsw_path_only(
     pool: asyncpg.Pool, registry: PropertyRegistry, encoder: Encoder, hybrid: bool
@@ -127,22 +153,79 @@ async def test_a_small_partition_is_read_through_its_index_on_the_hnsw_path_only
     # computing every chunk's distance and sorting them instead.
     prop = await registry.get("alpine-lodge")
     vector = encoder.encode(["breakfast"])[0]
-    table = '"' + (prop.partition or "") + '"'
 
     async def plan(exact: bool) -> str:
-        if hybrid:
-            sql = hybrid_sql(exact, table)
-            args: tuple[object, ...] = (prop.version_id, vector, 5, prop.id, 40, 60, 1.0, 1.0)
-            args += (["breakfast"], 50)
-        else:
-            sql, args = nearest_sql(exact, table), (prop.version_id, vector, 5, prop.id)
+        sql, args = _statement(prop, vector, exact, hybrid)
         rows = await pool.fetch("EXPLAIN " + sql, *args)
         return "\n".join(r[0] for r in rows)
 
-    await pool.execute(f"ANALYZE {table}")  # as autovacuum would: estimates of every row
+    await pool.execute(f'ANALYZE "{prop.partition}"')  # as autovacuum would: every row's estimates
     index = f"Index Scan using {prop.partition}_embedding_idx"
     assert index in await plan(exact=False)
     assert index not in await plan(exact=True)
+
+
+@pytest.mark.parametrize("hybrid", [False, True])
+@pytest.mark.parametrize("exact", [False, True])
+async def test_the_generic_plan_reads_the_partition_as_the_search_intends(
+    pool: asyncpg.Pool, registry: PropertyRegistry, encoder: Encoder, hybrid: bool, exact: bool
+) -> None:
+    # The plan a connection keeps for the statement after its first calls is made without the
+    # arguments: it must still read the property's partition alone, through its HNSW index on
+    # the index path and by a sort of the version's rows on the exact one.
+    prop = await registry.get("alpine-lodge")
+    await pool.execute(f'ANALYZE "{prop.partition}"')
+    sql, args = _statement(prop, encoder.encode(["breakfast"])[0], exact, hybrid)
+    async with pool.acquire() as conn:
+        plan = await _generic_plan(conn, sql, args)
+    # Made without the arguments' values.
+    assert "$1" in plan, plan
+    assert "$2" in plan, plan
+    scans = re.findall(r"Scan(?: using \S+)? on (\S+)", plan)
+    assert {s for s in scans if s.startswith("chunks")} == {prop.partition}, plan
+    index = f"Index Scan using {prop.partition}_embedding_idx"
+    if exact:
+        assert index not in plan
+        assert f"Seq Scan on {prop.partition}" in plan or "Bitmap" in plan, plan
+    else:
+        assert index in plan, plan
+
+
+@pytest.mark.parametrize("hybrid", [False, True])
+@pytest.mark.parametrize("exact_limit", [20_000, 0])
+async def test_a_connection_stops_planning_the_search_after_its_first_calls(
+    db_url: str,
+    settings: Settings,
+    registry: PropertyRegistry,
+    encoder: Encoder,
+    hybrid: bool,
+    exact_limit: int,
+) -> None:
+    # PostgreSQL plans a prepared statement anew for its first five calls, then keeps its
+    # generic plan when that costs no more: with every row count written into the statement
+    # it does, so later searches are not planned at all.
+    prop = await registry.get("alpine-lodge")
+    assert prop.chunk_count >= 20
+    one = settings.model_copy(update={"db_pool_min": 1, "db_pool_max": 1})
+    pool = await create_pool(db_url, one)
+    try:
+        options = SearchOptions(mode="hybrid" if hybrid else "vector", depth=1, pool=1)
+        retriever = Retriever(pool, exact_limit, options)
+        vector = encoder.encode(["breakfast"])[0]
+        expected = await retriever.search(prop, vector, 1, "breakfast hours")
+        assert len(expected) == 1
+        for _ in range(7):
+            assert await retriever.search(prop, vector, 1, "breakfast hours") == expected
+        rows = await pool.fetch(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE '%' || $1 || '%' AND statement NOT LIKE '%pg_prepared%'",
+            prop.partition,
+        )
+        assert len(rows) == 1, rows
+        assert rows[0]["custom_plans"] == 5
+        assert rows[0]["generic_plans"] == 3
+    finally:
+        await pool.close()
 
 
 @pytest.mark.parametrize("exact_limit", [20_000, 0])

@@ -19,6 +19,7 @@ from app.rag.cache import AnswerCache
 from app.rag.service import RagService, clean_question
 from app.rag.sessions import MemorySessionStore, SessionStore
 from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, is_storable
+from app.search import spelling
 from tests.fakes import FakeRegistry, HashingEmbedder, MemoryRetriever, ScriptedWriter
 
 HOTEL = PropertyState("harbour", "Harbour Hotel", version_id=7, revision=3, chunk_count=3)
@@ -104,6 +105,20 @@ async def test_the_same_question_written_differently_is_answered_from_the_cache(
     r.registry.states["harbour"] = dataclasses.replace(HOTEL, version_id=8)
     assert (await r.service.ask("harbour", "When does the spa open on Sundays?", 2))[1] is False
     assert len(r.writer.calls) == 3
+
+
+async def test_an_answer_given_before_the_spelling_lists_are_read_is_not_served_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    r = rig()
+    monkeypatch.setattr(spelling, "ready", lambda: False)
+    _, cached = await r.service.ask("harbour", "When does the spa open on Sundays?", 2)
+    _, cached_while_reading = await r.service.ask(
+        "harbour", "When does the spa open on Sundays?", 2
+    )
+    monkeypatch.setattr(spelling, "ready", lambda: True)
+    _, cached_once_read = await r.service.ask("harbour", "When does the spa open on Sundays?", 2)
+    assert (cached, cached_while_reading, cached_once_read) == (False, True, False)
 
 
 async def test_control_characters_are_removed_before_the_question_is_answered() -> None:

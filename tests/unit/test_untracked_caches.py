@@ -33,16 +33,6 @@ def _tracked(value: object) -> list[object]:
     return found
 
 
-def test_a_texts_fuzzy_index_holds_nothing_the_collector_tracks() -> None:
-    index = matching._text_words(TEXT).index()
-    gc.collect()
-    assert index.keys
-    assert index.starts
-    assert index.short
-    for part in (index.listed, index.keys, index.starts, index.short):
-        assert _tracked(part) == []
-
-
 def test_a_texts_sentences_are_kept_untracked() -> None:
     units = composer._units(TEXT)
     # A collection untracks a tuple whose items are untracked at that moment: the tuple of
@@ -66,3 +56,14 @@ def test_lookups_through_the_kept_index_find_sound_alikes_short_forms_and_other_
     assert "gym" in vocabulary.matches("gem")  # sound-alike
     assert {"american", "express"} <= vocabulary.matches("amex")  # short form of a name
     assert "availability" in vocabulary.matches("availabl")  # another form of the word
+
+
+def test_lookups_over_several_texts_find_each_texts_words() -> None:
+    vocabulary = matching.Vocabulary.of(
+        ["The gym opens at 06:00.", "We accept American Express.", "Rooms have a terrace."]
+    )
+    assert "gym" in vocabulary.matches("gem")  # sound-alike, first text
+    assert {"american", "express"} <= vocabulary.matches("amex")  # short form, second text
+    assert "terrace" in vocabulary.matches("terraces")  # another form, third text
+    assert "terrace" in vocabulary.matches("terr")  # the first part of a word
+    assert vocabulary.matches("casino") == set()

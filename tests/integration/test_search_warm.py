@@ -1,0 +1,65 @@
+"""The search warm-up reads each partition's HNSW graph into PostgreSQL's shared buffers."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from app.db.properties import PropertyRegistry
+from app.search.warm import start_warming, warm_partition, warm_partitions
+
+pytestmark = pytest.mark.integration
+
+
+async def _index_reads(conn: asyncpg.Connection, index: str) -> int:
+    """Blocks of ``index`` this server has read, from its buffers or not."""
+    await conn.execute("SELECT pg_stat_force_next_flush()")
+    await conn.execute("SELECT pg_stat_clear_snapshot()")
+    value = await conn.fetchval(
+        "SELECT idx_blks_hit + idx_blks_read FROM pg_statio_user_indexes WHERE indexrelname = $1",
+        index,
+    )
+    return int(value)
+
+
+async def test_the_walk_reads_every_page_of_the_graph_and_every_chunk(
+    db_url: str, registry: PropertyRegistry
+) -> None:
+    prop = await registry.get("alpine-lodge")
+    index = f"{prop.partition}_embedding_idx"
+    conn = await asyncpg.connect(db_url)
+    try:
+        pages = await conn.fetchval("SELECT pg_relation_size($1::regclass) / 8192", index)
+        before = await _index_reads(conn, index)
+        assert await warm_partition(conn, prop, 10.0) == prop.chunk_count
+        read = await _index_reads(conn, index) - before
+        # Every page but the metapage holds nodes, and the walk visits every node.
+        assert read >= pages - 1, (read, pages)
+        # The settings it needs end with it.
+        assert await conn.fetchval("SHOW enable_seqscan") == "on"
+    finally:
+        await conn.close()
+
+
+async def test_every_partition_is_warmed_within_the_budget(
+    pool: asyncpg.Pool, registry: PropertyRegistry
+) -> None:
+    states = [s for s in registry.snapshot().values() if s.chunk_count]
+    assert states
+    done = await warm_partitions(pool, states, 30.0)
+    assert done.status == "done"
+    assert done.partitions == len(states)
+    assert done.chunks == sum(s.chunk_count for s in states)
+    # A budget already spent reads nothing and says so.
+    stopped = await warm_partitions(pool, states, 1e-9)
+    assert (stopped.status, stopped.partitions, stopped.chunks) == ("stopped", 0, 0)
+
+
+async def test_no_budget_means_no_warm_up(pool: asyncpg.Pool, registry: PropertyRegistry) -> None:
+    state, task = start_warming(pool, registry.snapshot().values(), 0)
+    assert task is None
+    assert state.status == "off"
+    state, task = start_warming(pool, registry.snapshot().values(), 30)
+    assert task is not None
+    assert (await task).status == "done"
+    assert state.status == "done"

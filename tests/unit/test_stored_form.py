@@ -1,0 +1,98 @@
+"""The answer writer's reading of a chunk kept with it at ingestion: read back, it is the reading
+of the chunk's text; a chunk without it, or with one written by other code, is read from its
+text."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from app.answering import composer, matching, stored
+from app.answering.extractive import ExtractiveWriter, derived_form
+from app.answering.types import Source
+from app.search.types import Hit
+
+TEXTS = [
+    (
+        "Check-in and check-out",
+        "Times",
+        "Check-in starts at 15:00.\nCheck-out is until 11:00. Late check-out costs EUR 30.",
+    ),
+    (
+        "Wellness",
+        "Spa > Sauna",
+        "## Our spa\nThe wellness area includes:\n- a **sauna**\n- a steam bath\n"
+        "Is the pool heated?\nYes, it is heated to 28 °C. It opens at 06:00.",
+    ),
+    ("Payments", "", "We accept Visa\tand American Express. Cash only at the bar, except tips."),
+    ("Rooftop", "Bar", "The Jet Ski rental is at the pier. Café crème costs €4,50 à la carte."),
+    ("Empty", "", ""),
+    ("Question only", "FAQ", "Can I bring my dog?"),
+]
+
+
+def _hits(kept: bool) -> list[Hit]:
+    hits = []
+    for i, (title, heading, text) in enumerate(TEXTS, start=1):
+        hit = Hit(i, f"d{i}.md", title, heading, text, 0.45)
+        hits.append(replace(hit, derived=derived_form(title, heading, text)) if kept else hit)
+    return hits
+
+
+@pytest.mark.parametrize(("title", "heading", "text"), TEXTS)
+def test_the_kept_sentences_are_those_read_from_the_text(
+    title: str, heading: str, text: str
+) -> None:
+    hit = Hit(1, "d.md", title, heading, text, 0.5)
+    kept = replace(hit, derived=derived_form(title, heading, text))
+    assert composer.sentences_of(Source(1, kept)) == composer.sentences_of(Source(1, hit))
+
+
+@pytest.mark.parametrize(("title", "heading", "text"), TEXTS)
+def test_the_kept_words_are_those_read_from_the_text(title: str, heading: str, text: str) -> None:
+    joined = f"{title}\n{heading}\n{text}"
+    derived = derived_form(title, heading, text)
+    assert matching.text_words(joined, derived) == matching.text_words(joined)
+    if text:
+        assert matching.text_words(joined, derived)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What time is check-out?",
+        "is the sauna heated",
+        "do you take amex",
+        "can I rent a jetski",
+        "Do you have a casino?",
+        "how much is a coffee",
+    ],
+)
+def test_answers_from_kept_chunks_are_the_answers_from_their_text(question: str) -> None:
+    writer = ExtractiveWriter(min_score=0.3, confident_score=0.5)
+    read = writer.compose(question, [Source(i, h) for i, h in enumerate(_hits(False), 1)])
+    kept = writer.compose(question, [Source(i, h) for i, h in enumerate(_hits(True), 1)])
+    assert kept == read
+
+
+def test_a_form_written_by_other_code_is_not_read() -> None:
+    title, heading, text = TEXTS[0]
+    other = derived_form(title, heading, text).replace(stored.KEY, "w1:0000000000000000", 1)
+    assert stored.split(other) is None
+    assert stored.split(None) is None
+    assert stored.split("") is None
+    hit = Hit(1, "d.md", title, heading, text, 0.5, derived=other)
+    # Read from the text: the words and sentences it says, not the other code's.
+    assert composer.sentences_of(Source(1, hit)) == composer.sentences_of(
+        Source(1, replace(hit, derived=None))
+    )
+    assert "checkout" in matching.text_words(f"{title}\n{heading}\n{text}", other)
+
+
+def test_the_kept_form_is_read_rather_than_the_text() -> None:
+    # A kept form that says other words than the text: the writer believes the kept form.
+    derived = stored.join("sauna", "0\t0\t010\tsauna\tThe sauna is open.")
+    hit = Hit(1, "d.md", "T", "", "Parking is free.", 0.5, derived=derived)
+    assert [s.text for s in composer.sentences_of(Source(1, hit))] == ["The sauna is open."]
+    assert matching.text_words("T\n\nParking is free.", derived) == frozenset({"sauna"})
