@@ -95,9 +95,10 @@ class Settings(BaseSettings):
     cache_max_entries: int = Field(10_000, ge=0)
     cache_ttl_s: float = Field(600.0, gt=0)
     # Size of the cached answers (text, sources) together; 0 = bounded by entries only. An
-    # answer is a few KB, so 32 MiB holds several thousand: more distinct questions than a
-    # process sees in the ten minutes an answer is kept, short of a sustained load test.
-    cache_max_bytes: int = Field(32 * 1024 * 1024, ge=0)
+    # answer weighs about 5 KB (its sources' texts), so 16 MiB holds about 3,000: more distinct
+    # questions than a process sees in the ten minutes an answer is kept, short of a load test
+    # (whose thousands of distinct questions are never asked twice: every one is a miss).
+    cache_max_bytes: int = Field(16 * 1024 * 1024, ge=0)
 
     # Property registry: NOTIFY keeps it current; the periodic reload is a safety net.
     registry_refresh_s: float = Field(30.0, gt=0)
@@ -241,6 +242,10 @@ class Settings(BaseSettings):
     # Log lines are written by a thread, off the event loop, through a queue of at most this
     # many records (a full queue drops lines rather than delay requests); 0 writes at once.
     log_queue_records: int = Field(2_000, ge=0, le=1_000_000)
+    # The writer thread gathers lines this long (or until 64 have gathered) before it writes
+    # them; a warning or an error is written at once. Each wake-up costs the thread more than
+    # formatting a line.
+    log_batch_s: float = Field(0.1, ge=0, le=5)
     # Guests' questions are personal data: only their length is logged unless this is set.
     log_questions: bool = False
     metrics_enabled: bool = True

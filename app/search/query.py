@@ -186,12 +186,19 @@ def rewrite(question: str, glossary: bool = True) -> str:
 
     Memoised (bounded): one request rewrites its question for the embedding and again for
     the full-text query. A question rewritten before the spelling lists were ready is
-    rewritten again once they are.
+    rewritten again once they are. A long question is rewritten each time, so the memo stays
+    within about a megabyte.
     """
+    if len(question) > MEMO_QUESTION_CHARS:
+        return _rewrite.__wrapped__(question, glossary, spelling.ready())
     return _rewrite(question, glossary, spelling.ready())
 
 
-@lru_cache(maxsize=4096)
+# Questions longer than this are rare and seldom asked again word for word: not remembered.
+MEMO_QUESTION_CHARS = 500
+
+
+@lru_cache(maxsize=1024)
 def _rewrite(question: str, glossary: bool, corrected: bool) -> str:
     phrases, first_words = _PHRASES[glossary], _FIRST_WORDS[glossary]
     text = normalise(question)
