@@ -51,11 +51,12 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     max_top_k: int = Field(20, ge=1, le=100)
     # Exact search reads every chunk of the property; each property's partition has its own
-    # HNSW graph (m 32), which costs less database CPU than the exact scan from about 800-900
-    # chunks up (100k-chunk bench, per search, vector / hybrid: 0.40 / 0.77 ms exact against
-    # 0.63 / 1.03 through the index at 550 chunks, 0.90 / 2.17 against 0.73 / 2.03 at 898,
-    # 1.83 / 3.53 against 0.93 / 2.10 at 3.7k). Exact search also finds every nearest chunk.
-    exact_search_max_chunks: int = Field(800, ge=0)
+    # HNSW graph (m 32), which costs less database CPU than the exact scan from about 1,000
+    # chunks up for a hybrid search (100k-chunk bench, plans kept per connection, database CPU
+    # per hybrid search, exact against the index at ef_search 150: 0.88 / 1.28 ms at 778
+    # chunks, 1.12 / 1.60 at 898, about even at 930-1,030, 1.95 / 1.82 at 1,107). Exact search
+    # also finds every nearest chunk: at 800 the bench's 898-chunk property had recall@5 0.986.
+    exact_search_max_chunks: int = Field(1000, ge=0)
     # The graphs are built with m 32, ef_construction 200 (migration ``denser_hnsw``): recall@5
     # on the 100k bench's partitions, each read through its index, is 0.994 or more at 150
     # for up to 5k chunks (0.989 at 100 for 6.9k chunks) and 0.996 or more at 200 above.
@@ -94,9 +95,10 @@ class Settings(BaseSettings):
     cache_max_entries: int = Field(10_000, ge=0)
     cache_ttl_s: float = Field(600.0, gt=0)
     # Size of the cached answers (text, sources) together; 0 = bounded by entries only. An
-    # answer is a few KB, so 32 MiB holds several thousand: more distinct questions than a
-    # process sees in the ten minutes an answer is kept, short of a sustained load test.
-    cache_max_bytes: int = Field(32 * 1024 * 1024, ge=0)
+    # answer weighs about 5 KB (its sources' texts), so 16 MiB holds about 3,000: more distinct
+    # questions than a process sees in the ten minutes an answer is kept, short of a load test
+    # (whose thousands of distinct questions are never asked twice: every one is a miss).
+    cache_max_bytes: int = Field(16 * 1024 * 1024, ge=0)
 
     # Property registry: NOTIFY keeps it current; the periodic reload is a safety net.
     registry_refresh_s: float = Field(30.0, gt=0)
@@ -240,6 +242,10 @@ class Settings(BaseSettings):
     # Log lines are written by a thread, off the event loop, through a queue of at most this
     # many records (a full queue drops lines rather than delay requests); 0 writes at once.
     log_queue_records: int = Field(2_000, ge=0, le=1_000_000)
+    # The writer thread gathers lines this long (or until 64 have gathered) before it writes
+    # them; a warning or an error is written at once. Each wake-up costs the thread more than
+    # formatting a line.
+    log_batch_s: float = Field(0.1, ge=0, le=5)
     # Guests' questions are personal data: only their length is logged unless this is set.
     log_questions: bool = False
     metrics_enabled: bool = True

@@ -8,6 +8,7 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.deadline import Deadline
 from app.api.responses import error_response
 from app.observability.logs import current_request_id
 
@@ -126,7 +127,7 @@ class BodyGuardMiddleware:
             if refused:
                 return {"type": "http.disconnect"}
             try:
-                async with asyncio.timeout_at(deadline):
+                async with Deadline(deadline):
                     message = await receive()
             except TimeoutError:
                 problem = self._too_slow()

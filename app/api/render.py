@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import orjson
-from cachetools import LRUCache
 
 from app.answering.types import Source
 from app.rag.types import AskResult
@@ -85,13 +84,19 @@ class CachedBodies:
     """
 
     def __init__(self, max_bytes: int) -> None:
-        self._bodies: LRUCache[int, tuple[AskResult, bytes, bytes]] = LRUCache(
-            maxsize=max(1, max_bytes), getsizeof=lambda kept: len(kept[1]) + len(kept[2]) + 200
-        )
+        # An ordered dict, least recently used first: a hit is one lookup and one move.
+        self._bodies: OrderedDict[int, tuple[AskResult, bytes, bytes]] = OrderedDict()
+        self._max_bytes = max(1, max_bytes)
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._bodies)
+
+    @property
+    def size(self) -> int:
+        """Bytes held (the bodies' pieces and a fixed part for each entry)."""
+        return self._bytes
 
     @staticmethod
     def applies(result: AskResult, cached: bool) -> bool:
@@ -100,8 +105,11 @@ class CachedBodies:
 
     def body(self, result: AskResult, request_id: str, total_ms: float) -> bytes:
         """``render_answer(result, True, request_id, total_ms)`` as bytes."""
+        bodies = self._bodies
         with self._lock:
-            kept = self._bodies.get(id(result))
+            kept = bodies.get(id(result))
+            if kept is not None:
+                bodies.move_to_end(id(result))
         if kept is None or kept[0] is not result:
             whole = orjson.dumps(render_answer(result, True, "", 0.0))
             cut = whole.index(_PER_REQUEST)
@@ -111,10 +119,30 @@ class CachedBodies:
                 whole[: cut + len(b'"request_id":')],
                 whole[cut + len(_PER_REQUEST) - 1 :],
             )
-            with self._lock, contextlib.suppress(ValueError):  # larger than all: not kept
-                self._bodies[id(result)] = kept
+            self._keep(id(result), kept)
         head, tail = kept[1], kept[2]
-        timings = b',"timings_ms":{"embed":0.0,"search":0.0,"answer":0.0,"total":'
         return b"".join(
-            (head, orjson.dumps(request_id), timings, orjson.dumps(round(total_ms, 2)), tail)
+            (head, orjson.dumps(request_id), _TIMINGS, orjson.dumps(round(total_ms, 2)), tail)
         )
+
+    def _keep(self, key: int, kept: tuple[AskResult, bytes, bytes]) -> None:
+        weight = _weight(kept)
+        if weight > self._max_bytes:  # larger than all: not kept
+            return
+        bodies = self._bodies
+        with self._lock:
+            old = bodies.pop(key, None)
+            if old is not None:
+                self._bytes -= _weight(old)
+            bodies[key] = kept
+            self._bytes += weight
+            while self._bytes > self._max_bytes:
+                _, dropped = bodies.popitem(last=False)
+                self._bytes -= _weight(dropped)
+
+
+_TIMINGS = b',"timings_ms":{"embed":0.0,"search":0.0,"answer":0.0,"total":'
+
+
+def _weight(kept: tuple[AskResult, bytes, bytes]) -> int:
+    return len(kept[1]) + len(kept[2]) + 200

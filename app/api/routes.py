@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from app.api.deadline import answer_deadline
 from app.api.deps import ServicesDep, services_of
-from app.api.middleware import request_id_of
+from app.api.middleware import header, request_id_of
 from app.api.plain_route import plain_json_route
 from app.api.render import CachedBodies, render_answer
 from app.api.responses import JSONBytes
@@ -53,7 +53,7 @@ async def answer_ask(body: AskRequest, request: Request) -> Response:
     if top_k > settings.max_top_k:
         raise InvalidRequest(f"top_k: at most {settings.max_top_k}")
     services.rate_limits.check_property(body.property_id)
-    if body.stream or "text/event-stream" in request.headers.get("accept", ""):
+    if body.stream or "text/event-stream" in (header(request.scope, b"accept") or ""):
         return await stream_answer(body, top_k, request, rag, settings, started)
     async with answer_deadline(settings.request_timeout_s):
         result, cached = await rag.ask(

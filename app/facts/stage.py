@@ -58,9 +58,10 @@ class FactsStage:
         self.clock = clock or SystemClock()
         self._facts: OrderedDict[str, PropertyFacts] = OrderedDict()
 
-    def cache_tag(self, prop: PropertyState, question: str) -> str:
-        """A suffix for the answer-cache key: the local minute for time-aware questions."""
-        if not wants_hours(question):
+    def cache_tag(self, prop: PropertyState, question: str, timely: bool | None = None) -> str:
+        """A suffix for the answer-cache key: the local minute for time-aware questions
+        (``timely``: whether ``question`` is one, when the caller already knows)."""
+        if not (wants_hours(question) if timely is None else timely):
             return ""
         return local_now(self.clock, prop.timezone).strftime("@%Y-%m-%dT%H:%M")
 

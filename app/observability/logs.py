@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from contextvars import ContextVar
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import orjson
 
@@ -50,16 +50,18 @@ class RecordMaker:
     def __init__(self, logger: logging.Logger, msg: str) -> None:
         self.logger = logger
         self.msg = msg
-        self._made: dict[tuple[int, int, int], dict[str, Any]] = {}
+        self._made: dict[tuple[int, int], dict[str, Any]] = {}
+        # A forked worker makes its own (its process id differs).
+        os.register_at_fork(after_in_child=self._made.clear)
 
     def make(self, level: int, fields: dict[str, Any]) -> logging.LogRecord:
         if logging.getLogRecordFactory() is not logging.LogRecord:  # someone's own records
             return self._full(level, fields)
-        made = self._made.get((level, threading.get_ident(), os.getpid()))
+        made = self._made.get((level, threading.get_ident()))
         if made is None:
             made = dict(vars(self._full(level, {})))
             if len(self._made) < 64:  # levels x threads: a handful
-                self._made[(level, threading.get_ident(), os.getpid())] = made
+                self._made[(level, threading.get_ident())] = made
         record: logging.LogRecord = logging.LogRecord.__new__(logging.LogRecord)
         record.__dict__.update(made)
         now = time.time()
@@ -79,6 +81,10 @@ class JsonFormatter(logging.Formatter):
     """``{"ts", "level", "logger", "msg", ...fields}``; exceptions go in ``exc``."""
 
     def format(self, record: logging.LogRecord) -> str:
+        return self.format_bytes(record).decode()
+
+    def format_bytes(self, record: logging.LogRecord) -> bytes:
+        """The line as UTF-8 bytes (what the writer thread writes, without a text layer)."""
         entry: dict[str, Any] = {
             "ts": _timestamp(record.created),
             "level": record.levelname.lower(),
@@ -94,8 +100,8 @@ class JsonFormatter(logging.Formatter):
         # for in the bytes first: translating every line would cost more than the rest).
         raw = orjson.dumps(entry, default=str)
         if _UTF8_LINE_BREAKS.search(raw):
-            return raw.decode().translate(_JSON_LINE_BREAKS)
-        return raw.decode()
+            return raw.decode().translate(_JSON_LINE_BREAKS).encode()
+        return raw
 
 
 class TextFormatter(logging.Formatter):
@@ -119,17 +125,24 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+# Lines written in one call at most, unless more gathered while the writer was busy.
+BATCH_RECORDS = 64
+
+
 class BackgroundHandler(logging.Handler):
     """Hands records to a writer thread, so formatting and the write to the stream happen off
     the event loop; the thread formats what has gathered and writes it in one call.
 
     Handing a record over is an append to a deque: the writer is woken once per batch (by the
-    first record after it last looked), then waits ``linger_s`` for more, so a busy server does
-    not wake a thread, nor write to the stream, once per line. At most ``max_records`` records
-    are held (queued or being written); past that a record is dropped (counted in ``dropped``)
-    rather than blocking a request."""
+    first record after it last looked), then waits ``linger_s`` for more (or until
+    ``BATCH_RECORDS`` have gathered), so a busy server does not wake a thread, nor write to the
+    stream, once per line (each wake costs the thread more than formatting a line: it must win
+    the interpreter lock back from a busy event loop).
+    At most ``max_records`` records are held (queued or being written); past that a record
+    below WARNING is dropped (counted in ``dropped``) rather than blocking a request, while
+    warnings and errors still get as many places again, so that they are the last to go."""
 
-    def __init__(self, target: logging.Handler, max_records: int, linger_s: float = 0.01) -> None:
+    def __init__(self, target: logging.Handler, max_records: int, linger_s: float = 0.1) -> None:
         super().__init__()
         self.target = target
         self.max_records = max(1, max_records)
@@ -143,6 +156,7 @@ class BackgroundHandler(logging.Handler):
         self._written = 0
         self._signalled = False
         self._wake = threading.Event()
+        self._hurry = threading.Event()  # ends the wait for more: a warning, or stopping
         self._stopping = False
         self._thread: threading.Thread | None = threading.Thread(
             target=self._run, name="log-writer", daemon=True
@@ -154,7 +168,9 @@ class BackgroundHandler(logging.Handler):
         if self.direct:
             self.target.handle(record)
             return
-        if self._accepted - self._written >= self.max_records:
+        urgent = (record.levelno or 0) >= logging.WARNING
+        held = self._accepted - self._written
+        if held >= self.max_records and (not urgent or held >= 2 * self.max_records):
             self.dropped += 1
             return
         self._accepted += 1
@@ -164,12 +180,18 @@ class BackgroundHandler(logging.Handler):
         if not self._signalled:
             self._signalled = True
             self._wake.set()
+        if urgent or len(self._records) == BATCH_RECORDS:
+            # Written without waiting for more: a warning at once; and a batch is kept short
+            # enough that formatting it holds the interpreter lock (which the event loop waits
+            # for meanwhile) for well under a millisecond.
+            self._hurry.set()
 
     def _run(self) -> None:
         while True:
             self._wake.wait()
             if not self._stopping and self.linger_s > 0:
-                time.sleep(self.linger_s)  # let a batch gather
+                self._hurry.wait(self.linger_s)  # let a batch gather
+            self._hurry.clear()
             self._wake.clear()
             self._signalled = False
             self._write_queued()
@@ -191,6 +213,7 @@ class BackgroundHandler(logging.Handler):
         thread, self._thread = self._thread, None
         if thread is not None:  # stopping twice would wait on a dead thread
             self._stopping = True
+            self._hurry.set()
             self._wake.set()
             thread.join(10)
             if not thread.is_alive():  # what came after its last look (its counter is free now)
@@ -222,6 +245,11 @@ def _write_batch(target: logging.Handler, batch: list[logging.LogRecord]) -> Non
         for record in batch:
             target.handle(record)
         return
+    formatter = target.formatter
+    raw = getattr(target.stream, "buffer", None)
+    if type(formatter) is JsonFormatter and raw is not None and target.terminator == "\n":
+        _write_json_batch(target, formatter, raw, batch)
+        return
     lines = []
     for record in batch:
         if not target.filter(record):
@@ -236,6 +264,37 @@ def _write_batch(target: logging.Handler, batch: list[logging.LogRecord]) -> Non
     try:
         target.stream.write("".join(lines))
         target.flush()
+    except Exception:
+        target.handleError(batch[-1])
+    finally:
+        target.release()
+
+
+def _write_json_batch(
+    target: logging.StreamHandler[TextIO],
+    formatter: JsonFormatter,
+    raw: BinaryIO,
+    batch: list[logging.LogRecord],
+) -> None:
+    """``_write_batch`` for JSON lines to a text stream over a byte stream (standard error):
+    the lines are made as bytes and written below the text layer, which would only decode
+    and encode them again."""
+    lines = []
+    for record in batch:
+        if not target.filter(record):
+            continue
+        try:
+            lines.append(formatter.format_bytes(record))
+        except Exception:
+            target.handleError(record)
+    if not lines:
+        return
+    lines.append(b"")
+    target.acquire()
+    try:
+        target.stream.flush()  # whatever was written through the text layer goes first
+        raw.write(b"\n".join(lines))
+        raw.flush()
     except Exception:
         target.handleError(batch[-1])
     finally:
@@ -271,7 +330,9 @@ def configure_logging(
         background = stream is None and settings.log_queue_records > 0
     handler: logging.Handler = writer
     if background:
-        handler = BackgroundHandler(writer, max(1, settings.log_queue_records))
+        handler = BackgroundHandler(
+            writer, max(1, settings.log_queue_records), linger_s=settings.log_batch_s
+        )
         atexit.register(handler.close)
     handler.addFilter(_with_request_id)
     setattr(handler, _MARK, True)

@@ -115,8 +115,11 @@ class AnswerCache(Generic[K, V]):
         self._check_thread()
         while True:
             if self._enabled:
-                value = self._cache.get(key)
-                if value is not None:
+                try:
+                    value = self._cache[key]  # one lookup (``get`` looks twice)
+                except KeyError:
+                    pass
+                else:
                     self.stats.hits += 1
                     return value
             flight = self._inflight.get(key)

@@ -35,6 +35,8 @@ _SPACES = re.compile(r"\s+")
 
 def clean_question(question: str) -> str:
     """The question as sent to the model: control characters removed, spaces collapsed."""
+    if question.isascii() and question.isprintable() and "  " not in question:
+        return question.strip()  # nothing to remove, normalise or collapse: the common case
     if question.isprintable():  # the common case: nothing to strip, skip the per-character scan
         kept = question
     else:
@@ -200,9 +202,9 @@ class RagService:
             earlier = await self.sessions.history(prop.id, session_id)
             standalone = await self.rewriter.standalone(earlier, cleaned)
         rewritten = standalone if standalone != cleaned else None
-        language, normalised = self.phrasings.language_and_key(standalone, page_language)
-        tag = self.facts.cache_tag(prop, standalone) if self.facts else ""  # time-bound answers
-        normalised += tag
+        language, normalised, timely = self.phrasings.read(standalone, page_language)
+        if timely and self.facts:  # time-bound answers: cached per local minute
+            normalised += self.facts.cache_tag(prop, standalone, timely)
         if not spelling.ready():  # answered uncorrected: not to be served once the lists are read
             normalised += "\x00uncorrected"
         key = (prop.id, prop.version_id, prop.revision, normalised, top_k, language)

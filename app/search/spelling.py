@@ -30,11 +30,11 @@ import threading
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
+from cachetools import LRUCache
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -189,10 +189,45 @@ def correction(word: str) -> str | None:
     if len(word) < _MIN_CHARS or not _ASCII_WORD.fullmatch(word):
         return None
     lists = _loaded()
-    return None if lists is None else _correction(word, lists)
+    return None if lists is None else _remembered(word, lists)
 
 
-@lru_cache(maxsize=16384)
+# The words already looked at, and what each is a misspelling of (None: none), for the lists
+# they were looked up in. Bounded in bytes: a word and its correction are short, so the
+# entry's own bookkeeping is most of what each costs. Questions repeat few words: a thousand
+# or two cover what a process sees (a few hundred in the evaluation, a hundred in the bench).
+MEMO_BYTES = 512 * 1024
+_ENTRY_BYTES = 200
+_MEMO_WORD_CHARS = 40  # a longer run of letters is no word of the lists: looked at each time
+
+
+def _memo(max_bytes: int) -> LRUCache[str, tuple[str | None, int]]:
+    return LRUCache(maxsize=max_bytes, getsizeof=lambda kept: kept[1])
+
+
+_memo_lock = threading.Lock()
+_remembered_words = _memo(MEMO_BYTES)
+_remembered_for: list[_Lists] = []  # the lists the words were looked up in
+
+
+def _remembered(word: str, lists: _Lists) -> str | None:
+    memo = _remembered_words
+    with _memo_lock:
+        if not _remembered_for or _remembered_for[0] is not lists:
+            memo.clear()
+            _remembered_for[:] = [lists]
+        kept = memo.get(word)
+    if kept is not None:
+        return kept[0]
+    right = _correction(word, lists)
+    if len(word) <= _MEMO_WORD_CHARS:
+        weight = _ENTRY_BYTES + 2 * len(word) + len(right or "")
+        with _memo_lock:
+            if _remembered_for[0] is lists:
+                memo[word] = (right, weight)
+    return right
+
+
 def _correction(word: str, lists: _Lists) -> str | None:
     # A known word, or one with an ending the lists leave out ("noches", "lunches").
     plural = [word[: -len(end)] for end in ("s", "es") if word.endswith(end)]

@@ -74,5 +74,13 @@ def test_the_bodies_are_bounded_in_bytes() -> None:
     for result in results:
         assert bodies.body(result, "r", 1.0) == _rendered(result, "r", 1.0)
     assert 0 < len(bodies) < 50
+    assert 0 < bodies.size <= 5_000
+    # Least recently used first out: the first one, used again, outlives those after it.
+    first_kept = len(results) - len(bodies)
+    bodies.body(results[first_kept], "r", 1.0)
+    bodies.body(_result(answer="One more. [1]"), "r", 1.0)
+    kept = bodies._bodies
+    assert id(results[first_kept]) in kept
+    assert id(results[first_kept + 1]) not in kept
     huge = _result(answer="x" * 10_000)
     assert bodies.body(huge, "r", 1.0) == _rendered(huge, "r", 1.0)  # served, never kept

@@ -84,3 +84,23 @@ def test_the_kept_word_list_is_read_and_the_vectors_mapped(
     row = table.vector(words[3])
     assert row is not None
     assert row[3] == 1.0
+
+
+def test_looked_up_words_are_remembered_within_a_byte_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    memo = spelling._memo(20_000)
+    monkeypatch.setattr(spelling, "_remembered_words", memo)
+    assert spelling.correction("resevation") == "reservation"
+    assert memo.get("resevation") is not None
+    letters = "bcdfghjklmnpqrstvwxz"
+    words = [f"zq{a}{b}{c}xw" for a in letters for b in letters for c in letters[:5]]
+    for word in words:
+        spelling.correction(word)
+    # Each entry weighs at least 200 bytes: no more than 100 fit in 20,000.
+    assert 0 < len(memo) <= 100
+    assert memo.currsize <= 20_000
+    assert memo.get(words[-1]) is not None  # the latest are kept, the oldest went first
+    assert memo.get("resevation") is None
+    assert spelling.correction("q" * 60) is None
+    assert memo.get("q" * 60) is None  # too long to be a listed word: not kept

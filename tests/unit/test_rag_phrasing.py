@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app import languages
+from app.rag import phrasing
 from app.rag.phrasing import MAX_KEPT_CHARS, Phrasings, normalise_question
 
 
@@ -54,3 +55,23 @@ def test_long_questions_are_not_kept_and_the_memory_is_bounded_in_bytes() -> Non
     # Each entry weighs at least 200 bytes: no more than 100 fit in 20,000.
     assert 0 < len(phrasings) <= 100
     assert phrasings._kept.currsize <= 20_000
+
+
+def test_whether_a_question_is_about_a_moment_is_remembered_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checked: list[str] = []
+    real = phrasing.wants_hours
+
+    def counting(question: str) -> bool:
+        checked.append(question)
+        return real(question)
+
+    monkeypatch.setattr(phrasing, "wants_hours", counting)
+    phrasings = Phrasings()
+    now = phrasings.read("Is the pool open now?", None)
+    assert now.timely
+    assert now == phrasings.read("Is the pool open now?", None)
+    later = phrasings.read("Where is the pool?", None)
+    assert not later.timely
+    assert checked == ["Is the pool open now?", "Where is the pool?"]

@@ -16,7 +16,7 @@ from app.answering.types import Answer, Delta, Source
 from app.db.properties import PropertyState
 from app.errors import PropertyNotFound
 from app.rag.cache import AnswerCache
-from app.rag.service import RagService
+from app.rag.service import RagService, clean_question
 from app.rag.sessions import MemorySessionStore, SessionStore
 from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, is_storable
 from app.search import spelling
@@ -316,3 +316,18 @@ async def test_a_follow_up_rewritten_by_the_model_is_cached_under_its_standalone
 
 
 CallAsk = Callable[[], Awaitable[object]]
+
+
+@pytest.mark.parametrize(
+    ("sent", "cleaned"),
+    [
+        ("What time is check-out?", "What time is check-out?"),
+        ("  What  time is\tcheck-out? ", "What time is check-out?"),
+        ("Caf\u0065\u0301 open?", "Caf\u00e9 open?"),
+        ("Wi\x00fi\x1b code?", "Wifi code?"),
+        ("Line one\nline two", "Line one line two"),
+        ("Über  dem Café?", "Über dem Café?"),
+    ],
+)
+def test_a_question_is_cleaned_alike_on_every_path(sent: str, cleaned: str) -> None:
+    assert clean_question(sent) == cleaned

@@ -234,6 +234,107 @@ def test_background_logging_writes_every_line_and_drops_when_full() -> None:
         full.close()
 
 
+def test_warnings_outlast_a_full_queue_and_are_written_without_waiting() -> None:
+    blocked = threading.Event()
+
+    class Stalled(logging.Handler):
+        def handle(self, record: logging.LogRecord) -> bool:
+            blocked.wait(5)
+            return True
+
+    full = BackgroundHandler(Stalled(), max_records=2)
+    try:
+        for n in range(10):
+            full.handle(logging.makeLogRecord({"msg": f"m{n}", "levelno": logging.INFO}))
+        dropped = full.dropped
+        assert dropped >= 7
+        for n in range(2):
+            full.handle(logging.makeLogRecord({"msg": f"e{n}", "levelno": logging.ERROR}))
+        assert full.dropped == dropped  # as many places again for warnings and errors
+        for n in range(5):
+            full.handle(logging.makeLogRecord({"msg": f"e{n}", "levelno": logging.ERROR}))
+        assert full.dropped > dropped  # and no more
+    finally:
+        blocked.set()
+        full.close()
+
+    written = threading.Event()
+
+    class Watched(io.StringIO):
+        def write(self, text: str) -> int:
+            written.set()
+            return super().write(text)
+
+    stream = Watched()
+    target = logging.StreamHandler(stream)
+    target.setFormatter(JsonFormatter())
+    slow = BackgroundHandler(target, max_records=100, linger_s=30)
+    try:
+        slow.handle(logging.makeLogRecord({"msg": "info", "levelno": logging.INFO}))
+        slow.handle(logging.makeLogRecord({"msg": "warn", "levelno": logging.WARNING}))
+        # Far sooner than the 30 s the writer gathers lines for.
+        assert written.wait(5)
+        messages = [json.loads(line)["msg"] for line in stream.getvalue().splitlines()]
+        assert messages == ["info", "warn"]
+    finally:
+        slow.close()
+
+
+def test_a_full_batch_is_written_without_waiting_for_more() -> None:
+    written = threading.Event()
+
+    class Watched(io.StringIO):
+        def write(self, text: str) -> int:
+            written.set()
+            return super().write(text)
+
+    stream = Watched()
+    target = logging.StreamHandler(stream)
+    target.setFormatter(JsonFormatter())
+    handler = BackgroundHandler(target, max_records=1_000, linger_s=30)
+    try:
+        for n in range(logs_module.BATCH_RECORDS - 1):
+            handler.handle(logging.makeLogRecord({"msg": f"m{n}", "levelno": logging.INFO}))
+        handler.handle(logging.makeLogRecord({"msg": "last", "levelno": logging.INFO}))
+        assert written.wait(5)  # far sooner than the 30 s the writer would wait for more
+    finally:
+        handler.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == logs_module.BATCH_RECORDS
+    assert json.loads(lines[-1])["msg"] == "last"
+
+
+def test_json_lines_to_a_byte_stream_are_written_as_bytes_in_one_call() -> None:
+    class Counted(io.BytesIO):
+        writes = 0
+
+        def write(self, data: object) -> int:
+            Counted.writes += 1
+            return super().write(data)  # type: ignore[call-overload, no-any-return]
+
+    raw = Counted()
+    stream = io.TextIOWrapper(raw, encoding="utf-8")
+    target = logging.StreamHandler(stream)
+    target.setFormatter(JsonFormatter())
+    handler = BackgroundHandler(target, max_records=100, linger_s=30)
+    try:
+        stream.write("before\n")  # through the text layer: still first
+        for text in ("one", "two\u2028lines", "drei \u00fc"):
+            handler.handle(logging.makeLogRecord({"msg": text, "levelno": logging.INFO}))
+    finally:
+        handler.close()
+    lines = raw.getvalue().decode().split("\n")
+    assert lines[0] == "before"
+    assert lines[-1] == ""
+    assert [json.loads(line)["msg"] for line in lines[1:-1]] == [
+        "one",
+        "two\u2028lines",
+        "drei \u00fc",
+    ]
+    assert "\u2028" not in raw.getvalue().decode()  # escaped: one record, one line
+    assert Counted.writes == 2  # the line written before, then the batch in one call
+
+
 def test_lines_logged_while_the_writer_is_busy_are_written_in_one_call() -> None:
     entered, release = threading.Event(), threading.Event()
 
