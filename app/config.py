@@ -51,11 +51,12 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     max_top_k: int = Field(20, ge=1, le=100)
     # Exact search reads every chunk of the property; each property's partition has its own
-    # HNSW graph (m 32), which costs less database CPU than the exact scan from about 800-900
-    # chunks up (100k-chunk bench, per search, vector / hybrid: 0.40 / 0.77 ms exact against
-    # 0.63 / 1.03 through the index at 550 chunks, 0.90 / 2.17 against 0.73 / 2.03 at 898,
-    # 1.83 / 3.53 against 0.93 / 2.10 at 3.7k). Exact search also finds every nearest chunk.
-    exact_search_max_chunks: int = Field(800, ge=0)
+    # HNSW graph (m 32), which costs less database CPU than the exact scan from about 1,000
+    # chunks up for a hybrid search (100k-chunk bench, plans kept per connection, database CPU
+    # per hybrid search, exact against the index at ef_search 150: 0.88 / 1.28 ms at 778
+    # chunks, 1.12 / 1.60 at 898, about even at 930-1,030, 1.95 / 1.82 at 1,107). Exact search
+    # also finds every nearest chunk: at 800 the bench's 898-chunk property had recall@5 0.986.
+    exact_search_max_chunks: int = Field(1000, ge=0)
     # The graphs are built with m 32, ef_construction 200 (migration ``denser_hnsw``): recall@5
     # on the 100k bench's partitions, each read through its index, is 0.994 or more at 150
     # for up to 5k chunks (0.989 at 100 for 6.9k chunks) and 0.996 or more at 200 above.

@@ -37,6 +37,7 @@ from app.rag.sessions import MemorySessionStore, SessionStore
 from app.rag.shadow import open_shadow
 from app.rag.types import AskResult, CacheKey, is_storable, result_bytes
 from app.search import spelling
+from app.search.hybrid import text_stopwords
 from app.search.rerank import build_reranker
 from app.search.retriever import Retriever, search_options
 from app.search.warm import WarmState, start_warming
@@ -133,6 +134,7 @@ async def open_services(
         async with pool.acquire() as conn:
             head = await check_schema(conn, encoder.dim, url)
             await warn_other_models(conn, encoder.name)
+            stopwords = await text_stopwords(conn)
         batcher = MicroBatcher(
             query_encoder(encoder),
             max_batch=settings.batch_max_size,
@@ -169,6 +171,7 @@ async def open_services(
             embedder=questions,
             acquire_timeout_s=settings.db_acquire_timeout_s,
             ef_search_by_size=settings.hnsw_ef_search_by_size,
+            text_stopwords=stopwords,
         )
 
         async def embed_message(text: str) -> np.ndarray:

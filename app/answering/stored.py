@@ -23,9 +23,14 @@ _SOURCES = (_HERE.parent / "text.py", _HERE / "matching.py", _HERE / "composer.p
 
 
 def _key() -> str:
+    """The name of this code's kept form; empty where its modules cannot be read (a kept form
+    is then neither read nor trusted: every chunk is read from its text)."""
     digest = hashlib.sha256()
-    for path in _SOURCES:
-        digest.update(path.read_bytes())
+    try:
+        for path in _SOURCES:
+            digest.update(path.read_bytes())
+    except OSError:
+        return ""
     return "w1:" + digest.hexdigest()[:16]
 
 
@@ -40,7 +45,7 @@ def join(words: str, units: str) -> str:
 def split(derived: str | None) -> tuple[str, str] | None:
     """The words line and the sentence lines of a kept form written by this code; None when
     there is none, or when other code wrote it."""
-    if not derived or not derived.startswith(KEY):
+    if not derived or not KEY or not derived.startswith(KEY):
         return None
     parts = derived.split("\n", 2)
     if len(parts) != 3 or parts[0] != KEY:

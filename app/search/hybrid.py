@@ -39,6 +39,14 @@ statement's database time). A limit passed as a parameter made the generic plan 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from app.search.query import quote_word
+from app.text import STOPWORDS
+
+if TYPE_CHECKING:
+    from app.db.pool import Connection
 
 # The vector candidates: the ``pool`` nearest chunks, exact or through the HNSW index,
 # with their tsvectors (read from the row the scan visits, not looked up again by id).
@@ -135,3 +143,31 @@ def hybrid_sql(exact: bool, table: str, k: int, depth: int, pool: int) -> str:
     for name, value in (("{k}", k), ("{depth}", depth), ("{pool}", pool)):
         sql = sql.replace(name, str(int(value)))
     return sql.replace("{table}", table)
+
+
+# One letter and the pieces a contraction splits into ("don't" -> "don", "t"), beside the
+# words the answer writer ignores: the words a guest's question is likely to hold that the
+# text-search configuration may drop as stopwords.
+_LIKELY_STOPWORDS = (
+    STOPWORDS
+    | frozenset("abcdefghijklmnopqrstuvwxyz")
+    | frozenset("ll re ve don doesn didn isn aren wasn weren hasn haven hadn won wouldn".split())
+    | frozenset("shouldn couldn mustn needn shan mightn ain myself yourself ourselves".split())
+)
+
+_DROPPED_SQL = """
+SELECT w FROM unnest($1::text[], $2::text[]) AS u (w, q)
+WHERE numnode(to_tsquery('english', q)) = 0
+"""
+
+
+async def text_stopwords(
+    conn: Connection, candidates: Iterable[str] = _LIKELY_STOPWORDS
+) -> frozenset[str]:
+    """The ``candidates`` the ``english`` text-search configuration drops (its stopwords), as
+    this database's configuration says: the text half parses each word of a question on its
+    own (about 13 microseconds a word), and about half of a question's words are stopwords.
+    Leaving out only the words the configuration itself drops changes no result."""
+    words = sorted(set(candidates))
+    rows = await conn.fetch(_DROPPED_SQL, words, [quote_word(w) for w in words])
+    return frozenset(r["w"] for r in rows)

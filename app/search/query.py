@@ -246,16 +246,24 @@ def query_groups(
     ]
 
 
-def _quote(word: str) -> str:
+def quote_word(word: str) -> str:
+    """``word`` as one quoted operand of a ``to_tsquery`` text."""
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def term_queries(
-    question: str, synonyms: bool = True, variants: bool = True, glossary: bool = True
+    question: str,
+    synonyms: bool = True,
+    variants: bool = True,
+    glossary: bool = True,
+    ignored: frozenset[str] = frozenset(),
 ) -> list[str]:
     """``to_tsquery`` text per word of the question, ORing the word with its synonyms.
 
     Each is weighted by its rarity in the property, so a dish name outweighs "price".
+    Words in ``ignored`` are left out (a word left with nothing is dropped): the words the
+    text-search configuration drops itself, which need not be sent and parsed to be dropped.
     """
     groups = query_groups(question, synonyms, variants, glossary)
-    return [" | ".join(_quote(w) for w in group) for group in groups]
+    kept = ([w for w in group if w not in ignored] for group in groups)
+    return [" | ".join(quote_word(w) for w in group) for group in kept if group]

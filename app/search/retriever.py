@@ -115,6 +115,7 @@ class Retriever:
         embedder: QueryEmbedder | None = None,
         acquire_timeout_s: float | None = None,
         ef_search_by_size: dict[int, int] | None = None,
+        text_stopwords: frozenset[str] = frozenset(),
     ) -> None:
         self._pool = pool
         # A wait for a busy pool's connection ends here too, not only at the request deadline:
@@ -124,6 +125,8 @@ class Retriever:
         # (from chunks, ef_search), largest first: the first a partition reaches applies.
         self._ef_steps = sorted((ef_search_by_size or {}).items(), reverse=True)
         self.options = options or SearchOptions()
+        # Words the text-search configuration drops: not sent (see hybrid.text_stopwords).
+        self.text_stopwords = text_stopwords
         self.reranker = reranker
         self._embedder = embedder
 
@@ -197,7 +200,11 @@ class Retriever:
                 vector_weight,
                 options.text_weight,
                 query_text.term_queries(
-                    question, options.synonyms, options.rewrite, options.glossary
+                    question,
+                    options.synonyms,
+                    options.rewrite,
+                    options.glossary,
+                    self.text_stopwords,
                 ),
             )
         ef_search = self.ef_search(prop)

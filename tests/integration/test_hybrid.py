@@ -13,6 +13,7 @@ from app.db.pool import create_pool
 from app.db.properties import PropertyRegistry
 from app.embedding.encoder import Encoder
 from app.errors import DependencyUnavailable
+from app.search.hybrid import text_stopwords
 from app.search.rerank import TermOverlapReranker
 from app.search.retriever import Retriever
 from app.search.types import SearchOptions
@@ -150,3 +151,39 @@ async def test_a_wait_for_a_busy_pool_ends_at_the_acquire_timeout(
         assert await retriever.search(prop, vector, 5, question="breakfast")
     finally:
         await small.close()
+
+
+async def test_the_stopwords_left_out_are_the_configurations_own(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        dropped = await text_stopwords(conn)
+        assert {"the", "is", "at", "i", "in", "do", "s", "t"} <= dropped
+        # Words the answer writer ignores but the text search keeps are still sent.
+        assert not {"hotel", "hi", "please", "thanks"} & dropped
+        assert await text_stopwords(conn, ["gym", "the", "breakfast"]) == {"the"}
+
+
+@pytest.mark.parametrize("options", [HYBRID, FULLTEXT], ids=["hybrid", "fulltext"])
+@pytest.mark.parametrize("exact_limit", [20_000, 0])
+async def test_leaving_out_stopwords_changes_no_result(
+    pool: asyncpg.Pool,
+    registry: PropertyRegistry,
+    encoder: Encoder,
+    options: SearchOptions,
+    exact_limit: int,
+) -> None:
+    async with pool.acquire() as conn:
+        dropped = await text_stopwords(conn)
+    plain = Retriever(pool, exact_limit, options)
+    lean = Retriever(pool, exact_limit, options, text_stopwords=dropped)
+    questions = [
+        ("harbour-grand", "Hi, is the gym open at night? I'm in room 412."),
+        ("sunset-cove", "what are the kids club opening hours"),
+        ("alpine-lodge", "Can I do the ski room and the shuttle before I check out?"),
+        ("alpine-lodge", "the a an of"),  # nothing but stopwords: the vector order alone
+    ]
+    for property_id, question in questions:
+        prop = await registry.get(property_id)
+        vector = encoder.encode([plain.embedding_text(question)])[0]
+        expected = await plain.search(prop, vector, 10, question=question)
+        assert len(expected) == 10
+        assert await lean.search(prop, vector, 10, question=question) == expected

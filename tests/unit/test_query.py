@@ -48,3 +48,12 @@ def test_hotel_words_in_other_languages_are_translated() -> None:
 def test_variants_can_be_switched_off() -> None:
     assert term_queries("why fi pw", synonyms=False, variants=False) == ["'why'", "'fi'", "'pw'"]
     assert term_queries("why fi pw", synonyms=False) == ["'wifi'", "'password'"]
+
+
+def test_ignored_words_are_left_out_and_a_group_left_empty_is_dropped() -> None:
+    ignored = frozenset({"the", "at", "bicycle"})
+    queries = term_queries("the bike at night", ignored=ignored)
+    assert queries[0].startswith("'bike'")
+    assert "'bicycle'" not in queries[0]
+    assert queries[1:] == ["'night'"]
+    assert term_queries("the at", ignored=ignored) == []

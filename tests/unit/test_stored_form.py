@@ -96,3 +96,13 @@ def test_the_kept_form_is_read_rather_than_the_text() -> None:
     hit = Hit(1, "d.md", "T", "", "Parking is free.", 0.5, derived=derived)
     assert [s.text for s in composer.sentences_of(Source(1, hit))] == ["The sauna is open."]
     assert matching.text_words("T\n\nParking is free.", derived) == frozenset({"sauna"})
+
+
+def test_without_its_modules_to_name_it_no_kept_form_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    title, heading, text = TEXTS[0]
+    derived = derived_form(title, heading, text)
+    assert stored.split(derived) is not None
+    monkeypatch.setattr(stored, "KEY", "")
+    assert stored.split(derived) is None
