@@ -36,18 +36,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app import languages
-from app.answering import stored
-from app.answering.composer import Composer, Sentence, units_lines
+from app.answering.composer import Composer, Sentence
 from app.answering.matching import (
     FRAME_WORDS,
     QuestionTerms,
     Vocabulary,
     circumstantial,
     coverage,
-    words_line,
 )
 from app.answering.matching import question_terms as subject_terms
 from app.answering.meanings import Near, WordVectors, forms_of
+from app.answering.reading import joined
 from app.answering.reviews import is_opinion_question, opinion_words, opinions, summarise
 from app.answering.types import FALLBACK_MESSAGE, Answer, AnswerEvents, Delta, Source
 
@@ -284,21 +283,11 @@ def _written_in_another(sources: Sequence[Source], language: str) -> bool:
 
 
 def _text_of(source: Source) -> str:
-    return _joined(source.hit.title, source.hit.heading, source.hit.text)
-
-
-def _joined(title: str, heading: str, text: str) -> str:
-    return f"{title}\n{heading}\n{text}"
+    return joined(source.hit.title, source.hit.heading, source.hit.text)
 
 
 def _vocabulary(sources: Sequence[Source]) -> Vocabulary:
     return Vocabulary.of_kept((_text_of(s), s.hit.derived) for s in sources)
-
-
-def derived_form(title: str, heading: str, text: str) -> str:
-    """What the writer reads from a chunk, in the form kept with it (see
-    :mod:`app.answering.stored`): its words and its sentences."""
-    return stored.join(words_line(_joined(title, heading, text)), units_lines(text))
 
 
 def shorten(text: str, limit: int) -> str:
