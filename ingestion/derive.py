@@ -1,5 +1,5 @@
 """Writes again what the answer writer reads from each chunk (``chunks.derived``), for chunks
-written before the column existed or by other code (see ``app/answering/stored.py``).
+written before the column existed or by other code (see ``app/answering/reading.py``).
 
 Such chunks are answered all the same, their text read at each question; this only makes them
 as cheap to answer as chunks written now. Each updated row is a new row version, which every
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.answering import stored
-from app.answering.extractive import derived_form
+from app.answering import reading
+from app.answering.reading import derived_form
 from app.db.pool import Connection
 
 # Chunks to fill, after ``$2`` (by id), in the property ``$3`` or all (NULL).
@@ -40,7 +40,7 @@ async def fill(
     by this code, ``batch`` chunks per transaction; returns how many were written."""
     written, after = 0, 0
     while True:
-        rows = await conn.fetch(_STALE_SQL, stored.KEY, after, property_id, batch)
+        rows = await conn.fetch(_STALE_SQL, reading.KEY, after, property_id, batch)
         if not rows:
             return written
         forms = [derived_form(r["title"], r["heading"], r["text"]) for r in rows]

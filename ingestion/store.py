@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import numpy as np
 
-from app.answering.extractive import derived_form
+from app.answering.reading import derived_form
 from app.db.pool import Connection
 from app.db.properties import CHANNEL
 from app.errors import Conflict, PropertyNotFound

@@ -23,22 +23,16 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.answering import stored
+from app.answering import reading
 from app.answering.matching import FRAME_WORDS, QuestionTerms, Vocabulary
+from app.answering.reading import DISTINCT, roots
 from app.answering.types import Source
 from app.answering.values import expected_values
-from app.text import content_terms, per_text, split_units
-
-# A sentence that states an exception to the sentence before it.
-_EXCEPTION_START = re.compile(r"^(?:except|exception|however|but|unless|apart from|only)\b", re.I)
-_EXCEPTION_ANYWHERE = re.compile(r"\b(?:only exception|are the exception|is the exception)\b", re.I)
-_DISTINCT = re.compile(r"\d")
-# A sentence that says yes or no.
-_ANSWERS = re.compile(r"^(?:yes|no)\b|\b(?:not|no|never|cannot|only)\b|n't\b", re.I)
+from app.text import content_terms, per_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +63,6 @@ class Scored:
     overlap: float
 
 
-# A sentence as kept: its words joined by spaces (a tuple of strings and numbers is not
-# tracked by the garbage collector; one holding a frozenset would be).
-_Unit = tuple[int, str, str, bool, bool, int, bool]
-# A sentence that leans on the one before it for its subject.
-_REFERS = re.compile(
-    r"^(?:it|its|it's|they|their|them|this|these|that|those|he|she|instead|otherwise|also|then)\b",
-    re.I,
-)
 # A short refusal, which the next sentence on its line usually completes ("There is no parking
 # at the bistro. The Market Street car park is 2 minutes away.").
 _SHORT_NO = re.compile(r"\b(?:no|not|never|cannot|n't)\b", re.I)
@@ -97,61 +83,15 @@ _YES_NO_QUESTION = re.compile(
 )
 
 
-# A chunk's sentences are kept for the next question over it: about 6 bytes per character of
-# the texts kept, so about 1.5 MB, the same texts as the words of ``matching``.
-@per_text(250_000)
-def _units(text: str) -> tuple[_Unit, ...]:
-    out: list[_Unit] = []
-    caption: frozenset[str] = frozenset()  # words of a "… includes:" line above a list
-    numbered = (
-        (line, unit)
-        for line, text_line in enumerate(text.splitlines())
-        for unit in split_units(text_line)
-    )
-    for i, (line, unit) in enumerate(numbered):
-        stripped = unit.rstrip()
-        if stripped.endswith(":"):
-            caption = frozenset(_roots(content_terms(stripped)))
-            continue
-        if len(stripped) < 4 or stripped.endswith("?"):
-            continue
-        words = frozenset(_roots(content_terms(stripped))) | caption
-        decisive = bool(_DISTINCT.search(stripped) or _ANSWERS.search(stripped))
-        refers = bool(_REFERS.match(stripped))
-        kept = " ".join(words)
-        out.append((i, stripped, kept, decisive, _states_exception(stripped), line, refers))
-    return tuple(out)
-
-
-def units_lines(text: str) -> str:
-    """A text's sentences as kept (:mod:`app.answering.stored`): one line each, its position,
-    line, flags (decisive, exception, refers) and words before its text, separated by tabs."""
-    return "\n".join(
-        f"{i}\t{line}\t{int(decisive)}{int(exception)}{int(refers)}\t{words}\t{text}"
-        for i, text, words, decisive, exception, line, refers in _units(text)
-    )
-
-
-def _kept_units(lines: str) -> list[_Unit]:
-    out: list[_Unit] = []
-    for row in lines.split("\n") if lines else ():
-        i, line, flags, words, text = row.split("\t", 4)
-        out.append(
-            (int(i), text, words, flags[0] == "1", flags[1] == "1", int(line), flags[2] == "1")
-        )
-    return out
-
-
 def sentences_of(source: Source) -> list[Sentence]:
     """The answerable sentences of a source: no headings, no copied questions. Read from the
     chunk's kept form when it has one written by this code, else from its text."""
     context = _heading_words(source.hit.heading)
-    kept = stored.split(source.hit.derived)
-    units = _units(source.hit.text) if kept is None else _kept_units(kept[1])
     return [
         Sentence(source.n, i, text, frozenset(words.split()), decisive, exception, line, refers,
                  context)
-        for i, text, words, decisive, exception, line, refers in units
+        for i, text, words, decisive, exception, line, refers
+        in reading.units(source.hit.text, source.hit.derived)
     ]  # fmt: skip
 
 
@@ -161,7 +101,7 @@ def is_near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
     if not a or not b:
         return False
     jaccard = len(a & b) / len(a | b)
-    shared_values = {w for w in a & b if _DISTINCT.search(w) and len(w) >= 2}
+    shared_values = {w for w in a & b if DISTINCT.search(w) and len(w) >= 2}
     return jaccard >= 0.6 or (jaccard >= 0.25 and bool(shared_values))
 
 
@@ -192,11 +132,11 @@ class Composer:
         if not candidates:
             return []
         asked = set(content_terms(question))
-        question_words = set(_roots(asked))
+        question_words = set(roots(asked))
         wanted = _expanded(terms, vocabulary)
         subject = {w for group in terms.groups for w in group}
         subject_groups = wanted[: len(terms.groups)]
-        framing = [set(_roots([w])) for w in sorted(asked - subject) if w in FRAME_WORDS]
+        framing = [set(roots([w])) for w in sorted(asked - subject) if w in FRAME_WORDS]
         weights = [1.0] * len(wanted) + [0.5] * len(framing)
         scored = self._score(
             question, wanted + framing, weights, sources, candidates, question_words
@@ -312,7 +252,7 @@ def _expanded(terms: QuestionTerms, vocabulary: Vocabulary) -> list[set[str]]:
                 # A near spelling may be a source's unstemmed word ("parkign": "parking").
                 words.update(_stems(word))
         words.update(group)
-        out.append(set(_roots(words)))
+        out.append(set(roots(words)))
     return out
 
 
@@ -352,7 +292,7 @@ def _heading_match(
 @per_text(100_000)  # chunk headings
 def _heading_all_terms(heading: str) -> tuple[str, ...]:
     """A heading's content words."""
-    return tuple(_roots(content_terms(heading)))
+    return tuple(roots(content_terms(heading)))
 
 
 def _is_question(source: Source) -> bool:
@@ -363,7 +303,7 @@ def _is_question(source: Source) -> bool:
 @per_text(100_000)  # chunk headings
 def _heading_words(heading: str) -> frozenset[str]:
     """A heading's content words, and each two adjacent ones joined ("jet ski": "jetski")."""
-    terms = _roots(content_terms(heading))
+    terms = roots(content_terms(heading))
     return frozenset({*terms, *(a + b for a, b in itertools.pairwise(terms))})
 
 
@@ -392,29 +332,4 @@ def _short_refusal(sentence: Sentence) -> bool:
     return len(sentence.text.split()) <= 8 and bool(_SHORT_NO.search(sentence.text))
 
 
-def _roots(terms: Iterable[str]) -> list[str]:
-    """Terms with a final silent "e" dropped, so that the light stems of :mod:`app.text` meet
-    ("upgrade" and "upgrading": "upgrad"; "include" and "included": "includ"), and common
-    irregular past forms put as their verb ("left": "leave")."""
-    out = []
-    for term in terms:
-        term = _IRREGULAR_PAST.get(term, term)
-        out.append(term[:-1] if len(term) > 4 and term.endswith("e") else term)
-    return out
-
-
-# Irregular past forms of verbs guests and hotels use ("may only be left alone in the room").
-_IRREGULAR_PAST = {
-    "left": "leave", "took": "take", "taken": "take", "brought": "bring", "kept": "keep",
-    "paid": "pay", "bought": "buy", "sent": "send", "lost": "lose", "found": "find",
-    "gave": "give", "given": "give", "made": "make", "ate": "eat", "eaten": "eat",
-    "slept": "sleep", "spent": "spend", "lent": "lend", "held": "hold", "sold": "sell",
-    "worn": "wear", "wore": "wear", "driven": "drive", "drove": "drive", "ridden": "ride",
-}  # fmt: skip
-
-
-def _states_exception(text: str) -> bool:
-    return bool(_EXCEPTION_START.match(text) or _EXCEPTION_ANYWHERE.search(text))
-
-
-_ROOTED_FRAME_WORDS = frozenset(_roots(FRAME_WORDS))
+_ROOTED_FRAME_WORDS = frozenset(roots(FRAME_WORDS))

@@ -36,18 +36,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app import languages
-from app.answering import stored
-from app.answering.composer import Composer, Sentence, units_lines
+from app.answering.composer import Composer, Sentence
 from app.answering.matching import (
     FRAME_WORDS,
     QuestionTerms,
     Vocabulary,
     circumstantial,
     coverage,
-    words_line,
 )
 from app.answering.matching import question_terms as subject_terms
-from app.answering.meanings import WordVectors, forms_of
+from app.answering.meanings import Near, WordVectors, forms_of
+from app.answering.reading import joined
 from app.answering.reviews import is_opinion_question, opinion_words, opinions, summarise
 from app.answering.types import FALLBACK_MESSAGE, Answer, AnswerEvents, Delta, Source
 
@@ -76,6 +75,8 @@ class _Decision:
     vocabulary: Vocabulary
     floor: float
     missing: list[str] | None
+    # The sources' words that the model's word vectors know (None: no vectors).
+    near: Near | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +161,7 @@ class ExtractiveWriter:
         if best < floor:
             return None
         vocabulary = _vocabulary(sources)
+        near = None if self._meanings is None else self._meanings.near(map(_text_of, sources))
         if by_words and best < self._confident_score:
             share, missing = coverage(question, vocabulary)
             # A word missing from the sources may only tell the question's circumstances
@@ -181,38 +183,37 @@ class ExtractiveWriter:
                 and not (share > 0 and fairly and circumstantial(question, missing))
             ):
                 meant = best >= floor + _MEANT * (self._confident_score - floor)
-                if not (meant and self._meant(question, missing, sources, vocabulary)):
+                if not (meant and self._meant(question, missing, near, vocabulary)):
                     return None
                 missing = []  # each now stands for the sources' words of its meaning
-            return _Decision(vocabulary, floor, missing)
-        return _Decision(vocabulary, floor, None)
+            return _Decision(vocabulary, floor, missing, near)
+        return _Decision(vocabulary, floor, None, near)
 
     def _meant(
         self,
         question: str,
         missing: Sequence[str],
-        sources: Sequence[Source],
+        near: Near | None,
         vocabulary: Vocabulary,
     ) -> bool:
         """Whether every missing word has a word of the same meaning in the sources; if so,
         ``vocabulary`` lets it stand for those words (the composer looks for them)."""
-        if self._meanings is None or not missing:
+        if near is None or not missing:
             return False
-        alike = {term: self._alike(question, term, sources) for term in missing}
-        if not all(alike.values()):
-            return False
+        alike: dict[str, set[str]] = {}
+        for term in missing:
+            alike[term] = self._alike(question, term, near)
+            if not alike[term]:
+                return False
         for term, words in alike.items():
             vocabulary.widen(term, words)
         return True
 
-    def _alike(self, question: str, term: str, sources: Sequence[Source]) -> set[str]:
+    def _alike(self, question: str, term: str, near: Near) -> set[str]:
         """The words of the sources closest in meaning to a subject word: at least
         ``meaning_similarity`` from it, and about as close as the closest."""
-        if self._meanings is None:
-            return set()
         forms = forms_of(term, subject_terms(question).raw)
-        texts = [_text_of(s) for s in sources]
-        alike = self._meanings.alike(forms, texts, self._meaning_similarity)
+        alike = near.alike(forms, self._meaning_similarity)
         if not alike:
             return set()
         closest = max(alike.values())
@@ -232,14 +233,14 @@ class ExtractiveWriter:
             return Plan(Answer(FALLBACK_MESSAGE, escalate=True))
         vocabulary = decided.vocabulary
         terms = subject_terms(question)
-        if self._meanings is not None:
+        if decided.near is not None:
             # A subject word the sources do not say, in a question answered all the same (a
             # clearly similar source): the composer looks for the words of its meaning.
             missing = decided.missing
             if missing is None:
                 missing = coverage(question, vocabulary)[1]
             for term in missing:
-                vocabulary.widen(term, self._alike(question, term, sources))
+                vocabulary.widen(term, self._alike(question, term, decided.near))
         # A judgement ("is the breakfast good?") that the search also found in reviews.
         reviews_found = sum(s.hit.kind == REVIEW for s in sources)
         top_review = any(s.hit.kind == REVIEW for s in sources[:2])
@@ -282,21 +283,11 @@ def _written_in_another(sources: Sequence[Source], language: str) -> bool:
 
 
 def _text_of(source: Source) -> str:
-    return _joined(source.hit.title, source.hit.heading, source.hit.text)
-
-
-def _joined(title: str, heading: str, text: str) -> str:
-    return f"{title}\n{heading}\n{text}"
+    return joined(source.hit.title, source.hit.heading, source.hit.text)
 
 
 def _vocabulary(sources: Sequence[Source]) -> Vocabulary:
     return Vocabulary.of_kept((_text_of(s), s.hit.derived) for s in sources)
-
-
-def derived_form(title: str, heading: str, text: str) -> str:
-    """What the writer reads from a chunk, in the form kept with it (see
-    :mod:`app.answering.stored`): its words and its sentences."""
-    return stored.join(words_line(_joined(title, heading, text)), units_lines(text))
 
 
 def shorten(text: str, limit: int) -> str:

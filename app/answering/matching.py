@@ -22,12 +22,11 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from app.answering import stored
+from app.answering.reading import WORD, text_words
 from app.search import spelling
 from app.search.query import query_groups, rewrite
-from app.text import COMPOUNDS, STOPWORDS, content_terms, per_text
+from app.text import COMPOUNDS, STOPWORDS, content_terms
 
-_WORD = re.compile(r"[a-zà-ÿ]+|\d+(?:[:.,]\d+)?", re.IGNORECASE)
 _VOWELS = frozenset("aeiouyàáâäèéêëìíîïòóôöùúûü")
 _DIGRAPHS = (("sch", "sk"), ("ph", "f"), ("ck", "k"), ("th", "t"), ("gh", "g"), ("wh", "w"),
              ("qu", "kw"), ("kn", "n"))  # fmt: skip
@@ -75,39 +74,6 @@ def sound_key(word: str) -> str:
             continue
         out.append(ch)
     return "".join(out)
-
-
-# Characters of the chunk texts whose words are kept: about 12 bytes kept per character, so
-# about 3 MB; a hotel's few hundred chunks, a hundred full chunks of 2,000 characters. Where
-# questions keep meeting new chunks (many hotels, one process), more would mostly hold texts
-# not asked about again.
-_TEXT_CACHE_CHARS = 250_000
-
-
-@per_text(_TEXT_CACHE_CHARS)
-def _text_words(text: str) -> frozenset[str]:
-    """One text's words: stems, unstemmed forms, adjacent pairs joined."""
-    terms = content_terms(text)
-    words = set(terms)
-    # Unstemmed too: a typo is closer to the written word ("parkign" / "parking").
-    words.update([w.lower() for w in _WORD.findall(text) if len(w) > 3])
-    # "Jet ski" in the text is also "jetski" as a guest may type it.
-    words.update([a + b for a, b in itertools.pairwise(terms) if len(a) + len(b) <= 20])
-    return frozenset(words)
-
-
-def text_words(text: str, derived: str | None = None) -> frozenset[str]:
-    """A text's words: from its kept form (:mod:`app.answering.stored`) when there is one
-    written by this code, else read from the text."""
-    kept = stored.split(derived)
-    if kept is None:
-        return _text_words(text)
-    return frozenset(kept[0].split(" ")) if kept[0] else frozenset()
-
-
-def words_line(text: str) -> str:
-    """A text's words as kept: one line, separated by spaces."""
-    return " ".join(sorted(_text_words(text)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +132,7 @@ class Vocabulary:
 
     def __init__(self, texts: Sequence[str], parts: Sequence[frozenset[str]] | None = None) -> None:
         self._texts = texts
-        self._parts = [_text_words(t) for t in texts] if parts is None else parts
+        self._parts = [text_words(t) for t in texts] if parts is None else parts
         self._matched: dict[str, set[str]] = {}
         self._index: _FuzzyIndex | None = None
         self._short: list[dict[str, str]] | None = None
@@ -298,7 +264,7 @@ def _question_terms(question: str, corrected: bool) -> QuestionTerms:
     for compound in (t for t in content_terms(rewrite(question)) if t in COMPOUNDS):
         groups = [g for g in groups if not (compound.startswith(g[0]) or compound.endswith(g[0]))]
         groups.append((compound,))
-    raw = tuple(w.lower() for w in _WORD.findall(rewrite(question)))
+    raw = tuple(w.lower() for w in WORD.findall(rewrite(question)))
     return QuestionTerms(tuple(groups), raw)
 
 

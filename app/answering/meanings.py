@@ -82,15 +82,43 @@ class WordVectors:
         """The words of ``texts`` whose vector is at least ``similarity`` from the first of
         ``forms`` (a word in the forms a guest may have typed it) that is listed, with their
         similarity; empty when none of the forms is listed."""
-        vector = next((v for v in map(self.vector, forms) if v is not None), None)
+        return self.near(texts).alike(forms, similarity)
+
+    def near(self, texts: Iterable[str]) -> Near:
+        """The listed words of ``texts``, for several :meth:`Near.alike` lookups."""
+        return Near(self, list(texts))
+
+
+class Near:
+    """The listed words of some texts and their vectors, read on the first lookup that needs
+    them and kept for the next (one question's missing words)."""
+
+    __slots__ = ("_matrix", "_rows", "_table", "_texts")
+
+    def __init__(self, table: WordVectors, texts: list[str]) -> None:
+        self._table = table
+        self._texts = texts
+        self._rows: np.ndarray | None = None
+        self._matrix: np.ndarray | None = None
+
+    def alike(self, forms: Iterable[str], similarity: float) -> dict[str, float]:
+        """As :meth:`WordVectors.alike`, over these texts."""
+        table = self._table
+        vector = next((v for v in map(table.vector, forms) if v is not None), None)
         if vector is None:
             return {}
-        rows = np.unique(np.concatenate([self.rows_of(t) for t in texts] or [np.empty(0, int)]))
+        rows, matrix = self._rows, self._matrix
+        if rows is None or matrix is None:
+            rows = np.unique(
+                np.concatenate([table.rows_of(t) for t in self._texts] or [np.empty(0, int)])
+            )
+            matrix = table.vectors[rows].astype(np.float32)
+            self._rows, self._matrix = rows, matrix
         if not len(rows):
             return {}
-        sims = self.vectors[rows].astype(np.float32) @ vector
+        sims = matrix @ vector
         keep = np.flatnonzero(sims >= similarity)
-        return {self.words[rows[i]]: float(sims[i]) for i in keep}
+        return {table.words[rows[i]]: float(sims[i]) for i in keep}
 
 
 def forms_of(term: str, typed: Sequence[str]) -> list[str]:

@@ -270,7 +270,8 @@ class RagService:
         answer = localise(answer, asked.language)
         result = AskResult(
             answer=answer.text,
-            sources=tuple(sources),
+            # What the writer read from each chunk is not kept with the answer (in the cache).
+            sources=tuple(_without_reading(s) for s in sources),
             citations=answer.citations,
             escalate=answer.escalate,
             answer_source=answer.answer_source,
@@ -298,6 +299,12 @@ class RagService:
         if self.desk is not None and guest:
             self.desk.note_answer(asked.prop.id, asked.question, result.escalate, result.answer)
         return result
+
+
+def _without_reading(source: Source) -> Source:
+    if source.hit.derived is None:
+        return source
+    return Source(source.n, replace(source.hit, derived=None))
 
 
 async def _told(answer: Answer) -> AsyncGenerator[Delta | Answer, None]:

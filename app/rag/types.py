@@ -69,7 +69,11 @@ def is_storable(result: AskResult) -> bool:
 def result_bytes(result: AskResult) -> int:
     """About what a cached result takes in memory: its texts, and a fixed part for the rest."""
     texts = len(result.answer) + sum(
-        len(s.hit.text) + len(s.hit.title) + len(s.hit.heading) + len(s.hit.document_id)
+        len(s.hit.text)
+        + len(s.hit.title)
+        + len(s.hit.heading)
+        + len(s.hit.document_id)
+        + len(s.hit.derived or "")
         for s in result.sources
     )
     return 1024 + 2 * texts  # str stores 1-4 bytes per character; most text here is Latin

@@ -9,7 +9,8 @@ from dataclasses import replace
 import asyncpg
 import pytest
 
-from app.answering.extractive import ExtractiveWriter, derived_form
+from app.answering.extractive import ExtractiveWriter
+from app.answering.reading import derived_form
 from app.answering.types import number_sources
 from app.db.properties import PropertyRegistry
 from app.search.retriever import Retriever

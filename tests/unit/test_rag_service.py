@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 
 import pytest
 
 from app.answering.followup import FollowUpRewriter
 from app.answering.llm.backend import Prompt
 from app.answering.prompts import PromptBuilder
-from app.answering.types import Delta
+from app.answering.types import Answer, Delta, Source
 from app.db.properties import PropertyState
 from app.errors import PropertyNotFound
 from app.rag.cache import AnswerCache
@@ -90,6 +90,26 @@ async def test_an_answer_cites_the_retrieved_sources_and_reports_each_stage_time
     assert (result.embed_ms, result.search_ms) == (1.0, 2.0)
     assert result.answer_ms >= 0
     assert r.retriever.questions == ["When does the spa open on Sundays?"]
+
+
+async def test_what_the_writer_reads_from_the_chunks_is_not_kept_with_the_answer() -> None:
+    r = rig()
+    given: list[str | None] = []
+    r.retriever._chunks = [
+        dataclasses.replace(h, derived=f"reading {h.chunk_id}") for h in r.retriever._chunks
+    ]
+    write = r.writer.write
+
+    async def recording(question: str, sources: Sequence[Source], language: str = "en") -> Answer:
+        given.extend(s.hit.derived for s in sources)
+        return await write(question, sources, language)
+
+    r.writer.write = recording  # type: ignore[method-assign]
+    result, _ = await r.service.ask("harbour", "When does the spa open on Sundays?", 2)
+    assert len(given) == 2
+    assert all(d is not None and d.startswith("reading") for d in given)
+    assert [s.hit.derived for s in result.sources] == [None, None]
+    assert result.sources[0].hit.text == "On Sundays the spa opens at 10:00."
 
 
 async def test_the_same_question_written_differently_is_answered_from_the_cache() -> None:

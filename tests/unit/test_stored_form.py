@@ -8,8 +8,9 @@ from dataclasses import replace
 
 import pytest
 
-from app.answering import composer, matching, stored
-from app.answering.extractive import ExtractiveWriter, derived_form
+from app.answering import composer, reading
+from app.answering.extractive import ExtractiveWriter
+from app.answering.reading import derived_form
 from app.answering.types import Source
 from app.search.types import Hit
 
@@ -53,9 +54,9 @@ def test_the_kept_sentences_are_those_read_from_the_text(
 def test_the_kept_words_are_those_read_from_the_text(title: str, heading: str, text: str) -> None:
     joined = f"{title}\n{heading}\n{text}"
     derived = derived_form(title, heading, text)
-    assert matching.text_words(joined, derived) == matching.text_words(joined)
+    assert reading.text_words(joined, derived) == reading.text_words(joined)
     if text:
-        assert matching.text_words(joined, derived)
+        assert reading.text_words(joined, derived)
 
 
 @pytest.mark.parametrize(
@@ -78,21 +79,31 @@ def test_answers_from_kept_chunks_are_the_answers_from_their_text(question: str)
 
 def test_a_form_written_by_other_code_is_not_read() -> None:
     title, heading, text = TEXTS[0]
-    other = derived_form(title, heading, text).replace(stored.KEY, "w1:0000000000000000", 1)
-    assert stored.split(other) is None
-    assert stored.split(None) is None
-    assert stored.split("") is None
+    other = derived_form(title, heading, text).replace(reading.KEY, "w1:0000000000000000", 1)
+    assert reading.split(other) is None
+    assert reading.split(None) is None
+    assert reading.split("") is None
     hit = Hit(1, "d.md", title, heading, text, 0.5, derived=other)
     # Read from the text: the words and sentences it says, not the other code's.
     assert composer.sentences_of(Source(1, hit)) == composer.sentences_of(
         Source(1, replace(hit, derived=None))
     )
-    assert "checkout" in matching.text_words(f"{title}\n{heading}\n{text}", other)
+    assert "checkout" in reading.text_words(f"{title}\n{heading}\n{text}", other)
 
 
 def test_the_kept_form_is_read_rather_than_the_text() -> None:
     # A kept form that says other words than the text: the writer believes the kept form.
-    derived = stored.join("sauna", "0\t0\t010\tsauna\tThe sauna is open.")
+    derived = f"{reading.KEY}\nsauna\n0\t0\t010\tsauna\tThe sauna is open."
     hit = Hit(1, "d.md", "T", "", "Parking is free.", 0.5, derived=derived)
     assert [s.text for s in composer.sentences_of(Source(1, hit))] == ["The sauna is open."]
-    assert matching.text_words("T\n\nParking is free.", derived) == frozenset({"sauna"})
+    assert reading.text_words("T\n\nParking is free.", derived) == frozenset({"sauna"})
+
+
+def test_without_its_modules_to_name_it_no_kept_form_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    title, heading, text = TEXTS[0]
+    derived = derived_form(title, heading, text)
+    assert reading.split(derived) is not None
+    monkeypatch.setattr(reading, "KEY", "")
+    assert reading.split(derived) is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 
-from app.answering import composer, matching
+from app.answering import composer, matching, reading
 from app.answering.types import Source
 from app.search.retriever import Hit
 
@@ -34,7 +34,7 @@ def _tracked(value: object) -> list[object]:
 
 
 def test_a_texts_sentences_are_kept_untracked() -> None:
-    units = composer._units(TEXT)
+    units = reading._units(TEXT)
     # A collection untracks a tuple whose items are untracked at that moment: the tuple of
     # sentences at the next one, after the sentences themselves.
     gc.collect()
