@@ -89,6 +89,15 @@ class AnswerCache(Generic[K, V]):
             raise RuntimeError("AnswerCache used from two threads; it belongs to one event loop")
 
     async def get_or_compute(self, key: K, compute: Callable[[], Awaitable[V]]) -> tuple[V, bool]:
+        if self._enabled:  # a hit without the coroutines of ``join`` and ``shared``
+            self._check_thread()
+            try:
+                value = self._cache[key]
+            except KeyError:
+                pass
+            else:
+                self.stats.hits += 1
+                return value, True
         joined = await self.join(key)
         if not isinstance(joined, Flight):
             return joined, True

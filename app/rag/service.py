@@ -160,7 +160,11 @@ class RagService:
         prepared for an answer; the property is looked up and the text cleaned once for both."""
         prop = await self.registry.get(property_id)
         cleaned = clean_question(question)
-        if desk and (handled := await self._at_desk(prop, cleaned, top_k, session_id, room)):
+        if (
+            desk
+            and self.desk is not None
+            and (handled := await self._at_desk(prop, cleaned, top_k, session_id, room))
+        ):
             return handled
         return await self._prepare(prop, cleaned, top_k, session_id, history, page_language)
 
