@@ -1,5 +1,5 @@
 """Writes again what the answer writer reads from each chunk (``chunks.derived``), for chunks
-written before the column existed or by other code (see ``app/answering/reading.py``).
+written before the column existed or by other code (see ``app/reading.py``).
 
 Such chunks are answered all the same, their text read at each question; this only makes them
 as cheap to answer as chunks written now. Each updated row is a new row version, which every
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.answering import reading
-from app.answering.reading import derived_form
+from app import reading
 from app.db.pool import Connection
+from app.reading import derived_form
 
 # Chunks to fill, after ``$2`` (by id), in the property ``$3`` or all (NULL).
 _STALE_SQL = """

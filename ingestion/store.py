@@ -18,11 +18,11 @@ from typing import Any
 import asyncpg
 import numpy as np
 
-from app.answering.reading import derived_form
 from app.db.pool import Connection
 from app.db.properties import CHANNEL
 from app.errors import Conflict, PropertyNotFound
 from app.facts import store as facts_store
+from app.reading import derived_form
 from ingestion.chunking import Chunk
 from ingestion.documents import Document
 

@@ -73,7 +73,7 @@ def keep(args: argparse.Namespace) -> None:
     """Adds to each captured hit the form ingestion keeps with its chunk."""
     from dataclasses import replace
 
-    from app.answering.reading import derived_form
+    from app.reading import derived_form
 
     asks: list[tuple[str, str, list[Any]]] = pickle.loads(args.asks.read_bytes())
     kept = [

@@ -27,11 +27,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.answering import reading
+from app import reading
 from app.answering.matching import FRAME_WORDS, QuestionTerms, Vocabulary
-from app.answering.reading import DISTINCT, roots
 from app.answering.types import Source
 from app.answering.values import expected_values
+from app.reading import DISTINCT, roots
 from app.text import content_terms, per_text
 
 

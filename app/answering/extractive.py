@@ -46,9 +46,9 @@ from app.answering.matching import (
 )
 from app.answering.matching import question_terms as subject_terms
 from app.answering.meanings import Near, WordVectors, forms_of
-from app.answering.reading import joined
 from app.answering.reviews import is_opinion_question, opinion_words, opinions, summarise
 from app.answering.types import FALLBACK_MESSAGE, Answer, AnswerEvents, Delta, Source
+from app.reading import joined
 
 REVIEW = "review"
 # How far from the floor towards the confident score a source must be for a question whose

@@ -22,7 +22,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from app.answering.reading import WORD, text_words
+from app.reading import WORD, text_words
 from app.search import spelling
 from app.search.query import query_groups, rewrite
 from app.text import COMPOUNDS, STOPWORDS, content_terms

@@ -27,7 +27,7 @@ class Hit:
     # The document's kind (faq, policy, menu, hours, review, other); "" when unknown.
     kind: str = ""
     # What the answer writer reads from the chunk, kept with it at ingestion (see
-    # :mod:`app.answering.reading`); None for a chunk written without it.
+    # :mod:`app.reading`); None for a chunk written without it.
     derived: str | None = None
 
 

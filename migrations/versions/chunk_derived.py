@@ -3,7 +3,7 @@
 The composed answer read every retrieved chunk's text again at each question (its words for
 the lookups of typos and sound-alikes, its sentences), about half of its CPU time where
 questions keep meeting new chunks. Ingestion now derives both once and writes them in
-``chunks.derived`` (see ``app/answering/reading.py``). Existing rows keep NULL: the writer
+``chunks.derived`` (see ``app/reading.py``). Existing rows keep NULL: the writer
 reads their text at each question, as before, until they are written again
 (``scripts/ingest derive`` fills them).
 

@@ -30,8 +30,8 @@ import asyncpg
 import numpy as np
 from pgvector.asyncpg import register_vector
 
-from app.answering import reading
-from app.answering.reading import derived_form
+from app import reading
+from app.reading import derived_form
 from benchlib.corpus_text import TOPICS, sentence_pool
 from ingestion import derive
 from ingestion.store import CHUNK_COLUMNS

@@ -10,9 +10,9 @@ import asyncpg
 import pytest
 
 from app.answering.extractive import ExtractiveWriter
-from app.answering.reading import derived_form
 from app.answering.types import number_sources
 from app.db.properties import PropertyRegistry
+from app.reading import derived_form
 from app.search.retriever import Retriever
 from ingestion import derive
 from ingestion.chunking import TokenCounter

@@ -8,10 +8,11 @@ from dataclasses import replace
 
 import pytest
 
-from app.answering import composer, reading
+from app import reading
+from app.answering import composer
 from app.answering.extractive import ExtractiveWriter
-from app.answering.reading import derived_form
 from app.answering.types import Source
+from app.reading import derived_form
 from app.search.types import Hit
 
 TEXTS = [

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import gc
 
-from app.answering import composer, matching, reading
+from app import reading
+from app.answering import composer, matching
 from app.answering.types import Source
 from app.search.retriever import Hit
 

@@ -180,7 +180,7 @@ def _key() -> str:
     is then neither read nor trusted: every chunk is read from its text)."""
     digest = hashlib.sha256()
     try:
-        for path in (Path(__file__), Path(__file__).resolve().parent.parent / "text.py"):
+        for path in (Path(__file__), Path(__file__).resolve().parent / "text.py"):
             digest.update(path.read_bytes())
     except OSError:
         return ""
