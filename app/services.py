@@ -13,7 +13,7 @@ from typing import Protocol
 import asyncpg
 import numpy as np
 
-from app import languages
+from app import languages, reading
 from app.answering import meanings
 from app.answering.writers import open_writers
 from app.api.ratelimit import RateLimits
@@ -152,7 +152,7 @@ async def open_services(
         registry = PropertyRegistry(pool, url, settings.registry_refresh_s)
         await registry.start()
         warm, warming = start_warming(
-            pool, registry.snapshot().values(), settings.search_warm_budget_s
+            pool, registry.snapshot().values(), settings.search_warm_budget_s, reading.KEY
         )
         cache: AnswerCache[CacheKey, AskResult] = AnswerCache(
             settings.cache_max_entries,

@@ -31,9 +31,12 @@ log = logging.getLogger(__name__)
 # Every live chunk in distance order from one of them: the planner is kept from answering by
 # a sequential scan and a sort (cheaper for "every row", but it would not read the graph).
 _WALK_SQL = """
-SELECT count(*) AS chunks, coalesce(sum(length(tsv)), 0) AS lexemes
+SELECT count(*) AS chunks, coalesce(sum(length(tsv)), 0) AS lexemes,
+       count(*) FILTER (
+           WHERE $2::text IS NOT NULL AND (derived IS NULL OR left(derived, length($2)) <> $2)
+       ) AS unread
 FROM (
-    SELECT tsv FROM {table}
+    SELECT tsv, derived FROM {table}
     WHERE version_id = $1
     ORDER BY embedding <=> (SELECT embedding FROM {table} WHERE version_id = $1 LIMIT 1)
     LIMIT {limit}
@@ -54,11 +57,14 @@ _SETTINGS = (
 @dataclass(slots=True)
 class WarmState:
     """How far the warm-up got: ``"off"``, ``"warming"``, ``"done"`` or ``"stopped"`` (the
-    budget ran out or the database failed), with the partitions and chunks read so far."""
+    budget ran out or the database failed), with the partitions and chunks read so far, and
+    how many of those chunks keep no reading the answer writer can use (see
+    :mod:`app.reading`)."""
 
     status: str = "off"
     partitions: int = 0
     chunks: int = 0
+    unread: int = 0
     seconds: float = 0.0
 
 
@@ -66,11 +72,14 @@ def _quoted(name: str) -> str:
     return '"' + name.strip('"').replace('"', '""') + '"'
 
 
-async def warm_partition(conn: Connection, prop: PropertyState, timeout_s: float) -> int:
-    """Read ``prop``'s partition (graph, rows, tsvectors) into the shared buffers; how many
-    chunks the walk returned."""
+async def warm_partition(
+    conn: Connection, prop: PropertyState, timeout_s: float, reading_key: str | None = None
+) -> tuple[int, int]:
+    """Read ``prop``'s partition (graph, rows, tsvectors, kept readings) into the shared
+    buffers; how many chunks the walk returned, and how many of them keep no reading named
+    ``reading_key`` (0 when it is None)."""
     if prop.partition is None or prop.version_id is None or prop.chunk_count == 0:
-        return 0
+        return 0, 0
     table = _quoted(prop.partition)
     limit = int(prop.chunk_count)
     async with conn.transaction():
@@ -81,9 +90,10 @@ async def warm_partition(conn: Connection, prop: PropertyState, timeout_s: float
         row = await conn.fetchrow(
             _WALK_SQL.format(table=table, limit=limit),
             prop.version_id,
+            reading_key,
             timeout=timeout_s + 1.0,
         )
-    return int(row["chunks"]) if row is not None else 0
+    return (int(row["chunks"]), int(row["unread"])) if row is not None else (0, 0)
 
 
 async def warm_partitions(
@@ -91,10 +101,12 @@ async def warm_partitions(
     states: Iterable[PropertyState],
     budget_s: float,
     state: WarmState | None = None,
+    reading_key: str | None = None,
 ) -> WarmState:
     """Warm every property's partition, largest first, until ``budget_s`` seconds have
     passed; progress in ``state`` (a new one if None). A failure stops the warm-up (logged):
-    searches then read what they need themselves, as they would without it."""
+    searches then read what they need themselves, as they would without it. Chunks without
+    a kept reading named ``reading_key`` are counted and, if any, logged as a warning."""
     state = state or WarmState()
     props = sorted(
         (s for s in states if s.partition and s.version_id is not None and s.chunk_count),
@@ -109,7 +121,9 @@ async def warm_partitions(
             break
         try:
             async with pool.acquire() as conn:
-                state.chunks += await warm_partition(conn, prop, left)
+                chunks, unread = await warm_partition(conn, prop, left, reading_key)
+            state.chunks += chunks
+            state.unread += unread
             state.partitions += 1
         except (asyncpg.PostgresError, OSError, TimeoutError, asyncpg.InterfaceError) as exc:
             stop_if_cancelled(exc)
@@ -126,11 +140,21 @@ async def warm_partitions(
         state.chunks,
         state.seconds,
     )
+    if state.unread:
+        log.warning(
+            "%d chunks keep no reading the answer writer can use (written before it was kept, "
+            "or by other code): they are answered from their text, at more CPU per question, "
+            "until 'scripts/ingest derive' writes them again",
+            state.unread,
+        )
     return state
 
 
 def start_warming(
-    pool: asyncpg.Pool, states: Iterable[PropertyState], budget_s: float
+    pool: asyncpg.Pool,
+    states: Iterable[PropertyState],
+    budget_s: float,
+    reading_key: str | None = None,
 ) -> tuple[WarmState, asyncio.Task[WarmState] | None]:
     """Warm the partitions behind start-up (nothing when ``budget_s`` is 0): the state to
     report and the task to cancel at shutdown."""
@@ -139,6 +163,6 @@ def start_warming(
         return state, None
     state.status = "warming"
     task = asyncio.create_task(
-        warm_partitions(pool, list(states), budget_s, state), name="search-warm-up"
+        warm_partitions(pool, list(states), budget_s, state, reading_key), name="search-warm-up"
     )
     return state, task

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 import pytest
 
+from app import reading
 from app.db.properties import PropertyRegistry
 from app.search.warm import start_warming, warm_partition, warm_partitions
+from ingestion import derive
+from ingestion.chunking import TokenCounter
+from ingestion.documents import Document
+from ingestion.pipeline import Ingestor
+from tests.fakes import HashingEncoder
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +39,7 @@ async def test_the_walk_reads_every_page_of_the_graph_and_every_chunk(
     try:
         pages = await conn.fetchval("SELECT pg_relation_size($1::regclass) / 8192", index)
         before = await _index_reads(conn, index)
-        assert await warm_partition(conn, prop, 10.0) == prop.chunk_count
+        assert await warm_partition(conn, prop, 10.0) == (prop.chunk_count, 0)
         read = await _index_reads(conn, index) - before
         # Every page but the metapage holds nodes, and the walk visits every node.
         assert read >= pages - 1, (read, pages)
@@ -53,6 +61,35 @@ async def test_every_partition_is_warmed_within_the_budget(
     # A budget already spent reads nothing and says so.
     stopped = await warm_partitions(pool, states, 1e-9)
     assert (stopped.status, stopped.partitions, stopped.chunks) == ("stopped", 0, 0)
+
+
+async def test_chunks_without_a_usable_kept_reading_are_counted(
+    pool: asyncpg.Pool, registry: PropertyRegistry, count_tokens: TokenCounter
+) -> None:
+    property_id = f"test-{uuid.uuid4().hex[:10]}"
+    documents = [Document(doc_key=f"d{i}.md", title=f"D{i}", text=f"Room {i} has a view.",
+                          source=f"d{i}.md") for i in range(3)]  # fmt: skip
+    await Ingestor(pool, HashingEncoder(), count_tokens).ingest(property_id, documents, name="W")
+    prop = await registry.get(property_id)
+    async with pool.acquire() as conn:
+        assert await warm_partition(conn, prop, 10.0, reading.KEY) == (prop.chunk_count, 0)
+        first = await conn.fetchval(
+            "SELECT min(id) FROM chunks WHERE property_id = $1", property_id
+        )
+        await conn.execute("UPDATE chunks SET derived = NULL WHERE id = $1", first)
+        await conn.execute(
+            "UPDATE chunks SET derived = 'w0:other' || derived WHERE property_id = $1 AND id > $2",
+            property_id,
+            first,
+        )
+        assert await warm_partition(conn, prop, 10.0, reading.KEY) == (
+            prop.chunk_count,
+            prop.chunk_count,
+        )
+        assert await derive.fill(conn, property_id) == prop.chunk_count
+        assert await warm_partition(conn, prop, 10.0, reading.KEY) == (prop.chunk_count, 0)
+    state = await warm_partitions(pool, [prop], 30.0, reading_key=reading.KEY)
+    assert (state.status, state.unread) == ("done", 0)
 
 
 async def test_no_budget_means_no_warm_up(pool: asyncpg.Pool, registry: PropertyRegistry) -> None:
