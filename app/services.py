@@ -238,8 +238,12 @@ async def open_services(
             encoder_task.cancel()
         if warming is not None and not warming.done():
             warming.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await warming
+            except asyncio.CancelledError:
+                pass
+            except Exception as exc:  # cancelled mid-statement; the pool is closed below
+                log.info("search warm-up ended at shutdown: %s", exc)
         if registry is not None:
             await registry.close()
         if batcher is not None:
