@@ -4,6 +4,9 @@ text."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -100,11 +103,57 @@ def test_the_kept_form_is_read_rather_than_the_text() -> None:
     assert reading.text_words("T\n\nParking is free.", derived) == frozenset({"sauna"})
 
 
-def test_without_its_modules_to_name_it_no_kept_form_is_read(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_without_a_name_no_kept_form_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     title, heading, text = TEXTS[0]
     derived = derived_form(title, heading, text)
     assert reading.split(derived) is not None
     monkeypatch.setattr(reading, "KEY", "")
     assert reading.split(derived) is None
+
+
+def test_the_name_of_the_kept_form_is_the_same_in_every_process() -> None:
+    # Sets of words iterate in another order in each process: the name must not follow it.
+    code = "import app.reading as r; print(r.KEY)"
+    names = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2", "3")
+    }
+    assert names == {reading.KEY}
+
+
+@pytest.mark.parametrize(
+    ("name", "reads_otherwise"),
+    [
+        ("_states_exception", lambda text: False),
+        ("roots", lambda terms: list(terms)),
+        ("content_terms", lambda text: text.lower().split()),
+        ("split_units", lambda line: [line]),
+    ],
+)
+def test_code_that_reads_texts_otherwise_names_its_form_otherwise(
+    monkeypatch: pytest.MonkeyPatch, name: str, reads_otherwise: object
+) -> None:
+    monkeypatch.setattr(reading, "_units", reading._units.__wrapped__)  # type: ignore[attr-defined]
+    monkeypatch.setattr(reading, "_text_words", reading._text_words.__wrapped__)  # type: ignore[attr-defined]
+    assert reading._key() == reading.KEY
+    monkeypatch.setattr(reading, name, reads_otherwise)
+    assert reading._key() != reading.KEY
+
+
+def test_the_texts_that_name_the_form_meet_every_kind_of_sentence() -> None:
+    units = [u for _, _, text in reading._PROBES for u in reading._units(text)]
+    for flag in (3, 4, 6):  # decisive, states an exception, leans on the one before
+        assert {u[flag] for u in units} == {True, False}
+    texts = "\n".join(text for _, _, text in reading._PROBES)
+    kept = {u[1] for u in units}
+    # Headings, copied questions and captions are read, and left out.
+    assert "## Our spa" not in kept
+    assert "Is the pool heated?" not in kept
+    assert "The wellness area includes:" in texts
+    assert "The wellness area includes:" not in kept
