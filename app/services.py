@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import asyncpg
 import numpy as np
@@ -45,6 +45,11 @@ from app.tasks.runtime import SecondModel, TaskServices, open_task_services
 from app.tasks.seed_cache import SeedCache
 
 log = logging.getLogger(__name__)
+
+# The longest shutdown waits for each background task to end: a frozen database or a task that
+# keeps waiting after its cancel must not keep the process from exiting (the pool is closed,
+# or dropped, after).
+CLOSE_S = 10.0
 
 
 class JobQueue(Protocol):
@@ -238,14 +243,11 @@ async def open_services(
             encoder_task.cancel()
         if warming is not None and not warming.done():
             warming.cancel()
-            try:
-                await warming
-            except asyncio.CancelledError:
-                pass
-            except Exception as exc:  # cancelled mid-statement; the pool is closed below
-                log.info("search warm-up ended at shutdown: %s", exc)
+            await finish_within(warming, CLOSE_S, "search warm-up")
         if registry is not None:
-            await registry.close()
+            await finish_within(
+                asyncio.ensure_future(registry.close()), CLOSE_S, "property registry"
+            )
         if batcher is not None:
             await asyncio.to_thread(batcher.close)
         # A graceful close waits for the server to say goodbye on every connection (and for
@@ -254,6 +256,21 @@ async def open_services(
             await asyncio.wait_for(pool.close(), timeout=10)
         except TimeoutError:
             pool.terminate()
+
+
+async def finish_within(task: asyncio.Future[Any], seconds: float, what: str) -> None:
+    """Wait up to ``seconds`` for ``task`` to end, logging how it ended unless cleanly (its
+    cancel included); after that it is left behind, with a warning."""
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        log.warning("%s did not end within %.0f s of shutdown; left behind", what, seconds)
+        return
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:  # e.g. a warm-up cancelled mid-statement; the pool is closed next
+        log.info("%s ended at shutdown: %s", what, exc)
 
 
 @asynccontextmanager
