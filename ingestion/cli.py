@@ -415,6 +415,8 @@ async def _derive(settings: Settings, property_id: str | None) -> int:
                 property_id,
                 progress=lambda n: print(f"  {n} chunks written", file=sys.stderr, flush=True),
             )
+            if written:
+                await derive.settle(conn, property_id)
     finally:
         await pool.close()
     print(f"{written} chunks written")

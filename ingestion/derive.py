@@ -3,7 +3,8 @@ written before the column existed or by other code (see ``app/reading.py``).
 
 Such chunks are answered all the same, their text read at each question; this only makes them
 as cheap to answer as chunks written now. Each updated row is a new row version, which every
-index of the chunks takes in (the HNSW graph too): about as slow per chunk as ingestion.
+index of the chunks takes in (the HNSW graph too): about as slow per chunk as ingestion. The old
+versions stay in the graph, where searches step over them, until ``settle`` vacuums the table.
 """
 
 from __future__ import annotations
@@ -52,3 +53,19 @@ async def fill(
         after = rows[-1]["id"]
         if progress is not None:
             progress(written)
+
+
+async def settle(conn: Connection, property_id: str | None = None) -> None:
+    """Vacuums the chunks of ``property_id`` (its partition), or all: the row versions
+    ``fill`` replaced leave the HNSW graphs, which are mended around them. Outside a
+    transaction."""
+    table = "chunks"
+    if property_id is not None:
+        table = await conn.fetchval(
+            "SELECT CASE WHEN to_regclass(chunk_partition($1)) IS NOT NULL "
+            "THEN chunk_partition($1) END",
+            property_id,
+        )
+        if table is None:
+            return
+    await conn.execute(f"VACUUM (ANALYZE) {table}")

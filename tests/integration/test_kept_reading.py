@@ -97,5 +97,13 @@ async def test_chunks_without_their_reading_answer_the_same_and_are_filled(
         rows = await conn.fetch(_CHUNKS_SQL, property_id)
         assert await derive.fill(conn, property_id, batch=1) == len(rows)
         assert await derive.fill(conn, property_id) == 0
+        vacuums = (
+            "SELECT vacuum_count FROM pg_stat_user_tables "
+            "WHERE relid = chunk_partition($1)::regclass"
+        )
+        before = await conn.fetchval(vacuums, property_id)
+        await derive.settle(conn, property_id)  # the replaced versions leave the graph
+        assert await conn.fetchval(vacuums, property_id) == before + 1
+        await derive.settle(conn, "no-such-property")  # nothing to vacuum
         for r in await conn.fetch(_CHUNKS_SQL, property_id):
             assert r["derived"] == derived_form(r["title"], r["heading"], r["text"])
