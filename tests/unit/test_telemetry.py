@@ -88,6 +88,18 @@ async def test_requests_are_counted_by_route_template_never_raw_path() -> None:
     assert stages[(("stage", "ttft"),)] == 0.0  # declared, never faked
 
 
+class _Watched(io.StringIO):
+    """A stream that says when it is first written to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = threading.Event()
+
+    def write(self, text: str) -> int:
+        self.written.set()
+        return super().write(text)
+
+
 def test_invented_methods_share_one_series_and_one_cache_entry() -> None:
     metrics = Metrics()
     for n in range(200):
@@ -258,14 +270,7 @@ def test_warnings_outlast_a_full_queue_and_are_written_without_waiting() -> None
         blocked.set()
         full.close()
 
-    written = threading.Event()
-
-    class Watched(io.StringIO):
-        def write(self, text: str) -> int:
-            written.set()
-            return super().write(text)
-
-    stream = Watched()
+    stream = _Watched()
     target = logging.StreamHandler(stream)
     target.setFormatter(JsonFormatter())
     slow = BackgroundHandler(target, max_records=100, linger_s=30)
@@ -273,7 +278,7 @@ def test_warnings_outlast_a_full_queue_and_are_written_without_waiting() -> None
         slow.handle(logging.makeLogRecord({"msg": "info", "levelno": logging.INFO}))
         slow.handle(logging.makeLogRecord({"msg": "warn", "levelno": logging.WARNING}))
         # Far sooner than the 30 s the writer gathers lines for.
-        assert written.wait(5)
+        assert stream.written.wait(5)
         messages = [json.loads(line)["msg"] for line in stream.getvalue().splitlines()]
         assert messages == ["info", "warn"]
     finally:
@@ -281,14 +286,7 @@ def test_warnings_outlast_a_full_queue_and_are_written_without_waiting() -> None
 
 
 def test_a_full_batch_is_written_without_waiting_for_more() -> None:
-    written = threading.Event()
-
-    class Watched(io.StringIO):
-        def write(self, text: str) -> int:
-            written.set()
-            return super().write(text)
-
-    stream = Watched()
+    stream = _Watched()
     target = logging.StreamHandler(stream)
     target.setFormatter(JsonFormatter())
     handler = BackgroundHandler(target, max_records=1_000, linger_s=30)
@@ -296,7 +294,7 @@ def test_a_full_batch_is_written_without_waiting_for_more() -> None:
         for n in range(logs_module.BATCH_RECORDS - 1):
             handler.handle(logging.makeLogRecord({"msg": f"m{n}", "levelno": logging.INFO}))
         handler.handle(logging.makeLogRecord({"msg": "last", "levelno": logging.INFO}))
-        assert written.wait(5)  # far sooner than the 30 s the writer would wait for more
+        assert stream.written.wait(5)  # far sooner than the 30 s the writer would wait for more
     finally:
         handler.close()
     lines = stream.getvalue().splitlines()
