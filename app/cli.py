@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="create the database if needed and apply migrations")
     serve = commands.add_parser("serve", help="serve the API with uvicorn")
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=int, help="worker processes (default: RAG_WORKERS, 1)")
     export = commands.add_parser(
         "export-model", help="export the embedding model to ONNX for the CPU backend"
     )
@@ -111,9 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     # it found: this one makes that a normal exit (status 0, exit handlers run, so the embedded
     # PostgreSQL stops with its last user) instead of a kill by the signal.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    workers = args.workers or settings.workers
+    # Each worker reads its settings from the environment: it learns how many share the cores.
+    os.environ["RAG_WORKERS"] = str(workers)
     try:
         options = uvicorn_options(settings)
-        uvicorn.run("app.main:create_app", factory=True, workers=args.workers, **options)
+        uvicorn.run("app.main:create_app", factory=True, workers=workers, **options)
     except ConciergeError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     embedding_model_name: str = "all-MiniLM-L6-v2"
     embedding_device: Literal["auto", "cpu", "cuda"] = "auto"
     embedding_threads: int | None = Field(None, ge=1)
+    # Runs of a burst's batch encoded at once, each on its own thread of ``embedding_threads``
+    # (default: as many as the cores hold, shared among the workers).
+    embedding_runs_at_once: int | None = Field(None, ge=1, le=64)
     batch_max_size: int = Field(32, ge=1, le=1024)
     batch_max_wait_ms: float = Field(0.0, ge=0, le=100)
     batch_queue_size: int = Field(256, ge=1)
@@ -112,6 +115,8 @@ class Settings(BaseSettings):
     # Server.
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    # Worker processes ``python -m app serve`` starts (its ``--workers``), each with its model.
+    workers: int = Field(1, ge=1, le=64)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     # Sample data loaded by ``make run`` into an empty database.
@@ -405,6 +410,14 @@ class Settings(BaseSettings):
             return self.embedding_threads
         cores = os.cpu_count() or 1
         return max(1, cores // 2)
+
+    @cached_property
+    def model_runs_at_once(self) -> int:
+        """Runs of a batch encoded at once: a burst's batch takes this worker's share of the
+        cores, since the event loop and PostgreSQL wait for its questions meanwhile."""
+        if self.embedding_runs_at_once is not None:
+            return self.embedding_runs_at_once
+        return max(1, (os.cpu_count() or 1) // (self.model_threads * self.workers))
 
 
 # Measured by scripts/eval (the answer-step sweep) on the public questions with e5.

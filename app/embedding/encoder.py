@@ -196,7 +196,9 @@ def load_encoder(settings: Settings) -> Encoder:
         export_in_child(path, model_file)
         model_file = _graph_of_precision(model_file, settings.embedding_precision)
         threads = settings.model_threads
-        encoder = OnnxEncoder(model_file, path, threads, settings.embedding_name)
+        encoder = OnnxEncoder(
+            model_file, path, threads, settings.embedding_name, settings.model_runs_at_once
+        )
     else:
         encoder = SentenceTransformerEncoder(
             path, device, settings.model_threads, settings.embedding_name

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,9 @@ RUN_SIZE = 8
 class OnnxEncoder:
     """Encodes with an exported model; intra-op threads pinned, no spinning between batches."""
 
-    def __init__(self, model_file: Path, model_path: Path, threads: int, name: str) -> None:
+    def __init__(
+        self, model_file: Path, model_path: Path, threads: int, name: str, runs_at_once: int = 1
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -47,6 +50,14 @@ class OnnxEncoder:
         self._tokenizer = tokenizer
         # A tokenizer raises "Already borrowed" when two threads use it at once.
         self._lock = threading.Lock()
+        # A batch's runs go this many at a time, each on its own thread (the session runs
+        # several at once): a burst is encoded on as many cores.
+        self._helpers = (
+            ThreadPoolExecutor(runs_at_once - 1, thread_name_prefix="embedder-run")
+            if runs_at_once > 1
+            else None
+        )
+        self._runs_at_once = runs_at_once
         self.name = name
         # The graph file's name tells the fp32 export from its int8 form (and one export of a
         # model from another): vectors kept between starts are keyed by it.
@@ -58,16 +69,28 @@ class OnnxEncoder:
         if not texts:
             return np.zeros((0, getattr(self, "dim", 0)), dtype=np.float32)
         with self._lock:
-            encodings = self._tokenizer.encode_batch(list(texts))
-            if len(encodings) <= RUN_SIZE:
-                return self._run([e.ids for e in encodings])
-            # Runs of texts of about one length: little padding to compute on.
-            order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
-            out = np.empty((len(encodings), self.dim), dtype=np.float32)
-            for start in range(0, len(order), RUN_SIZE):
-                rows = order[start : start + RUN_SIZE]
-                out[rows] = self._run([encodings[i].ids for i in rows])
+            token_ids = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
+        if len(token_ids) <= RUN_SIZE:
+            return self._run(token_ids)
+        # Runs of texts of about one length: little padding to compute on.
+        order = sorted(range(len(token_ids)), key=lambda i: len(token_ids[i]))
+        runs = [order[start : start + RUN_SIZE] for start in range(0, len(order), RUN_SIZE)]
+        out = np.empty((len(token_ids), self.dim), dtype=np.float32)
+
+        def encode_runs(share: list[list[int]]) -> None:
+            for rows in share:
+                out[rows] = self._run([token_ids[i] for i in rows])
+
+        at_once = min(self._runs_at_once, len(runs))
+        if self._helpers is None or at_once == 1:
+            encode_runs(runs)
             return out
+        # Every at_once-th run, so that each thread gets texts of every length.
+        helping = [self._helpers.submit(encode_runs, runs[i::at_once]) for i in range(1, at_once)]
+        encode_runs(runs[0::at_once])
+        for done in helping:
+            done.result()
+        return out
 
     def _run(self, token_ids: list[list[int]]) -> np.ndarray:
         width = max(len(ids) for ids in token_ids)

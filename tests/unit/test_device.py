@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -34,6 +36,22 @@ def test_unknown_device_is_rejected() -> None:
 def test_model_threads_leave_a_core_free() -> None:
     assert Settings(embedding_threads=3).model_threads == 3
     assert Settings().model_threads >= 1
+
+
+def test_a_burst_is_encoded_on_every_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert Settings().model_threads == 1
+    assert Settings().model_runs_at_once == 2
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert (Settings().model_threads, Settings().model_runs_at_once) == (4, 2)
+    assert Settings(embedding_threads=1).model_runs_at_once == 8
+    assert Settings(embedding_runs_at_once=1).model_runs_at_once == 1
+    # Workers share the cores: four of one model thread on eight cores take two each.
+    assert Settings(embedding_threads=1, workers=4).model_runs_at_once == 2
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert Settings(workers=2).model_runs_at_once == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert (Settings().model_threads, Settings().model_runs_at_once) == (1, 1)
 
 
 @pytest.mark.gpu

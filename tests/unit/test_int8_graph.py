@@ -3,6 +3,8 @@ graph's, and that they stay close to them."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -203,3 +205,38 @@ def test_a_large_batch_runs_in_length_sorted_parts_and_keeps_its_order() -> None
     assert np.all(np.sum(together * one_by_one, axis=1) >= 0.9999)
     # Each row is its own text's, not a neighbour's of another length.
     assert np.all(np.argmax(together @ one_by_one.T, axis=1) == np.arange(len(texts)))
+
+
+@pytest.mark.slow
+def test_a_batch_encoded_on_several_threads_is_the_batch_encoded_on_one() -> None:
+    from app.embedding.onnx_encoder import RUN_SIZE
+
+    settings = Settings()
+    path = default_model_path()
+    graph = export_in_child(
+        path, onnx_model_file(path, settings.model_cache_dir, settings.embedding_model_name)
+    )
+    texts = [f"{q} {'please ' * (i % 5)}(room {i})" for i, q in enumerate(QUESTIONS[:-1] * 5)]
+    assert len(texts) > 3 * RUN_SIZE
+    alone = OnnxEncoder(graph, path, 1, "minilm").encode(texts)
+    shared = OnnxEncoder(graph, path, 1, "minilm", runs_at_once=3)
+    threads: set[str] = set()
+    run = shared._run
+
+    def watched(token_ids: list[list[int]]) -> np.ndarray:
+        threads.add(threading.current_thread().name)
+        return run(token_ids)
+
+    shared._run = watched  # type: ignore[method-assign]
+    assert np.array_equal(shared.encode(texts), alone)
+    assert len(threads) == 3  # the caller's and two helpers
+    # Two callers at once (the batcher and a re-index): each gets its own texts' vectors.
+    with ThreadPoolExecutor(2) as callers:
+        first = callers.submit(shared.encode, texts)
+        second = callers.submit(shared.encode, texts[::-1])
+        assert np.array_equal(first.result(), alone)
+        assert np.array_equal(second.result(), alone[::-1])
+    # A batch of one run stays on the caller's thread.
+    threads.clear()
+    shared.encode(texts[:RUN_SIZE])
+    assert threads == {threading.current_thread().name}
