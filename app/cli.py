@@ -193,17 +193,18 @@ def _export_model(
     from app.embedding.onnx_export import export_bundle, export_onnx, onnx_model_file
     from app.embedding.onnx_quantize import graph_for, quantize_onnx
 
+    model_path = model or settings.embedding_model_path or default_model_path()
+    tokenizer = model_path / "tokenizer.json"
     if graph is not None:
         if out is None or precision != "int8":
             print("error: --graph quantises: give --precision int8 and --out", file=sys.stderr)
             return 2
-        quantize_onnx(graph, out)
+        quantize_onnx(graph, out, tokenizer)
         print(f"int8 graph at {out}")
         return 0
-    model_path = model or settings.embedding_model_path or default_model_path()
     if bundle is not None:
         fp32 = export_bundle(model_path, bundle, settings.model_cache_dir, settings.embedding_name)
-        int8 = quantize_onnx(fp32, graph_for(fp32, "int8"))
+        int8 = quantize_onnx(fp32, graph_for(fp32, "int8"), tokenizer)
         int8.with_suffix(".lock").unlink(missing_ok=True)
         print(f"served-model folder at {bundle} (graphs {fp32.name}, {int8.name})")
         return 0
@@ -211,7 +212,7 @@ def _export_model(
     target = out or graph_for(fp32, precision)
     existed = target.exists()
     if precision == "int8":
-        quantize_onnx(export_onnx(model_path, fp32), target)
+        quantize_onnx(export_onnx(model_path, fp32), target, tokenizer)
     else:
         export_onnx(model_path, target)
     print(f"ONNX model {'already at' if existed else 'written to'} {target}")

@@ -194,7 +194,7 @@ def load_encoder(settings: Settings) -> Encoder:
                 "same RAG_MODEL_CACHE_DIR"
             )
         export_in_child(path, model_file)
-        model_file = _graph_of_precision(model_file, settings.embedding_precision)
+        model_file = _graph_of_precision(model_file, settings.embedding_precision, path)
         threads = settings.model_threads
         encoder = OnnxEncoder(
             model_file, path, threads, settings.embedding_name, settings.model_runs_at_once
@@ -221,7 +221,7 @@ def vectors_identity(encoder: Encoder) -> str:
     return f"{encoder.name}:{graph}" if graph else encoder.name
 
 
-def _graph_of_precision(fp32_graph: Path, precision: str) -> Path:
+def _graph_of_precision(fp32_graph: Path, precision: str, model_path: Path) -> Path:
     """The graph of ``precision``, quantised from ``fp32_graph`` (in a child process) when it is
     missing; refused with a clear message where this install cannot quantise."""
     from app.embedding.onnx_quantize import graph_for, quantize_in_child, quantizer_installed
@@ -236,4 +236,4 @@ def _graph_of_precision(fp32_graph: Path, precision: str) -> Path:
             "export-model --bundle DIR' where the export extra is installed, or set "
             "RAG_EMBEDDING_PRECISION=fp32"
         )
-    return quantize_in_child(fp32_graph, graph)
+    return quantize_in_child(fp32_graph, graph, model_path)

@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -53,13 +54,13 @@ def test_a_missing_int8_graph_is_refused_clearly_where_it_cannot_be_made(
 
     fp32 = tmp_path / "m-0123.onnx"
     fp32.write_bytes(b"graph")
-    assert encoder_module._graph_of_precision(fp32, "fp32") == fp32
+    assert encoder_module._graph_of_precision(fp32, "fp32", tmp_path) == fp32
     monkeypatch.setattr(onnx_quantize, "quantizer_installed", lambda: False)
     with pytest.raises(RuntimeError, match="RAG_EMBEDDING_PRECISION=fp32"):
-        encoder_module._graph_of_precision(fp32, "int8")
+        encoder_module._graph_of_precision(fp32, "int8", tmp_path)
     # One already made is used as it is, without the quantiser.
     graph_for(fp32, "int8").write_bytes(b"int8 graph")
-    assert encoder_module._graph_of_precision(fp32, "int8") == graph_for(fp32, "int8")
+    assert encoder_module._graph_of_precision(fp32, "int8", tmp_path) == graph_for(fp32, "int8")
 
 
 def _tiny_graph(path: Path) -> np.ndarray:
@@ -106,48 +107,72 @@ def test_quantising_writes_a_working_int8_graph_once(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.partial"))
 
 
-def test_products_after_a_layer_norm_get_the_smaller_blocks(tmp_path: Path) -> None:
+def _normed_graph(width: int) -> Any:
+    """A layer norm whose channel 3 runs ten times the others, read by a product and by a
+    residual sum, as in a transformer block."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    from app.embedding.onnx_quantize import BLOCK, NORM_BLOCK
-
     rng = np.random.default_rng(9)
-    width = 2 * BLOCK
+    scale = np.ones(width, dtype=np.float32)
+    scale[3] = 10.0
     weights = [
-        numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32), name)
-        for name, shape in (
-            ("scale", (width,)),
-            ("bias", (width,)),
-            ("w_norm", (width, width)),
-            ("w_plain", (width, 8)),
-        )
+        numpy_helper.from_array(scale, "scale"),
+        numpy_helper.from_array(rng.standard_normal(width).astype(np.float32) * 0.1, "bias"),
+        numpy_helper.from_array(rng.standard_normal((width, width)).astype(np.float32), "w"),
     ]
     graph = helper.make_graph(
         [
             helper.make_node("LayerNormalization", ["x", "scale", "bias"], ["n"], name="norm"),
-            helper.make_node("MatMul", ["n", "w_norm"], ["h"], name="after_norm/MatMul"),
-            helper.make_node("MatMul", ["h", "w_plain"], ["y"], name="plain/MatMul"),
+            helper.make_node("MatMul", ["n", "w"], ["h"], name="after_norm/MatMul"),
+            helper.make_node("Add", ["n", "h"], ["y"], name="residual"),
         ],
         "normed",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", width])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", width])],
         weights,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def _outputs(model: Any, x: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return np.asarray(session.run(["y"], {"x": x})[0])
+
+
+def test_smoothing_computes_the_same_and_quantises_closer() -> None:
+    from app.embedding import onnx_quantize, onnx_smooth
+
+    width = 2 * onnx_quantize.BLOCK
+    rng = np.random.default_rng(10)
+    calibration = [{"x": rng.standard_normal((4, width)).astype(np.float32)} for _ in range(8)]
+    x = rng.standard_normal((32, width)).astype(np.float32)
+    plain = _normed_graph(width)
+    exact = _outputs(plain, x)
+    smoothed = _normed_graph(width)
+    assert onnx_smooth.smooth(smoothed, calibration) == 1
+    # The same function in fp32; the residual sum still reads the norm's own output.
+    assert np.allclose(_outputs(smoothed, x), exact, rtol=1e-4, atol=1e-4)
+    residual = next(n for n in smoothed.graph.node if n.name == "residual")
+    assert residual.input[0] == "n"
+    # Quantised, the smoothed graph is the closer to fp32.
+    unsmoothed_error = np.abs(_outputs(onnx_quantize._quantize_pass(plain, 128, []), x) - exact)
+    smoothed_error = np.abs(_outputs(onnx_quantize._quantize_pass(smoothed, 128, []), x) - exact)
+    assert smoothed_error.mean() < 0.8 * unsmoothed_error.mean()
+
+
+def test_a_graph_with_products_after_a_norm_needs_the_tokenizer(tmp_path: Path) -> None:
+    import onnx
+
     source = tmp_path / "normed.onnx"
-    onnx.save(model, str(source))
-    target = quantize_onnx(source, graph_for(source, "int8"))
-    blocks = {
-        node.name: next(a.i for a in node.attribute if a.name == "block_size")
-        for node in onnx.load(str(target)).graph.node
-        if node.op_type == "MatMulNBits"
-    }
-    assert len(blocks) == 2
-    assert [b for name, b in blocks.items() if name.startswith("after_norm")] == [NORM_BLOCK]
-    assert [b for name, b in blocks.items() if name.startswith("plain")] == [BLOCK]
-    assert NORM_BLOCK < BLOCK
+    onnx.save(_normed_graph(256), str(source))
+    with pytest.raises(ValueError, match="tokenizer"):
+        quantize_onnx(source, graph_for(source, "int8"))
 
 
 QUESTIONS = [
