@@ -19,6 +19,8 @@ from tests.reliability.server import SlowHashingEncoder
 from tests.serving import app_client
 
 COLOURS = "amber azure coral ivory jade lilac olive pearl ruby sage".split()
+# How a reply says the request desk took the message instead of the knowledge base's search.
+_DESK_SOURCES = frozenset({"safety", "task", "small_talk"})
 
 
 def property_docs(token: str, i: int) -> dict[str, str]:
@@ -73,11 +75,19 @@ async def isolation(env: Env, properties: int = 20, questions: int = 1000) -> Ou
     pairs = []
     foreign_text = 0
     with_sources = 0
+    answered = 0
+    by_desk = 0
     for (target, _), response in zip(asks, responses, strict=True):
         if response.status_code != 200:
             continue
         body = response.json()
-        with_sources += bool(body["sources"])
+        answered += 1
+        if body["answer_source"] in _DESK_SOURCES:
+            # The request desk took it (an injection attempt may read as a safety message, as
+            # the run's random names make it look more or less like one): no search to cite.
+            by_desk += 1
+        else:
+            with_sources += bool(body["sources"])
         pairs += [(target, s["chunk_id"]) for s in body["sources"]]
         text = body["answer"] + " ".join(s["text"] for s in body["sources"])
         foreign_text += any(tok in text for pid, tok in tokens.items() if pid != target)
@@ -95,7 +105,9 @@ async def isolation(env: Env, properties: int = 20, questions: int = 1000) -> Ou
     outcome.check("cited chunks checked in SQL", len(pairs), len(pairs) > questions)
     outcome.check("other property's chunks", crossing, crossing == 0)
     outcome.check("other property's facts in text", foreign_text, foreign_text == 0)
-    outcome.check("answers with sources", with_sources, with_sources > 0.9 * questions)
+    outcome.check("answered by the desk", by_desk, by_desk < 0.3 * questions)
+    searched = answered - by_desk
+    outcome.check("answers with sources", with_sources, with_sources > 0.9 * searched)
     return outcome
 
 
