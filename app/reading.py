@@ -211,6 +211,12 @@ _PROBES = (
 )
 
 
+def unread_sql(column: str, key: str) -> str:
+    """SQL true for a row whose kept form in ``column`` is not named ``key`` (an SQL text
+    expression): none kept, or one written by other code, as :func:`split` reads it."""
+    return f"({column} IS NULL OR NOT starts_with({column}, {key}))"
+
+
 def _key() -> str:
     """The name of this code's kept form: a digest of the forms it writes for ``_PROBES``, so
     that code which reads texts otherwise (other sentences, words or flags, another layout)

@@ -20,10 +20,10 @@ _STALE_SQL = """
 SELECT c.id, c.property_id, d.title, c.heading, c.text
 FROM chunks c JOIN documents d ON d.id = c.document_id
 WHERE c.id > $2 AND ($3::text IS NULL OR c.property_id = $3)
-  AND (c.derived IS NULL OR left(c.derived, length($1)) <> $1)
+  AND {unread}
 ORDER BY c.id
 LIMIT $4
-"""
+""".format(unread=reading.unread_sql("c.derived", "$1"))
 _UPDATE_SQL = """
 UPDATE chunks c SET derived = u.derived
 FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u (id, property_id, derived)

@@ -25,6 +25,7 @@ import asyncpg
 
 from app.db.pool import Connection, describe_error, stop_if_cancelled
 from app.db.properties import PropertyState
+from app.reading import unread_sql
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 _WALK_SQL = """
 SELECT count(*) AS chunks, coalesce(sum(length(tsv)), 0) AS lexemes,
        count(*) FILTER (
-           WHERE $2::text IS NOT NULL AND (derived IS NULL OR left(derived, length($2)) <> $2)
+           WHERE $2::text IS NOT NULL AND {unread}
        ) AS unread
 FROM (
     SELECT tsv, derived FROM {table}
@@ -88,7 +89,7 @@ async def warm_partition(
         for setting in _SETTINGS:
             await conn.execute(setting.format(tuples=max(20_000, 2 * limit)))
         row = await conn.fetchrow(
-            _WALK_SQL.format(table=table, limit=limit),
+            _WALK_SQL.format(table=table, limit=limit, unread=unread_sql("derived", "$2")),
             prop.version_id,
             reading_key,
             timeout=timeout_s + 1.0,

@@ -114,7 +114,7 @@ async def _keep_readings(conn: asyncpg.Connection, log: Log) -> None:
     does. The indexes other than the keys are dropped and built again around the update (an
     updated row is a new row version for each), and the table is compacted."""
     stale = await conn.fetchval(
-        "SELECT count(*) FROM chunks WHERE derived IS NULL OR left(derived, length($1)) <> $1",
+        f"SELECT count(*) FROM chunks WHERE {reading.unread_sql('derived', '$1')}",
         reading.KEY,
     )
     if not stale:
