@@ -61,11 +61,8 @@ async def settle(conn: Connection, property_id: str | None = None) -> None:
     transaction."""
     table = "chunks"
     if property_id is not None:
-        table = await conn.fetchval(
-            "SELECT CASE WHEN to_regclass(chunk_partition($1)) IS NOT NULL "
-            "THEN chunk_partition($1) END",
-            property_id,
-        )
+        # The partition's name as an identifier (quoted where needed); None: it has none.
+        table = await conn.fetchval("SELECT to_regclass(chunk_partition($1))::text", property_id)
         if table is None:
             return
     await conn.execute(f"VACUUM (ANALYZE) {table}")
