@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.config import Settings
-from app.embedding.encoder import SentenceTransformerEncoder, default_model_path, select_backend
+from app.embedding.encoder import SentenceTransformerEncoder, select_backend
 from app.embedding.onnx_encoder import OnnxEncoder
-from app.embedding.onnx_export import export_in_child, onnx_model_file
+from app.embedding.onnx_export import onnx_model_file
+from tests.packaged_model import fp32_graph
 
 
 def _present() -> bool:
@@ -75,11 +75,7 @@ TEXTS = [
 
 @pytest.mark.slow
 def test_onnx_vectors_match_torch() -> None:
-    settings = Settings()
-    path = default_model_path()
-    model_file = export_in_child(
-        path, onnx_model_file(path, settings.model_cache_dir, settings.embedding_model_name)
-    )
+    path, model_file = fp32_graph()
     onnx = OnnxEncoder(model_file, path, 1, "minilm")
     torch = SentenceTransformerEncoder(path, "cpu", 1, "minilm")
     assert onnx.dim == torch.dim == 384

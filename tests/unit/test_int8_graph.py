@@ -12,13 +12,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app.config import Settings
 from app.embedding import encoder as encoder_module
-from app.embedding.encoder import default_model_path, vectors_identity
+from app.embedding.encoder import vectors_identity
 from app.embedding.onnx_encoder import OnnxEncoder
-from app.embedding.onnx_export import export_in_child, onnx_model_file
 from app.embedding.onnx_quantize import INT8_FORMAT, graph_for, quantize_onnx
 from app.tasks.seed_cache import SeedCache
+from tests.packaged_model import fp32_graph
 
 
 def test_the_int8_graph_sits_beside_the_fp32_graph_under_its_own_name(tmp_path: Path) -> None:
@@ -190,12 +189,8 @@ QUESTIONS = [
 
 @pytest.mark.slow
 def test_int8_vectors_stay_close_to_the_fp32_graphs(tmp_path: Path) -> None:
-    settings = Settings()
-    path = default_model_path()
-    fp32_file = export_in_child(
-        path, onnx_model_file(path, settings.model_cache_dir, settings.embedding_model_name)
-    )
-    int8_file = quantize_onnx(fp32_file, graph_for(fp32_file, "int8"))
+    path, fp32_file = fp32_graph()
+    int8_file = quantize_onnx(fp32_file, graph_for(fp32_file, "int8"), path / "tokenizer.json")
     fp32 = OnnxEncoder(fp32_file, path, 1, "minilm")
     int8 = OnnxEncoder(int8_file, path, 1, "minilm")
     assert vectors_identity(fp32) != vectors_identity(int8)
@@ -214,11 +209,7 @@ def test_int8_vectors_stay_close_to_the_fp32_graphs(tmp_path: Path) -> None:
 def test_a_large_batch_runs_in_length_sorted_parts_and_keeps_its_order() -> None:
     from app.embedding.onnx_encoder import RUN_SIZE
 
-    settings = Settings()
-    path = default_model_path()
-    graph = export_in_child(
-        path, onnx_model_file(path, settings.model_cache_dir, settings.embedding_model_name)
-    )
+    path, graph = fp32_graph()
     encoder = OnnxEncoder(graph, path, 1, "minilm")
     # Distinct texts of many lengths, the longest truncated to the model's window.
     texts = [f"{q} {'please ' * (i % 4)}(room {i})" for i, q in enumerate(QUESTIONS[:-1] * 3)]
@@ -236,11 +227,7 @@ def test_a_large_batch_runs_in_length_sorted_parts_and_keeps_its_order() -> None
 def test_a_batch_encoded_on_several_threads_is_the_batch_encoded_on_one() -> None:
     from app.embedding.onnx_encoder import RUN_SIZE
 
-    settings = Settings()
-    path = default_model_path()
-    graph = export_in_child(
-        path, onnx_model_file(path, settings.model_cache_dir, settings.embedding_model_name)
-    )
+    path, graph = fp32_graph()
     texts = [f"{q} {'please ' * (i % 5)}(room {i})" for i, q in enumerate(QUESTIONS[:-1] * 5)]
     assert len(texts) > 3 * RUN_SIZE
     alone = OnnxEncoder(graph, path, 1, "minilm").encode(texts)
