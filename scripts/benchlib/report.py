@@ -341,7 +341,7 @@ def markdown(r: dict[str, Any], table: list[Row]) -> str:
         f"{_get(emb, 'batcher', 'per_s')}/s (mean batch {_get(emb, 'batcher', 'mean_batch')}); "
         f"the same encoder one question at a time {_get(emb, 'production_per_request', 'per_s')}/s "
         f"(P50 {_get(emb, 'production_per_request', 'p50_ms')} ms); "
-        "sentence-transformers on torch, "
+        f"{emb.get('naive_library', 'sentence-transformers on torch')}, "
         f"`encode([q])` per request {_get(emb, 'naive_per_request', 'per_s')}/s "
         f"(P50 {_get(emb, 'naive_per_request', 'p50_ms')} ms).",
         "",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -41,6 +43,30 @@ def test_a_batch_equals_texts_encoded_one_by_one(e5: E5Encoder) -> None:
     batch = e5.encode_queries(PASSAGES)
     single = np.vstack([e5.encode_queries([t]) for t in PASSAGES])
     assert np.allclose(batch, single, atol=1e-3)
+
+
+def test_a_batch_split_across_threads_is_the_batch_on_one(e5: E5Encoder) -> None:
+    texts = [f"{p} {'Bitte. ' * (i % 4)}(Zimmer {i})" for i, p in enumerate(PASSAGES * 6)]
+    alone = e5.encode_queries(texts)
+    shared = E5Encoder(threads=1, runs_at_once=3)
+    seen: set[threading.Thread] = set()
+    encode = shared._encode
+
+    def watched(share: list[str], query: bool) -> np.ndarray:
+        seen.add(threading.current_thread())
+        return encode(share, query)
+
+    shared._encode = watched  # type: ignore[method-assign]
+    together = shared.encode_queries(texts)
+    assert len(seen) == 3  # the caller's and two helpers
+    # Each row is its own text's, in order, whichever thread encoded it.
+    assert np.allclose(together, alone, atol=1e-3)
+    assert np.all(np.argmax(together @ alone.T, axis=1) == np.arange(len(texts)))
+    assert shared.encode_queries(texts[:1]).shape == (1, 384)
+    helpers = {thread for thread in seen if thread is not threading.current_thread()}
+    shared.close()
+    assert not any(thread.is_alive() for thread in helpers)
+    assert np.allclose(shared.encode_queries(texts), alone, atol=1e-3)
 
 
 @pytest.mark.parametrize(

@@ -233,10 +233,13 @@ def test_a_batch_encoded_on_several_threads_is_the_batch_encoded_on_one() -> Non
     alone = OnnxEncoder(graph, path, 1, "minilm").encode(texts)
     shared = OnnxEncoder(graph, path, 1, "minilm", runs_at_once=3)
     threads: set[str] = set()
+    helpers: set[threading.Thread] = set()
     run = shared._run
 
     def watched(token_ids: list[list[int]]) -> np.ndarray:
         threads.add(threading.current_thread().name)
+        if threading.current_thread().name.startswith("embedder-run"):
+            helpers.add(threading.current_thread())
         return run(token_ids)
 
     shared._run = watched  # type: ignore[method-assign]
@@ -251,4 +254,10 @@ def test_a_batch_encoded_on_several_threads_is_the_batch_encoded_on_one() -> Non
     # A batch of one run stays on the caller's thread.
     threads.clear()
     shared.encode(texts[:RUN_SIZE])
+    assert threads == {threading.current_thread().name}
+    # Closed: the helpers are gone and a batch of several runs is still encoded, on the caller.
+    shared.close()
+    assert len(helpers) == 2
+    assert not any(thread.is_alive() for thread in helpers)
+    assert np.array_equal(shared.encode(texts), alone)
     assert threads == {threading.current_thread().name}
