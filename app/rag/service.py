@@ -21,7 +21,7 @@ from app.answering.types import Answer, AnswerWriter, Delta, Source, number_sour
 from app.db.properties import PropertyRegistry, PropertyState
 from app.facts.stage import FactsStage
 from app.rag.cache import AnswerCache, Flight
-from app.rag.phrasing import Phrasings
+from app.rag.question_keys import Phrasings
 from app.rag.sessions import SessionStore
 from app.rag.shadow import Shadow
 from app.rag.types import AnswerStream, AskResult, CacheKey, StreamDone, StreamEvent

@@ -37,6 +37,14 @@ def _ge(value: Any, limit: float) -> bool | None:
     return None if value is None else bool(value >= limit)
 
 
+def _cpu(phase: dict[str, Any]) -> str:
+    cpu = phase.get("cpu_ms_per_request") or {}
+    return (
+        f"{_fmt(cpu.get('service'), digits=2)} + {_fmt(cpu.get('postgres'), digits=2)} = "
+        f"{_fmt(cpu.get('total'), ' ms', 2)}"
+    )
+
+
 def rows(r: dict[str, Any]) -> list[Row]:
     """One row per measure of the table, each with its target and whether it was met."""
     out: list[Row] = []
@@ -68,6 +76,17 @@ def rows(r: dict[str, Any]) -> list[Row]:
             "pass": _all(
                 _ge(cl.get("rps"), 250), _le(cl.get("p99_ms"), 180), _le(cl.get("errors"), 0)
             ),
+        }
+    )
+    at_rate, at_clients = (_get(phase, "cpu_ms_per_request", "total") for phase in (rate, cl))
+    out.append(
+        {
+            "id": "cpu",
+            "measure": "CPU per uncached /ask (service + PostgreSQL)",
+            "value": f"{_cpu(rate)} at {_fmt(rate.get('target_rate'), digits=0)} req/s; "
+            f"{_cpu(cl)} with {_fmt(cl.get('clients'))} clients",
+            "target": "≤ 8 ms in all",
+            "pass": _all(_le(at_rate, 8), _le(at_clients, 8)),
         }
     )
     cached, noop = svc.get("cached", {}), svc.get("noop", {})

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app import languages
-from app.rag import phrasing
-from app.rag.phrasing import MAX_KEPT_CHARS, Phrasings, normalise_question
+from app.rag import question_keys
+from app.rag.question_keys import MAX_KEPT_CHARS, Phrasings, normalise_question
 
 
 @pytest.fixture
@@ -61,13 +61,13 @@ def test_whether_a_question_is_about_a_moment_is_remembered_with_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     checked: list[str] = []
-    real = phrasing.wants_hours
+    real = question_keys.wants_hours
 
     def counting(question: str) -> bool:
         checked.append(question)
         return real(question)
 
-    monkeypatch.setattr(phrasing, "wants_hours", counting)
+    monkeypatch.setattr(question_keys, "wants_hours", counting)
     phrasings = Phrasings()
     now = phrasings.read("Is the pool open now?", None)
     assert now.timely
