@@ -40,6 +40,7 @@ class LazyEmbedder:
         self._max_queue = max_queue
         self._retry_after_s = retry_after_s
         self._batcher: MicroBatcher | None = None
+        self._encoder: Encoder | None = None
         self._failed: str | None = None
         self._lock = asyncio.Lock()
         self._closed = False
@@ -78,15 +79,18 @@ class LazyEmbedder:
             )
             batcher.start()
             self.name = encoder.name
-            self._batcher = batcher
+            self._encoder, self._batcher = encoder, batcher
             log.info("embedding model %s loaded for the message classifier", encoder.name)
             return batcher
 
     def close(self) -> None:
-        """Finish the queued texts and stop the model's thread (blocks: call off the loop)."""
+        """Finish the queued texts and stop the model's threads (blocks: call off the loop)."""
         self._closed = True
         if self._batcher is not None:
             self._batcher.close()
+        close_encoder = getattr(self._encoder, "close", None)
+        if close_encoder is not None:
+            close_encoder()
 
 
 def multilingual_embedder(settings: Settings) -> LazyEmbedder:
@@ -95,7 +99,7 @@ def multilingual_embedder(settings: Settings) -> LazyEmbedder:
     def load() -> Encoder:
         from app.embedding.e5_encoder import E5Encoder
 
-        return E5Encoder(settings.model_threads)
+        return E5Encoder(settings.model_threads, runs_at_once=settings.model_runs_at_once)
 
     return LazyEmbedder(
         load,

@@ -16,6 +16,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROWS = {
     "uncached_rate",
     "uncached_clients",
+    "cpu",
     "cached",
     "embedding",
     "topk",

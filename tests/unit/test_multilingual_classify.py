@@ -163,7 +163,13 @@ def test_a_multilingual_model_that_cannot_load_leaves_messages_on_the_main_model
 
 def test_the_lazy_embedder_loads_once_on_its_own_thread_and_closes() -> None:
     loads: list[str] = []
-    encoder = HashingEncoder()
+    closed: list[bool] = []
+
+    class ClosingEncoder(HashingEncoder):
+        def close(self) -> None:
+            closed.append(True)
+
+    encoder = ClosingEncoder()
 
     def load() -> HashingEncoder:
         import threading
@@ -181,7 +187,9 @@ def test_the_lazy_embedder_loads_once_on_its_own_thread_and_closes() -> None:
     assert len(loads) == 1
     assert loads[0] != "MainThread"
     assert np.allclose(vectors[2], encoder.encode(["text 2"])[0])
+    assert not closed
     lazy.close()
+    assert closed == [True]  # the encoder's own threads stop with the batcher's
 
     async def after_close() -> None:
         with pytest.raises(Exception, match="not accepting"):
