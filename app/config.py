@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -403,7 +402,7 @@ class Settings(BaseSettings):
             return "e5"
         return None
 
-    @cached_property
+    @property
     def model_threads(self) -> int:
         """Threads for the embedding model: leave a core for the event loop and PostgreSQL."""
         if self.embedding_threads is not None:
@@ -411,7 +410,7 @@ class Settings(BaseSettings):
         cores = os.cpu_count() or 1
         return max(1, cores // 2)
 
-    @cached_property
+    @property
     def model_runs_at_once(self) -> int:
         """Runs of a batch encoded at once: a burst's batch takes this worker's share of the
         cores, since the event loop and PostgreSQL wait for its questions meanwhile."""

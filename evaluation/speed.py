@@ -48,7 +48,12 @@ def measure(model: str, threads: int = 1) -> dict[str, float | str]:
     before = _rss_mib()
     started = time.perf_counter()
     settings = get_settings().model_copy(
-        update={"embedding_model": model, "embedding_threads": threads, "embedding_device": "cpu"}
+        update={
+            "embedding_model": model,
+            "embedding_threads": threads,
+            "embedding_runs_at_once": 1,  # a batch on the model's own threads only
+            "embedding_device": "cpu",
+        }
     )
     encoder = load_encoder(settings)
     encode_query = query_encoder(encoder)
