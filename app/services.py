@@ -23,7 +23,13 @@ from app.db.pool import Connection, create_pool
 from app.db.properties import PropertyRegistry
 from app.db.server import database_url
 from app.embedding.batcher import MicroBatcher
-from app.embedding.encoder import Encoder, load_encoder, query_encoder, vectors_identity
+from app.embedding.encoder import (
+    Encoder,
+    close_encoder,
+    load_encoder,
+    query_encoder,
+    vectors_identity,
+)
 from app.embedding.lazy import multilingual_embedder
 from app.embedding.recent import RecentVectors
 from app.facts.clock import clock_from
@@ -250,9 +256,8 @@ async def open_services(
             )
         if batcher is not None:
             await asyncio.to_thread(batcher.close)
-        close_encoder = getattr(encoder, "close", None)
-        if encoder_task is not None and close_encoder is not None:  # the one loaded here
-            close_encoder()
+        if encoder_task is not None:  # the encoder loaded here (a given one is its owner's)
+            await asyncio.to_thread(close_encoder, encoder)
         # A graceful close waits for the server to say goodbye on every connection (and for
         # any still in use to be released): a frozen database would make it wait forever.
         try:

@@ -26,11 +26,11 @@ import asyncpg
 from benchlib.cli import (
     DB_NAME,
     CpuMeter,
-    _ask_requests,
-    _closed,
-    _closed_loop,
-    _start,
+    ask_requests,
     child_env,
+    closed_loop,
+    closed_phase,
+    start_service,
     stop_database,
 )
 from benchlib.procs import Children, free_port
@@ -63,7 +63,7 @@ async def run(versions: list[Version], rounds: int, seconds: float, clients: int
             await conn.close()
         if not ids:
             raise SystemExit("no bench corpus: run scripts/bench first")
-        asks = _ask_requests(ids, seed=int(time.time()))
+        asks = ask_requests(ids, seed=int(time.time()))
         rates: dict[str, list[float]] = {label: [] for label, _, _ in versions}
         for round_ in range(rounds):
             for label, checkout, settings in versions:
@@ -74,11 +74,11 @@ async def run(versions: list[Version], rounds: int, seconds: float, clients: int
                 log = data_dir / "logs" / f"ab-{label}.log"
                 os.chdir(checkout)
                 argv = [sys.executable, "-m", "app", "serve"]
-                proc, _ = await _start(children, argv, env, port, log)
+                proc, _ = await start_service(children, argv, env, port, log)
                 try:
-                    await _closed_loop(port, asks, clients, 3.0)
+                    await closed_loop(port, asks, clients, 3.0)
                     meter = CpuMeter(proc.pid, server.get_pid())
-                    phase = await _closed(
+                    phase = await closed_phase(
                         True, port, asks, clients, seconds, distinct=int(seconds * 400)
                     )
                     result = meter.per_request(phase)

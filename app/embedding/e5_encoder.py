@@ -14,10 +14,11 @@ silently cut.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+
+from app.embedding.shares import Shares
 
 E5_NAME = "multilingual-e5-small-q4"
 # The chunker's bound (counted with the MiniLM tokenizer, as for the English model), so both
@@ -42,12 +43,7 @@ class E5Encoder:
         # is set again on the thread that encodes.
         self._set_threads: Any = getattr(self._model._lib, "omp_set_num_threads", None)
         self._threads = threads
-        self._runs_at_once = runs_at_once
-        self._helpers = (
-            ThreadPoolExecutor(runs_at_once - 1, thread_name_prefix="e5-run")
-            if runs_at_once > 1
-            else None
-        )
+        self._shares = Shares(runs_at_once, "e5-run")
         self.name = name
         self.device = "cpu"
         self.max_tokens = E5_MAX_TOKENS
@@ -67,27 +63,21 @@ class E5Encoder:
         # The engine replaces nothing: text that is not valid UTF-8 would reach the tokenizer.
         # A NUL would end the C string early.
         clean = [t.encode("utf-8", "replace").decode("utf-8").replace("\x00", " ") for t in texts]
-        shares = min(self._runs_at_once, len(clean))
-        if self._helpers is None or shares == 1:
-            return self._encode(clean, query)
-        # Every shares-th text to each thread: each share gets texts of every length.
+        # The engine packs a share's texts without padding: every n-th text is as good a share
+        # as any, and the rows are put back in order below.
+        vectors = self._shares.run(clean, lambda share: self._encode(share, query))
+        if len(vectors) == 1:
+            return vectors[0]
         out = np.empty((len(clean), self.dim), dtype=np.float32)
-        helping = [
-            self._helpers.submit(self._encode, clean[i::shares], query) for i in range(1, shares)
-        ]
-        out[0::shares] = self._encode(clean[0::shares], query)
-        for i, done in enumerate(helping, start=1):
-            out[i::shares] = done.result()
+        for i, share in enumerate(vectors):
+            out[i :: len(vectors)] = share
         return out
 
     def close(self) -> None:
-        """Stop the helper threads once their shares are done; later batches run on the
-        caller's thread alone."""
-        helpers, self._helpers = self._helpers, None
-        if helpers is not None:
-            helpers.shutdown(wait=True)
+        """Stop the helper threads; later batches run on the caller's thread alone."""
+        self._shares.close()
 
-    def _encode(self, texts: list[str], query: bool) -> np.ndarray:
+    def _encode(self, texts: Sequence[str], query: bool) -> np.ndarray:
         if self._set_threads is not None:
             self._set_threads(self._threads)
         vectors = self._model.encode(texts, is_query=query)

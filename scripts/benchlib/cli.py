@@ -325,7 +325,7 @@ async def run(
     results["embedding"] = await _embedding(plan, data_dir, overrides, children)
     log(f"  {results['embedding']}")
 
-    asks = _ask_requests(ids, seed=1)
+    asks = ask_requests(ids, seed=1)
     port = args.port or free_port()
     pg_pid = database[0].get_pid() if database else None
     results["service"] = await _service(
@@ -397,7 +397,7 @@ async def _embedding(
     return data
 
 
-def _ask_requests(ids: list[str], seed: int) -> Iterator[bytes]:
+def ask_requests(ids: list[str], seed: int) -> Iterator[bytes]:
     for prop, question in questions(ids, seed):
         yield loadgen.post_json("/ask", orjson.dumps({"property_id": prop, "question": question}))
 
@@ -495,7 +495,7 @@ def _read_bodies(replies: list[loadgen.Reply], on_body: Callable[[bytes], None])
             on_body(reply.body)
 
 
-async def _closed_loop(
+async def closed_loop(
     port: int, requests: Iterator[bytes], clients: int, seconds: float, timeout_s: float = 10
 ) -> loadgen.Result:
     began = time.perf_counter()
@@ -515,7 +515,7 @@ def _use_wrk(args: argparse.Namespace) -> bool:
     return wrk.available()
 
 
-async def _closed(
+async def closed_phase(
     use_wrk: bool,
     port: int,
     requests: Iterator[bytes],
@@ -538,7 +538,7 @@ async def _closed(
         )
     on_body: Any = StageCollector() if collect == "timings" else CachedFlagCounter()
     cpu0, began = time.process_time(), time.perf_counter()
-    result = await _closed_loop(port, requests, clients, seconds, timeout_s)
+    result = await closed_loop(port, requests, clients, seconds, timeout_s)
     summary = result.summary()
     out = {
         **summary,
@@ -556,7 +556,7 @@ async def _closed(
     return out
 
 
-async def _start(
+async def start_service(
     children: Children, argv: list[str], env: dict[str, str], port: int, log_file: Path
 ) -> tuple[subprocess.Popen[bytes], float]:
     began = time.perf_counter()
@@ -587,13 +587,13 @@ async def _service(
     env = child_env(data_dir, {"RAG_PORT": str(port), "RAG_LOG_LEVEL": "info", **overrides})
     argv = [sys.executable, "-m", "app", "serve", "--workers", str(args.workers)]
     log(f"service: {' '.join(argv[1:])} on :{port}")
-    proc, cold = await _start(children, argv, env, port, log_file)
+    proc, cold = await start_service(children, argv, env, port, log_file)
     out: dict[str, Any] = {"cold_start_s": round(cold, 3), "workers": args.workers}
     use_wrk = _use_wrk(args)
     try:
         # Warm-up at the run's concurrency, so batches (and the runtime's buffers) reach their
         # working size before memory is read.
-        await _closed_loop(port, asks, plan.clients, max(1.0, plan.warmup / 100))
+        await closed_loop(port, asks, plan.clients, max(1.0, plan.warmup / 100))
         out["rss_warm_mb"] = round(rss_mb(proc.pid), 1)
         rss_series = out["rss_series_mb"] = {"warm": out["rss_warm_mb"]}
         cpu0 = cpu_seconds(proc.pid)
@@ -609,7 +609,7 @@ async def _service(
         rss_series["after_rate"] = round(rss_mb(proc.pid), 1)
         meter = CpuMeter(proc.pid, pg_pid)
         out["uncached_clients"] = meter.per_request(
-            await _closed(
+            await closed_phase(
                 use_wrk,
                 port,
                 asks,
@@ -628,7 +628,7 @@ async def _service(
             await loadgen.send_each(client, primed)  # compute each answer once
         # The cached phase only checks the flag (no JSON parsing in the client), so that the
         # load generator spends the same per request here as on the no-op endpoint.
-        out["cached"] = await _closed(
+        out["cached"] = await closed_phase(
             use_wrk,
             port,
             itertools.cycle(primed),
@@ -637,7 +637,7 @@ async def _service(
             distinct=len(primed),
             collect="flag",
         )
-        out["noop"] = await _closed(
+        out["noop"] = await closed_phase(
             use_wrk,
             port,
             itertools.repeat(loadgen.get("/healthz")),
@@ -671,16 +671,16 @@ async def _naive(
     env = child_env(data_dir, {"NAIVE_DATABASE_URL": url, "NAIVE_PORT": str(port)})
     argv = [sys.executable, "-m", "benchlib.naive_server"]
     log(f"naive baseline on :{port}")
-    proc, cold = await _start(children, argv, env, port, log_file)
+    proc, cold = await start_service(children, argv, env, port, log_file)
     out: dict[str, Any] = {"cold_start_s": round(cold, 3)}
     try:
-        await _closed_loop(port, asks, 2, 1.0)
+        await closed_loop(port, asks, 2, 1.0)
         out["rss_warm_mb"] = round(rss_mb(proc.pid), 1)
         # A generous timeout: the baseline answers slowly but does answer, and its slowness is
         # the measurement. The fixed-rate phase is kept short, since it cannot keep up.
         # In-process: the baseline answers in seconds, and wrk drops what is still in flight
         # when its time is up (at tens of requests per second the generator's cost is nil).
-        out["uncached_clients"] = await _closed(
+        out["uncached_clients"] = await closed_phase(
             False,
             port,
             asks,

@@ -17,7 +17,12 @@ import numpy as np
 
 from app.config import Settings
 from app.embedding.batcher import MicroBatcher
-from app.embedding.encoder import default_model_path, load_encoder, query_encoder
+from app.embedding.encoder import (
+    close_encoder,
+    default_model_path,
+    load_encoder,
+    query_encoder,
+)
 from benchlib.corpus_text import questions
 
 
@@ -94,9 +99,7 @@ def main() -> int:
     encode = query_encoder(encoder)
     out["batcher"] = asyncio.run(batched(encode, settings, seconds, concurrency, seed=1))
     out["production_per_request"] = sequential(encode, seconds, seed=2)
-    close = getattr(encoder, "close", None)
-    if close is not None:
-        close()
+    close_encoder(encoder)
     del encoder, encode
     out["naive_library"], naive = _naive_encode(settings)
     out["naive_per_request"] = sequential(naive, seconds, seed=3)

@@ -14,13 +14,12 @@ from app.main import create_app
 from app.rag.cache import AnswerCache
 from app.rag.types import AskResult, CacheKey
 from app.services import Services
+from app.tasks.rules import INFORMATION
 from tests.reliability.harness import Env, Outcome, app_settings, ingest, tag
 from tests.reliability.server import SlowHashingEncoder
 from tests.serving import app_client
 
 COLOURS = "amber azure coral ivory jade lilac olive pearl ruby sage".split()
-# How a reply says the request desk took the message instead of the knowledge base's search.
-_DESK_SOURCES = frozenset({"safety", "task", "small_talk"})
 
 
 def property_docs(token: str, i: int) -> dict[str, str]:
@@ -82,7 +81,7 @@ async def isolation(env: Env, properties: int = 20, questions: int = 1000) -> Ou
             continue
         body = response.json()
         answered += 1
-        if body["answer_source"] in _DESK_SOURCES:
+        if body["kind"] != INFORMATION:
             # The request desk took it (an injection attempt may read as a safety message, as
             # the run's random names make it look more or less like one): no search to cite.
             by_desk += 1

@@ -48,6 +48,10 @@ def test_a_burst_is_encoded_on_every_core(monkeypatch: pytest.MonkeyPatch) -> No
     assert Settings(embedding_runs_at_once=1).model_runs_at_once == 1
     # Workers share the cores: four of one model thread on eight cores take two each.
     assert Settings(embedding_threads=1, workers=4).model_runs_at_once == 2
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert Settings(workers=2).model_runs_at_once == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert (Settings().model_threads, Settings().model_runs_at_once) == (1, 1)
 
 
 def test_a_copy_with_other_threads_derives_its_own_split(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,10 +62,6 @@ def test_a_copy_with_other_threads_derives_its_own_split(monkeypatch: pytest.Mon
     assert (copy.model_threads, copy.model_runs_at_once) == (2, 4)
     pinned = first.model_copy(update={"embedding_threads": 1, "embedding_runs_at_once": 1})
     assert (pinned.model_threads, pinned.model_runs_at_once) == (1, 1)
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    assert Settings(workers=2).model_runs_at_once == 1
-    monkeypatch.setattr(os, "cpu_count", lambda: None)
-    assert (Settings().model_threads, Settings().model_runs_at_once) == (1, 1)
 
 
 @pytest.mark.gpu
