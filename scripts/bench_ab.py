@@ -1,10 +1,11 @@
-"""The bench's 32-client phase, alternated between versions of the service on one database.
+"""The bench's 32-client phase (or, with ``--rate``, its fixed-rate phase), alternated between
+versions of the service on one database.
 
 Each version is a checkout of the project (a worktree) and settings for it; every round starts
 each version in turn on the full bench corpus (``scripts/bench`` builds it), warms it up at the
-phase's concurrency, runs wrk's closed loop and stops it. Alternating in the same minutes is
-what makes two versions comparable on a shared machine, where the same code's throughput moves
-by a fifth from one hour to the next::
+phase's concurrency, runs wrk's closed loop (or the fixed-rate schedule) and stops it.
+Alternating in the same minutes is what makes two versions comparable on a shared machine,
+where the same code's throughput moves by a fifth from one hour to the next::
 
     PYTHONPATH=scripts .venv/bin/python scripts/bench_ab.py --rounds 3 --seconds 15 \\
         new=. old=../old-checkout small-pool=.,RAG_DB_POOL_MAX=4
@@ -30,6 +31,7 @@ from benchlib.cli import (
     child_env,
     closed_loop,
     closed_phase,
+    rate_phase,
     start_service,
     stop_database,
 )
@@ -50,7 +52,9 @@ def parse_version(spec: str) -> Version:
     return label, Path(checkout).resolve(), dict(s.split("=", 1) for s in settings)
 
 
-async def run(versions: list[Version], rounds: int, seconds: float, clients: int) -> None:
+async def run(
+    versions: list[Version], rounds: int, seconds: float, clients: int, rate: float | None
+) -> None:
     data_dir = PROJECT_ROOT / ".data" / "bench"
     server = await asyncio.to_thread(embedded_server, data_dir)
     children = Children()
@@ -65,6 +69,7 @@ async def run(versions: list[Version], rounds: int, seconds: float, clients: int
             raise SystemExit("no bench corpus: run scripts/bench first")
         asks = ask_requests(ids, seed=int(time.time()))
         rates: dict[str, list[float]] = {label: [] for label, _, _ in versions}
+        costs: dict[str, list[float]] = {label: [] for label, _, _ in versions}
         for round_ in range(rounds):
             for label, checkout, settings in versions:
                 port = free_port()
@@ -78,14 +83,18 @@ async def run(versions: list[Version], rounds: int, seconds: float, clients: int
                 try:
                     await closed_loop(port, asks, clients, 3.0)
                     meter = CpuMeter(proc.pid, server.get_pid())
-                    phase = await closed_phase(
-                        True, port, asks, clients, seconds, distinct=int(seconds * 400)
-                    )
+                    if rate:
+                        phase = await rate_phase(port, asks, rate, seconds)
+                    else:
+                        phase = await closed_phase(
+                            True, port, asks, clients, seconds, distinct=int(seconds * 400)
+                        )
                     result = meter.per_request(phase)
                 finally:
                     children.stop(proc)
                 cpu = result["cpu_ms_per_request"]
                 rates[label].append(result["rps"])
+                costs[label].append(cpu["total"])
                 print(
                     f"round {round_} {label:12s} {result['rps']:6.1f} req/s, "
                     f"P99 {result['p99_ms']:6.1f} ms, CPU {cpu['service']:.2f} + "
@@ -94,7 +103,11 @@ async def run(versions: list[Version], rounds: int, seconds: float, clients: int
                     flush=True,
                 )
         for label, values in rates.items():
-            print(f"{label}: mean {sum(values) / len(values):.1f} req/s over {values}")
+            cost = costs[label]
+            print(
+                f"{label}: mean {sum(values) / len(values):.1f} req/s over {values}; "
+                f"CPU mean {sum(cost) / len(cost):.2f} ms/request over {cost}"
+            )
     finally:
         children.stop_all()
         stop_database([server])
@@ -106,8 +119,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=15.0, help="per run")
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument(
+        "--rate", type=float, help="requests/s on a fixed schedule (the bench's first phase)"
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.versions, args.rounds, args.seconds, args.clients))
+    asyncio.run(run(args.versions, args.rounds, args.seconds, args.clients, args.rate))
     return 0
 
 

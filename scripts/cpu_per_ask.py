@@ -3,7 +3,8 @@
 Starts the embedded PostgreSQL on the ``scripts/bench --small`` corpus (``--plan full``: the
 full bench's; built on first use),
 starts the service as ``python -m app serve``, sends a warm-up and then ``--questions``
-distinct questions from ``--clients`` connections, and reads the CPU time (user + system,
+distinct questions from ``--clients`` connections (or at ``--rate`` requests/s on a fixed
+schedule, as the bench's first phase), and reads the CPU time (user + system,
 from /proc) the service and the PostgreSQL processes used meanwhile. CPU time moves far less
 than latency when other programs share the cores, so two versions can be compared on a busy
 machine. Also prints the cold start, the resident memory before and after, and the database
@@ -69,9 +70,14 @@ def _thread_cpu(pid: int) -> dict[str, float]:
     return out
 
 
-async def _send(port: int, asks: list[bytes], clients: int) -> int:
-    """Send each request once from ``clients`` connections; how many were answered 200."""
-    async with loadgen.Client(port, max_connections=clients, timeout=30) as client:
+async def _send(port: int, asks: list[bytes], clients: int, rate: float | None = None) -> int:
+    """Send each request once from ``clients`` connections, or at ``rate`` requests/s
+    whatever the service does; how many were answered 200."""
+    async with loadgen.Client(port, max_connections=max(clients, 64), timeout=30) as client:
+        if rate:
+            make = loadgen.sending(iter(asks))
+            found, _ = await loadgen.open_loop(client, rate, len(asks) / rate, make)
+            return sum(1 for reply in found if reply.status == 200)
         parts = [asks[i::clients] for i in range(clients)]
         replies = await asyncio.gather(*(loadgen.send_each(client, part) for part in parts))
     return sum(1 for part in replies for reply in part if reply.status == 200)
@@ -121,7 +127,7 @@ async def measure(args: argparse.Namespace, children: Children, database: list[A
     xacts0 = await _transactions(url)
     threads0 = _thread_cpu(proc.pid)
     service0, pg0, wall0 = cpu_seconds(proc.pid), cpu_seconds(pg_pid), time.perf_counter()
-    ok = await _send(port, requests[args.warmup :], args.clients)
+    ok = await _send(port, requests[args.warmup :], args.clients, args.rate)
     wall = time.perf_counter() - wall0
     service, pg = cpu_seconds(proc.pid) - service0, cpu_seconds(pg_pid) - pg0
     threads = _thread_cpu(proc.pid)
@@ -152,6 +158,9 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=400, help="distinct questions measured")
     parser.add_argument("--warmup", type=int, default=100, help="questions sent first, unmeasured")
     parser.add_argument("--clients", type=int, default=4, help="concurrent connections")
+    parser.add_argument(
+        "--rate", type=float, help="requests/s sent on a fixed schedule instead of --clients"
+    )
     parser.add_argument(
         "--env",
         action="append",

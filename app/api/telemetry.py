@@ -80,10 +80,13 @@ class TelemetryMiddleware:
         if metrics is not None:
             metrics.observe_request(route, scope["method"], status, seconds)
             timings = fields.get("timings_ms")
-            if timings and not fields.get("cached"):
+            # A computed answer's stages, zero included: a question whose vector was still in
+            # memory took no time to embed. A reply none of whose stages ran (a request for
+            # the desk, which searches nothing) has no stage to show.
+            if timings and not fields.get("cached") and any(timings.get(s) for s in STAGES):
                 for stage in STAGES:
                     value = timings.get(stage)
-                    if value:
+                    if value is not None:
                         metrics.observe_stage(stage, value / 1000.0)
         if not self.access_log:
             return

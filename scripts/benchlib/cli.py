@@ -48,6 +48,7 @@ from benchlib.procs import (
     wait_ready,
     wait_warm,
 )
+from benchlib.slices import alternated
 
 DB_NAME = "concierge_bench"
 NAIVE_TIMEOUT_S = 30.0
@@ -464,7 +465,7 @@ class StageCollector:
         }
 
 
-async def _phase_rate(
+async def rate_phase(
     port: int, asks: Iterator[bytes], rate: float, seconds: float, timeout_s: float = 10
 ) -> dict[str, Any]:
     """Open loop at a fixed rate (in-process: wrk cannot schedule arrivals); the generator's
@@ -603,7 +604,7 @@ async def _service(
         )
         meter = CpuMeter(proc.pid, pg_pid)
         out["uncached_rate"] = meter.per_request(
-            await _phase_rate(port, asks, plan.rate, plan.rate_s)
+            await rate_phase(port, asks, plan.rate, plan.rate_s)
         )
         log(f"  {plan.clients} clients for {plan.clients_s:.0f}s")
         rss_series["after_rate"] = round(rss_mb(proc.pid), 1)
@@ -628,24 +629,21 @@ async def _service(
             await loadgen.send_each(client, primed)  # compute each answer once
         # The cached phase only checks the flag (no JSON parsing in the client), so that the
         # load generator spends the same per request here as on the no-op endpoint.
-        out["cached"] = await closed_phase(
-            use_wrk,
-            port,
-            itertools.cycle(primed),
-            plan.clients,
-            plan.cached_s,
-            distinct=len(primed),
-            collect="flag",
-        )
-        out["noop"] = await closed_phase(
-            use_wrk,
-            port,
-            itertools.repeat(loadgen.get("/healthz")),
-            plan.clients,
-            plan.cached_s,
-            distinct=1,
-            collect="none",
-        )
+        cycled = itertools.cycle(primed)
+
+        async def cached(seconds: float) -> dict[str, Any]:
+            return await closed_phase(
+                use_wrk, port, cycled, plan.clients, seconds, distinct=len(primed), collect="flag"
+            )
+
+        async def noop(seconds: float) -> dict[str, Any]:
+            healthz = itertools.repeat(loadgen.get("/healthz"))
+            return await closed_phase(
+                use_wrk, port, healthz, plan.clients, seconds, distinct=1, collect="none"
+            )
+
+        # In turns, so that the machine's speed changing meanwhile does not move the ratio.
+        out["cached"], out["noop"] = await alternated(cached, noop, plan.cached_s)
         out["cpu_s"] = round(cpu_seconds(proc.pid) - cpu0, 1)
         out["rss_end_mb"] = round(rss_mb(proc.pid), 1)
     finally:
@@ -689,7 +687,7 @@ async def _naive(
             distinct=_distinct(plan.naive_s),
             timeout_s=NAIVE_TIMEOUT_S,
         )
-        out["uncached_rate"] = await _phase_rate(
+        out["uncached_rate"] = await rate_phase(
             port, asks, plan.rate, max(1.0, plan.naive_s / 2), timeout_s=NAIVE_TIMEOUT_S
         )
         out["rss_end_mb"] = round(rss_mb(proc.pid), 1)

@@ -47,6 +47,19 @@ def _app(metrics: Metrics, **settings: object) -> FastAPI:
         )
         return {"room": room_id}
 
+    @app.get("/remembered")
+    async def remembered(request: Request) -> dict[str, bool]:
+        # The question's vector was still in memory: embedding it took no measurable time.
+        timings = {"embed": 0.0, "search": 1.5, "answer": 0.4, "total": 2.0}
+        note(request.scope, cached=False, timings_ms=timings)
+        return {"ok": True}
+
+    @app.get("/desk")
+    async def desk(request: Request) -> dict[str, bool]:
+        timings = {"embed": 0.0, "search": 0.0, "answer": 0.0, "total": 0.3}
+        note(request.scope, cached=False, timings_ms=timings)
+        return {"ok": True}
+
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError("broken")
@@ -86,6 +99,16 @@ async def test_requests_are_counted_by_route_template_never_raw_path() -> None:
     assert stages[(("stage", "embed"),)] == 2.0
     assert stages[(("stage", "search"),)] == 2.0
     assert stages[(("stage", "ttft"),)] == 0.0  # declared, never faked
+
+
+async def test_a_stage_that_took_no_time_is_counted_and_a_reply_without_stages_is_not() -> None:
+    metrics = Metrics()
+    await _get(_app(metrics), "/remembered", "/desk")
+    stages = _samples(metrics, "concierge_stage_duration_seconds_count")
+    assert stages[(("stage", "embed"),)] == 1.0
+    assert stages[(("stage", "search"),)] == 1.0
+    assert stages[(("stage", "answer"),)] == 1.0
+    assert stages[(("stage", "ttft"),)] == 0.0
 
 
 class _Watched(io.StringIO):
