@@ -28,7 +28,7 @@ from typing import Any
 import asyncpg
 import orjson
 from benchlib import loadgen
-from benchlib.cli import PLANS, child_env, stop_database
+from benchlib.cli import PLANS, child_env, rate_phase, stop_database
 from benchlib.corpus import ensure_corpus
 from benchlib.corpus_text import questions
 from benchlib.procs import Children, cpu_seconds, free_port, rss_mb, wait_ready, wait_warm
@@ -73,11 +73,10 @@ def _thread_cpu(pid: int) -> dict[str, float]:
 async def _send(port: int, asks: list[bytes], clients: int, rate: float | None = None) -> int:
     """Send each request once from ``clients`` connections, or at ``rate`` requests/s
     whatever the service does; how many were answered 200."""
-    async with loadgen.Client(port, max_connections=max(clients, 64), timeout=30) as client:
-        if rate:
-            make = loadgen.sending(iter(asks))
-            found, _ = await loadgen.open_loop(client, rate, len(asks) / rate, make)
-            return sum(1 for reply in found if reply.status == 200)
+    if rate:
+        phase = await rate_phase(port, iter(asks), rate, len(asks) / rate, timeout_s=30)
+        return int(phase["ok"])
+    async with loadgen.Client(port, max_connections=clients, timeout=30) as client:
         parts = [asks[i::clients] for i in range(clients)]
         replies = await asyncio.gather(*(loadgen.send_each(client, part) for part in parts))
     return sum(1 for part in replies for reply in part if reply.status == 200)

@@ -30,7 +30,7 @@ class Shares:
         (a single share, all of ``parts`` on the caller's thread, when there is no helper or
         only one part)."""
         helpers = self._helpers
-        count = min(self._at_once, len(parts)) if helpers is not None else 1
+        count = min(self._at_once, len(parts))
         if helpers is None or count <= 1:
             return [work(parts)]
         helping = [helpers.submit(work, parts[i::count]) for i in range(1, count)]
