@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # Opening a new connection, and a search's wait for a busy pool's connection.
     db_acquire_timeout_s: float = Field(2.0, gt=0)
     db_command_timeout_s: float = Field(3.0, gt=0)
+    # Guests' searches run at once (at most the pool's size); the rest wait, the request that
+    # reached the service first going first (see app.db.turns).
+    searches_at_once: int = Field(4, ge=1, le=1000)
 
     # Embedding model and micro-batcher. "minilm": all-MiniLM-L6-v2 (English); "e5":
     # multilingual-e5-small, 4-bit (questions in any language). Switching is a re-index.

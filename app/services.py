@@ -22,6 +22,7 @@ from app.db.migrate import check_schema
 from app.db.pool import Connection, create_pool
 from app.db.properties import PropertyRegistry
 from app.db.server import database_url
+from app.db.turns import Turns
 from app.embedding.batcher import MicroBatcher
 from app.embedding.encoder import (
     Encoder,
@@ -183,6 +184,7 @@ async def open_services(
             acquire_timeout_s=settings.db_acquire_timeout_s,
             ef_search_by_size=settings.hnsw_ef_search_by_size,
             text_stopwords=stopwords,
+            turns=Turns(min(settings.searches_at_once, settings.db_pool_max)),
         )
 
         async def embed_message(text: str) -> np.ndarray:

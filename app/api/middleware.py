@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.deadline import Deadline
 from app.api.responses import error_response
+from app.db.turns import arrived
 from app.observability.logs import current_request_id
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -70,9 +72,11 @@ class RequestIdMiddleware:
             await send(message)
 
         token = current_request_id.set(request_id)
+        began = arrived.set(time.monotonic())
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            arrived.reset(began)
             current_request_id.reset(token)
 
 

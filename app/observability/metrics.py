@@ -226,6 +226,17 @@ def _pool_metrics(services: Services) -> Iterator[Metric]:
     yield GaugeMetricFamily(
         f"{PREFIX}_db_pool_max_connections", "Pool size limit.", value=pool.get_max_size()
     )
+    turns = services.rag.retriever.turns
+    if turns is not None:
+        searches = GaugeMetricFamily(
+            f"{PREFIX}_search_turns",
+            "Guests' searches holding a turn at the database, and waiting for one.",
+            labels=["state"],
+        )
+        searches.add_metric(["held"], turns.held)
+        searches.add_metric(["waiting"], turns.waiting)
+        searches.add_metric(["limit"], turns.at_once)
+        yield searches
 
 
 def _snapshot(values: Any) -> list[int]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -20,6 +21,7 @@ import numpy as np
 from app.config import Settings
 from app.db.pool import use_ef_search
 from app.db.properties import PropertyState
+from app.db.turns import Turns
 from app.errors import DependencyUnavailable
 from app.search import query as query_text
 from app.search.hybrid import hybrid_sql
@@ -116,8 +118,12 @@ class Retriever:
         acquire_timeout_s: float | None = None,
         ef_search_by_size: dict[int, int] | None = None,
         text_stopwords: frozenset[str] = frozenset(),
+        turns: Turns | None = None,
     ) -> None:
         self._pool = pool
+        # Searches at once, the longest-waiting request first (None: as the pool hands out
+        # its connections).
+        self.turns = turns
         # A wait for a busy pool's connection ends here too, not only at the request deadline:
         # while the database is frozen, a guest gets a 503 within this plus one statement.
         self._acquire_timeout_s = acquire_timeout_s
@@ -209,15 +215,16 @@ class Retriever:
             )
         ef_search = self.ef_search(prop)
         try:
-            async with self._pool.acquire(timeout=self._acquire_timeout_s) as conn:
-                # A statement only when this connection was last set to another value.
-                await use_ef_search(conn, ef_search)
-                try:
-                    rows = await conn.fetch(statement(table), *args)
-                except asyncpg.UndefinedTableError:
-                    # The partition went away since the registry read its name: the parent
-                    # table finds the property's chunks wherever they now are.
-                    rows = await conn.fetch(statement("chunks"), *args)
+            limit = self._acquire_timeout_s
+            if self.turns is None:
+                rows = await self._fetch(statement, table, args, ef_search, limit)
+            else:
+                # The wait for a turn and for a connection share the acquire timeout.
+                began = time.monotonic()
+                async with self.turns.take(limit):
+                    if limit is not None:
+                        limit = max(0.001, limit - (time.monotonic() - began))
+                    rows = await self._fetch(statement, table, args, ef_search, limit)
         except CONNECTION_ERRORS as exc:
             raise DependencyUnavailable("the knowledge base is unavailable right now") from exc
         hits = [
@@ -236,3 +243,21 @@ class Retriever:
         if self.reranker is not None and question:
             hits = (await self.reranker.rerank(question, hits))[:k]
         return hits
+
+    async def _fetch(
+        self,
+        statement: Callable[[str], str],
+        table: str,
+        args: tuple[object, ...],
+        ef_search: int | None,
+        acquire_timeout_s: float | None,
+    ) -> list[asyncpg.Record]:
+        async with self._pool.acquire(timeout=acquire_timeout_s) as conn:
+            # A statement only when this connection was last set to another value.
+            await use_ef_search(conn, ef_search)
+            try:
+                return await conn.fetch(statement(table), *args)
+            except asyncpg.UndefinedTableError:
+                # The partition went away since the registry read its name: the parent table
+                # finds the property's chunks wherever they now are.
+                return await conn.fetch(statement("chunks"), *args)

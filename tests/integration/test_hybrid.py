@@ -11,6 +11,7 @@ import pytest
 from app.config import Settings
 from app.db.pool import create_pool
 from app.db.properties import PropertyRegistry
+from app.db.turns import Turns
 from app.embedding.encoder import Encoder
 from app.errors import DependencyUnavailable
 from app.search.hybrid import text_stopwords
@@ -151,6 +152,27 @@ async def test_a_wait_for_a_busy_pool_ends_at_the_acquire_timeout(
         assert await retriever.search(prop, vector, 5, question="breakfast")
     finally:
         await small.close()
+
+
+async def test_searches_beyond_the_turns_wait_and_a_wait_past_the_timeout_is_unavailable(
+    pool: asyncpg.Pool, registry: PropertyRegistry, encoder: Encoder
+) -> None:
+    prop = await registry.get("harbour-grand")
+    turns = Turns(1)
+    retriever = Retriever(pool, 20_000, HYBRID, acquire_timeout_s=0.2, turns=turns)
+    vector = encoder.encode([retriever.embedding_text("breakfast")])[0]
+    async with turns.take():  # the only turn is held: the pool has free connections
+        with pytest.raises(DependencyUnavailable):
+            await asyncio.wait_for(retriever.search(prop, vector, 5, question="breakfast"), 5)
+        assert turns.waiting == 0
+        waiting = asyncio.create_task(retriever.search(prop, vector, 5, question="breakfast"))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert turns.waiting == 1
+        assert not waiting.done()
+    hits = await asyncio.wait_for(waiting, 5)
+    assert hits == await retriever.search(prop, vector, 5, question="breakfast")
+    assert turns.held == 0
 
 
 async def test_the_stopwords_left_out_are_the_configurations_own(pool: asyncpg.Pool) -> None:

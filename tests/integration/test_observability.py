@@ -71,6 +71,11 @@ async def test_metrics_show_requests_stages_cache_batcher_and_pool(
     pool = after["concierge_db_pool_connections"]
     assert pool[(("state", "open"),)] >= 1
     assert pool[(("state", "in_use"),)] + pool[(("state", "idle"),)] == pool[(("state", "open"),)]
+    turns = after["concierge_search_turns"]
+    assert turns[(("state", "held"),)] == 0
+    assert turns[(("state", "waiting"),)] == 0
+    defaults = Settings()
+    assert turns[(("state", "limit"),)] == min(defaults.searches_at_once, defaults.db_pool_max)
 
 
 async def test_widget_is_served_with_an_etag_and_revalidates(client: httpx.AsyncClient) -> None:
