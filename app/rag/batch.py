@@ -9,9 +9,11 @@ created; the answers come through the same retrieval, writer and cache as ``/ask
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from app.db.turns import arrived
 from app.errors import ConciergeError, PropertyNotFound
 from app.rag.service import RagService
 from app.tasks.rules import INFORMATION
@@ -62,7 +64,10 @@ async def answer_all(
 ) -> list[CheckedAnswer]:
     """Answer each question in turn, each within ``timeout_s`` and all within ``total_s``: the
     questions not answered when ``total_s`` has passed are reported as such. An unknown
-    property raises."""
+    property raises.
+
+    Each question counts as arriving when its turn comes, so a long check never goes ahead
+    of the guests' questions that arrived meanwhile (see :mod:`app.db.turns`)."""
     await rag.registry.get(property_id)  # PropertyNotFound before any work
     loop = asyncio.get_running_loop()
     deadline = loop.time() + total_s
@@ -73,6 +78,7 @@ async def answer_all(
         if left <= 0:
             out.append(CheckedAnswer(question, "", error=late))
             continue
+        asked = arrived.set(time.monotonic())
         try:
             async with asyncio.timeout(min(timeout_s, left)):
                 out.append(await _one(rag, property_id, question, top_k))
@@ -83,6 +89,8 @@ async def answer_all(
             out.append(CheckedAnswer(question, "", error=error))
         except ConciergeError as exc:
             out.append(CheckedAnswer(question, "", error=exc.message))
+        finally:
+            arrived.reset(asked)
     return out
 
 
