@@ -184,7 +184,7 @@ async def open_services(
             acquire_timeout_s=settings.db_acquire_timeout_s,
             ef_search_by_size=settings.hnsw_ef_search_by_size,
             text_stopwords=stopwords,
-            turns=Turns(min(settings.searches_at_once, settings.db_pool_max)),
+            turns=Turns(min(settings.searches_at_once, pool.get_max_size())),
         )
 
         async def embed_message(text: str) -> np.ndarray:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import (
@@ -33,6 +33,8 @@ from prometheus_client.samples import Sample
 
 if TYPE_CHECKING:
     from app.services import Services
+
+M = TypeVar("M", CounterMetricFamily, GaugeMetricFamily)
 
 log = logging.getLogger(__name__)
 
@@ -160,15 +162,15 @@ class ServiceCollector:
 def _cache_metrics(services: Services) -> Iterator[Metric]:
     cache = services.rag.cache
     stats = cache.stats
-    lookups = CounterMetricFamily(
-        f"{PREFIX}_answer_cache_lookups",
-        "Answer cache lookups by result: hit, miss, or shared (joined a computation in flight).",
-        labels=["result"],
+    yield _by_label(
+        CounterMetricFamily(
+            f"{PREFIX}_answer_cache_lookups",
+            "Answer cache lookups by result: hit, miss, or shared (joined a computation in "
+            "flight).",
+            labels=["result"],
+        ),
+        {"hit": stats.hits, "miss": stats.misses, "shared": stats.shared},
     )
-    lookups.add_metric(["hit"], stats.hits)
-    lookups.add_metric(["miss"], stats.misses)
-    lookups.add_metric(["shared"], stats.shared)
-    yield lookups
     yield CounterMetricFamily(
         f"{PREFIX}_answer_computations", "Answers computed (cache misses that ran).",
         value=stats.computations,
@@ -212,31 +214,37 @@ def _batcher_metrics(services: Services) -> Iterator[Metric]:
 
 def _pool_metrics(services: Services) -> Iterator[Metric]:
     pool = services.pool
-    conns = GaugeMetricFamily(
-        f"{PREFIX}_db_pool_connections",
-        "Database pool connections by state (in use = open - idle).",
-        labels=["state"],
-    )
     size = pool.get_size()
     idle = pool.get_idle_size()
-    conns.add_metric(["open"], size)
-    conns.add_metric(["idle"], idle)
-    conns.add_metric(["in_use"], max(0, size - idle))
-    yield conns
+    yield _by_label(
+        GaugeMetricFamily(
+            f"{PREFIX}_db_pool_connections",
+            "Database pool connections by state (in use = open - idle).",
+            labels=["state"],
+        ),
+        {"open": size, "idle": idle, "in_use": max(0, size - idle)},
+    )
     yield GaugeMetricFamily(
         f"{PREFIX}_db_pool_max_connections", "Pool size limit.", value=pool.get_max_size()
     )
     turns = services.rag.retriever.turns
     if turns is not None:
-        searches = GaugeMetricFamily(
-            f"{PREFIX}_search_turns",
-            "Guests' searches holding a turn at the database, and waiting for one.",
-            labels=["state"],
+        yield _by_label(
+            GaugeMetricFamily(
+                f"{PREFIX}_search_turns",
+                "Guests' searches holding a turn at the database, waiting for one, and the most "
+                "held at once.",
+                labels=["state"],
+            ),
+            {"held": turns.held, "waiting": turns.waiting, "limit": turns.at_once},
         )
-        searches.add_metric(["held"], turns.held)
-        searches.add_metric(["waiting"], turns.waiting)
-        searches.add_metric(["limit"], turns.at_once)
-        yield searches
+
+
+def _by_label(family: M, values: dict[str, float]) -> M:
+    """``family`` (of one label) with a sample for each of ``values``."""
+    for label, value in values.items():
+        family.add_metric([label], value)
+    return family
 
 
 def _snapshot(values: Any) -> list[int]:

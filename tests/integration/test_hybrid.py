@@ -18,6 +18,7 @@ from app.search.hybrid import text_stopwords
 from app.search.rerank import TermOverlapReranker
 from app.search.retriever import Retriever
 from app.search.types import SearchOptions
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -166,9 +167,7 @@ async def test_searches_beyond_the_turns_wait_and_a_wait_past_the_timeout_is_una
             await asyncio.wait_for(retriever.search(prop, vector, 5, question="breakfast"), 5)
         assert turns.waiting == 0
         waiting = asyncio.create_task(retriever.search(prop, vector, 5, question="breakfast"))
-        for _ in range(20):
-            await asyncio.sleep(0)
-        assert turns.waiting == 1
+        await wait_until(lambda: turns.waiting == 1, 5.0, "the search waiting for a turn")
         assert not waiting.done()
     hits = await asyncio.wait_for(waiting, 5)
     assert hits == await retriever.search(prop, vector, 5, question="breakfast")

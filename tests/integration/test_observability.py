@@ -74,8 +74,8 @@ async def test_metrics_show_requests_stages_cache_batcher_and_pool(
     turns = after["concierge_search_turns"]
     assert turns[(("state", "held"),)] == 0
     assert turns[(("state", "waiting"),)] == 0
-    defaults = Settings()
-    assert turns[(("state", "limit"),)] == min(defaults.searches_at_once, defaults.db_pool_max)
+    pool_max = after["concierge_db_pool_max_connections"][()]
+    assert turns[(("state", "limit"),)] == min(Settings().searches_at_once, pool_max)
 
 
 async def test_widget_is_served_with_an_etag_and_revalidates(client: httpx.AsyncClient) -> None:
