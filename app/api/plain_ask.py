@@ -1,6 +1,9 @@
-"""The common ``/ask`` straight from the middleware stack: a plain JSON, non-streamed question
-is answered here, without FastAPI's routing, request handling and body machinery (which cost a
-cached answer more than finding it). Everything else goes on to the declared route unchanged.
+"""The common ``/ask`` straight from the middleware stack: a question in a plain JSON body
+(streamed or not) is answered here, without FastAPI's routing, request handling and body
+machinery (which cost a cached answer more than finding it), and its body is read and validated
+once. Everything else goes on to the declared route unchanged: another content type, a body the
+model refuses (the route's 422), and a request asking for events in its ``Accept`` header,
+whose body is then not read here at all.
 
 Sits innermost, so the request id, telemetry, security headers, per-client rate limit and body
 guard apply as to any request; a domain error raised here gets the application's own handler
@@ -39,7 +42,7 @@ class PlainAskMiddleware:
             return
         received: list[Message] = []
         body = await _plain_body(scope, receive, received)
-        if body is None or body.stream:
+        if body is None:
             await self.app(scope, _replay(received, receive), send)
             return
         scope["route"] = self.route
