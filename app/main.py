@@ -24,6 +24,7 @@ from app.api.tasks import guest_router as tasks_guest_router
 from app.api.telemetry import TelemetryMiddleware
 from app.api.telemetry import router as metrics_router
 from app.config import Settings, get_settings
+from app.db.server import release_in_worker
 from app.embedding.encoder import Encoder
 from app.memory import trimming
 from app.observability.logs import configure_logging, write_logs_directly
@@ -76,6 +77,7 @@ def create_app(
             # uvicorn re-raises the stopping signal once it has shut down, which ends the
             # process before a queued record is written: the last lines are written at once.
             write_logs_directly()
+            release_in_worker()
 
     app = FastAPI(
         title="Hotel Concierge API",

@@ -99,6 +99,23 @@ def _forget_dead_handles(server: Any, quiet: bool = False) -> None:
             log.debug("embedded PostgreSQL handle list not pruned: %s", exc)
 
 
+def release_in_worker() -> None:
+    """In a worker process of ``serve --workers N``, let go of the embedded server now (the
+    last process to let go stops it). uvicorn ends a worker by raising the stopping signal again
+    once the worker has shut down, so the exit handlers that would let go never run there, and
+    the worker stayed on the server's list of users until another process pruned it."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is None:
+        return  # a process of its own: its exit handlers let go
+    for pgdata, server in list(_EMBEDDED.items()):
+        try:
+            server._cleanup()
+        except (AttributeError, OSError, ValueError) as exc:  # another package version
+            log.debug("embedded PostgreSQL handle not released: %s", exc)
+        del _EMBEDDED[pgdata]
+
+
 def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
