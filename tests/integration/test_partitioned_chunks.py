@@ -6,7 +6,6 @@ with m 32 and ef_construction 200 (migration ``denser_hnsw``)."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -16,8 +15,7 @@ import pytest_asyncio
 from pgvector.asyncpg import register_vector
 
 from app.config import Settings
-from app.db.migrate import MIGRATIONS_DIR, drop_database, ensure_database
-from app.db.server import database_url
+from tests.migrations import migrate, own_database
 
 pytestmark = pytest.mark.integration
 
@@ -31,22 +29,10 @@ KIND = "SELECT relkind::text FROM pg_class WHERE relname = 'chunks'"
 ROWS = "SELECT id, property_id, version_id, ord, text, embedding::text FROM chunks ORDER BY id"
 
 
-def _migrate(url: str, target: str, down: bool = False) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["database_url"] = url
-    (command.downgrade if down else command.upgrade)(config, target)
-
-
 @pytest_asyncio.fixture
 async def empty_db(settings: Settings) -> AsyncIterator[str]:
-    own = settings.model_copy(update={"database_name": f"partitions_{uuid.uuid4().hex[:8]}"})
-    await ensure_database(own)
-    yield database_url(own)
-    await drop_database(own)
+    async with own_database(settings, "partitions") as url:
+        yield url
 
 
 async def _add_property(conn: asyncpg.Connection, prop: str, chunks: int, seed: int) -> None:
@@ -82,13 +68,13 @@ async def _add_property(conn: asyncpg.Connection, prop: str, chunks: int, seed: 
 async def test_each_property_gets_its_partition_and_the_migration_round_trips(
     empty_db: str,
 ) -> None:
-    await asyncio.to_thread(_migrate, empty_db, BEFORE)
+    await asyncio.to_thread(migrate, empty_db, BEFORE)
     conn = await asyncpg.connect(empty_db)
     await register_vector(conn)
     try:
         await _add_property(conn, "old-hotel", 3, seed=1)
         before = [tuple(r) for r in await conn.fetch(ROWS)]
-        await asyncio.to_thread(_migrate, empty_db, "head")
+        await asyncio.to_thread(migrate, empty_db, "head")
         assert await conn.fetchval(KIND) == "p"
         # Rows written before the migration moved into the property's partition.
         assert [tuple(r) for r in await conn.fetch(ROWS)] == before
@@ -120,10 +106,10 @@ async def test_each_property_gets_its_partition_and_the_migration_round_trips(
         count = "SELECT count(*) FROM chunks WHERE property_id = 'new-hotel'"
         assert await conn.fetchval(count) == 2
         after = [tuple(r) for r in await conn.fetch(ROWS)]
-        await asyncio.to_thread(_migrate, empty_db, BEFORE, True)
+        await asyncio.to_thread(migrate, empty_db, BEFORE, True)
         assert await conn.fetchval(KIND) == "r"
         assert [tuple(r) for r in await conn.fetch(ROWS)] == after
-        await asyncio.to_thread(_migrate, empty_db, "head")
+        await asyncio.to_thread(migrate, empty_db, "head")
         assert [tuple(r) for r in await conn.fetch(ROWS)] == after
         assert len(await conn.fetch(PARTITIONS)) == 2
     finally:
@@ -150,13 +136,13 @@ async def _options(conn: asyncpg.Connection) -> list[list[str]]:
 async def test_partitions_get_the_denser_graph_and_the_migration_round_trips(
     empty_db: str,
 ) -> None:
-    await asyncio.to_thread(_migrate, empty_db, DENSER_BEFORE)
+    await asyncio.to_thread(migrate, empty_db, DENSER_BEFORE)
     conn = await asyncpg.connect(empty_db)
     await register_vector(conn)
     try:
         await _add_property(conn, "old-hotel", 3, seed=1)
         assert await _options(conn) == [["ef_construction=64", "m=16"]]
-        await asyncio.to_thread(_migrate, empty_db, "head")
+        await asyncio.to_thread(migrate, empty_db, "head")
         denser = ["ef_construction=200", "m=32"]
         assert await _options(conn) == [denser]
         # A property created afterwards gets its partition's index from the new definition.
@@ -170,9 +156,9 @@ async def test_partitions_get_the_denser_graph_and_the_migration_round_trips(
             "ORDER BY embedding <=> (SELECT embedding FROM chunks LIMIT 1) LIMIT 10"
         )
         assert len(found) == 4
-        await asyncio.to_thread(_migrate, empty_db, DENSER_BEFORE, True)
+        await asyncio.to_thread(migrate, empty_db, DENSER_BEFORE, True)
         assert await _options(conn) == [["ef_construction=64", "m=16"]] * 2
-        await asyncio.to_thread(_migrate, empty_db, "head")
+        await asyncio.to_thread(migrate, empty_db, "head")
         assert await _options(conn) == [denser, denser]
     finally:
         await conn.close()

@@ -1,0 +1,33 @@
+"""A test's own database, and moving it to a given migration, up or down."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from app.config import Settings
+from app.db.migrate import MIGRATIONS_DIR, drop_database, ensure_database
+from app.db.server import database_url
+
+
+@asynccontextmanager
+async def own_database(settings: Settings, prefix: str) -> AsyncIterator[str]:
+    """A new empty database on the test server (its URL), dropped afterwards."""
+    own = settings.model_copy(update={"database_name": f"{prefix}_{uuid.uuid4().hex[:8]}"})
+    await ensure_database(own)
+    try:
+        yield database_url(own)
+    finally:
+        await drop_database(own)
+
+
+def migrate(url: str, target: str, down: bool = False) -> None:
+    """Upgrade (or, with ``down``, downgrade) the database at ``url`` to ``target``."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["database_url"] = url
+    (command.downgrade if down else command.upgrade)(config, target)
