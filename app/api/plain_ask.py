@@ -1,9 +1,9 @@
-"""The common ``/ask`` straight from the middleware stack: a question in a plain JSON body
-(streamed or not) is answered here, without FastAPI's routing, request handling and body
-machinery (which cost a cached answer more than finding it), and its body is read and validated
-once. Everything else goes on to the declared route unchanged: another content type, a body the
-model refuses (the route's 422), and a request asking for events in its ``Accept`` header,
-whose body is then not read here at all.
+"""The common ``/ask`` straight from the middleware stack: a question in a plain JSON body is
+answered here (streamed or not: the answer decides from the body and the ``Accept`` header, as
+the route does), without FastAPI's routing, request handling and body machinery (which cost a
+cached answer more than finding it), and its body is read and validated once. Everything else
+goes on to the declared route unchanged: another content type, or a body the model refuses (the
+route's 422).
 
 Sits innermost, so the request id, telemetry, security headers, per-client rate limit and body
 guard apply as to any request; a domain error raised here gets the application's own handler
@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.middleware import header
 from app.api.plain_route import JSON_TYPES, plain_model
 from app.api.schemas import AskRequest
 
@@ -61,13 +62,8 @@ class PlainAskMiddleware:
 async def _plain_body(scope: Scope, receive: Receive, received: list[Message]) -> AskRequest | None:
     """The question, when the body is plain JSON the model accepts; None otherwise (after
     reading the body into ``received``, or what there was of it)."""
-    content_type = None
-    for key, value in scope["headers"]:
-        if key == b"content-type" and content_type is None:
-            content_type = value.decode("latin-1").lower()
-        elif key == b"accept" and b"text/event-stream" in value:
-            return None  # a stream: the route's
-    if content_type not in JSON_TYPES:
+    content_type = header(scope, b"content-type")
+    if content_type is None or content_type.lower() not in JSON_TYPES:
         return None
     chunks = []
     while True:
