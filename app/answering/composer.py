@@ -24,8 +24,8 @@ import itertools
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from app import reading
 from app.answering.matching import FRAME_WORDS, QuestionTerms, Vocabulary
@@ -35,9 +35,8 @@ from app.reading import DISTINCT, roots
 from app.text import content_terms, per_text
 
 
-@dataclass(frozen=True, slots=True)
-class Sentence:
-    """A candidate sentence of one source."""
+class Sentence(NamedTuple):
+    """A candidate sentence of one source (a tuple: each question makes dozens)."""
 
     source: int
     position: int
@@ -56,8 +55,7 @@ class Sentence:
     context: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class Scored:
+class Scored(NamedTuple):
     sentence: Sentence
     score: float
     overlap: float
@@ -188,7 +186,10 @@ class Composer:
         question_words: set[str],
     ) -> list[Scored]:
         # Rarer subject words among the candidates say more about which sentence answers.
-        doc_freq = [sum(1 for c in candidates if (c.words | c.context) & group) for group in wanted]
+        doc_freq = [
+            sum(1 for c in candidates if not (c.words.isdisjoint(g) and c.context.isdisjoint(g)))
+            for g in wanted
+        ]
         total = len(candidates)
         expects = expected_values(question)
         yes_no = bool(_YES_NO_QUESTION.search(question))
@@ -211,7 +212,7 @@ class Composer:
             if _restates(c, question_words):
                 continue
             overlap = _overlap(c, groups)
-            hint = _EXPECTED_VALUE if any(p.search(c.text) for p in expects) else 0.0
+            hint = _EXPECTED_VALUE if expects and any(p.search(c.text) for p in expects) else 0.0
             if yes_no and _YES_NO.match(c.text):
                 hint += _YES_NO_ANSWER
             # A FAQ answer whose question matches the guest's: its first lines answer.

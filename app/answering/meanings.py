@@ -61,6 +61,8 @@ class WordVectors:
         self.words = tuple(words)
         self.vectors = np.asarray(vectors, dtype=np.float16)
         self._row = {w: i for i, w in enumerate(self.words)}
+        # The stopwords' rows: never looked for in a source.
+        self._stop_rows = frozenset(self._row[w] for w in STOPWORDS if w in self._row)
         self.rows_of: Callable[[str], np.ndarray] = per_text(_ROWS_CACHE_CHARS)(self._read_rows)
 
     def vector(self, word: str) -> np.ndarray | None:
@@ -69,11 +71,8 @@ class WordVectors:
 
     def _read_rows(self, text: str) -> np.ndarray:
         """Rows of the text's listed words (stopwords out), each once."""
-        found = {
-            self._row[w]
-            for w in _WORD.findall(text.lower())
-            if w not in STOPWORDS and w in self._row
-        }
+        row = self._row
+        found = {row[w] for w in set(_WORD.findall(text.lower())) if w in row} - self._stop_rows
         return np.fromiter(sorted(found), dtype=np.int64, count=len(found))
 
     def alike(
