@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     # Runs of a burst's batch encoded at once, each on its own thread of ``embedding_threads``
     # (default: as many as the cores hold, shared among the workers).
     embedding_runs_at_once: int | None = Field(None, ge=1, le=64)
+    # Steps of lower scheduling priority (niceness) for the model's threads than the event
+    # loop's, so that the event loop runs as soon as it has work (Linux; see
+    # app.embedding.priority). 0 keeps them equal.
+    model_nice: int = Field(5, ge=0, le=19)
     batch_max_size: int = Field(32, ge=1, le=1024)
     batch_max_wait_ms: float = Field(0.0, ge=0, le=100)
     batch_queue_size: int = Field(256, ge=1)

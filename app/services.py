@@ -153,6 +153,7 @@ async def open_services(
             max_queue=settings.batch_queue_size,
             max_wait_ms=settings.batch_max_wait_ms,
             retry_after_s=settings.retry_after_s,
+            thread_nice=settings.model_nice,
         )
         batcher.start()
         await asyncio.to_thread(languages.load, settings.model_cache_dir)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.embedding.priority import lower_thread_priority
 from app.errors import Overloaded
 
 log = logging.getLogger(__name__)
@@ -63,8 +64,11 @@ class MicroBatcher:
         max_queue: int = 256,
         max_wait_ms: float = 0.0,
         retry_after_s: int = 1,
+        thread_nice: int = 0,
     ) -> None:
         self._encode = encode
+        # Steps of lower priority for the worker thread (see app.embedding.priority).
+        self._thread_nice = thread_nice
         self._max_batch = max_batch
         self._max_wait = max_wait_ms / 1000.0
         self._retry_after_s = retry_after_s
@@ -121,6 +125,7 @@ class MicroBatcher:
     # -- worker thread ---------------------------------------------------------------------
 
     def _run(self) -> None:
+        lower_thread_priority(self._thread_nice)
         stop = False
         while not stop:
             first = self._queue.get()

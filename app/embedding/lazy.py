@@ -34,8 +34,10 @@ class LazyEmbedder:
         max_batch: int = 32,
         max_queue: int = 256,
         retry_after_s: int = 1,
+        thread_nice: int = 0,
     ) -> None:
         self._load = load
+        self._thread_nice = thread_nice
         self._max_batch = max_batch
         self._max_queue = max_queue
         self._retry_after_s = retry_after_s
@@ -76,6 +78,7 @@ class LazyEmbedder:
                 max_batch=self._max_batch,
                 max_queue=self._max_queue,
                 retry_after_s=self._retry_after_s,
+                thread_nice=self._thread_nice,
             )
             batcher.start()
             self.name = encoder.name
@@ -97,11 +100,16 @@ def multilingual_embedder(settings: Settings) -> LazyEmbedder:
     def load() -> Encoder:
         from app.embedding.e5_encoder import E5Encoder
 
-        return E5Encoder(settings.model_threads, runs_at_once=settings.model_runs_at_once)
+        return E5Encoder(
+            settings.model_threads,
+            runs_at_once=settings.model_runs_at_once,
+            nice=settings.model_nice,
+        )
 
     return LazyEmbedder(
         load,
         max_batch=settings.batch_max_size,
         max_queue=settings.batch_queue_size,
         retry_after_s=settings.retry_after_s,
+        thread_nice=settings.model_nice,
     )

@@ -26,7 +26,13 @@ class OnnxEncoder:
     """Encodes with an exported model; intra-op threads pinned, no spinning between batches."""
 
     def __init__(
-        self, model_file: Path, model_path: Path, threads: int, name: str, runs_at_once: int = 1
+        self,
+        model_file: Path,
+        model_path: Path,
+        threads: int,
+        name: str,
+        runs_at_once: int = 1,
+        nice: int = 0,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -53,7 +59,7 @@ class OnnxEncoder:
         self._lock = threading.Lock()
         # A batch's runs go this many at a time, each on its own thread (the session runs
         # several at once): a burst is encoded on as many cores.
-        self._shares = Shares(runs_at_once, "embedder-run")
+        self._shares = Shares(runs_at_once, "embedder-run", nice)
         self.name = name
         # The graph file's name tells the fp32 export from its int8 form (and one export of a
         # model from another): vectors kept between starts are keyed by it.

@@ -12,17 +12,27 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from app.embedding.priority import lower_thread_priority
+
 Part = TypeVar("Part")
 Result = TypeVar("Result")
 
 
 class Shares:
-    """Runs the shares of a batch at once: ``at_once - 1`` helper threads besides the caller."""
+    """Runs the shares of a batch at once: ``at_once - 1`` helper threads besides the caller,
+    ``nice`` steps lower in priority than the thread that starts them (as the model's own)."""
 
-    def __init__(self, at_once: int, thread_name: str) -> None:
+    def __init__(self, at_once: int, thread_name: str, nice: int = 0) -> None:
         self._at_once = at_once
         self._helpers = (
-            ThreadPoolExecutor(at_once - 1, thread_name_prefix=thread_name) if at_once > 1 else None
+            ThreadPoolExecutor(
+                at_once - 1,
+                thread_name_prefix=thread_name,
+                initializer=lower_thread_priority,
+                initargs=(nice,),
+            )
+            if at_once > 1
+            else None
         )
 
     def run(self, parts: Sequence[Part], work: Callable[[Sequence[Part]], Result]) -> list[Result]:

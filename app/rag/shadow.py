@@ -189,7 +189,12 @@ async def open_shadow(
     if settings.shadow_model is not None and settings.shadow_model != settings.embedding_model:
         other = settings.model_copy(update={"embedding_model": settings.shadow_model})
         encoder = await asyncio.to_thread(load_encoder, other)
-        batcher = MicroBatcher(query_encoder(encoder), max_batch=8, max_queue=settings.shadow_queue)
+        batcher = MicroBatcher(
+            query_encoder(encoder),
+            max_batch=8,
+            max_queue=settings.shadow_queue,
+            thread_nice=settings.model_nice,
+        )
         batcher.start()
         encoders[encoder.name] = batcher.embed
     shadow = Shadow(
