@@ -34,8 +34,3 @@ def lower_thread_priority(steps: int) -> None:
             os.setpriority(os.PRIO_PROCESS, thread, target)
     except OSError as exc:  # a sandbox that forbids it: the thread keeps its priority
         log.debug("the thread's priority could not be lowered: %s", exc)
-
-
-def thread_nice() -> int:
-    """The calling thread's niceness (Linux)."""
-    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -12,12 +13,17 @@ import pytest
 
 from app.config import Settings
 from app.embedding.batcher import MicroBatcher
-from app.embedding.priority import MAX_NICE, lower_thread_priority, thread_nice
+from app.embedding.priority import MAX_NICE, lower_thread_priority
 from app.embedding.shares import Shares
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="niceness per thread is Linux's"
 )
+
+
+def thread_nice() -> int:
+    """The calling thread's niceness."""
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
 
 def _in_thread(steps: int, again: int = 0) -> int:
