@@ -3,15 +3,17 @@
 Parsers of rich formats (DOCX, PDF, HTML) can be made to spend minutes of CPU or gigabytes of
 memory on a small file. Each file is read by a fresh child process, forked from a clean
 fork server (never from the API server with its model threads and event loop): the child
-sets ``RLIMIT_CPU`` and ``RLIMIT_AS`` on itself, and the parent kills it past the wall-time
-limit. A file that hits a limit is skipped with a reason, like any unreadable file; the
-server's event loop and model thread only wait on a pipe.
+limits its own CPU time from the moment it starts reading (a CPU timer, ``RLIMIT_CPU`` behind
+it) and its memory (``RLIMIT_AS``), and the parent kills it past the wall-time limit. A file
+that hits a limit is skipped with a reason, like any unreadable file; the server's event loop
+and model thread only wait on a pipe.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import multiprocessing
 import os
 import resource
@@ -70,8 +72,7 @@ def _child(conn: Connection, raw: bytes, key: str, source: str, limits: LoadLimi
     """Runs in the child: set the limits, read, send ("ok", documents) or ("skip", reason)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     os.nice(10)  # guests' requests come first on a busy machine
-    cpu = max(1, int(limits.cpu_s + 0.999))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    _limit_cpu(limits.cpu_s)
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     try:
         conn.send(("ok", load_bytes(raw, key, source, limits.text_chars)))
@@ -81,6 +82,20 @@ def _child(conn: Connection, raw: bytes, key: str, source: str, limits: LoadLimi
         conn.send(("skip", reason_for(exc)))
     finally:
         conn.close()
+
+
+def _limit_cpu(cpu_s: float) -> None:
+    """Ends this process once reading has taken ``cpu_s`` seconds of CPU from now.
+
+    Counted from now, not from the process's start: multiprocessing runs the launching
+    program's main module again in the child when that is a plain module (not a package's
+    ``__main__``), which may cost a second of CPU before the file is read. ``ITIMER_PROF``
+    counts the process's CPU time from when it is set, and its signal, unhandled, ends the
+    process; ``RLIMIT_CPU`` (whole seconds of the process's life) is kept as a backstop."""
+    signal.setitimer(signal.ITIMER_PROF, cpu_s)
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    backstop = math.ceil(used.ru_utime + used.ru_stime + cpu_s) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (backstop, backstop + 1))
 
 
 def _too_much_memory(limits: LoadLimits) -> str:
@@ -127,7 +142,7 @@ def _kill(process: BaseProcess, receiver: Connection) -> None:
 
 
 def _died(exitcode: int | None, limits: LoadLimits) -> str:
-    if exitcode == -signal.SIGXCPU:
+    if exitcode in (-signal.SIGPROF, -signal.SIGXCPU):
         return f"reading it took more than {limits.cpu_s:g} s of CPU time"
     if exitcode == -signal.SIGKILL:
         return _too_much_memory(limits)

@@ -116,7 +116,3 @@ def main() -> None:
     add_debug_route(app)
     log = args.accepted_log.open("a", encoding="utf-8") if args.accepted_log else None
     uvicorn.run(AcceptedRecorder(app, log), **uvicorn_options(settings))
-
-
-if __name__ == "__main__":
-    main()
