@@ -57,6 +57,21 @@ async def seeded(pool: asyncpg.Pool, count_tokens: TokenCounter, tmp_path: Path,
     return prop
 
 
+@pytest.fixture(autouse=True)
+def only_named_claims(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session's app, once another test started it, runs a job worker on this database that
+    polls for the oldest queued job of any property; it could take a job these tests queue
+    before they claim it. Here a job is claimed only by name, as these tests claim theirs."""
+    claim = jobs.claim
+
+    async def named_only(
+        conn: asyncpg.Connection, worker: str, job_id: int | None = None
+    ) -> jobs.Job | None:
+        return None if job_id is None else await claim(conn, worker, job_id)
+
+    monkeypatch.setattr(jobs, "claim", named_only)
+
+
 def runner_for(
     pool: asyncpg.Pool, encoder: HashingEncoder, count_tokens: TokenCounter
 ) -> JobRunner:
