@@ -13,6 +13,7 @@ from typing import Any
 from app.config import Settings
 from app.db.migrate import ensure_database, upgrade_to_head
 from app.db.server import database_url, redact
+from app.embedding.cpu_features import served_precision
 from app.errors import ConciergeError
 from app.observability.logs import configure_logging
 from app.preflight import check_port
@@ -53,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument(
         "--precision",
         choices=("int8", "fp32"),
-        help="the graph to write (default: RAG_EMBEDDING_PRECISION); a served-model folder "
-        "gets both",
+        help="the graph to write (default: the one RAG_EMBEDDING_PRECISION serves on this "
+        "CPU); a served-model folder gets both",
     )
     export.add_argument("--graph", type=Path, help="the fp32 graph to quantise (with --out)")
     export.add_argument(
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("backup", "restore"):
         return _backup_or_restore(settings, args)
     if args.command == "export-model":
-        precision = args.precision or settings.embedding_precision
+        precision = args.precision or served_precision(settings.embedding_precision)
         return _export_model(settings, args.model, args.out, args.bundle, precision, args.graph)
     if args.command == "prepare":
         return _prepare(settings)

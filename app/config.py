@@ -204,10 +204,11 @@ class Settings(BaseSettings):
     # auto: ONNX Runtime on CPU (exported once into model_cache_dir), torch fp16 on CUDA.
     embedding_backend: Literal["auto", "torch", "onnx"] = "auto"
     # The ONNX graph's arithmetic: int8 (quantised once from the fp32 export,
-    # app/embedding/onnx_quantize.py: about half the model CPU of a single question; every
-    # retrieval nDCG of scripts/eval within 0.003 of fp32's, the classifier's figures unchanged)
-    # or fp32 (the reference).
-    embedding_precision: Literal["int8", "fp32"] = "int8"
+    # app/embedding/onnx_quantize.py: about half the model CPU of a single question where the
+    # CPU has 8-bit dot products; every retrieval nDCG of scripts/eval within 0.003 of fp32's,
+    # the classifier's figures unchanged), fp32 (the reference), or auto: int8 where the CPU
+    # has those instructions, fp32 where it has not (app/embedding/cpu_features.py).
+    embedding_precision: Literal["auto", "int8", "fp32"] = "auto"
     model_cache_dir: Path = PROJECT_ROOT / ".data" / "models"
     # Move start-up objects out of the collector's reach so later collections stay short.
     gc_freeze: bool = True

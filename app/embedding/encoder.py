@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from app.config import Settings
+from app.embedding.cpu_features import served_precision
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +208,8 @@ def load_encoder(settings: Settings) -> Encoder:
                 "same RAG_MODEL_CACHE_DIR"
             )
         export_in_child(path, model_file)
-        model_file = _graph_of_precision(model_file, settings.embedding_precision, path)
+        precision = served_precision(settings.embedding_precision)
+        model_file = _graph_of_precision(model_file, precision, path)
         threads = settings.model_threads
         encoder = OnnxEncoder(
             model_file,

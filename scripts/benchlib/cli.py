@@ -34,6 +34,8 @@ from app.db.migrate import drop_database, ensure_database, upgrade_to_head
 from app.db.pool import create_pool
 from app.db.properties import PropertyRegistry
 from app.db.server import database_url, embedded_server
+from app.embedding.cpu_features import this_cpu_has_dot_products
+from app.embedding.onnx_quantize import INT8_FORMAT
 from app.search.retriever import Retriever
 from benchlib import loadgen, report, topk, wrk
 from benchlib.corpus import CorpusSpec, ensure_corpus
@@ -186,17 +188,24 @@ def main(argv: list[str] | None = None) -> int:
 
 def machine() -> dict[str, Any]:
     model = platform.processor() or "unknown CPU"
+    flags: set[str] = set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+            name, _, value = line.partition(":")
+            if name.strip() == "model name" and model == (platform.processor() or "unknown CPU"):
+                model = value.strip()
+            elif name.strip().lower() in ("flags", "features") and not flags:
+                flags = set(value.split())
     except OSError:
         pass
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {
         "cores": os.cpu_count(),
         "cpu_model": model,
+        # What decides the model's speed: the widest vector instructions, and whether the CPU
+        # has 8-bit dot products (which make the int8 graph the one served by default).
+        "vectors": next((isa for isa in ("avx512f", "avx2", "asimd") if isa in flags), "other"),
+        "dot_products": this_cpu_has_dot_products(),
         "memory_gb": round(memory, 1),
         "python": platform.python_version(),
         "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
@@ -650,8 +659,10 @@ async def _service(
         children.stop(proc)
     # Read after the run: with several workers, the others may log after the first is ready.
     text = await asyncio.to_thread(log_file.read_text)
-    backend = re.search(r"embedding model \S+ loaded on \w+ with (\w+)", text)
-    out["backend"] = backend.group(1) if backend else "?"
+    backend = re.search(r"embedding model (\S+) loaded on \w+ with (\w+)", text)
+    out["backend"] = backend.group(2) if backend else "?"
+    if backend and backend.group(2) == "onnx":
+        out["graph"] = "int8" if INT8_FORMAT in backend.group(1) else "fp32"
     for key in ("uncached_rate", "uncached_clients", "cached", "noop"):
         log(f"  {key}: {_brief(out.get(key))}")
     return out

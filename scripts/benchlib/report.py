@@ -334,12 +334,13 @@ def markdown(r: dict[str, Any], table: list[Row]) -> str:
         f"- command: `{meta['command']}`",
         f"- when: {meta['started']} (commit {meta.get('commit', '?')}), "
         f"{meta['elapsed_s']:.0f} s in all",
-        f"- machine: {machine['cores']} cores, {machine['cpu_model']}, {machine['memory_gb']} GB; "
+        f"- machine: {machine['cores']} cores, {machine['cpu_model']}{_isa(machine)}, "
+        f"{machine['memory_gb']} GB; "
         f"load average {machine['load_before']} before, {machine['load_after']} after",
         f"- corpus: {corpus['properties']} properties, {corpus['chunks']} chunks "
         f"(largest {corpus['largest']}, smallest {corpus['smallest']}), synthetic hotel text",
         f"- service: `python -m app serve --workers {svc.get('workers', 1)}`, backend "
-        f"{svc.get('backend', '?')}, settings {meta.get('service_env') or 'defaults'}",
+        f"{svc.get('backend', '?')}{_graph(svc)}, settings {meta.get('service_env') or 'defaults'}",
         "",
         "| result | measure | value | target |",
         "|---|---|---|---|",
@@ -401,3 +402,16 @@ def markdown(r: dict[str, Any], table: list[Row]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _isa(machine: dict[str, Any]) -> str:
+    """The CPU's vector instructions, as they bear on the model ("" where not recorded)."""
+    if "vectors" not in machine:
+        return ""
+    dot = "with" if machine.get("dot_products") else "no"
+    return f" ({machine['vectors'].upper()}, {dot} 8-bit dot products)"
+
+
+def _graph(svc: dict[str, Any]) -> str:
+    """The ONNX graph served ("" for another backend, or where not recorded)."""
+    return f" ({svc['graph']} graph)" if svc.get("graph") else ""

@@ -1,0 +1,60 @@
+"""Whether this CPU has dot-product instructions for 8-bit integers, which decide the graph the
+CPU backend serves by default.
+
+The int8 graph's products (:mod:`app.embedding.onnx_quantize`) are cheaper than fp32's only
+where the CPU multiplies and adds 8-bit integers in one instruction: x86 with AVX-512 VNNI or
+AVX-VNNI, ARM with the dot-product extension. Without them ONNX Runtime emulates those products
+with wider instructions, and the int8 graph costs more model CPU per question than the fp32
+graph does in a batch (measured with ``scripts/bench_encoder.py`` on an AVX2 CPU without VNNI:
+11.2 ms against 6.9 ms per question in batches of 32, about the same for one question alone).
+"""
+
+from __future__ import annotations
+
+import functools
+import platform
+from pathlib import Path
+from typing import Literal
+
+# Linux's names for the instructions, in /proc/cpuinfo ("flags" on x86, "Features" on ARM).
+DOT_PRODUCT_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "asimddp"})
+_CPUINFO = Path("/proc/cpuinfo")
+
+Precision = Literal["int8", "fp32"]
+
+
+def has_dot_products(cpuinfo: str | None, system: str, machine: str) -> bool:
+    """Whether the CPU described has 8-bit integer dot products: from the flags of Linux's
+    ``cpuinfo`` text where there is one, else by platform (every Apple silicon CPU has them;
+    elsewhere they cannot be told, and are taken to be missing)."""
+    if cpuinfo is not None:
+        for line in cpuinfo.splitlines():
+            name, _, value = line.partition(":")
+            if name.strip().lower() in ("flags", "features"):
+                return not DOT_PRODUCT_FLAGS.isdisjoint(value.split())
+        return False
+    return system == "Darwin" and machine.lower() in ("arm64", "aarch64")
+
+
+@functools.cache
+def this_cpu_has_dot_products() -> bool:
+    """:func:`has_dot_products` for the CPU this process runs on."""
+    try:
+        cpuinfo: str | None = _CPUINFO.read_text(errors="replace")
+    except OSError:
+        cpuinfo = None
+    return has_dot_products(cpuinfo, platform.system(), platform.machine())
+
+
+def served_precision(setting: str, dot_products: bool | None = None) -> Precision:
+    """The graph's arithmetic for the ``embedding_precision`` setting: ``auto`` is int8 where
+    the CPU has 8-bit dot products (``dot_products``; this CPU's when None), fp32 otherwise."""
+    if setting == "int8":
+        return "int8"
+    if setting == "fp32":
+        return "fp32"
+    if setting != "auto":
+        raise ValueError(f"unknown embedding precision {setting!r}")
+    if dot_products is None:
+        dot_products = this_cpu_has_dot_products()
+    return "int8" if dot_products else "fp32"
