@@ -23,27 +23,37 @@ _CPUINFO = Path("/proc/cpuinfo")
 Precision = Literal["int8", "fp32"]
 
 
-def has_dot_products(cpuinfo: str | None, system: str, machine: str) -> bool:
-    """Whether the CPU described has 8-bit integer dot products: from the flags of Linux's
-    ``cpuinfo`` text where there is one, else by platform (every Apple silicon CPU has them;
-    elsewhere they cannot be told, and are taken to be missing)."""
-    if cpuinfo is not None:
-        for line in cpuinfo.splitlines():
-            name, _, value = line.partition(":")
-            if name.strip().lower() in ("flags", "features"):
-                return not DOT_PRODUCT_FLAGS.isdisjoint(value.split())
-        return False
-    return system == "Darwin" and machine.lower() in ("arm64", "aarch64")
+def cpu_flags(cpuinfo: str) -> frozenset[str]:
+    """The instruction-set flags of Linux's ``cpuinfo`` text (its first "flags" line on x86,
+    "Features" on ARM); empty when it has none."""
+    for line in cpuinfo.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip().lower() in ("flags", "features"):
+            return frozenset(value.split())
+    return frozenset()
 
 
 @functools.cache
+def this_cpu_flags() -> frozenset[str] | None:
+    """:func:`cpu_flags` of the CPU this process runs on; None where there is no cpuinfo."""
+    try:
+        return cpu_flags(_CPUINFO.read_text(errors="replace"))
+    except OSError:
+        return None
+
+
+def has_dot_products(flags: frozenset[str] | None, system: str, machine: str) -> bool:
+    """Whether a CPU has 8-bit integer dot products: from its Linux ``flags`` where there are
+    some, else by platform (every Apple silicon CPU has them; elsewhere they cannot be told,
+    and are taken to be missing)."""
+    if flags is not None:
+        return not DOT_PRODUCT_FLAGS.isdisjoint(flags)
+    return system == "Darwin" and machine.lower() in ("arm64", "aarch64")
+
+
 def this_cpu_has_dot_products() -> bool:
     """:func:`has_dot_products` for the CPU this process runs on."""
-    try:
-        cpuinfo: str | None = _CPUINFO.read_text(errors="replace")
-    except OSError:
-        cpuinfo = None
-    return has_dot_products(cpuinfo, platform.system(), platform.machine())
+    return has_dot_products(this_cpu_flags(), platform.system(), platform.machine())
 
 
 def served_precision(setting: str, dot_products: bool | None = None) -> Precision:

@@ -34,7 +34,7 @@ from app.db.migrate import drop_database, ensure_database, upgrade_to_head
 from app.db.pool import create_pool
 from app.db.properties import PropertyRegistry
 from app.db.server import database_url, embedded_server
-from app.embedding.cpu_features import this_cpu_has_dot_products
+from app.embedding.cpu_features import this_cpu_flags, this_cpu_has_dot_products
 from app.embedding.onnx_quantize import INT8_FORMAT
 from app.search.retriever import Retriever
 from benchlib import loadgen, report, topk, wrk
@@ -186,16 +186,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def widest_vectors(flags: frozenset[str]) -> str:
+    """The widest vector instructions among a CPU's flags: ``avx512f``, ``avx2``, ``asimd``
+    (ARM), or ``other``."""
+    return next((isa for isa in ("avx512f", "avx2", "asimd") if isa in flags), "other")
+
+
 def machine() -> dict[str, Any]:
     model = platform.processor() or "unknown CPU"
-    flags: set[str] = set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            name, _, value = line.partition(":")
-            if name.strip() == "model name" and model == (platform.processor() or "unknown CPU"):
-                model = value.strip()
-            elif name.strip().lower() in ("flags", "features") and not flags:
-                flags = set(value.split())
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
     except OSError:
         pass
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
@@ -204,7 +207,7 @@ def machine() -> dict[str, Any]:
         "cpu_model": model,
         # What decides the model's speed: the widest vector instructions, and whether the CPU
         # has 8-bit dot products (which make the int8 graph the one served by default).
-        "vectors": next((isa for isa in ("avx512f", "avx2", "asimd") if isa in flags), "other"),
+        "vectors": widest_vectors(this_cpu_flags() or frozenset()),
         "dot_products": this_cpu_has_dot_products(),
         "memory_gb": round(memory, 1),
         "python": platform.python_version(),

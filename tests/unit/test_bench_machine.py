@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 from benchlib import report
-from benchlib.cli import machine
+from benchlib.cli import widest_vectors
 
-from app.embedding.cpu_features import this_cpu_has_dot_products
+from app.embedding.cpu_features import cpu_flags
+
+ZEN3_FLAGS = "flags\t\t: fpu sse sse2 fma avx f16c avx2 bmi2 sha_ni vaes\n"
 
 
-def test_the_machine_record_holds_this_cpus_vector_instructions() -> None:
-    found = machine()
-    assert found["vectors"] in ("avx512f", "avx2", "asimd", "other")
-    assert found["dot_products"] is this_cpu_has_dot_products()
+def test_the_widest_vector_instructions_are_named() -> None:
+    zen3 = cpu_flags(ZEN3_FLAGS)
+    assert widest_vectors(zen3) == "avx2"
+    assert widest_vectors(zen3 | {"avx512f", "avx512_vnni"}) == "avx512f"
+    assert widest_vectors(cpu_flags("Features\t: fp asimd asimddp\n")) == "asimd"
+    assert widest_vectors(frozenset({"sse2"})) == "other"
 
 
 def test_the_report_line_says_the_instructions_and_the_graph() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from app.config import Settings
 from app.embedding import cpu_features, encoder
-from app.embedding.cpu_features import has_dot_products, served_precision
+from app.embedding.cpu_features import cpu_flags, has_dot_products, served_precision
 from app.embedding.onnx_quantize import graph_for
 
 ZEN3 = """processor\t: 0
@@ -33,14 +33,16 @@ CORTEX_A72 = GRAVITON.replace(" asimddp", "")
 def test_linux_flags_tell_whether_the_cpu_has_8_bit_dot_products(
     cpuinfo: str, expected: bool
 ) -> None:
-    assert has_dot_products(cpuinfo, "Linux", "x86_64") is expected
+    assert has_dot_products(cpu_flags(cpuinfo), "Linux", "x86_64") is expected
 
 
 def test_a_flag_counts_only_as_a_whole_word_of_the_flags_line() -> None:
     # "avx512_vnni" inside another name, or in a line other than the flags, is not the flag.
     odd = "model name\t: avx512_vnni edition\nflags\t\t: avx2 avx512_vnnix\n"
-    assert not has_dot_products(odd, "Linux", "x86_64")
-    assert not has_dot_products("processor\t: 0\n", "Linux", "x86_64")  # no flags line at all
+    assert cpu_flags(odd) == {"avx2", "avx512_vnnix"}
+    assert not has_dot_products(cpu_flags(odd), "Linux", "x86_64")
+    assert cpu_flags("processor\t: 0\n") == frozenset()  # no flags line at all
+    assert not has_dot_products(frozenset(), "Linux", "x86_64")
 
 
 def test_without_cpuinfo_only_apple_silicon_is_known_to_have_them() -> None:
