@@ -162,3 +162,87 @@ async def test_partitions_get_the_denser_graph_and_the_migration_round_trips(
         assert await _options(conn) == [denser, denser]
     finally:
         await conn.close()
+
+
+LOCK_ORDER_BEFORE = "facility_hours_index"
+WAITING = "SELECT count(*) FROM pg_locks WHERE pid = $1 AND NOT granted"
+
+
+async def _ingestion_started(conn: asyncpg.Connection, prop: str) -> int:
+    """In an open transaction, what an ingestion writes first: a version and a document (the
+    document's lock is held until the transaction ends). Returns the version."""
+    await conn.execute("INSERT INTO properties (id, name) VALUES ($1, $1)", prop)
+    await conn.execute("BEGIN")
+    version = await conn.fetchval(
+        "INSERT INTO index_versions (property_id, state, model, dim) "
+        "VALUES ($1, 'building', 'm', 384) RETURNING id",
+        prop,
+    )
+    await conn.execute(
+        "INSERT INTO documents (property_id, version_id, doc_key, title, content_hash) "
+        "VALUES ($1, $2, 'a.md', 'A', 'h')",
+        prop,
+        version,
+    )
+    return int(version)
+
+
+async def _write_chunk(conn: asyncpg.Connection, prop: str, version: int) -> None:
+    doc = await conn.fetchval(
+        "SELECT id FROM documents WHERE property_id = $1 AND version_id = $2", prop, version
+    )
+    await conn.execute(
+        "INSERT INTO chunks (document_id, property_id, version_id, ord, text, content_hash,"
+        " embedding) VALUES ($1, $2, $3, 0, 'breakfast', 'c', $4)",
+        doc,
+        prop,
+        version,
+        np.ones(384, dtype=np.float32) / np.sqrt(384),
+    )
+
+
+async def _new_property_while_another_ingests(url: str) -> tuple[int, int]:
+    """One connection ingests a property (its document written, its chunks not yet) while
+    another creates a new property, whose partition is created then; the first then writes its
+    chunk and commits. Returns the ingested property's chunks and the partitions afterwards."""
+    ingesting = await asyncpg.connect(url)
+    creating = await asyncpg.connect(url)
+    await register_vector(ingesting)
+    try:
+        version = await _ingestion_started(ingesting, "busy-hotel")
+        created = asyncio.create_task(
+            creating.execute("INSERT INTO properties (id, name) VALUES ('new-hotel', 'New')")
+        )
+        # Until the new property's statement waits for a lock the ingestion holds.
+        pid = creating.get_server_pid()
+        while not await ingesting.fetchval(WAITING, pid):
+            assert not created.done(), created.result()
+            await asyncio.sleep(0.01)
+        # Meanwhile a guest's search of another property is answered.
+        reading = await asyncpg.connect(url)
+        try:
+            read = "SELECT count(*) FROM chunks WHERE property_id = 'busy-hotel'"
+            assert await asyncio.wait_for(reading.fetchval(read), timeout=10) == 0
+        finally:
+            await reading.close()
+        await _write_chunk(ingesting, "busy-hotel", version)
+        await ingesting.execute("COMMIT")
+        await asyncio.wait_for(created, timeout=30)
+        chunks = "SELECT count(*) FROM chunks WHERE property_id = $1"
+        return (
+            await ingesting.fetchval(chunks, "busy-hotel"),
+            len(await ingesting.fetch(PARTITIONS)),
+        )
+    finally:
+        await ingesting.close()
+        await creating.close()
+
+
+async def test_a_new_property_waits_for_a_running_ingestion_without_a_deadlock(
+    empty_db: str,
+) -> None:
+    await asyncio.to_thread(migrate, empty_db, "head")
+    # The migration undoes and applies again.
+    await asyncio.to_thread(migrate, empty_db, LOCK_ORDER_BEFORE, True)
+    await asyncio.to_thread(migrate, empty_db, "head")
+    assert await _new_property_while_another_ingests(empty_db) == (1, 2)
