@@ -53,9 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--out", type=Path, help="ONNX file (default: in RAG_MODEL_CACHE_DIR)")
     export.add_argument(
         "--precision",
-        choices=("int8", "fp32"),
+        choices=("int8", "mixed", "fp32"),
         help="the graph to write (default: the one RAG_EMBEDDING_PRECISION serves on this "
-        "CPU); a served-model folder gets both",
+        "CPU); a served-model folder gets all three",
     )
     export.add_argument("--graph", type=Path, help="the fp32 graph to quantise (with --out)")
     export.add_argument(
@@ -197,23 +197,28 @@ def _export_model(
     model_path = model or settings.embedding_model_path or default_model_path()
     tokenizer = model_path / "tokenizer.json"
     if graph is not None:
-        if out is None or precision != "int8":
-            print("error: --graph quantises: give --precision int8 and --out", file=sys.stderr)
+        if out is None or precision == "fp32":
+            print(
+                "error: --graph quantises: give --precision int8 or mixed, and --out",
+                file=sys.stderr,
+            )
             return 2
-        quantize_onnx(graph, out, tokenizer)
-        print(f"int8 graph at {out}")
+        quantize_onnx(graph, out, tokenizer, precision)
+        print(f"{precision} graph at {out}")
         return 0
     if bundle is not None:
         fp32 = export_bundle(model_path, bundle, settings.model_cache_dir, settings.embedding_name)
-        int8 = quantize_onnx(fp32, graph_for(fp32, "int8"), tokenizer)
-        int8.with_suffix(".lock").unlink(missing_ok=True)
-        print(f"served-model folder at {bundle} (graphs {fp32.name}, {int8.name})")
+        made = [fp32]
+        for quantised in ("int8", "mixed"):
+            made.append(quantize_onnx(fp32, graph_for(fp32, quantised), tokenizer, quantised))
+            made[-1].with_suffix(".lock").unlink(missing_ok=True)
+        print(f"served-model folder at {bundle} (graphs {', '.join(g.name for g in made)})")
         return 0
     fp32 = onnx_model_file(model_path, settings.model_cache_dir, settings.embedding_name)
     target = out or graph_for(fp32, precision)
     existed = target.exists()
-    if precision == "int8":
-        quantize_onnx(export_onnx(model_path, fp32), target, tokenizer)
+    if precision != "fp32":
+        quantize_onnx(export_onnx(model_path, fp32), target, tokenizer, precision)
     else:
         export_onnx(model_path, target)
     print(f"ONNX model {'already at' if existed else 'written to'} {target}")

@@ -206,9 +206,12 @@ class Settings(BaseSettings):
     # The ONNX graph's arithmetic: int8 (quantised once from the fp32 export,
     # app/embedding/onnx_quantize.py: about half the model CPU of a single question where the
     # CPU has 8-bit dot products; every retrieval nDCG of scripts/eval within 0.003 of fp32's,
-    # the classifier's figures unchanged), fp32 (the reference), or auto: int8 where the CPU
-    # has those instructions, fp32 where it has not (app/embedding/cpu_features.py).
-    embedding_precision: Literal["auto", "int8", "fp32"] = "auto"
+    # the classifier's figures unchanged), mixed (the products after a layer norm in 8 bits,
+    # the rest fp32: about a sixth less model CPU than fp32 on an AVX2 CPU without those
+    # instructions, nDCG within 0.004 of fp32's), fp32 (the reference), or auto: int8 where the
+    # CPU has 8-bit dot products, mixed on x86 with AVX2 without them, fp32 elsewhere
+    # (app/embedding/cpu_features.py).
+    embedding_precision: Literal["auto", "int8", "mixed", "fp32"] = "auto"
     model_cache_dir: Path = PROJECT_ROOT / ".data" / "models"
     # Move start-up objects out of the collector's reach so later collections stay short.
     gc_freeze: bool = True

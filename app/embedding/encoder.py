@@ -256,4 +256,4 @@ def _graph_of_precision(fp32_graph: Path, precision: str, model_path: Path) -> P
             "export-model --bundle DIR' where the export extra is installed, or set "
             "RAG_EMBEDDING_PRECISION=fp32"
         )
-    return quantize_in_child(fp32_graph, graph, model_path)
+    return quantize_in_child(fp32_graph, graph, model_path, precision)

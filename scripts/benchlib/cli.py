@@ -35,7 +35,7 @@ from app.db.pool import create_pool
 from app.db.properties import PropertyRegistry
 from app.db.server import database_url, embedded_server
 from app.embedding.cpu_features import this_cpu_flags, this_cpu_has_dot_products
-from app.embedding.onnx_quantize import INT8_FORMAT
+from app.embedding.onnx_quantize import graph_precision
 from app.search.retriever import Retriever
 from benchlib import loadgen, report, topk, wrk
 from benchlib.corpus import CorpusSpec, ensure_corpus
@@ -665,7 +665,7 @@ async def _service(
     backend = re.search(r"embedding model (\S+) loaded on \w+ with (\w+)", text)
     out["backend"] = backend.group(2) if backend else "?"
     if backend and backend.group(2) == "onnx":
-        out["graph"] = "int8" if INT8_FORMAT in backend.group(1) else "fp32"
+        out["graph"] = graph_precision(backend.group(1))
     for key in ("uncached_rate", "uncached_clients", "cached", "noop"):
         log(f"  {key}: {_brief(out.get(key))}")
     return out

@@ -1,5 +1,5 @@
-"""The graph served by default follows the CPU: int8 where it has 8-bit dot products, fp32
-where it has not."""
+"""The graph served by default follows the CPU: int8 where it has 8-bit dot products, mixed on
+x86 with AVX2 without them, fp32 elsewhere."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ import pytest
 
 from app.config import Settings
 from app.embedding import cpu_features, encoder
-from app.embedding.cpu_features import cpu_flags, has_dot_products, served_precision
+from app.embedding.cpu_features import (
+    cpu_flags,
+    has_dot_products,
+    precision_for,
+    served_precision,
+)
 from app.embedding.onnx_quantize import graph_for
 
 ZEN3 = """processor\t: 0
@@ -51,27 +56,46 @@ def test_without_cpuinfo_only_apple_silicon_is_known_to_have_them() -> None:
     assert not has_dot_products(None, "Windows", "AMD64")
 
 
-def test_auto_serves_int8_only_with_dot_products_and_a_set_precision_is_kept() -> None:
-    assert served_precision("auto", dot_products=True) == "int8"
-    assert served_precision("auto", dot_products=False) == "fp32"
-    for dot_products in (True, False):
-        assert served_precision("int8", dot_products) == "int8"
-        assert served_precision("fp32", dot_products) == "fp32"
+@pytest.mark.parametrize(
+    ("cpuinfo", "expected"),
+    [
+        (ZEN3, "mixed"),
+        (ZEN5, "int8"),
+        (ALDER_LAKE, "int8"),
+        (GRAVITON, "int8"),
+        (CORTEX_A72, "fp32"),
+        (ZEN3.replace(" avx2", ""), "fp32"),  # x86 without AVX2
+    ],
+)
+def test_each_cpu_gets_its_cheapest_close_graph(cpuinfo: str, expected: str) -> None:
+    assert precision_for(cpu_flags(cpuinfo), "Linux", "x86_64") == expected
+
+
+def test_without_cpuinfo_apple_silicon_gets_int8_and_other_cpus_fp32() -> None:
+    assert precision_for(None, "Darwin", "arm64") == "int8"
+    assert precision_for(None, "Darwin", "x86_64") == "fp32"
+    assert precision_for(None, "Windows", "AMD64") == "fp32"
+
+
+def test_auto_serves_the_cpus_graph_and_a_set_precision_is_kept() -> None:
+    for best in ("int8", "mixed", "fp32"):
+        assert served_precision("auto", best) == best
+        for setting in ("int8", "mixed", "fp32"):
+            assert served_precision(setting, best) == setting
     with pytest.raises(ValueError, match="unknown embedding precision"):
-        served_precision("fp16", True)
+        served_precision("fp16", "int8")
 
 
 def test_auto_is_the_default_and_reads_this_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().embedding_precision == "auto"
-    monkeypatch.setattr(cpu_features, "this_cpu_has_dot_products", lambda: False)
-    assert served_precision("auto") == "fp32"
-    monkeypatch.setattr(cpu_features, "this_cpu_has_dot_products", lambda: True)
-    assert served_precision("auto") == "int8"
+    for cpuinfo, expected in ((ZEN3, "mixed"), (ZEN5, "int8"), (CORTEX_A72, "fp32")):
+        monkeypatch.setattr(cpu_features, "this_cpu_flags", lambda c=cpuinfo: cpu_flags(c))
+        assert served_precision("auto") == expected
 
 
-@pytest.mark.parametrize(("dot_products", "precision"), [(True, "int8"), (False, "fp32")])
+@pytest.mark.parametrize("precision", ["int8", "mixed", "fp32"])
 def test_the_encoder_loads_the_graph_auto_chooses(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dot_products: bool, precision: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, precision: str
 ) -> None:
     fp32 = tmp_path / "all-MiniLM-L6-v2-0123456789abcdef.onnx"
     loaded: list[Path] = []
@@ -85,7 +109,7 @@ def test_the_encoder_loads_the_graph_auto_chooses(
 
     from app.embedding import onnx_encoder, onnx_export
 
-    monkeypatch.setattr(cpu_features, "this_cpu_has_dot_products", lambda: dot_products)
+    monkeypatch.setattr(cpu_features, "this_cpu_precision", lambda: precision)
     monkeypatch.setattr(onnx_export, "onnx_model_file", lambda *args: fp32)
     monkeypatch.setattr(onnx_export, "export_in_child", lambda *args: None)
     monkeypatch.setattr(onnx_encoder, "OnnxEncoder", FakeOnnxEncoder)

@@ -1,8 +1,9 @@
-"""The int8 graph: where it lives, when it is made, that its vectors are told apart from the fp32
-graph's, and that they stay close to them."""
+"""The int8 and mixed graphs: where they live, when they are made, that their vectors are told
+apart from the fp32 graph's, and that they stay close to them."""
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,7 +16,13 @@ import pytest
 from app.embedding import encoder as encoder_module
 from app.embedding.encoder import vectors_identity
 from app.embedding.onnx_encoder import OnnxEncoder
-from app.embedding.onnx_quantize import INT8_FORMAT, graph_for, quantize_onnx
+from app.embedding.onnx_quantize import (
+    INT8_FORMAT,
+    MIXED_FORMAT,
+    graph_for,
+    graph_precision,
+    quantize_onnx,
+)
 from app.tasks.seed_cache import SeedCache
 from tests.packaged_model import fp32_graph
 
@@ -28,6 +35,12 @@ def test_the_int8_graph_sits_beside_the_fp32_graph_under_its_own_name(tmp_path: 
     assert int8 != fp32
     assert INT8_FORMAT in int8.name
     assert int8.suffix == ".onnx"
+    mixed = graph_for(fp32, "mixed")
+    assert mixed.parent == tmp_path
+    assert MIXED_FORMAT in mixed.name
+    assert len({fp32, int8, mixed}) == 3
+    for precision in ("int8", "mixed", "fp32"):
+        assert graph_precision(graph_for(fp32, precision).name) == precision
     with pytest.raises(ValueError, match="unknown embedding precision"):
         graph_for(fp32, "fp16")
 
@@ -165,6 +178,43 @@ def test_smoothing_computes_the_same_and_quantises_closer() -> None:
     assert smoothed_error.mean() < 0.8 * unsmoothed_error.mean()
 
 
+def test_the_mixed_graph_quantises_only_the_products_it_names() -> None:
+    import onnx
+
+    from app.embedding import onnx_quantize, onnx_smooth
+
+    width = 256
+    rng = np.random.default_rng(11)
+    calibration = [{"x": rng.standard_normal((4, width)).astype(np.float32)} for _ in range(8)]
+    x = rng.standard_normal((32, width)).astype(np.float32)
+    exact = _outputs(_normed_graph(width), x)
+    smoothed = _normed_graph(width)
+    onnx_smooth.smooth(smoothed, calibration)
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "mixed.onnx"
+        onnx_quantize._quantize_dynamic(smoothed, ["after_norm/MatMul"], out)
+        mixed = onnx.load(str(out))
+        untouched = Path(folder) / "none.onnx"
+        onnx_quantize._quantize_dynamic(_normed_graph(width), [], untouched)
+        kept = onnx.load(str(untouched))
+    ops = [node.op_type for node in mixed.graph.node]
+    assert "MatMulInteger" in ops
+    assert "MatMul" not in ops
+    error = np.abs(_outputs(mixed, x) - exact)
+    assert error.max() < 0.05 * np.abs(exact).max()
+    assert error.max() > 0  # it is quantised, not the fp32 graph again
+    # No product named: the graph is written as it was.
+    assert [node.op_type for node in kept.graph.node] == ["LayerNormalization", "MatMul", "Add"]
+
+
+def test_only_a_quantised_precision_is_quantised(tmp_path: Path) -> None:
+    source = tmp_path / "tiny.onnx"
+    _tiny_graph(source)
+    with pytest.raises(ValueError, match="not a quantised precision"):
+        quantize_onnx(source, tmp_path / "out.onnx", precision="fp32")
+    assert not (tmp_path / "out.onnx").exists()
+
+
 def test_a_graph_with_products_after_a_norm_needs_the_tokenizer(tmp_path: Path) -> None:
     import onnx
 
@@ -202,6 +252,32 @@ def test_int8_vectors_stay_close_to_the_fp32_graphs(tmp_path: Path) -> None:
     assert cosine.min() >= 0.999, cosine
     assert cosine.mean() >= 0.9993, cosine
     # The int8 graph ranks the questions against each other as the fp32 graph does.
+    assert np.array_equal(np.argsort(a @ a.T, axis=1)[:, -2], np.argsort(b @ b.T, axis=1)[:, -2])
+
+
+@pytest.mark.slow
+def test_mixed_vectors_stay_close_to_the_fp32_graphs_and_keep_their_order() -> None:
+    import onnx
+
+    path, fp32_file = fp32_graph()
+    mixed_file = quantize_onnx(
+        fp32_file, graph_for(fp32_file, "mixed"), path / "tokenizer.json", "mixed"
+    )
+    ops = [node.op_type for node in onnx.load(str(mixed_file)).graph.node]
+    # Query, key, value and the feed-forward expansion of six layers in 8 bits; the attention's
+    # output and the feed-forward contraction in fp32.
+    assert ops.count("MatMulInteger") == 24
+    assert ops.count("MatMul") >= 12
+    fp32 = OnnxEncoder(fp32_file, path, 1, "minilm")
+    mixed = OnnxEncoder(mixed_file, path, 1, "minilm")
+    assert vectors_identity(mixed) not in (vectors_identity(fp32), "minilm")
+    a = fp32.encode(QUESTIONS)
+    b = mixed.encode(QUESTIONS)
+    assert b.shape == a.shape
+    assert np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-4)
+    cosine = np.sum(a * b, axis=1)
+    assert cosine.min() >= 0.996, cosine
+    assert cosine.mean() >= 0.998, cosine
     assert np.array_equal(np.argsort(a @ a.T, axis=1)[:, -2], np.argsort(b @ b.T, axis=1)[:, -2])
 
 
