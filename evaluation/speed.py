@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from statistics import median
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.embedding.encoder import load_encoder, query_encoder
 
 QUESTIONS = [
@@ -101,5 +101,20 @@ def measure_in_child(model: str, threads: int = 1, timeout_s: float = 300) -> di
         return {"model": model, "error": str(exc)[:200]}
 
 
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import typing
+
+    models = typing.get_args(Settings.model_fields["embedding_model"].annotation)
+    parser = argparse.ArgumentParser(prog="python -m evaluation.speed", description=__doc__)
+    parser.add_argument("model", choices=models, help="the embedding model to measure")
+    parser.add_argument("threads", nargs="?", type=int, default=1, help="model threads")
+    args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error("threads must be at least 1")
+    print(json.dumps(measure(args.model, args.threads)))
+    return 0
+
+
 if __name__ == "__main__":
-    print(json.dumps(measure(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 1)))
+    sys.exit(main())
