@@ -13,7 +13,7 @@ from typing import Any
 from app.config import Settings
 from app.db.migrate import ensure_database, upgrade_to_head
 from app.db.server import database_url, redact
-from app.embedding.cpu_features import served_precision
+from app.embedding.cpu_features import PRECISIONS, served_precision
 from app.errors import ConciergeError
 from app.observability.logs import configure_logging
 from app.preflight import check_port
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--out", type=Path, help="ONNX file (default: in RAG_MODEL_CACHE_DIR)")
     export.add_argument(
         "--precision",
-        choices=("int8", "mixed", "fp32"),
+        choices=PRECISIONS,
         help="the graph to write (default: the one RAG_EMBEDDING_PRECISION serves on this "
         "CPU); a served-model folder gets all three",
     )

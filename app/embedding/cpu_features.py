@@ -17,13 +17,14 @@ from __future__ import annotations
 import functools
 import platform
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal, cast, get_args
 
 # Linux's names for the instructions, in /proc/cpuinfo ("flags" on x86, "Features" on ARM).
 DOT_PRODUCT_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "asimddp"})
 _CPUINFO = Path("/proc/cpuinfo")
 
 Precision = Literal["int8", "mixed", "fp32"]
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 
 def cpu_flags(cpuinfo: str) -> frozenset[str]:
@@ -75,11 +76,11 @@ def this_cpu_precision() -> Precision:
     return precision_for(this_cpu_flags(), platform.system(), platform.machine())
 
 
-def served_precision(setting: str, best: Precision | None = None) -> Precision:
-    """The graph's arithmetic for the ``embedding_precision`` setting: ``auto`` is ``best``
-    (this CPU's :func:`precision_for` when None); int8, mixed and fp32 are kept as set."""
-    if setting in ("int8", "mixed", "fp32"):
+def served_precision(setting: str) -> Precision:
+    """The graph's arithmetic for the ``embedding_precision`` setting: ``auto`` is this CPU's
+    :func:`precision_for`; int8, mixed and fp32 are kept as set."""
+    if setting in PRECISIONS:
         return cast(Precision, setting)
     if setting != "auto":
         raise ValueError(f"unknown embedding precision {setting!r}")
-    return best if best is not None else this_cpu_precision()
+    return this_cpu_precision()

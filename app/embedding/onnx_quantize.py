@@ -53,7 +53,6 @@ INT8_FORMAT = "int8-smooth-b128"
 MIXED_FORMAT = "mixed-smooth-u8s7"
 # Weights and activations share one scale per run of this many values along the inner dimension.
 BLOCK = 128
-PRECISIONS = ("int8", "mixed", "fp32")
 _FORMATS = {"int8": INT8_FORMAT, "mixed": MIXED_FORMAT}
 
 

@@ -77,13 +77,16 @@ def test_without_cpuinfo_apple_silicon_gets_int8_and_other_cpus_fp32() -> None:
     assert precision_for(None, "Windows", "AMD64") == "fp32"
 
 
-def test_auto_serves_the_cpus_graph_and_a_set_precision_is_kept() -> None:
+def test_auto_serves_the_cpus_graph_and_a_set_precision_is_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for best in ("int8", "mixed", "fp32"):
-        assert served_precision("auto", best) == best
+        monkeypatch.setattr(cpu_features, "this_cpu_precision", lambda best=best: best)
+        assert served_precision("auto") == best
         for setting in ("int8", "mixed", "fp32"):
-            assert served_precision(setting, best) == setting
+            assert served_precision(setting) == setting
     with pytest.raises(ValueError, match="unknown embedding precision"):
-        served_precision("fp16", "int8")
+        served_precision("fp16")
 
 
 def test_auto_is_the_default_and_reads_this_cpu(monkeypatch: pytest.MonkeyPatch) -> None:

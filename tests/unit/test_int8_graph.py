@@ -3,7 +3,6 @@ apart from the fp32 graph's, and that they stay close to them."""
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -178,7 +177,7 @@ def test_smoothing_computes_the_same_and_quantises_closer() -> None:
     assert smoothed_error.mean() < 0.8 * unsmoothed_error.mean()
 
 
-def test_the_mixed_graph_quantises_only_the_products_it_names() -> None:
+def test_the_mixed_graph_quantises_only_the_products_it_names(tmp_path: Path) -> None:
     import onnx
 
     from app.embedding import onnx_quantize, onnx_smooth
@@ -190,13 +189,10 @@ def test_the_mixed_graph_quantises_only_the_products_it_names() -> None:
     exact = _outputs(_normed_graph(width), x)
     smoothed = _normed_graph(width)
     onnx_smooth.smooth(smoothed, calibration)
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "mixed.onnx"
-        onnx_quantize._quantize_dynamic(smoothed, ["after_norm/MatMul"], out)
-        mixed = onnx.load(str(out))
-        untouched = Path(folder) / "none.onnx"
-        onnx_quantize._quantize_dynamic(_normed_graph(width), [], untouched)
-        kept = onnx.load(str(untouched))
+    onnx_quantize._quantize_dynamic(smoothed, ["after_norm/MatMul"], tmp_path / "mixed.onnx")
+    mixed = onnx.load(str(tmp_path / "mixed.onnx"))
+    onnx_quantize._quantize_dynamic(_normed_graph(width), [], tmp_path / "none.onnx")
+    kept = onnx.load(str(tmp_path / "none.onnx"))
     ops = [node.op_type for node in mixed.graph.node]
     assert "MatMulInteger" in ops
     assert "MatMul" not in ops
