@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["RAG_WORKERS"] = str(workers)
     try:
         options = uvicorn_options(settings)
-        uvicorn.run("app.main:create_app", factory=True, workers=workers, **options)
+        uvicorn.run("app.serving:create_app", factory=True, workers=workers, **options)
     except ConciergeError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1

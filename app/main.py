@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -39,9 +40,13 @@ def create_app(
     settings: Settings | None = None,
     encoder: Encoder | None = None,
     job_encoder: Callable[[], Encoder] | None = None,
+    encoder_loading: Future[Encoder] | None = None,
+    url_loading: Future[str] | None = None,
 ) -> FastAPI:
     """Build the ASGI app. ``encoder`` replaces the packaged model, ``job_encoder`` makes the
-    job worker's (tests pass fake ones)."""
+    job worker's (tests pass fake ones); ``encoder_loading`` and ``url_loading`` are the
+    packaged model's load and the database address's lookup when they were begun already
+    (:mod:`app.serving`)."""
     settings = settings or get_settings()
     configure_logging(settings)
     metrics = Metrics() if settings.metrics_enabled else None
@@ -49,7 +54,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        opened = open_services(settings, encoder, rate_limits=rate_limits, metrics=metrics)
+        opened = open_services(
+            settings,
+            encoder,
+            rate_limits=rate_limits,
+            metrics=metrics,
+            encoder_loading=encoder_loading,
+            url_loading=url_loading,
+        )
         try:
             async with opened as services:
                 app.state.services = services
@@ -58,6 +70,8 @@ def create_app(
                     # every later collection, which makes full collections short and rare.
                     gc.collect()
                     gc.freeze()
+                # Paused while the server's modules load (app.serving); on from here.
+                gc.enable()
                 if metrics is not None:
                     metrics.bind_services(lambda: getattr(app.state, "services", None))
                     if services.tasks is not None:

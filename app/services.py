@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -27,7 +28,7 @@ from app.embedding.batcher import MicroBatcher
 from app.embedding.encoder import (
     Encoder,
     close_encoder,
-    load_encoder,
+    load_warm_encoder,
     query_encoder,
     vectors_identity,
 )
@@ -119,18 +120,29 @@ async def open_services(
     *,
     rate_limits: RateLimits | None = None,
     metrics: Metrics | None = None,
+    encoder_loading: Future[Encoder] | None = None,
+    url_loading: Future[str] | None = None,
 ) -> AsyncIterator[Services]:
     """Open the pool, check the schema, load and warm the model, start the batcher and registry.
 
-    ``rate_limits`` and ``metrics`` are the ones the app's middleware already holds."""
-    # The model loads on a thread while the database starts and the pool opens.
-    encoder_task = (
-        asyncio.ensure_future(asyncio.to_thread(load_encoder, settings))
-        if encoder is None
-        else None
-    )
+    ``rate_limits`` and ``metrics`` are the ones the app's middleware already holds. A given
+    ``encoder`` stays its caller's; one from ``encoder_loading`` (a load begun before the app's
+    modules were imported, :mod:`app.serving`) is owned here, as one loaded here is.
+    ``url_loading`` is the database address looked up (:func:`database_url`) meanwhile too."""
+    # The model loads (and warms up) on a thread while the database starts and the pool opens.
+    encoder_task: asyncio.Future[Encoder] | None = None
+    if encoder is None:
+        encoder_task = (
+            asyncio.wrap_future(encoder_loading)
+            if encoder_loading is not None
+            else asyncio.ensure_future(asyncio.to_thread(load_warm_encoder, settings))
+        )
     try:
-        url = await asyncio.to_thread(database_url, settings)
+        url = await (
+            asyncio.wrap_future(url_loading)
+            if url_loading is not None
+            else asyncio.to_thread(database_url, settings)
+        )
         pool = await create_pool(url, settings)
     except BaseException:
         if encoder_task is not None:  # not left loading for nothing, its outcome unread
@@ -160,8 +172,6 @@ async def open_services(
         # Kept by ``python -m app prepare``: read in milliseconds; else read behind start-up.
         await asyncio.to_thread(spelling.load_behind, settings.model_cache_dir)
         words = await _word_vectors(settings, encoder)
-        for size in (1, settings.batch_max_size):  # warm-up: first calls are slow
-            await asyncio.gather(*(batcher.embed("What time is check-out?") for _ in range(size)))
         registry = PropertyRegistry(pool, url, settings.registry_refresh_s)
         await registry.start()
         warm, warming = start_warming(

@@ -11,7 +11,8 @@ where the same code's throughput moves by a fifth from one hour to the next::
         new=. old=../old-checkout small-pool=.,RAG_DB_POOL_MAX=4
 
 Prints each run's requests per second, P99 and CPU per request (service + PostgreSQL), then
-each version's mean.
+each version's mean. With ``--cold`` each run only starts the version and times it from exec to
+ready, as the bench's cold-start row does; it then prints each version's median.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -53,7 +55,12 @@ def parse_version(spec: str) -> Version:
 
 
 async def run(
-    versions: list[Version], rounds: int, seconds: float, clients: int, rate: float | None
+    versions: list[Version],
+    rounds: int,
+    seconds: float,
+    clients: int,
+    rate: float | None,
+    cold: bool = False,
 ) -> None:
     data_dir = PROJECT_ROOT / ".data" / "bench"
     server = await asyncio.to_thread(embedded_server, data_dir)
@@ -70,6 +77,7 @@ async def run(
         asks = ask_requests(ids, seed=int(time.time()))
         rates: dict[str, list[float]] = {label: [] for label, _, _ in versions}
         costs: dict[str, list[float]] = {label: [] for label, _, _ in versions}
+        starts: dict[str, list[float]] = {label: [] for label, _, _ in versions}
         for round_ in range(rounds):
             for label, checkout, settings in versions:
                 port = free_port()
@@ -79,7 +87,12 @@ async def run(
                 log = data_dir / "logs" / f"ab-{label}.log"
                 os.chdir(checkout)
                 argv = [sys.executable, "-m", "app", "serve"]
-                proc, _ = await start_service(children, argv, env, port, log)
+                proc, ready = await start_service(children, argv, env, port, log, warm=not cold)
+                if cold:
+                    children.stop(proc)
+                    starts[label].append(ready)
+                    print(f"round {round_} {label:12s} ready in {ready:.3f} s", flush=True)
+                    continue
                 try:
                     await closed_loop(port, asks, clients, 3.0)
                     meter = CpuMeter(proc.pid, server.get_pid())
@@ -102,7 +115,12 @@ async def run(
                     f"load {os.getloadavg()[0]:.2f}",
                     flush=True,
                 )
+        for label, values in starts.items():
+            if values:
+                print(f"{label}: median {statistics.median(values):.3f} s over {values}")
         for label, values in rates.items():
+            if not values:
+                continue
             cost = costs[label]
             print(
                 f"{label}: mean {sum(values) / len(values):.1f} req/s over {values}; "
@@ -122,8 +140,11 @@ def main() -> int:
     parser.add_argument(
         "--rate", type=float, help="requests/s on a fixed schedule (the bench's first phase)"
     )
+    parser.add_argument(
+        "--cold", action="store_true", help="only time each start, from exec to ready"
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.versions, args.rounds, args.seconds, args.clients, args.rate))
+    asyncio.run(run(args.versions, args.rounds, args.seconds, args.clients, args.rate, args.cold))
     return 0
 
 

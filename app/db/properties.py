@@ -24,9 +24,8 @@ _LOAD_SQL = """
 SELECT p.id, p.name, p.live_version, p.revision, p.timezone, p.locale,
        CASE WHEN to_regclass(chunk_partition(p.id)) IS NOT NULL
             THEN chunk_partition(p.id) END AS partition,
-       (SELECT count(*) FROM chunks c
-        WHERE c.property_id = p.id AND c.version_id = p.live_version) AS chunk_count
-FROM properties p
+       coalesce(v.chunk_count, 0) AS chunk_count
+FROM properties p LEFT JOIN index_versions v ON v.id = p.live_version
 """
 _LOAD_ONE_SQL = _LOAD_SQL + " WHERE p.id = $1"
 _LOAD_SOME_SQL = _LOAD_SQL + " WHERE p.id = ANY($1::text[])"

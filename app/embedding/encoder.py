@@ -234,6 +234,24 @@ def load_encoder(settings: Settings) -> Encoder:
     return encoder
 
 
+# What the first runs embed: the runtime sizes its buffers on its first runs of each shape.
+WARM_UP_TEXT = "What time is check-out?"
+
+
+def load_warm_encoder(settings: Settings) -> Encoder:
+    """:func:`load_encoder`, then one run of a single question and one of a full micro-batch,
+    so that the first guests do not pay for the runtime's first runs."""
+    encoder = load_encoder(settings)
+    try:
+        embed = query_encoder(encoder)
+        for size in (1, settings.batch_max_size):
+            embed([WARM_UP_TEXT] * size)
+    except BaseException:
+        close_encoder(encoder)
+        raise
+    return encoder
+
+
 def vectors_identity(encoder: Encoder) -> str:
     """Names the vectors ``encoder`` gives: its model, and for ONNX the graph (the int8 graph's
     vectors are close to, not the same as, the fp32 graph's)."""

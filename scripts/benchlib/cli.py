@@ -570,14 +570,19 @@ async def closed_phase(
 
 
 async def start_service(
-    children: Children, argv: list[str], env: dict[str, str], port: int, log_file: Path
+    children: Children,
+    argv: list[str],
+    env: dict[str, str],
+    port: int,
+    log_file: Path,
+    warm: bool = True,
 ) -> tuple[subprocess.Popen[bytes], float]:
     began = time.perf_counter()
     proc = children.start(argv, env, log_file)
     try:
         await wait_ready(proc, port, "/readyz" if "app" in argv else "/healthz", 120)
         ready = time.perf_counter() - began
-        if "app" in argv:
+        if warm and "app" in argv:
             # Not part of the cold start: the service answers meanwhile, but the database
             # time it spends would be counted against the measured requests.
             await wait_warm(port, 120)

@@ -33,6 +33,8 @@ def test_served_over_http_with_the_packaged_model(
     # let go of the embedded PostgreSQL (which stops with its last user).
     assert server.process.returncode == 0, output[-2000:]
     assert "Application shutdown complete" in output, output[-2000:]
+    # Loaded once, by the load begun before the app's modules were imported (app.serving).
+    assert output.count(" loaded on cpu with ") == 1, output[-2000:]
     if settings.database_url is None:
         users = json.loads((settings.data_dir / "pg" / ".handle_pids.json").read_text())
         assert server.process.pid not in users
@@ -83,6 +85,8 @@ def test_two_workers_answer_and_stop_cleanly_on_sigterm(
     assert server.process.returncode == 0, output[-2000:]
     # Each worker ran its shutdown (the answer cache, the pool and the model let go of).
     assert output.count("Application shutdown complete") == 2, output[-2000:]
+    # Each worker loaded its own model; the supervising process none.
+    assert output.count(" loaded on cpu with ") == 2, output[-2000:]
     # Both have exited (one the machine's init has not reaped yet shows as "Z").
     states = {pid: _state(pid) for pid in workers}
     assert set(states.values()) <= {"gone", "Z"}, states

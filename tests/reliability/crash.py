@@ -355,11 +355,12 @@ async def _kill_mid_write(run: Run, first: list[Document], second: list[Document
             before = await run.audit("first upload")
             outcome.requests += 3
             job_id = await admin.upload(run.property_id, second)
-            # Once one group of the upload is in, lock the live version: the next group's
-            # INSERT needs a key-share lock on that row and waits, after its DELETE.
+            # Once one group of the upload is in, lock the live version: the next group waits
+            # on that row in its first write (its DELETE updates the version's chunk count;
+            # with no chunk to delete, its INSERT takes a key-share lock on the row).
             await wait_until_written(run.env.pool, run.property_id, before.version, second, 1)
             async with RowLock(run.env.pool, before.version) as lock:
-                backend = await blocked_backend(run.env.pool, lock.pid, "INSERT INTO documents", 30)
+                backend = await blocked_backend(run.env.pool, lock.pid, " documents", 30)
                 status = await asyncio.to_thread(one.kill)
             outcome.check("kill 1: SIGKILL", status, status == -signal.SIGKILL)
             await backend_gone(run.env.pool, backend)
