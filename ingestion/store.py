@@ -365,9 +365,9 @@ async def list_properties(conn: Connection) -> list[dict[str, Any]]:
                p.updated_at,
                (SELECT count(*) FROM documents d WHERE d.version_id = p.live_version)
                    AS documents,
-               (SELECT count(*) FROM chunks c JOIN documents d ON d.id = c.document_id
-                 WHERE d.version_id = p.live_version) AS chunks
-        FROM properties p ORDER BY p.id
+               coalesce(v.chunk_count, 0) AS chunks
+        FROM properties p LEFT JOIN index_versions v ON v.id = p.live_version
+        ORDER BY p.id
         """
     )
     return [

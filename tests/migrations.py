@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+
+import asyncpg
+from pgvector.asyncpg import register_vector
 
 from app.config import Settings
 from app.db.migrate import MIGRATIONS_DIR, drop_database, ensure_database
@@ -31,3 +35,16 @@ def migrate(url: str, target: str, down: bool = False) -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["database_url"] = url
     (command.downgrade if down else command.upgrade)(config, target)
+
+
+@asynccontextmanager
+async def connected_at(url: str, revision: str) -> AsyncIterator[asyncpg.Connection]:
+    """The database at ``url`` moved to ``revision``, and a connection to it that knows the
+    vector type, closed afterwards."""
+    await asyncio.to_thread(migrate, url, revision)
+    conn = await asyncpg.connect(url)
+    try:
+        await register_vector(conn)
+        yield conn
+    finally:
+        await conn.close()

@@ -46,9 +46,7 @@ async def candidate(conn: Connection, property_id: str) -> Candidate | None:
     """The property's newest candidate version, if any."""
     row = await conn.fetchrow(
         """
-        SELECT v.id, v.model,
-               (SELECT count(*) FROM chunks c
-                WHERE c.property_id = v.property_id AND c.version_id = v.id) AS chunks
+        SELECT v.id, v.model, v.chunk_count AS chunks
         FROM index_versions v
         WHERE v.property_id = $1 AND v.state = 'candidate'
         ORDER BY v.id DESC LIMIT 1

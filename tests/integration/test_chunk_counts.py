@@ -12,7 +12,6 @@ import asyncpg
 import numpy as np
 import pytest
 import pytest_asyncio
-from pgvector.asyncpg import register_vector
 
 from app.config import Settings
 from app.db.properties import PropertyRegistry
@@ -21,7 +20,7 @@ from ingestion.chunking import TokenCounter
 from ingestion.documents import Document
 from ingestion.pipeline import Ingestor
 from tests.fakes import HashingEncoder
-from tests.migrations import migrate, own_database
+from tests.migrations import connected_at, migrate, own_database
 
 pytestmark = pytest.mark.integration
 
@@ -126,10 +125,7 @@ COLUMNS = ["document_id", "property_id", "version_id", "ord", "text", "content_h
 async def test_triggers_count_every_kind_of_write_and_the_migration_round_trips(
     empty_db: str,
 ) -> None:
-    await asyncio.to_thread(migrate, empty_db, BEFORE)
-    conn = await asyncpg.connect(empty_db)
-    await register_vector(conn)
-    try:
+    async with connected_at(empty_db, BEFORE) as conn:
         await conn.execute("INSERT INTO properties (id, name) VALUES ('a', 'A'), ('b', 'B')")
         live, doc_live = await _version(conn, "a", "live")
         old, doc_old = await _version(conn, "a", "retired")
@@ -181,5 +177,3 @@ async def test_triggers_count_every_kind_of_write_and_the_migration_round_trips(
         )
         await asyncio.to_thread(migrate, empty_db, "head")
         assert await conn.fetch(COUNTS) == [(live, 8), (other, 0)]
-    finally:
-        await conn.close()

@@ -15,7 +15,7 @@ import pytest_asyncio
 from pgvector.asyncpg import register_vector
 
 from app.config import Settings
-from tests.migrations import migrate, own_database
+from tests.migrations import connected_at, migrate, own_database
 
 pytestmark = pytest.mark.integration
 
@@ -68,10 +68,7 @@ async def _add_property(conn: asyncpg.Connection, prop: str, chunks: int, seed: 
 async def test_each_property_gets_its_partition_and_the_migration_round_trips(
     empty_db: str,
 ) -> None:
-    await asyncio.to_thread(migrate, empty_db, BEFORE)
-    conn = await asyncpg.connect(empty_db)
-    await register_vector(conn)
-    try:
+    async with connected_at(empty_db, BEFORE) as conn:
         await _add_property(conn, "old-hotel", 3, seed=1)
         before = [tuple(r) for r in await conn.fetch(ROWS)]
         await asyncio.to_thread(migrate, empty_db, "head")
@@ -112,8 +109,6 @@ async def test_each_property_gets_its_partition_and_the_migration_round_trips(
         await asyncio.to_thread(migrate, empty_db, "head")
         assert [tuple(r) for r in await conn.fetch(ROWS)] == after
         assert len(await conn.fetch(PARTITIONS)) == 2
-    finally:
-        await conn.close()
 
 
 DENSER_BEFORE = "partitioned_chunks"
@@ -136,10 +131,7 @@ async def _options(conn: asyncpg.Connection) -> list[list[str]]:
 async def test_partitions_get_the_denser_graph_and_the_migration_round_trips(
     empty_db: str,
 ) -> None:
-    await asyncio.to_thread(migrate, empty_db, DENSER_BEFORE)
-    conn = await asyncpg.connect(empty_db)
-    await register_vector(conn)
-    try:
+    async with connected_at(empty_db, DENSER_BEFORE) as conn:
         await _add_property(conn, "old-hotel", 3, seed=1)
         assert await _options(conn) == [["ef_construction=64", "m=16"]]
         await asyncio.to_thread(migrate, empty_db, "head")
@@ -160,8 +152,6 @@ async def test_partitions_get_the_denser_graph_and_the_migration_round_trips(
         assert await _options(conn) == [["ef_construction=64", "m=16"]] * 2
         await asyncio.to_thread(migrate, empty_db, "head")
         assert await _options(conn) == [denser, denser]
-    finally:
-        await conn.close()
 
 
 LOCK_ORDER_BEFORE = "facility_hours_index"
