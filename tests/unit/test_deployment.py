@@ -116,3 +116,17 @@ def test_license_file_matches_the_package_metadata() -> None:
     text = (PROJECT_ROOT / "LICENSE").read_text()
     assert text.split()[:4] == ["Apache", "License", "Version", "2.0,"]
     assert "END OF TERMS AND CONDITIONS" in text
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.name)
+def test_the_build_compiles_the_modules_the_runtime_user_cannot(path: Path) -> None:
+    # The runtime user cannot write /app: without bytecode made at build time, every start
+    # would compile the app's modules from source.
+    text = path.read_text()
+    final = text.index("\nFROM ", text.index("AS build"))
+    compiled = re.search(r"^RUN \S*python3? -m compileall (.+)$", text[:final], re.MULTILINE)
+    assert compiled, "the build stage compiles no bytecode"
+    args = compiled.group(1).split()
+    assert {"app", "ingestion"} <= set(args)
+    assert args[args.index("--invalidation-mode") + 1] == "checked-hash"
+    assert re.search(r"^COPY --from=build /app /app$", text[final:], re.MULTILINE)
