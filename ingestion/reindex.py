@@ -208,7 +208,8 @@ class Reindexer:
         """Make ``new`` live in one transaction, after a last catch-up under the property lock."""
         async with self.ingestor.pool.acquire() as conn, conn.transaction():
             current = await conn.fetchval(
-                "SELECT live_version FROM properties WHERE id = $1 FOR UPDATE", property_id
+                f"SELECT live_version FROM properties WHERE id = $1 {store.PROPERTY_WRITE_LOCK}",
+                property_id,
             )
             if current != old:
                 raise ReindexError(

@@ -109,6 +109,14 @@ def _version(row: asyncpg.Record) -> VersionInfo:
     return VersionInfo(int(row["id"]), row["model"], int(row["dim"]), dict(chunking))
 
 
+# Every write to a property's index takes the property's row first, in this mode: writers of
+# one property wait for each other as with FOR UPDATE, but the rows that reference the property
+# (guests' follow-up sessions, tasks and signals, queued jobs) do not wait for an ingestion's
+# transaction, as their foreign-key checks take the row in KEY SHARE mode, which FOR UPDATE
+# would block.
+PROPERTY_WRITE_LOCK = "FOR NO KEY UPDATE"
+
+
 async def lock_live_version(
     conn: Connection, property_id: str, model: str, dim: int, chunking: dict[str, object]
 ) -> int:
@@ -117,7 +125,7 @@ async def lock_live_version(
     Refuses to mix vectors of two models in one version.
     """
     live = await conn.fetchval(
-        "SELECT live_version FROM properties WHERE id = $1 FOR UPDATE", property_id
+        f"SELECT live_version FROM properties WHERE id = $1 {PROPERTY_WRITE_LOCK}", property_id
     )
     if live is not None:
         row = await conn.fetchrow("SELECT model, dim FROM index_versions WHERE id = $1", live)
@@ -303,7 +311,7 @@ async def live_version_id(conn: Connection, property_id: str, *, lock: bool = Fa
     """The property's live version (None before its first index); ``lock`` takes the property
     row for the rest of the transaction. Raises :class:`PropertyNotFound` for an unknown id."""
     sql = "SELECT true, live_version FROM properties WHERE id = $1"
-    row = await conn.fetchrow(sql + (" FOR UPDATE" if lock else ""), property_id)
+    row = await conn.fetchrow(sql + (f" {PROPERTY_WRITE_LOCK}" if lock else ""), property_id)
     if row is None:
         raise PropertyNotFound(f"unknown property {property_id!r}")
     return None if row["live_version"] is None else int(row["live_version"])

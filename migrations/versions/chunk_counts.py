@@ -8,8 +8,8 @@ time, and 0.1-0.3 s on a server process's first connection), every 30 s in every
 ``index_versions.chunk_count`` is kept by statement triggers on ``chunks``, which add the rows
 a statement inserted and subtract those it deleted, per version (a document's chunks deleted
 by cascade included). The admin property list and the shadow runs read it too. Chunks never
-move between versions. Writers of one property already take its row first (``FOR UPDATE``),
-so the version row's update adds no new lock order.
+move between versions. Writers of one property already take its row first (``FOR NO KEY
+UPDATE``), so the version row's update adds no new lock order.
 
 Revision ID: chunk_counts
 Revises: partition_lock_order

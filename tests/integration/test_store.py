@@ -10,7 +10,9 @@ import asyncpg
 import pytest
 
 from app.errors import PropertyNotFound
-from ingestion import store
+from app.rag.session_store import PostgresSessionStore
+from app.rag.sessions import Turn
+from ingestion import jobs, store
 from ingestion.chunking import TokenCounter
 from ingestion.documents import Document
 from ingestion.pipeline import Ingestor
@@ -74,6 +76,36 @@ async def test_a_delete_waits_for_the_property_lock_of_another_writer(
             raise AssertionError("the delete never waited for the lock")
         assert not deleting.done()
     assert (await deleting).deleted == 1
+
+
+async def test_guests_and_queued_jobs_do_not_wait_for_an_ingestion_s_property_lock(
+    pool: asyncpg.Pool, count_tokens: TokenCounter
+) -> None:
+    property_id = await loaded(pool, count_tokens)
+    encoder = HashingEncoder()
+    sessions = PostgresSessionStore(pool, max_sessions=100, max_turns=4, ttl_s=600)
+    async with pool.acquire() as writer, writer.transaction():
+        # What an ingestion's write transaction holds until it commits.
+        await store.lock_live_version(writer, property_id, encoder.name, encoder.dim, {})
+        # Rows referencing the property are written meanwhile (each check of the foreign key
+        # takes the property's row in KEY SHARE mode). Had they waited, each would have hit
+        # the pool's 3 s statement timeout: the turn silently unrecorded, the job an error.
+        await sessions.record(property_id, "guest-1", Turn("Is the pool heated?"))
+        assert await sessions.history(property_id, "guest-1") == [Turn("Is the pool heated?")]
+        async with pool.acquire() as conn:
+            job_id = await jobs.enqueue(conn, "ingest", property_id, {"documents": []})
+            assert (await jobs.get(conn, job_id)).state == "queued"
+            # Another writer of the property still waits for this one.
+            with pytest.raises(asyncpg.LockNotAvailableError):
+                await _write_lock_within(conn, property_id, "100ms")
+            await conn.execute("DELETE FROM ingest_jobs WHERE id = $1", job_id)
+
+
+async def _write_lock_within(conn: asyncpg.Connection, property_id: str, wait: str) -> None:
+    """Take the property's write lock in a transaction, failing after ``wait`` of waiting."""
+    async with conn.transaction():
+        await conn.execute(f"SET LOCAL lock_timeout = '{wait}'")
+        await store.live_version_id(conn, property_id, lock=True)
 
 
 async def test_unknown_properties_and_deleting_a_property(
