@@ -207,10 +207,7 @@ class Reindexer:
     ) -> int:
         """Make ``new`` live in one transaction, after a last catch-up under the property lock."""
         async with self.ingestor.pool.acquire() as conn, conn.transaction():
-            current = await conn.fetchval(
-                f"SELECT live_version FROM properties WHERE id = $1 {store.PROPERTY_WRITE_LOCK}",
-                property_id,
-            )
+            current = await store.live_version_id(conn, property_id, lock=True)
             if current != old:
                 raise ReindexError(
                     f"{property_id}'s live version changed from {old} to {current} meanwhile"

@@ -109,14 +109,6 @@ def _version(row: asyncpg.Record) -> VersionInfo:
     return VersionInfo(int(row["id"]), row["model"], int(row["dim"]), dict(chunking))
 
 
-# Every write to a property's index takes the property's row first, in this mode: writers of
-# one property wait for each other as with FOR UPDATE, but the rows that reference the property
-# (guests' follow-up sessions, tasks and signals, queued jobs) do not wait for an ingestion's
-# transaction, as their foreign-key checks take the row in KEY SHARE mode, which FOR UPDATE
-# would block.
-PROPERTY_WRITE_LOCK = "FOR NO KEY UPDATE"
-
-
 async def lock_live_version(
     conn: Connection, property_id: str, model: str, dim: int, chunking: dict[str, object]
 ) -> int:
@@ -124,9 +116,7 @@ async def lock_live_version(
 
     Refuses to mix vectors of two models in one version.
     """
-    live = await conn.fetchval(
-        f"SELECT live_version FROM properties WHERE id = $1 {PROPERTY_WRITE_LOCK}", property_id
-    )
+    live = await live_version_id(conn, property_id, lock=True)
     if live is not None:
         row = await conn.fetchrow("SELECT model, dim FROM index_versions WHERE id = $1", live)
         if row is not None and (row["model"], row["dim"]) != (model, dim):
@@ -309,9 +299,15 @@ async def has_properties(conn: Connection) -> bool:
 
 async def live_version_id(conn: Connection, property_id: str, *, lock: bool = False) -> int | None:
     """The property's live version (None before its first index); ``lock`` takes the property
-    row for the rest of the transaction. Raises :class:`PropertyNotFound` for an unknown id."""
+    row for the rest of the transaction. Raises :class:`PropertyNotFound` for an unknown id.
+
+    Every write to a property's index takes the row this way first, ``FOR NO KEY UPDATE``:
+    writers of one property wait for each other, but rows that reference the property (guests'
+    follow-up sessions, tasks and signals, queued jobs) do not wait for a writer's transaction,
+    as their foreign-key checks take the row ``FOR KEY SHARE``, which ``FOR UPDATE`` blocks.
+    """
     sql = "SELECT true, live_version FROM properties WHERE id = $1"
-    row = await conn.fetchrow(sql + (f" {PROPERTY_WRITE_LOCK}" if lock else ""), property_id)
+    row = await conn.fetchrow(sql + (" FOR NO KEY UPDATE" if lock else ""), property_id)
     if row is None:
         raise PropertyNotFound(f"unknown property {property_id!r}")
     return None if row["live_version"] is None else int(row["live_version"])

@@ -48,3 +48,24 @@ async def connected_at(url: str, revision: str) -> AsyncIterator[asyncpg.Connect
         yield conn
     finally:
         await conn.close()
+
+
+async def add_version(conn: asyncpg.Connection, prop: str, state: str = "live") -> tuple[int, int]:
+    """A new version of ``prop`` in ``state`` (the property's live one if ``live``) holding one
+    document, written row by row as a schema of any revision takes it: (version, document)."""
+    version = await conn.fetchval(
+        "INSERT INTO index_versions (property_id, state, model, dim) "
+        "VALUES ($1, $2, 'm', 384) RETURNING id",
+        prop,
+        state,
+    )
+    if state == "live":
+        await conn.execute("UPDATE properties SET live_version = $2 WHERE id = $1", prop, version)
+    document = await conn.fetchval(
+        "INSERT INTO documents (property_id, version_id, doc_key, title, content_hash) "
+        "VALUES ($1, $2, $3, 'A', 'h') RETURNING id",
+        prop,
+        version,
+        f"doc-{version}.md",
+    )
+    return int(version), int(document)

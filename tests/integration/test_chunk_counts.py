@@ -20,7 +20,7 @@ from ingestion.chunking import TokenCounter
 from ingestion.documents import Document
 from ingestion.pipeline import Ingestor
 from tests.fakes import HashingEncoder
-from tests.migrations import connected_at, migrate, own_database
+from tests.migrations import add_version, connected_at, migrate, own_database
 
 pytestmark = pytest.mark.integration
 
@@ -88,26 +88,6 @@ async def empty_db(settings: Settings) -> AsyncIterator[str]:
         yield url
 
 
-async def _version(conn: asyncpg.Connection, prop: str, state: str) -> tuple[int, int]:
-    """A new version of ``prop`` in ``state`` with one document: (version, document)."""
-    version = await conn.fetchval(
-        "INSERT INTO index_versions (property_id, state, model, dim) "
-        "VALUES ($1, $2, 'm', 384) RETURNING id",
-        prop,
-        state,
-    )
-    if state == "live":
-        await conn.execute("UPDATE properties SET live_version = $2 WHERE id = $1", prop, version)
-    document = await conn.fetchval(
-        "INSERT INTO documents (property_id, version_id, doc_key, title, content_hash) "
-        "VALUES ($1, $2, $3, 'A', 'h') RETURNING id",
-        prop,
-        version,
-        f"doc-{version}.md",
-    )
-    return int(version), int(document)
-
-
 def _rows(
     document: int, prop: str, version: int, n: int, start: int = 0
 ) -> list[tuple[object, ...]]:
@@ -127,9 +107,9 @@ async def test_triggers_count_every_kind_of_write_and_the_migration_round_trips(
 ) -> None:
     async with connected_at(empty_db, BEFORE) as conn:
         await conn.execute("INSERT INTO properties (id, name) VALUES ('a', 'A'), ('b', 'B')")
-        live, doc_live = await _version(conn, "a", "live")
-        old, doc_old = await _version(conn, "a", "retired")
-        other, doc_other = await _version(conn, "b", "live")
+        live, doc_live = await add_version(conn, "a", "live")
+        old, doc_old = await add_version(conn, "a", "retired")
+        other, doc_other = await add_version(conn, "b", "live")
         # Stored before the column existed: counted by the migration.
         await conn.copy_records_to_table(
             "chunks", records=_rows(doc_live, "a", live, 7), columns=COLUMNS

@@ -15,7 +15,7 @@ import pytest_asyncio
 from pgvector.asyncpg import register_vector
 
 from app.config import Settings
-from tests.migrations import connected_at, migrate, own_database
+from tests.migrations import add_version, connected_at, migrate, own_database
 
 pytestmark = pytest.mark.integration
 
@@ -37,18 +37,7 @@ async def empty_db(settings: Settings) -> AsyncIterator[str]:
 
 async def _add_property(conn: asyncpg.Connection, prop: str, chunks: int, seed: int) -> None:
     await conn.execute("INSERT INTO properties (id, name) VALUES ($1, $1)", prop)
-    version = await conn.fetchval(
-        "INSERT INTO index_versions (property_id, state, model, dim) "
-        "VALUES ($1, 'live', 'm', 384) RETURNING id",
-        prop,
-    )
-    await conn.execute("UPDATE properties SET live_version = $2 WHERE id = $1", prop, version)
-    doc = await conn.fetchval(
-        "INSERT INTO documents (property_id, version_id, doc_key, title, content_hash) "
-        "VALUES ($1, $2, 'a.md', 'A', 'h') RETURNING id",
-        prop,
-        version,
-    )
+    version, doc = await add_version(conn, prop)
     rng = np.random.default_rng(seed)
     for ord_ in range(chunks):
         vector = rng.normal(size=384).astype(np.float32)
@@ -163,18 +152,8 @@ async def _ingestion_started(conn: asyncpg.Connection, prop: str) -> int:
     document's lock is held until the transaction ends). Returns the version."""
     await conn.execute("INSERT INTO properties (id, name) VALUES ($1, $1)", prop)
     await conn.execute("BEGIN")
-    version = await conn.fetchval(
-        "INSERT INTO index_versions (property_id, state, model, dim) "
-        "VALUES ($1, 'building', 'm', 384) RETURNING id",
-        prop,
-    )
-    await conn.execute(
-        "INSERT INTO documents (property_id, version_id, doc_key, title, content_hash) "
-        "VALUES ($1, $2, 'a.md', 'A', 'h')",
-        prop,
-        version,
-    )
-    return int(version)
+    version, _ = await add_version(conn, prop, "building")
+    return version
 
 
 async def _write_chunk(conn: asyncpg.Connection, prop: str, version: int) -> None:
